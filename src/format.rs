@@ -1,0 +1,54 @@
+//! The wire formats the gateway speaks, on both sides.
+
+use crate::canonical::Vendor;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WireFormat {
+    /// OpenAI Chat Completions (`/chat/completions`).
+    OpenAiChat,
+    /// Anthropic Messages (`/messages`).
+    AnthropicMessages,
+    /// OpenAI Responses (`/responses`).
+    OpenAiResponses,
+}
+
+impl WireFormat {
+    pub const ALL: [WireFormat; 3] = [
+        WireFormat::OpenAiChat,
+        WireFormat::AnthropicMessages,
+        WireFormat::OpenAiResponses,
+    ];
+
+    /// The name used in the config file (`format = "..."`).
+    pub fn config_name(self) -> &'static str {
+        match self {
+            WireFormat::OpenAiChat => "openai-chat",
+            WireFormat::AnthropicMessages => "anthropic",
+            WireFormat::OpenAiResponses => "openai-responses",
+        }
+    }
+
+    pub fn from_config_name(name: &str) -> Option<WireFormat> {
+        WireFormat::ALL
+            .into_iter()
+            .find(|format| format.config_name() == name)
+    }
+
+    /// The path the gateway appends to a provider's `base_url`.
+    pub fn upstream_path(self) -> &'static str {
+        match self {
+            WireFormat::OpenAiChat => "/chat/completions",
+            WireFormat::AnthropicMessages => "/messages",
+            WireFormat::OpenAiResponses => "/responses",
+        }
+    }
+
+    /// Whose opaque reasoning state this format carries natively (see `canonical::reasoning`).
+    pub fn native_vendor(self) -> Option<Vendor> {
+        match self {
+            WireFormat::OpenAiChat => None,
+            WireFormat::AnthropicMessages => Some(Vendor::Anthropic),
+            WireFormat::OpenAiResponses => Some(Vendor::OpenAi),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! One module per wire format, each with the same six codecs:
+//!
+//! | codec | direction |
+//! |---|---|
+//! | `decode_request` | client JSON → [`ChatRequest`] |
+//! | `encode_request` | [`ChatRequest`] → upstream JSON |
+//! | `decode_response` | upstream JSON → [`ChatResponse`] |
+//! | `encode_response` | [`ChatResponse`] → client JSON |
+//! | `StreamDecoder` | upstream SSE events → [`StreamEvent`]s |
+//! | `StreamEncoder` | [`StreamEvent`]s → client SSE bytes |
+//!
+//! [`WireFormat`] dispatches to them, so the translation layer never names a format, and a
+//! fourth format is one new module plus one arm in each match below.
+
+pub mod anthropic_messages;
+pub mod openai_chat;
+pub mod openai_responses;
+
+use serde_json::{Map, Value};
+
+use crate::canonical::{ChatRequest, ChatResponse, StreamEvent};
+use crate::error::ApiError;
+use crate::format::WireFormat;
+use crate::sse::SseEvent;
+use crate::translate::Warnings;
+
+/// How Chat upstreams want the output limit named: OpenAI's reasoning models reject
+/// `max_tokens`, many OpenAI-compatible servers only know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaxTokensParam {
+    #[default]
+    MaxCompletionTokens,
+    MaxTokens,
+}
+
+/// What an upstream encoder needs to know about where the request goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamTarget {
+    /// The model id the upstream knows.
+    pub model: String,
+    pub stream: bool,
+    /// Chat only.
+    pub max_tokens_param: MaxTokensParam,
+    /// The output limit to send when the client gave none and the format requires one
+    /// (Anthropic).
+    pub default_max_tokens: u64,
+    /// The model's largest output limit, if known; larger requests are clamped with a warning.
+    pub max_output_tokens: Option<u64>,
+    /// Whether the model accepts reasoning controls (OpenAI `reasoning_effort`/`reasoning`,
+    /// Anthropic `thinking`). Without it, reasoning requests are dropped with a warning.
+    pub reasoning: bool,
+}
+
+/// What a client encoder needs to know to answer in the client's terms.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResponseContext {
+    /// The public model id the client asked for; answers name it, not the upstream's id.
+    pub model: String,
+    /// Unix seconds for `created` / `created_at`.
+    pub created_s: u64,
+    /// The gateway's request id (also the fallback for response ids).
+    pub request_id: String,
+    /// Chat: send the usage chunk.
+    pub include_usage: bool,
+    /// Responses: request fields to echo in the response object.
+    pub echo: Map<String, Value>,
+}
+
+impl ResponseContext {
+    pub fn for_request(request: &ChatRequest, created_s: u64, request_id: &str) -> ResponseContext {
+        ResponseContext {
+            model: request.model.clone(),
+            created_s,
+            request_id: request_id.to_owned(),
+            include_usage: request.client.include_usage,
+            echo: request.client.echo.clone(),
+        }
+    }
+}
+
+/// Upstream SSE events in, canonical events out. See `canonical::stream` for the grammar the
+/// output must follow.
+pub trait StreamDecode {
+    fn push(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>);
+    /// The upstream body ended. Emits `Error` if the upstream never sent its terminal event.
+    fn finish(&mut self, out: &mut Vec<StreamEvent>);
+}
+
+/// Canonical events in, client SSE bytes out (including the format's terminator and its
+/// in-band error event).
+pub trait StreamEncode {
+    fn push(&mut self, event: &StreamEvent, out: &mut Vec<u8>);
+}
+
+impl WireFormat {
+    pub fn decode_request(
+        self,
+        body: &[u8],
+        warnings: &mut Warnings,
+    ) -> Result<ChatRequest, ApiError> {
+        match self {
+            WireFormat::OpenAiChat => openai_chat::decode_request(body, warnings),
+            WireFormat::AnthropicMessages => anthropic_messages::decode_request(body, warnings),
+            WireFormat::OpenAiResponses => openai_responses::decode_request(body, warnings),
+        }
+    }
+
+    pub fn encode_request(
+        self,
+        request: &ChatRequest,
+        target: &UpstreamTarget,
+        warnings: &mut Warnings,
+    ) -> Result<Value, ApiError> {
+        match self {
+            WireFormat::OpenAiChat => openai_chat::encode_request(request, target, warnings),
+            WireFormat::AnthropicMessages => {
+                anthropic_messages::encode_request(request, target, warnings)
+            }
+            WireFormat::OpenAiResponses => {
+                openai_responses::encode_request(request, target, warnings)
+            }
+        }
+    }
+
+    pub fn decode_response(self, body: &[u8]) -> Result<ChatResponse, ApiError> {
+        match self {
+            WireFormat::OpenAiChat => openai_chat::decode_response(body),
+            WireFormat::AnthropicMessages => anthropic_messages::decode_response(body),
+            WireFormat::OpenAiResponses => openai_responses::decode_response(body),
+        }
+    }
+
+    pub fn encode_response(self, response: &ChatResponse, context: &ResponseContext) -> Value {
+        match self {
+            WireFormat::OpenAiChat => openai_chat::encode_response(response, context),
+            WireFormat::AnthropicMessages => anthropic_messages::encode_response(response, context),
+            WireFormat::OpenAiResponses => openai_responses::encode_response(response, context),
+        }
+    }
+
+    pub fn stream_decoder(self) -> Box<dyn StreamDecode> {
+        match self {
+            WireFormat::OpenAiChat => Box::new(openai_chat::StreamDecoder::new()),
+            WireFormat::AnthropicMessages => Box::new(anthropic_messages::StreamDecoder::new()),
+            WireFormat::OpenAiResponses => Box::new(openai_responses::StreamDecoder::new()),
+        }
+    }
+
+    pub fn stream_encoder(self, context: ResponseContext) -> Box<dyn StreamEncode> {
+        match self {
+            WireFormat::OpenAiChat => Box::new(openai_chat::StreamEncoder::new(context)),
+            WireFormat::AnthropicMessages => {
+                Box::new(anthropic_messages::StreamEncoder::new(context))
+            }
+            WireFormat::OpenAiResponses => {
+                Box::new(openai_responses::StreamEncoder::new(context))
+            }
+        }
+    }
+
+    /// A standalone in-band error frame for a stream the gateway forwarded untranslated and the
+    /// upstream cut short. `events_seen` is how many SSE events were forwarded (the next
+    /// Responses `sequence_number`).
+    pub fn stream_error_frame(
+        self,
+        error: &ApiError,
+        context: &ResponseContext,
+        events_seen: u64,
+    ) -> Vec<u8> {
+        match self {
+            WireFormat::OpenAiChat => openai_chat::stream_error_frame(error, context, events_seen),
+            WireFormat::AnthropicMessages => {
+                anthropic_messages::stream_error_frame(error, context, events_seen)
+            }
+            WireFormat::OpenAiResponses => {
+                openai_responses::stream_error_frame(error, context, events_seen)
+            }
+        }
+    }
+}
+
+/// A client-facing id with the client format's `prefix`, derived from the upstream's id so one
+/// answer keeps one id across formats (`msg_01X` → `chatcmpl-01X`). Falls back to the gateway's
+/// request id when the upstream sent none.
+pub fn client_id(prefix: &str, upstream_id: &str, context: &ResponseContext) -> String {
+    let core = ["chatcmpl-", "msg_", "resp_"]
+        .iter()
+        .find_map(|known| upstream_id.strip_prefix(known))
+        .unwrap_or(upstream_id);
+    let core = if core.is_empty() {
+        context.request_id.as_str()
+    } else {
+        core
+    };
+    format!("{prefix}{core}")
+}

@@ -1,0 +1,32 @@
+//! The Techopenclaw gateway: one endpoint through which clients call any configured model in
+//! the API dialect they speak (OpenAI Chat Completions, Anthropic Messages, OpenAI Responses).
+//!
+//! The crate has a pure core, built and tested natively, and an edge layer compiled only for
+//! wasm32 that is the only code touching the Workers runtime.
+//!
+//! Core modules:
+//! - [`canonical`]: the one model every format decodes into and encodes from.
+//! - [`formats`]: one module per wire format with its request, response and stream codecs.
+//! - [`translate`]: adapting requests to an upstream and running streams through the codecs.
+//! - [`sse`]: the server-sent-events decoder and encoder.
+//! - [`error`]: the error taxonomy and its rendering per format.
+//! - [`format`]: the [`format::WireFormat`] enum.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod canonical;
+pub mod error;
+pub mod format;
+pub mod formats;
+pub mod sse;
+pub mod translate;
+
+#[cfg(test)]
+pub mod testing;

@@ -1,0 +1,202 @@
+//! Incremental SSE decoding per the WHATWG event-stream rules: any split of the input into
+//! chunks yields the same events.
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event:` field, if the frame had one.
+    pub event: Option<String>,
+    /// The `data:` lines of the frame joined with `\n`.
+    pub data: String,
+}
+
+/// Turns byte chunks into [`SseEvent`]s.
+///
+/// Lines end at `\n`, `\r\n` or `\r`. A line is decoded as UTF-8 only once it is complete, so a
+/// multi-byte character split across chunks is reassembled (line terminators are ASCII and can
+/// never fall inside a multi-byte character).
+#[derive(Debug, Default)]
+pub struct SseDecoder {
+    /// Bytes of the current, not yet terminated line.
+    line: Vec<u8>,
+    /// The previous chunk ended in `\r`; a `\n` at the start of the next one belongs to it.
+    skip_lf: bool,
+    /// No line has been completed yet (a leading byte-order mark is dropped).
+    at_start: bool,
+    /// `event:` of the frame being read.
+    event: Option<String>,
+    /// `data:` lines of the frame being read, each followed by `\n`.
+    data: String,
+    /// At least one `data:` line was seen in the frame being read.
+    has_data: bool,
+}
+
+impl SseDecoder {
+    pub fn new() -> SseDecoder {
+        SseDecoder {
+            at_start: true,
+            ..SseDecoder::default()
+        }
+    }
+
+    /// Feeds one chunk; complete events are appended to `out`.
+    pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
+        if self.skip_lf {
+            self.skip_lf = false;
+            if let Some((b'\n', rest)) = chunk.split_first() {
+                chunk = rest;
+            }
+        }
+        while let Some(end) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let (line, rest) = chunk.split_at(end);
+            let Some((&terminator, mut rest)) = rest.split_first() else {
+                break;
+            };
+            if terminator == b'\r' {
+                match rest.split_first() {
+                    Some((b'\n', after)) => rest = after,
+                    Some(_) => {}
+                    None => self.skip_lf = true,
+                }
+            }
+            if self.line.is_empty() {
+                self.process_line(line, out);
+            } else {
+                self.line.extend_from_slice(line);
+                let whole = std::mem::take(&mut self.line);
+                self.process_line(&whole, out);
+            }
+            chunk = rest;
+        }
+        self.line.extend_from_slice(chunk);
+    }
+
+    /// Ends the input. A final frame without its blank line is still dispatched: several
+    /// upstreams close the connection right after `data: [DONE]`.
+    pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.line.is_empty() {
+            let last = std::mem::take(&mut self.line);
+            self.process_line(&last, out);
+        }
+        self.dispatch(out);
+    }
+
+    fn process_line(&mut self, mut line: &[u8], out: &mut Vec<SseEvent>) {
+        if self.at_start {
+            self.at_start = false;
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if line.first() == Some(&b':') {
+            return;
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(colon) => {
+                let (field, value) = line.split_at(colon);
+                let value = value.get(1..).unwrap_or_default();
+                (field, value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        match field {
+            b"data" => {
+                self.data.push_str(&String::from_utf8_lossy(value));
+                self.data.push('\n');
+                self.has_data = true;
+            }
+            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.has_data {
+            self.event = None;
+            return;
+        }
+        let mut data = std::mem::take(&mut self.data);
+        data.pop();
+        self.has_data = false;
+        out.push(SseEvent {
+            event: self.event.take(),
+            data,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_whole(input: &[u8]) -> Vec<SseEvent> {
+        let mut decoder = SseDecoder::new();
+        let mut out = Vec::new();
+        decoder.push(input, &mut out);
+        decoder.finish(&mut out);
+        out
+    }
+
+    /// Every way of cutting the input in two, and byte by byte, gives the same events.
+    fn assert_split_invariant(input: &[u8]) -> Vec<SseEvent> {
+        let whole = decode_whole(input);
+        for cut in 0..=input.len() {
+            let (a, b) = input.split_at(cut);
+            let mut decoder = SseDecoder::new();
+            let mut out = Vec::new();
+            decoder.push(a, &mut out);
+            decoder.push(b, &mut out);
+            decoder.finish(&mut out);
+            assert_eq!(out, whole, "cut at {cut}");
+        }
+        let mut decoder = SseDecoder::new();
+        let mut out = Vec::new();
+        for byte in input {
+            decoder.push(std::slice::from_ref(byte), &mut out);
+        }
+        decoder.finish(&mut out);
+        assert_eq!(out, whole, "byte by byte");
+        whole
+    }
+
+    fn ev(event: Option<&str>, data: &str) -> SseEvent {
+        SseEvent {
+            event: event.map(str::to_owned),
+            data: data.to_owned(),
+        }
+    }
+
+    #[test]
+    fn line_endings_multiline_data_and_comments() {
+        let input = "\u{feff}: hello\r\nevent: a\r\ndata: one\r\ndata:two\r\n\r\ndata: x\n\nid: 5\rdata: y\r\r: ping\n\n";
+        assert_eq!(
+            assert_split_invariant(input.as_bytes()),
+            vec![ev(Some("a"), "one\ntwo"), ev(None, "x"), ev(None, "y")]
+        );
+    }
+
+    #[test]
+    fn multibyte_utf8_split_anywhere() {
+        let input = "data: {\"t\":\"h\u{e9}llo \u{1f600} \u{4e16}\u{754c}\"}\n\n";
+        assert_eq!(
+            assert_split_invariant(input.as_bytes()),
+            vec![ev(None, "{\"t\":\"h\u{e9}llo \u{1f600} \u{4e16}\u{754c}\"}")]
+        );
+    }
+
+    #[test]
+    fn several_events_in_one_chunk_and_unterminated_tail() {
+        let input = b"data: 1\n\ndata: 2\n\nevent: e\ndata: [DONE]";
+        assert_eq!(
+            assert_split_invariant(input),
+            vec![ev(None, "1"), ev(None, "2"), ev(Some("e"), "[DONE]")]
+        );
+    }
+
+    #[test]
+    fn frames_without_data_are_not_dispatched() {
+        assert_eq!(assert_split_invariant(b"event: ping\n\ndata\n\n"), vec![ev(None, "")]);
+    }
+}
