@@ -22,10 +22,14 @@
 )]
 
 pub mod canonical;
+pub mod config;
 pub mod error;
 pub mod format;
+pub mod keys;
+pub mod metering;
 pub mod formats;
 pub mod sse;
+pub mod time;
 pub mod translate;
 
 #[cfg(test)]

@@ -1,10 +1,22 @@
 //! Translation between a client's format and an upstream's, through the canonical model.
 //!
 //! - [`adapt`] fits a canonical request to an upstream's limits and maps answers back.
+//! - [`request`] builds the upstream body (passthrough or adapted and encoded).
+//! - [`response`] translates a finished upstream answer.
+//! - [`stream`] translates an upstream SSE body chunk by chunk.
+//! - [`meter`] observes what an answer cost.
 //! - [`warnings`] collects what could not be carried.
 
 pub mod adapt;
+pub mod meter;
+pub mod request;
+pub mod response;
+pub mod stream;
 pub mod warnings;
 
 pub use adapt::Restore;
+pub use meter::{Billed, Meter};
+pub use request::{UpstreamRequest, upstream_request};
+pub use response::translate_response;
+pub use stream::StreamTranslator;
 pub use warnings::{WARNINGS_HEADER, Warnings};

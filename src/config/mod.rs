@@ -1,0 +1,560 @@
+//! Gateway configuration: providers, models and plans.
+//!
+//! The bundled `config/gateway.toml` is used unless the `GATEWAY_CONFIG` variable holds a JSON
+//! document of the same shape, which then replaces it whole. Either is parsed and validated once
+//! per isolate; every problem is reported with the entry and field it concerns, e.g.
+//! `models[3] ("gpt-x").provider: no provider has id "opneai"`.
+//!
+//! - [`schema`]: the file's shape as operators write it.
+//! - [`duration`], [`glob`]: the small languages inside it.
+
+pub mod duration;
+pub mod glob;
+pub mod schema;
+
+use std::fmt;
+
+use crate::format::WireFormat;
+use crate::formats::MaxTokensParam;
+use duration::parse_duration_ms;
+use glob::glob_match;
+use schema::{RawConfig, RawModel, RawPlan, RawProvider};
+
+/// The configuration bundled with the Worker.
+pub const BUNDLED_TOML: &str = include_str!("../../config/gateway.toml");
+
+const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
+const DEFAULT_RESPONSES_TTL_MS: u64 = 30 * 86_400_000;
+const DEFAULT_STALE_REQUEST_MS: u64 = 30 * 60_000;
+const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+const DEFAULT_MAX_TOKENS: u64 = 8_192;
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub gateway: GatewaySettings,
+    pub providers: Vec<Provider>,
+    pub models: Vec<Model>,
+    pub plans: Vec<Plan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    pub max_body_bytes: u64,
+    pub responses_ttl_ms: u64,
+    pub stale_request_ms: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    pub format: WireFormat,
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub keys: Vec<String>,
+    pub max_tokens_param: MaxTokensParam,
+    pub timeout_ms: u64,
+}
+
+impl Provider {
+    /// The full URL of this provider's inference endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("{}{}", self.base_url, self.format.upstream_path())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub id: String,
+    /// Index into [`Config::providers`].
+    pub provider: usize,
+    pub upstream: String,
+    pub display_name: String,
+    pub context_window: Option<u64>,
+    pub max_output_tokens: Option<u64>,
+    pub default_max_tokens: u64,
+    pub reasoning: bool,
+    pub input_price: Option<f64>,
+    pub output_price: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub rpm: u64,
+    pub tpm: u64,
+    pub concurrency: u64,
+    pub window_ms: u64,
+    /// The window as the operator wrote it (`"5h"`), for display.
+    pub window: String,
+    pub window_tokens: u64,
+    /// Model ids or globs; `["*"]` when the operator gave none.
+    pub models: Vec<String>,
+}
+
+impl Plan {
+    pub fn allows(&self, model_id: &str) -> bool {
+        self.models
+            .iter()
+            .any(|pattern| glob_match(pattern, model_id))
+    }
+}
+
+/// One problem in a config, located by entry and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// `providers[0] ("openai")`, `plans[2]`, or the parser's path.
+    pub entry: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.entry, self.message)
+        } else {
+            write!(f, "{}.{}: {}", self.entry, self.field, self.message)
+        }
+    }
+}
+
+/// Every problem found in a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("; "))
+    }
+}
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Config, ConfigErrors> {
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                entry: "config".into(),
+                field: String::new(),
+                message: format!("not valid TOML: {}", e.message()),
+            }])
+        })?;
+        let raw: RawConfig =
+            serde_path_to_error::deserialize(deserializer).map_err(|e| parse_error(&e))?;
+        validate(raw)
+    }
+
+    pub fn from_json(text: &str) -> Result<Config, ConfigErrors> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let raw: RawConfig =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|e| parse_error(&e))?;
+        validate(raw)
+    }
+
+    /// The bundled config, or `GATEWAY_CONFIG` when given.
+    pub fn load(gateway_config_json: Option<&str>) -> Result<Config, ConfigErrors> {
+        match gateway_config_json.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(json) => Config::from_json(json),
+            None => Config::from_toml(BUNDLED_TOML),
+        }
+    }
+
+    /// The model entries serving `model_id`, in failover order (several `[[models]]` entries
+    /// with one id form a failover list).
+    pub fn routes<'a>(&'a self, model_id: &'a str) -> impl Iterator<Item = Route<'a>> + 'a {
+        self.models
+            .iter()
+            .filter(move |m| m.id == model_id)
+            .filter_map(|model| {
+                self.providers
+                    .get(model.provider)
+                    .map(|provider| Route { model, provider })
+            })
+    }
+
+    pub fn plan(&self, id: &str) -> Option<&Plan> {
+        self.plans.iter().find(|p| p.id == id)
+    }
+
+    /// Public model entries, one per id, in config order.
+    pub fn public_models(&self) -> Vec<&Model> {
+        let mut seen: Vec<&Model> = Vec::new();
+        for model in &self.models {
+            if !seen.iter().any(|m| m.id == model.id) {
+                seen.push(model);
+            }
+        }
+        seen
+    }
+
+    /// Names of every secret the providers refer to.
+    pub fn key_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for name in self.providers.iter().flat_map(|p| p.keys.iter()) {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        names
+    }
+}
+
+/// A model entry with its provider.
+#[derive(Debug, Clone, Copy)]
+pub struct Route<'a> {
+    pub model: &'a Model,
+    pub provider: &'a Provider,
+}
+
+fn parse_error<E: fmt::Display>(error: &serde_path_to_error::Error<E>) -> ConfigErrors {
+    let path = error.path().to_string();
+    let (entry, field) = match path.rsplit_once('.') {
+        Some((entry, field)) => (entry.to_owned(), field.to_owned()),
+        None if path == "." => ("config".to_owned(), String::new()),
+        None => (path, String::new()),
+    };
+    ConfigErrors(vec![ConfigError {
+        entry,
+        field,
+        message: error.inner().to_string(),
+    }])
+}
+
+/// Collects problems for one entry.
+struct Checker {
+    errors: Vec<ConfigError>,
+}
+
+impl Checker {
+    fn error(&mut self, entry: &str, field: &str, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            entry: entry.to_owned(),
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+}
+
+fn entry_name(kind: &str, index: usize, id: &str) -> String {
+    if id.is_empty() {
+        format!("{kind}[{index}]")
+    } else {
+        format!("{kind}[{index}] ({id:?})")
+    }
+}
+
+fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
+    let mut check = Checker { errors: Vec::new() };
+    let gateway = validate_gateway(&raw, &mut check);
+    let providers: Vec<Provider> = raw
+        .providers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| validate_provider(i, p, &raw.providers, &mut check))
+        .collect();
+    let models: Vec<Model> = raw
+        .models
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| validate_model(i, m, &raw.models, &providers, &mut check))
+        .collect();
+    let plans: Vec<Plan> = raw
+        .plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| validate_plan(i, p, &raw.plans, &mut check))
+        .collect();
+    if raw.providers.is_empty() {
+        check.error("providers", "", "at least one provider is required");
+    }
+    if raw.models.is_empty() {
+        check.error("models", "", "at least one model is required");
+    }
+    if raw.plans.is_empty() {
+        check.error("plans", "", "at least one plan is required");
+    }
+    if check.errors.is_empty() {
+        Ok(Config {
+            gateway,
+            providers,
+            models,
+            plans,
+        })
+    } else {
+        Err(ConfigErrors(check.errors))
+    }
+}
+
+fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
+    let mut duration = |field: &str, value: &Option<String>, default: u64| match value {
+        None => default,
+        Some(text) => parse_duration_ms(text).unwrap_or_else(|| {
+            check.error("gateway", field, format!("{text:?} is not a duration like \"30d\""));
+            default
+        }),
+    };
+    let responses_ttl_ms = duration(
+        "responses_ttl",
+        &raw.gateway.responses_ttl,
+        DEFAULT_RESPONSES_TTL_MS,
+    );
+    let stale_request_ms = duration(
+        "stale_request_after",
+        &raw.gateway.stale_request_after,
+        DEFAULT_STALE_REQUEST_MS,
+    );
+    let max_body_bytes = raw.gateway.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    if max_body_bytes == 0 {
+        check.error("gateway", "max_body_bytes", "must be greater than 0");
+    }
+    GatewaySettings {
+        max_body_bytes,
+        responses_ttl_ms,
+        stale_request_ms,
+    }
+}
+
+fn validate_provider(
+    index: usize,
+    raw: &RawProvider,
+    all: &[RawProvider],
+    check: &mut Checker,
+) -> Option<Provider> {
+    let entry = entry_name("providers", index, &raw.id);
+    let before = check.errors.len();
+    if raw.id.trim().is_empty() {
+        check.error(&entry, "id", "must not be empty");
+    } else if all.iter().take(index).any(|p| p.id == raw.id) {
+        check.error(&entry, "id", "another provider has this id");
+    }
+    let format = WireFormat::from_config_name(&raw.format);
+    if format.is_none() {
+        check.error(
+            &entry,
+            "format",
+            format!(
+                "{:?} is not one of \"openai-chat\", \"anthropic\", \"openai-responses\"",
+                raw.format
+            ),
+        );
+    }
+    let base_url = raw.base_url.trim_end_matches('/').to_owned();
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        check.error(&entry, "base_url", "must start with https:// or http://");
+    }
+    for (i, key) in raw.keys.iter().enumerate() {
+        if key.trim().is_empty() {
+            check.error(&entry, &format!("keys[{i}]"), "must name a secret");
+        }
+    }
+    let max_tokens_param = match raw.max_tokens_param.as_deref() {
+        None | Some("max_completion_tokens") => MaxTokensParam::MaxCompletionTokens,
+        Some("max_tokens") => MaxTokensParam::MaxTokens,
+        Some(other) => {
+            check.error(
+                &entry,
+                "max_tokens_param",
+                format!("{other:?} is not \"max_completion_tokens\" or \"max_tokens\""),
+            );
+            MaxTokensParam::MaxCompletionTokens
+        }
+    };
+    if raw.timeout_ms == Some(0) {
+        check.error(&entry, "timeout_ms", "must be greater than 0");
+    }
+    let format = format?;
+    (check.errors.len() == before).then(|| Provider {
+        id: raw.id.clone(),
+        format,
+        base_url,
+        keys: raw.keys.clone(),
+        max_tokens_param,
+        timeout_ms: raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+    })
+}
+
+fn validate_model(
+    index: usize,
+    raw: &RawModel,
+    all: &[RawModel],
+    providers: &[Provider],
+    check: &mut Checker,
+) -> Option<Model> {
+    let entry = entry_name("models", index, &raw.id);
+    let before = check.errors.len();
+    if raw.id.trim().is_empty() {
+        check.error(&entry, "id", "must not be empty");
+    } else if all
+        .iter()
+        .take(index)
+        .any(|m| m.id == raw.id && m.provider == raw.provider)
+    {
+        check.error(
+            &entry,
+            "id",
+            "another entry serves this id with the same provider",
+        );
+    }
+    let provider = providers.iter().position(|p| p.id == raw.provider);
+    if provider.is_none() {
+        check.error(
+            &entry,
+            "provider",
+            format!("no valid provider has id {:?}", raw.provider),
+        );
+    }
+    if raw.upstream.trim().is_empty() {
+        check.error(&entry, "upstream", "must not be empty");
+    }
+    for (field, value) in [
+        ("context_window", raw.context_window),
+        ("max_output_tokens", raw.max_output_tokens),
+        ("default_max_tokens", raw.default_max_tokens),
+    ] {
+        if value == Some(0) {
+            check.error(&entry, field, "must be greater than 0");
+        }
+    }
+    for (field, value) in [
+        ("input_price", raw.input_price),
+        ("output_price", raw.output_price),
+    ] {
+        if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+            check.error(&entry, field, "must be a non-negative number");
+        }
+    }
+    let provider = provider?;
+    let default_max_tokens = raw
+        .default_max_tokens
+        .unwrap_or_else(|| raw.max_output_tokens.unwrap_or(DEFAULT_MAX_TOKENS).min(DEFAULT_MAX_TOKENS));
+    (check.errors.len() == before).then(|| Model {
+        id: raw.id.clone(),
+        provider,
+        upstream: raw.upstream.clone(),
+        display_name: raw.display_name.clone().unwrap_or_else(|| raw.id.clone()),
+        context_window: raw.context_window,
+        max_output_tokens: raw.max_output_tokens,
+        default_max_tokens,
+        reasoning: raw.reasoning.unwrap_or(false),
+        input_price: raw.input_price,
+        output_price: raw.output_price,
+    })
+}
+
+fn validate_plan(
+    index: usize,
+    raw: &RawPlan,
+    all: &[RawPlan],
+    check: &mut Checker,
+) -> Option<Plan> {
+    let entry = entry_name("plans", index, &raw.id);
+    let before = check.errors.len();
+    if raw.id.trim().is_empty() {
+        check.error(&entry, "id", "must not be empty");
+    } else if all.iter().take(index).any(|p| p.id == raw.id) {
+        check.error(&entry, "id", "another plan has this id");
+    }
+    for (field, value) in [
+        ("rpm", raw.rpm),
+        ("tpm", raw.tpm),
+        ("concurrency", raw.concurrency),
+        ("window_tokens", raw.window_tokens),
+    ] {
+        if value == 0 {
+            check.error(&entry, field, "must be greater than 0");
+        }
+    }
+    let window_ms = parse_duration_ms(&raw.window);
+    if window_ms.is_none() {
+        check.error(
+            &entry,
+            "window",
+            format!("{:?} is not a duration like \"5h\" or \"1h30m\"", raw.window),
+        );
+    }
+    let models = raw.models.clone().unwrap_or_else(|| vec!["*".to_owned()]);
+    for (i, pattern) in models.iter().enumerate() {
+        if pattern.trim().is_empty() {
+            check.error(&entry, &format!("models[{i}]"), "must not be empty");
+        }
+    }
+    let window_ms = window_ms?;
+    (check.errors.len() == before).then(|| Plan {
+        id: raw.id.clone(),
+        rpm: raw.rpm,
+        tpm: raw.tpm,
+        concurrency: raw.concurrency,
+        window_ms,
+        window: raw.window.clone(),
+        window_tokens: raw.window_tokens,
+        models,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_config_is_valid_and_realistic() {
+        let config = Config::load(None).unwrap();
+        for id in ["gpt-5.3", "gpt-5.3-codex"] {
+            assert!(config.routes(id).next().is_some(), "{id}");
+        }
+        let formats: Vec<WireFormat> = config.providers.iter().map(|p| p.format).collect();
+        assert!(formats.contains(&WireFormat::AnthropicMessages));
+        assert!(formats.contains(&WireFormat::OpenAiChat));
+        assert!(formats.contains(&WireFormat::OpenAiResponses));
+        for plan in ["free", "pro", "max"] {
+            assert!(config.plan(plan).is_some(), "{plan}");
+        }
+    }
+
+    #[test]
+    fn json_replaces_the_file_whole() {
+        let json = r#"{
+            "providers": [{"id": "mock", "format": "anthropic", "base_url": "http://127.0.0.1:9/v1/", "keys": ["MOCK_KEY"]}],
+            "models": [{"id": "m", "provider": "mock", "upstream": "claude-x"}],
+            "plans": [{"id": "p", "rpm": 1, "tpm": 1, "concurrency": 1, "window": "1h", "window_tokens": 10, "models": ["m*"]}]
+        }"#;
+        let config = Config::from_json(json).unwrap();
+        assert_eq!(config.providers[0].endpoint(), "http://127.0.0.1:9/v1/messages");
+        assert_eq!(config.models.len(), 1);
+        assert_eq!(config.plan("p").unwrap().window_ms, 3_600_000);
+        assert!(config.plan("p").unwrap().allows("m"));
+        assert!(!config.plan("p").unwrap().allows("x"));
+    }
+
+    #[test]
+    fn every_problem_names_entry_and_field() {
+        let json = r#"{
+            "providers": [{"id": "a", "format": "grpc", "base_url": "ftp://x", "keys": []}],
+            "models": [{"id": "m", "provider": "nope", "upstream": ""}],
+            "plans": [{"id": "p", "rpm": 0, "tpm": 1, "concurrency": 1, "window": "5 hours", "window_tokens": 1}]
+        }"#;
+        let errors = Config::from_json(json).unwrap_err().to_string();
+        for expected in [
+            r#"providers[0] ("a").format: "grpc" is not one of"#,
+            r#"providers[0] ("a").base_url: must start with"#,
+            r#"models[0] ("m").provider: no valid provider has id "nope""#,
+            r#"models[0] ("m").upstream: must not be empty"#,
+            r#"plans[0] ("p").rpm: must be greater than 0"#,
+            r#"plans[0] ("p").window: "5 hours" is not a duration"#,
+        ] {
+            assert!(errors.contains(expected), "missing {expected:?} in {errors}");
+        }
+    }
+
+    #[test]
+    fn type_errors_and_typos_name_the_field() {
+        let wrong_type = r#"{"plans": [{"id": "p", "rpm": "many"}]}"#;
+        let error = Config::from_json(wrong_type).unwrap_err();
+        assert_eq!(error.0[0].entry, "plans[0]");
+        assert_eq!(error.0[0].field, "rpm");
+        let typo = r#"{"providers": [{"id": "a", "fromat": "anthropic"}]}"#;
+        let error = Config::from_json(typo).unwrap_err().to_string();
+        assert!(error.contains("unknown field `fromat`"), "{error}");
+        let toml_error = Config::from_toml("[[plans]]\nid = 5").unwrap_err().to_string();
+        assert!(toml_error.contains("plans[0].id"), "{toml_error}");
+    }
+}
