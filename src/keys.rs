@@ -46,7 +46,7 @@ pub struct KeyRecord {
 
 /// `count` base62 characters from `fill`, a source of uniformly random bytes. Bytes ≥ 248 are
 /// rejected so every character is equally likely.
-fn random_base62(count: usize, fill: &mut dyn FnMut(&mut [u8])) -> String {
+pub fn random_base62(count: usize, fill: &mut dyn FnMut(&mut [u8])) -> String {
     let mut out = String::with_capacity(count);
     let mut buffer = [0u8; 64];
     while out.len() < count {

@@ -34,3 +34,6 @@ pub mod translate;
 
 #[cfg(test)]
 pub mod testing;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;

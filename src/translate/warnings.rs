@@ -39,6 +39,20 @@ impl Warnings {
         push_unique(&mut self.converted, what.into());
     }
 
+    /// Adds every deviation `other` recorded.
+    pub fn merge(&mut self, other: &Warnings) {
+        for (mine, theirs) in [
+            (&mut self.dropped, &other.dropped),
+            (&mut self.clamped, &other.clamped),
+            (&mut self.disabled, &other.disabled),
+            (&mut self.converted, &other.converted),
+        ] {
+            for item in theirs {
+                push_unique(mine, item.clone());
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.dropped.is_empty()
             && self.clamped.is_empty()

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Every test: formatting and lints, the native core tests, then the built Worker in workerd
+# against the mock upstream with the official SDKs.
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+cargo fmt --all -- --check
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
+cargo test --quiet
+sh scripts/build.sh
+node --test --test-concurrency=1 tests/integration/

@@ -1,0 +1,297 @@
+//! The operator's API: keys and their usage (`/admin/...`, `Authorization: Bearer
+//! <ADMIN_TOKEN>`).
+//!
+//! Changes go to the key's Durable Object first (it is authoritative, so they apply to the very
+//! next request) and then to KV. Errors use the OpenAI error shape.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use worker::{Env, Method, Request, Response, Result};
+
+use super::http;
+use super::inference::metering_enabled;
+use super::keystore::KeyStore;
+use super::meter_client::{History, IdentityBody, MeterClient};
+use super::random;
+use super::state;
+use super::usage::usage_json;
+use crate::config::Config;
+use crate::error::{ApiError, ErrorKind};
+use crate::format::WireFormat;
+use crate::keys::{self, KeyRecord, KeyStatus};
+use crate::time::rfc3339;
+
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    path: &str,
+    request_id: &str,
+) -> Result<Response> {
+    let answer = route(&mut req, env, path).await;
+    match answer {
+        Ok((status, body)) => http::json(status, &body),
+        Err(error) => http::error(WireFormat::OpenAiChat, &error, request_id),
+    }
+}
+
+type Answer = std::result::Result<(u16, Value), ApiError>;
+
+async fn route(req: &mut Request, env: &Env, path: &str) -> Answer {
+    authorize(req, env)?;
+    let loaded = state::config(env);
+    let config = loaded.as_ref().as_ref().map_err(|errors| {
+        ApiError::new(
+            ErrorKind::Internal,
+            format!("the gateway's configuration is invalid: {errors}"),
+        )
+    })?;
+    let store = KeyStore::new(env).map_err(storage)?;
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
+    match (req.method(), segments.as_slice()) {
+        (Method::Post, ["keys"]) => create(req, env, config, &store).await,
+        (Method::Get, ["keys"]) => list(&store).await,
+        (Method::Get, ["keys", id]) => show(env, config, &store, id).await,
+        (Method::Patch, ["keys", id]) => update(req, env, config, &store, id).await,
+        (Method::Delete, ["keys", id]) => revoke(env, &store, id).await,
+        (Method::Get, ["keys", id, "usage"]) => usage(env, &store, id).await,
+        (_, ["keys"] | ["keys", _] | ["keys", _, "usage"]) => Err(ApiError::new(
+            ErrorKind::MethodNotAllowed,
+            "method not allowed on this admin path",
+        )),
+        _ => Err(ApiError::new(ErrorKind::NotFound, "unknown admin path")),
+    }
+}
+
+fn authorize(req: &Request, env: &Env) -> std::result::Result<(), ApiError> {
+    let Some(expected) = state::binding_text(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else {
+        return Err(ApiError::new(
+            ErrorKind::PermissionDenied,
+            "The admin API is disabled until the ADMIN_TOKEN secret is set.",
+        ));
+    };
+    let header = req.headers().get("authorization").ok().flatten();
+    let presented = keys::presented_key(header.as_deref(), None).unwrap_or_default();
+    if keys::secrets_equal(presented, &expected) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorKind::PermissionDenied,
+            "Admin calls need `Authorization: Bearer <ADMIN_TOKEN>`.",
+        ))
+    }
+}
+
+fn storage(error: worker::Error) -> ApiError {
+    worker::console_error!("admin storage error: {error}");
+    ApiError::new(ErrorKind::Internal, "key storage is unavailable; retry")
+}
+
+/// A record as the admin API shows it (never the hash).
+fn public(record: &KeyRecord) -> Value {
+    json!({
+        "id": record.id,
+        "name": record.name,
+        "plan": record.plan,
+        "status": record.status,
+        "created_at": record.created_at,
+    })
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(req: &mut Request) -> std::result::Result<T, ApiError> {
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::invalid(format!("the body could not be read: {e}")))?;
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::invalid(format!("invalid body: {}", e.inner())).with_param(path)
+    })
+}
+
+fn known_plan(config: &Config, plan: &str) -> std::result::Result<(), ApiError> {
+    if config.plan(plan).is_some() {
+        return Ok(());
+    }
+    let plans: Vec<&str> = config.plans.iter().map(|p| p.id.as_str()).collect();
+    Err(ApiError::invalid(format!(
+        "unknown plan `{plan}`; the config defines {}",
+        plans.join(", ")
+    ))
+    .with_param("plan"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    plan: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn create(req: &mut Request, env: &Env, config: &Config, store: &KeyStore) -> Answer {
+    let body: CreateBody = read_json(req).await?;
+    known_plan(config, &body.plan)?;
+    let (key, id) = random::with_rng(|rng| (keys::generate_key(rng), keys::generate_id(rng)))?;
+    let record = KeyRecord {
+        id,
+        name: body.name,
+        plan: body.plan,
+        status: KeyStatus::Active,
+        created_at: rfc3339(worker::Date::now().as_millis()),
+        hash: keys::hash_key(&key),
+    };
+    if metering_enabled(env) {
+        MeterClient::for_key(env, &record.id)
+            .map_err(storage)?
+            .set_identity(&IdentityBody {
+                status: Some(KeyStatus::Active),
+                plan: Some(record.plan.clone()),
+            })
+            .await
+            .map_err(storage)?;
+    }
+    store.save(&record).await.map_err(storage)?;
+    let mut shown = public(&record);
+    if let Some(object) = shown.as_object_mut() {
+        object.insert("key".into(), Value::String(key));
+    }
+    Ok((201, shown))
+}
+
+async fn list(store: &KeyStore) -> Answer {
+    let records = store.list().await.map_err(storage)?;
+    Ok((200, json!({ "data": records.iter().map(public).collect::<Vec<_>>() })))
+}
+
+async fn find(store: &KeyStore, id: &str) -> std::result::Result<KeyRecord, ApiError> {
+    store
+        .by_id(id)
+        .await
+        .map_err(storage)?
+        .ok_or_else(|| ApiError::new(ErrorKind::NotFound, format!("no key has id `{id}`")))
+}
+
+async fn show(env: &Env, config: &Config, store: &KeyStore, id: &str) -> Answer {
+    let record = find(store, id).await?;
+    let mut shown = public(&record);
+    if metering_enabled(env) {
+        let meter = MeterClient::for_key(env, &record.id).map_err(storage)?;
+        let usage = meter.usage(&record.plan).await.map_err(storage)?;
+        if let Some(object) = shown.as_object_mut() {
+            // The object is authoritative for status and plan.
+            object.insert("status".into(), json!(usage.status));
+            object.insert("plan".into(), json!(usage.snapshot.plan));
+            object.insert("usage".into(), usage_json(config, &usage.snapshot));
+        }
+    }
+    Ok((200, shown))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    plan: Option<String>,
+    name: Option<String>,
+    status: Option<KeyStatus>,
+}
+
+async fn update(
+    req: &mut Request,
+    env: &Env,
+    config: &Config,
+    store: &KeyStore,
+    id: &str,
+) -> Answer {
+    let body: UpdateBody = read_json(req).await?;
+    let mut record = find(store, id).await?;
+    if let Some(plan) = &body.plan {
+        known_plan(config, plan)?;
+    }
+    if record.status == KeyStatus::Revoked && body.status.is_some_and(|s| s != KeyStatus::Revoked) {
+        return Err(ApiError::invalid("a revoked key cannot be re-enabled; create a new key").with_param("status"));
+    }
+    if let Some(plan) = body.plan {
+        record.plan = plan;
+    }
+    if let Some(name) = body.name {
+        record.name = name;
+    }
+    if let Some(status) = body.status {
+        record.status = status;
+    }
+    apply(env, store, &record).await?;
+    Ok((200, public(&record)))
+}
+
+async fn revoke(env: &Env, store: &KeyStore, id: &str) -> Answer {
+    let mut record = find(store, id).await?;
+    record.status = KeyStatus::Revoked;
+    apply(env, store, &record).await?;
+    Ok((200, public(&record)))
+}
+
+/// Writes a changed record: the Durable Object first, then KV, then this isolate's cache.
+async fn apply(env: &Env, store: &KeyStore, record: &KeyRecord) -> std::result::Result<(), ApiError> {
+    if metering_enabled(env) {
+        MeterClient::for_key(env, &record.id)
+            .map_err(storage)?
+            .set_identity(&IdentityBody {
+                status: Some(record.status),
+                plan: Some(record.plan.clone()),
+            })
+            .await
+            .map_err(storage)?;
+    }
+    store.save(record).await.map_err(storage)?;
+    state::forget_key(&record.hash);
+    Ok(())
+}
+
+async fn usage(env: &Env, store: &KeyStore, id: &str) -> Answer {
+    let record = find(store, id).await?;
+    if !metering_enabled(env) {
+        return Err(ApiError::new(ErrorKind::NotFound, "metering is switched off"));
+    }
+    let history: History = MeterClient::for_key(env, &record.id)
+        .map_err(storage)?
+        .history()
+        .await
+        .map_err(storage)?;
+    let models = |list: &[super::meter_client::ModelUsage]| -> Value {
+        let mut map = serde_json::Map::new();
+        for m in list {
+            map.insert(
+                m.model.clone(),
+                json!({
+                    "input_tokens": m.input_tokens,
+                    "output_tokens": m.output_tokens,
+                    "total_tokens": m.input_tokens + m.output_tokens,
+                    "requests": m.requests,
+                }),
+            );
+        }
+        Value::Object(map)
+    };
+    let windows: Vec<Value> = history
+        .windows
+        .iter()
+        .map(|w| {
+            json!({
+                "started_at": rfc3339(w.start_ms),
+                "resets_at": rfc3339(w.end_ms),
+                "used_tokens": w.used_tokens,
+                "models": models(&w.models),
+            })
+        })
+        .collect();
+    let days: Vec<Value> = history
+        .days
+        .iter()
+        .map(|d| json!({ "date": d.day, "models": models(&d.models) }))
+        .collect();
+    Ok((
+        200,
+        json!({ "id": record.id, "plan": record.plan, "windows": windows, "days": days }),
+    ))
+}

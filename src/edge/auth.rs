@@ -1,0 +1,67 @@
+//! Who is calling: the presented `toc-` key, looked up by its hash.
+
+use worker::{Env, Request};
+
+use super::keystore::KeyStore;
+use super::state;
+use crate::error::{ApiError, ErrorKind};
+use crate::keys::{self, KeyRecord, KeyStatus};
+
+const HOW_TO_AUTHENTICATE: &str =
+    "send your key as `Authorization: Bearer toc-...` or as `x-api-key: toc-...`";
+
+/// The caller's key record, or a 401 saying what is wrong.
+pub async fn authenticate(req: &Request, env: &Env, now_ms: u64) -> Result<KeyRecord, ApiError> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let (authorization, x_api_key) = (header("authorization"), header("x-api-key"));
+    let Some(key) = keys::presented_key(authorization.as_deref(), x_api_key.as_deref()) else {
+        return Err(ApiError::new(
+            ErrorKind::Authentication,
+            format!("No API key was sent: {HOW_TO_AUTHENTICATE}."),
+        ));
+    };
+    let invalid = || {
+        ApiError::new(
+            ErrorKind::Authentication,
+            "Invalid API key. Check the key you were given (it starts with `toc-`) or ask your gateway operator for a new one.",
+        )
+    };
+    if !keys::is_well_formed(key) {
+        return Err(invalid());
+    }
+    let hash = keys::hash_key(key);
+    let record = match state::cached_key(&hash, now_ms) {
+        Some(record) => record,
+        None => {
+            let store = KeyStore::new(env).map_err(internal)?;
+            let record = store.by_hash(&hash).await.map_err(internal)?.ok_or_else(invalid)?;
+            state::cache_key(&record, now_ms);
+            record
+        }
+    };
+    check_status(record.status)?;
+    Ok(record)
+}
+
+/// Refuses keys that are not active.
+pub fn check_status(status: KeyStatus) -> Result<(), ApiError> {
+    match status {
+        KeyStatus::Active => Ok(()),
+        KeyStatus::Disabled => Err(ApiError::new(
+            ErrorKind::Authentication,
+            "This API key is disabled. Ask your gateway operator to re-enable it.",
+        )),
+        KeyStatus::Revoked => Err(ApiError::new(
+            ErrorKind::Authentication,
+            "This API key has been revoked. Ask your gateway operator for a new key.",
+        )),
+    }
+}
+
+pub fn internal(error: worker::Error) -> ApiError {
+    worker::console_error!("storage error: {error}");
+    ApiError::new(
+        ErrorKind::Internal,
+        "The gateway could not reach its key storage. Retry in a moment.",
+    )
+}

@@ -1,0 +1,437 @@
+//! The three inference endpoints: authenticate, decode, admit, call upstream, translate back,
+//! settle.
+//!
+//! Before the upstream call the hot path does one KV read (cached in the isolate) and one
+//! Durable Object round trip (admission); settlement runs after the response, in `waitUntil`.
+
+use futures_channel::oneshot;
+use serde_json::Value;
+use worker::{Context, Env, Headers, Request, Response, ResponseBuilder, Result};
+
+use super::auth;
+use super::body_stream::Pump;
+use super::http;
+use super::meter_client::{AdmitBody, MeterClient, SettleBody};
+use super::state;
+use super::upstream::{self, Outbound};
+use crate::canonical::ChatRequest;
+use crate::config::{Config, Route};
+use crate::error::{ApiError, ErrorKind};
+use crate::format::WireFormat;
+use crate::formats::ResponseContext;
+use crate::keys::KeyRecord;
+use crate::metering::headers::limit_headers;
+use crate::metering::{AdmitRequest, Decision, Refusal, Snapshot};
+use crate::time::rfc3339;
+use crate::translate::meter::BYTES_PER_TOKEN;
+use crate::translate::{Billed, Meter, StreamTranslator, WARNINGS_HEADER, translate_response};
+
+/// Whether per-key metering runs. Only benchmarks switch it off (`METERING = "off"`), to
+/// measure what admission costs.
+pub fn metering_enabled(env: &Env) -> bool {
+    state::binding_text(env, "METERING").as_deref() != Some("off")
+}
+
+/// Handles one inference call in `client`'s format.
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    ctx: &Context,
+    client: WireFormat,
+    request_id: &str,
+) -> Result<Response> {
+    let now_ms = worker::Date::now().as_millis();
+    let fail = |error: ApiError| http::error(client, &error, request_id);
+    let loaded = state::config(env);
+    let config = match loaded.as_ref() {
+        Ok(config) => config,
+        Err(_) => {
+            return fail(ApiError::new(
+                ErrorKind::Internal,
+                "The gateway's configuration is invalid; its operator can see why at /health/ready.",
+            ));
+        }
+    };
+    let record = match auth::authenticate(&req, env, now_ms).await {
+        Ok(record) => record,
+        Err(error) => return fail(error),
+    };
+    let body = match read_body(&mut req, config.gateway.max_body_bytes).await {
+        Ok(body) => body,
+        Err(error) => return fail(error),
+    };
+    let mut decode_warnings = crate::translate::Warnings::new();
+    let request = match client.decode_request(&body, &mut decode_warnings) {
+        Ok(request) => request,
+        Err(error) => return fail(error),
+    };
+    let routes: Vec<Route> = config.routes(&request.model).collect();
+    let Some(first_route) = routes.first() else {
+        return fail(
+            ApiError::new(
+                ErrorKind::ModelNotFound,
+                format!(
+                    "The model `{}` does not exist on this gateway; GET /v1/models lists the models your key can use.",
+                    request.model
+                ),
+            )
+            .with_param("model"),
+        );
+    };
+    if let Err(error) = check_plan(config, &record, &request.model) {
+        return fail(error);
+    }
+
+    let metering = metering_enabled(env);
+    let estimate = estimate_tokens(&request, first_route);
+    let mut admission: Option<Snapshot> = None;
+    if metering {
+        let meter = match MeterClient::for_key(env, &record.id) {
+            Ok(meter) => meter,
+            Err(e) => return fail(auth::internal(e)),
+        };
+        let decision = meter
+            .admit(&AdmitBody {
+                request: AdmitRequest {
+                    id: request_id.to_owned(),
+                    model: request.model.clone(),
+                    estimate_tokens: estimate,
+                },
+                plan_hint: record.plan.clone(),
+            })
+            .await;
+        let decision = match decision {
+            Ok(decision) => decision,
+            Err(e) => return fail(auth::internal(e)),
+        };
+        if let Some(refusal) = decision.refusal {
+            let mut response = fail(refusal_error(refusal, &decision, config))?;
+            http::set_all(&mut response, limit_headers(&decision.snapshot))?;
+            return Ok(response);
+        }
+        admission = Some(decision.snapshot);
+    }
+    let limit_header_values = admission
+        .as_ref()
+        .map(limit_headers)
+        .unwrap_or_default();
+    let client_json: Option<Value> = if routes.iter().any(|r| r.provider.format == client) {
+        serde_json::from_slice(&body).ok()
+    } else {
+        None
+    };
+    let outbound = Outbound {
+        client,
+        client_json: client_json.as_ref(),
+        request: &request,
+        anthropic_beta: req.headers().get("anthropic-beta").ok().flatten(),
+        client_signal: req.inner().signal(),
+        pool_offset: pool_offset(request_id),
+    };
+    let settler = Settler {
+        env: env.clone(),
+        key_id: record.id.clone(),
+        request_id: request_id.to_owned(),
+        metering,
+        estimated_input_tokens: estimate_input_tokens(&request),
+    };
+    let answer = match upstream::call(env, &routes, &outbound).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            settler.release(ctx);
+            let mut response = fail(error)?;
+            http::set_all(&mut response, limit_header_values)?;
+            return Ok(response);
+        }
+    };
+    let mut warnings = decode_warnings;
+    warnings.merge(&answer.warnings);
+    let upstream_format = answer.route.provider.format;
+    let context = ResponseContext::for_request(&request, now_ms / 1000, request_id);
+    let headers = Headers::new();
+    for (name, value) in &limit_header_values {
+        headers.set(name, value)?;
+    }
+    if let Some(value) = warnings.header_value() {
+        headers.set(WARNINGS_HEADER, &value)?;
+    }
+    let mut upstream_response = answer.response;
+
+    if request.stream {
+        let passthrough = upstream_format == client
+            && !(client == WireFormat::OpenAiChat && !request.client.include_usage);
+        let translator = StreamTranslator::new(
+            client,
+            upstream_format,
+            passthrough,
+            answer.restore,
+            context,
+        );
+        let body = match upstream_response.stream() {
+            Ok(body) => body,
+            Err(e) => {
+                settler.release(ctx);
+                return fail(ApiError::new(
+                    ErrorKind::UpstreamFailed,
+                    format!("the upstream answered without a body: {e}"),
+                ));
+            }
+        };
+        let (report, reported) = oneshot::channel();
+        let mut pump = Pump::new(body, translator, report);
+        pump.prime().await;
+        if let Some(error) = pump.translator().early_error().cloned() {
+            drop(pump);
+            settler.settle_when_reported(ctx, reported);
+            let mut response = fail(error)?;
+            http::set_all(&mut response, limit_header_values)?;
+            return Ok(response);
+        }
+        settler.settle_when_reported(ctx, reported);
+        headers.set("content-type", "text/event-stream; charset=utf-8")?;
+        headers.set("cache-control", "no-cache")?;
+        headers.set("x-accel-buffering", "no")?;
+        return ResponseBuilder::new()
+            .with_status(200)
+            .with_headers(headers)
+            .from_stream(pump.into_stream());
+    }
+
+    let upstream_body = match upstream_response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            settler.release(ctx);
+            return fail(ApiError::new(
+                ErrorKind::UpstreamFailed,
+                format!("the upstream's answer could not be read: {e}"),
+            ));
+        }
+    };
+    match translate_response(
+        client,
+        upstream_format,
+        &upstream_body,
+        &answer.restore,
+        &context,
+    ) {
+        Ok((bytes, meter)) => {
+            settler.settle(ctx, &meter);
+            headers.set("content-type", "application/json")?;
+            Ok(ResponseBuilder::new()
+                .with_status(200)
+                .with_headers(headers)
+                .fixed(bytes))
+        }
+        Err(error) => {
+            settler.release(ctx);
+            let mut response = fail(error)?;
+            http::set_all(&mut response, limit_header_values)?;
+            Ok(response)
+        }
+    }
+}
+
+/// Reports usage to the key's Durable Object after the response, in `waitUntil`.
+struct Settler {
+    env: Env,
+    key_id: String,
+    request_id: String,
+    metering: bool,
+    estimated_input_tokens: u64,
+}
+
+impl Settler {
+    fn send(&self, ctx: &Context, billed: Billed) {
+        if !self.metering {
+            return;
+        }
+        let (env, key_id, id) = (self.env.clone(), self.key_id.clone(), self.request_id.clone());
+        ctx.wait_until(async move {
+            settle_now(&env, &key_id, id, billed).await;
+        });
+    }
+
+    /// The request failed before any output: its reservation is given back.
+    fn release(&self, ctx: &Context) {
+        self.send(ctx, Billed::default());
+    }
+
+    fn settle(&self, ctx: &Context, meter: &Meter) {
+        self.send(ctx, bill(meter, self.estimated_input_tokens));
+    }
+
+    /// Settles once the stream reports its meter (when it ends or the client disconnects).
+    fn settle_when_reported(&self, ctx: &Context, reported: oneshot::Receiver<Meter>) {
+        if !self.metering {
+            return;
+        }
+        let (env, key_id, id) = (self.env.clone(), self.key_id.clone(), self.request_id.clone());
+        let estimated_input_tokens = self.estimated_input_tokens;
+        ctx.wait_until(async move {
+            let billed = match reported.await {
+                Ok(meter) => bill(&meter, estimated_input_tokens),
+                Err(_) => Billed::default(),
+            };
+            settle_now(&env, &key_id, id, billed).await;
+        });
+    }
+}
+
+/// A request that produced nothing is free; anything else pays input plus output.
+fn bill(meter: &Meter, estimated_input_tokens: u64) -> Billed {
+    if meter.finished || meter.produced_output {
+        meter.billed(estimated_input_tokens)
+    } else {
+        Billed::default()
+    }
+}
+
+async fn settle_now(env: &Env, key_id: &str, id: String, billed: Billed) {
+    let result = match MeterClient::for_key(env, key_id) {
+        Ok(meter) => {
+            meter
+                .settle(&SettleBody {
+                    id,
+                    input_tokens: billed.input_tokens,
+                    output_tokens: billed.output_tokens,
+                })
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        worker::console_error!("settlement for {key_id} failed: {e}");
+    }
+}
+
+/// Reads the request body, refusing more than `limit` bytes with 413.
+async fn read_body(req: &mut Request, limit: u64) -> std::result::Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorKind::RequestTooLarge,
+            format!("The request body is larger than this gateway's limit of {limit} bytes."),
+        )
+    };
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let body = req.bytes().await.map_err(|e| {
+        ApiError::invalid(format!("The request body could not be read: {e}"))
+    })?;
+    if body.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
+fn check_plan(config: &Config, record: &KeyRecord, model: &str) -> std::result::Result<(), ApiError> {
+    let Some(plan) = config.plan(&record.plan) else {
+        return Err(ApiError::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "Your key's plan `{}` is not offered by this gateway any more; ask its operator to move your key to another plan.",
+                record.plan
+            ),
+        ));
+    };
+    if plan.allows(model) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "Your plan `{}` does not include the model `{model}`; GET /v1/models lists the models it does include, or upgrade your plan.",
+                plan.id
+            ),
+        )
+        .with_param("model"))
+    }
+}
+
+/// Prompt tokens before the upstream has counted them.
+fn estimate_input_tokens(request: &ChatRequest) -> u64 {
+    (request.prompt_chars() as u64).div_ceil(BYTES_PER_TOKEN)
+}
+
+/// The reservation for a request: its prompt plus the most it may generate.
+fn estimate_tokens(request: &ChatRequest, route: &Route) -> u64 {
+    let output = request
+        .max_output_tokens
+        .unwrap_or(route.model.default_max_tokens);
+    let output = route
+        .model
+        .max_output_tokens
+        .map_or(output, |max| output.min(max));
+    estimate_input_tokens(request).saturating_add(output)
+}
+
+/// Spreads requests over a provider's key pool.
+fn pool_offset(request_id: &str) -> usize {
+    request_id.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(usize::from(b)))
+}
+
+fn refusal_error(refusal: Refusal, decision: &Decision, config: &Config) -> ApiError {
+    let snapshot = &decision.snapshot;
+    let limits = &snapshot.limits;
+    let window = config
+        .plan(&snapshot.plan)
+        .map_or_else(|| format!("{} ms", limits.window_ms), |p| p.window.clone());
+    let retry = decision.retry_after_s.unwrap_or(1);
+    let error = match refusal {
+        Refusal::Disabled => return auth_error(crate::keys::KeyStatus::Disabled),
+        Refusal::Revoked => return auth_error(crate::keys::KeyStatus::Revoked),
+        Refusal::ModelNotAllowed => {
+            return ApiError::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "Your plan `{}` does not include this model; GET /v1/models lists the models it does include, or upgrade your plan.",
+                    snapshot.plan
+                ),
+            )
+            .with_param("model");
+        }
+        Refusal::QuotaExhausted => ApiError::new(
+            ErrorKind::QuotaExhausted,
+            format!(
+                "Your plan's quota of {} tokens per {window} window is used up. It resets at {}; wait until then or upgrade your plan.",
+                limits.window_tokens,
+                rfc3339(snapshot.window_end_ms)
+            ),
+        ),
+        Refusal::RequestsPerMinute => ApiError::new(
+            ErrorKind::RateLimited,
+            format!(
+                "Rate limit reached: your plan allows {} requests per minute. Retry in {retry} s.",
+                limits.rpm
+            ),
+        ),
+        Refusal::TokensPerMinute => ApiError::new(
+            ErrorKind::RateLimited,
+            format!(
+                "Rate limit reached: your plan allows {} tokens per minute. Retry in {retry} s.",
+                limits.tpm
+            ),
+        ),
+        Refusal::Concurrency => ApiError::new(
+            ErrorKind::RateLimited,
+            format!(
+                "Concurrency limit reached: your plan allows {} requests at once. Retry when one finishes (in about {retry} s).",
+                limits.concurrency
+            ),
+        ),
+    };
+    error.with_retry_after(retry)
+}
+
+fn auth_error(status: crate::keys::KeyStatus) -> ApiError {
+    match auth::check_status(status) {
+        Err(error) => error,
+        Ok(()) => ApiError::new(ErrorKind::Authentication, "This API key cannot be used."),
+    }
+}

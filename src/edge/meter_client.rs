@@ -1,0 +1,148 @@
+//! The Worker's side of the per-key Durable Object: typed calls over its fetch interface.
+//!
+//! | call | path | body → answer |
+//! |---|---|---|
+//! | admit | `POST /admit` | [`AdmitBody`] → [`Decision`] |
+//! | settle | `POST /settle` | [`SettleBody`] → `{}` |
+//! | identity | `POST /identity` | [`IdentityBody`] → [`Identity`] |
+//! | usage | `GET /usage` | → [`UsageBody`] |
+//! | history | `GET /history` | → [`History`] |
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{Env, Method, Request, RequestInit, Result, Stub};
+
+use crate::keys::KeyStatus;
+use crate::metering::{AdmitRequest, Decision, Snapshot};
+
+pub const DO_BINDING: &str = "KEY_METER";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AdmitBody {
+    pub request: AdmitRequest,
+    /// The plan KV knows, used only if the object has never been told the key's plan.
+    pub plan_hint: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SettleBody {
+    pub id: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// An admin change; absent fields stay as they are.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct IdentityBody {
+    pub status: Option<KeyStatus>,
+    pub plan: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Identity {
+    pub status: KeyStatus,
+    pub plan: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UsageBody {
+    pub status: KeyStatus,
+    pub snapshot: Snapshot,
+}
+
+/// Settled tokens per model.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ModelUsage {
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub requests: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WindowUsage {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub used_tokens: u64,
+    pub models: Vec<ModelUsage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DayUsage {
+    pub day: String,
+    pub models: Vec<ModelUsage>,
+}
+
+/// Usage history, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct History {
+    pub windows: Vec<WindowUsage>,
+    pub days: Vec<DayUsage>,
+}
+
+/// A handle on one key's object.
+pub struct MeterClient {
+    stub: Stub,
+}
+
+impl MeterClient {
+    pub fn for_key(env: &Env, key_id: &str) -> Result<MeterClient> {
+        let stub = env.durable_object(DO_BINDING)?.get_by_name(key_id)?;
+        Ok(MeterClient { stub })
+    }
+
+    pub async fn admit(&self, body: &AdmitBody) -> Result<Decision> {
+        self.call(Method::Post, "admit", Some(body)).await
+    }
+
+    pub async fn settle(&self, body: &SettleBody) -> Result<()> {
+        let _: serde_json::Value = self.call(Method::Post, "settle", Some(body)).await?;
+        Ok(())
+    }
+
+    pub async fn set_identity(&self, body: &IdentityBody) -> Result<Identity> {
+        self.call(Method::Post, "identity", Some(body)).await
+    }
+
+    pub async fn usage(&self, plan_hint: &str) -> Result<UsageBody> {
+        self.call(
+            Method::Post,
+            "usage",
+            Some(&IdentityBody {
+                status: None,
+                plan: Some(plan_hint.to_owned()),
+            }),
+        )
+        .await
+    }
+
+    pub async fn history(&self) -> Result<History> {
+        self.call::<(), _>(Method::Get, "history", None).await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
+        let mut init = RequestInit::new();
+        init.with_method(method);
+        if let Some(body) = body {
+            let json = serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            init.with_body(Some(JsValue::from_str(&json)));
+        }
+        let request = Request::new_with_init(&format!("https://meter/{path}"), &init)?;
+        let mut response = self.stub.fetch_with_request(request).await?;
+        let bytes = response.bytes().await?;
+        if response.status_code() != 200 {
+            return Err(worker::Error::RustError(format!(
+                "meter {path} answered {}: {}",
+                response.status_code(),
+                String::from_utf8_lossy(&bytes)
+            )));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| worker::Error::RustError(e.to_string()))
+    }
+}

@@ -1,0 +1,81 @@
+//! Per-isolate state: the parsed config and the short-lived key cache.
+//!
+//! Isolates are reused across requests, so anything here lives until the isolate is evicted
+//! (or reset after a panic). The config is parsed and validated once per isolate. Key records
+//! are cached for at most [`KEY_CACHE_MS`]; the per-key Durable Object stays authoritative for
+//! status and plan, so a cached record never lets a revoked key through when metering is on.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use worker::Env;
+
+use crate::config::{Config, ConfigErrors};
+use crate::keys::KeyRecord;
+
+/// How long a decoded key record may be reused without reading KV again.
+pub const KEY_CACHE_MS: u64 = 30_000;
+/// Entries kept before the cache is emptied (a bound on memory, not a tuning knob).
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+pub type LoadedConfig = Rc<Result<Config, ConfigErrors>>;
+
+thread_local! {
+    static CONFIG: RefCell<Option<LoadedConfig>> = const { RefCell::new(None) };
+    static KEY_CACHE: RefCell<HashMap<String, (KeyRecord, u64)>> = RefCell::new(HashMap::new());
+}
+
+/// A Worker variable or secret as text, if set.
+pub fn binding_text(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+}
+
+/// The config for this isolate, parsed on first use.
+pub fn config(env: &Env) -> LoadedConfig {
+    CONFIG.with(|cell| {
+        if let Some(loaded) = cell.borrow().as_ref() {
+            return loaded.clone();
+        }
+        let text = binding_text(env, "GATEWAY_CONFIG");
+        let loaded = Rc::new(Config::load(text.as_deref()));
+        if let Err(errors) = loaded.as_ref() {
+            worker::console_error!("invalid gateway config: {errors}");
+        }
+        *cell.borrow_mut() = Some(loaded.clone());
+        loaded
+    })
+}
+
+pub fn cached_key(hash: &str, now_ms: u64) -> Option<KeyRecord> {
+    KEY_CACHE.with(|cache| {
+        cache
+            .borrow()
+            .get(hash)
+            .filter(|(_, expires)| *expires > now_ms)
+            .map(|(record, _)| record.clone())
+    })
+}
+
+pub fn cache_key(record: &KeyRecord, now_ms: u64) {
+    KEY_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= KEY_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(
+            record.hash.clone(),
+            (record.clone(), now_ms.saturating_add(KEY_CACHE_MS)),
+        );
+    });
+}
+
+/// Drops a cached record (after an admin change in this isolate).
+pub fn forget_key(hash: &str) {
+    KEY_CACHE.with(|cache| {
+        cache.borrow_mut().remove(hash);
+    });
+}
