@@ -306,20 +306,84 @@ mod tests {
     #[test]
     fn statuses_follow_the_product_table() {
         let table = [
-            (ErrorKind::InvalidRequest, 400, "invalid_request_error", None, "invalid_request_error"),
-            (ErrorKind::Authentication, 401, "authentication_error", Some("invalid_api_key"), "authentication_error"),
-            (ErrorKind::QuotaExhausted, 402, "insufficient_quota", Some("quota_exhausted"), "billing_error"),
-            (ErrorKind::PermissionDenied, 403, "permission_error", None, "permission_error"),
-            (ErrorKind::ModelNotFound, 404, "not_found_error", Some("model_not_found"), "not_found_error"),
-            (ErrorKind::RequestTooLarge, 413, "invalid_request_error", Some("request_too_large"), "request_too_large"),
-            (ErrorKind::RateLimited, 429, "rate_limit_error", Some("rate_limit_exceeded"), "rate_limit_error"),
-            (ErrorKind::UpstreamFailed, 502, "server_error", Some("upstream_error"), "api_error"),
-            (ErrorKind::Overloaded, 503, "server_error", Some("overloaded"), "overloaded_error"),
-            (ErrorKind::Timeout, 504, "server_error", Some("timeout"), "timeout_error"),
+            (
+                ErrorKind::InvalidRequest,
+                400,
+                "invalid_request_error",
+                None,
+                "invalid_request_error",
+            ),
+            (
+                ErrorKind::Authentication,
+                401,
+                "authentication_error",
+                Some("invalid_api_key"),
+                "authentication_error",
+            ),
+            (
+                ErrorKind::QuotaExhausted,
+                402,
+                "insufficient_quota",
+                Some("quota_exhausted"),
+                "billing_error",
+            ),
+            (
+                ErrorKind::PermissionDenied,
+                403,
+                "permission_error",
+                None,
+                "permission_error",
+            ),
+            (
+                ErrorKind::ModelNotFound,
+                404,
+                "not_found_error",
+                Some("model_not_found"),
+                "not_found_error",
+            ),
+            (
+                ErrorKind::RequestTooLarge,
+                413,
+                "invalid_request_error",
+                Some("request_too_large"),
+                "request_too_large",
+            ),
+            (
+                ErrorKind::RateLimited,
+                429,
+                "rate_limit_error",
+                Some("rate_limit_exceeded"),
+                "rate_limit_error",
+            ),
+            (
+                ErrorKind::UpstreamFailed,
+                502,
+                "server_error",
+                Some("upstream_error"),
+                "api_error",
+            ),
+            (
+                ErrorKind::Overloaded,
+                503,
+                "server_error",
+                Some("overloaded"),
+                "overloaded_error",
+            ),
+            (
+                ErrorKind::Timeout,
+                504,
+                "server_error",
+                Some("timeout"),
+                "timeout_error",
+            ),
         ];
         for (kind, status, openai_type, openai_code, anthropic_type) in table {
             assert_eq!(kind.status(), status, "{kind:?}");
-            assert_eq!(kind.openai_type_code(), (openai_type, openai_code), "{kind:?}");
+            assert_eq!(
+                kind.openai_type_code(),
+                (openai_type, openai_code),
+                "{kind:?}"
+            );
             assert_eq!(kind.anthropic_type(), anthropic_type, "{kind:?}");
         }
     }
@@ -345,14 +409,21 @@ mod tests {
             br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
         );
         assert_eq!(from_openai.kind, ErrorKind::ContextLengthExceeded);
-        assert!(from_openai.anthropic_message().starts_with("prompt is too long: This model's"));
+        assert!(
+            from_openai
+                .anthropic_message()
+                .starts_with("prompt is too long: This model's")
+        );
         let from_anthropic = from_upstream(
             WireFormat::AnthropicMessages,
             400,
             br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
         );
         assert_eq!(from_anthropic.kind, ErrorKind::ContextLengthExceeded);
-        assert_eq!(from_anthropic.openai_code(), Some("context_length_exceeded"));
+        assert_eq!(
+            from_anthropic.openai_code(),
+            Some("context_length_exceeded")
+        );
     }
 
     #[test]

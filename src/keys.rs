@@ -52,10 +52,11 @@ pub fn random_base62(count: usize, fill: &mut dyn FnMut(&mut [u8])) -> String {
     while out.len() < count {
         fill(&mut buffer);
         for byte in buffer {
-            if byte < 248 && out.len() < count {
-                if let Some(&c) = BASE62.get(usize::from(byte % 62)) {
-                    out.push(char::from(c));
-                }
+            if byte < 248
+                && out.len() < count
+                && let Some(&c) = BASE62.get(usize::from(byte % 62))
+            {
+                out.push(char::from(c));
             }
         }
     }
@@ -88,7 +89,10 @@ pub fn is_well_formed(candidate: &str) -> bool {
 }
 
 /// The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>`.
-pub fn presented_key<'a>(authorization: Option<&'a str>, x_api_key: Option<&'a str>) -> Option<&'a str> {
+pub fn presented_key<'a>(
+    authorization: Option<&'a str>,
+    x_api_key: Option<&'a str>,
+) -> Option<&'a str> {
     let bearer = authorization.and_then(|value| {
         let (scheme, token) = value.trim().split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -128,12 +132,14 @@ mod tests {
         let id = generate_id(&mut rng);
         assert!(id.starts_with("key_") && id.len() == 24);
         assert!(!is_well_formed("toc-short"));
-        assert!(!is_well_formed("sk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        assert!(!is_well_formed(
+            "sk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        ));
     }
 
     #[test]
     fn rejection_sampling_skips_high_bytes() {
-        let mut rng = |buf: &mut [u8]| buf.fill(250);
+        let rng = |buf: &mut [u8]| buf.fill(250);
         let mut calls = 0;
         let mut limited = |buf: &mut [u8]| {
             calls += 1;
@@ -155,7 +161,10 @@ mod tests {
         assert_eq!(presented_key(Some("Bearer toc-x"), None), Some("toc-x"));
         assert_eq!(presented_key(Some("bearer  toc-x "), None), Some("toc-x"));
         assert_eq!(presented_key(None, Some("toc-y")), Some("toc-y"));
-        assert_eq!(presented_key(Some("Basic abc"), Some("toc-y")), Some("toc-y"));
+        assert_eq!(
+            presented_key(Some("Basic abc"), Some("toc-y")),
+            Some("toc-y")
+        );
         assert_eq!(presented_key(None, Some("  ")), None);
         assert_eq!(presented_key(None, None), None);
     }

@@ -61,9 +61,21 @@ mod tests {
 
     #[test]
     fn tool_calls_override_and_truncation_wins() {
-        assert_eq!(Finish::new(FinishReason::EndTurn).resolved(true), FinishReason::ToolUse);
-        assert_eq!(Finish::new(FinishReason::ToolUse).resolved(false), FinishReason::EndTurn);
-        assert_eq!(Finish::new(FinishReason::MaxTokens).resolved(true), FinishReason::MaxTokens);
-        assert_eq!(Finish::new(FinishReason::ContentFilter).resolved(false), FinishReason::ContentFilter);
+        assert_eq!(
+            Finish::new(FinishReason::EndTurn).resolved(true),
+            FinishReason::ToolUse
+        );
+        assert_eq!(
+            Finish::new(FinishReason::ToolUse).resolved(false),
+            FinishReason::EndTurn
+        );
+        assert_eq!(
+            Finish::new(FinishReason::MaxTokens).resolved(true),
+            FinishReason::MaxTokens
+        );
+        assert_eq!(
+            Finish::new(FinishReason::ContentFilter).resolved(false),
+            FinishReason::ContentFilter
+        );
     }
 }

@@ -66,7 +66,10 @@ impl Opaque {
     /// Reads state a client sent back. Returns the state and, for envelopes, the exact text it
     /// signs. A string that is not an envelope belongs to `client_vendor`; with no native vendor
     /// (Chat) it is unusable and `None` is returned.
-    pub fn from_client(value: &str, client_vendor: Option<Vendor>) -> Option<(Opaque, Option<String>)> {
+    pub fn from_client(
+        value: &str,
+        client_vendor: Option<Vendor>,
+    ) -> Option<(Opaque, Option<String>)> {
         if let Some(encoded) = value.strip_prefix(ENVELOPE_PREFIX) {
             let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
             let envelope: Envelope = serde_json::from_slice(&bytes).ok()?;
@@ -231,7 +234,10 @@ mod tests {
 
     #[test]
     fn garbage_envelope_and_chat_state_are_unusable() {
-        assert_eq!(Opaque::from_client("toc1.!!!", Some(Vendor::Anthropic)), None);
+        assert_eq!(
+            Opaque::from_client("toc1.!!!", Some(Vendor::Anthropic)),
+            None
+        );
         assert_eq!(Opaque::from_client("whatever", None), None);
         assert_eq!(Opaque::from_client("", Some(Vendor::Anthropic)), None);
     }
@@ -242,7 +248,10 @@ mod tests {
         assert_eq!(Effort::from_budget(1025), Effort::Medium);
         assert_eq!(Effort::from_budget(24_576), Effort::High);
         assert_eq!(Effort::from_budget(50_000), Effort::XHigh);
-        assert_eq!(Thinking::Effort(Effort::Minimal).budget_tokens(), Some(1024));
+        assert_eq!(
+            Thinking::Effort(Effort::Minimal).budget_tokens(),
+            Some(1024)
+        );
         assert_eq!(Thinking::Effort(Effort::None).effort(), None);
         assert_eq!(Thinking::Budget(10).budget_tokens(), Some(1024));
     }

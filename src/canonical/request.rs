@@ -100,7 +100,10 @@ pub struct Media {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaSource {
     /// `media_type` such as `image/png` or `application/pdf`; `data` is standard base64.
-    Base64 { media_type: String, data: String },
+    Base64 {
+        media_type: String,
+        data: String,
+    },
     Url(String),
     /// A provider-side file id. It cannot cross vendors: encoders for another vendor answer 400.
     FileId(String),

@@ -289,7 +289,11 @@ fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
     let mut duration = |field: &str, value: &Option<String>, default: u64| match value {
         None => default,
         Some(text) => parse_duration_ms(text).unwrap_or_else(|| {
-            check.error("gateway", field, format!("{text:?} is not a duration like \"30d\""));
+            check.error(
+                "gateway",
+                field,
+                format!("{text:?} is not a duration like \"30d\""),
+            );
             default
         }),
     };
@@ -424,9 +428,11 @@ fn validate_model(
         }
     }
     let provider = provider?;
-    let default_max_tokens = raw
-        .default_max_tokens
-        .unwrap_or_else(|| raw.max_output_tokens.unwrap_or(DEFAULT_MAX_TOKENS).min(DEFAULT_MAX_TOKENS));
+    let default_max_tokens = raw.default_max_tokens.unwrap_or_else(|| {
+        raw.max_output_tokens
+            .unwrap_or(DEFAULT_MAX_TOKENS)
+            .min(DEFAULT_MAX_TOKENS)
+    });
     (check.errors.len() == before).then(|| Model {
         id: raw.id.clone(),
         provider,
@@ -469,7 +475,10 @@ fn validate_plan(
         check.error(
             &entry,
             "window",
-            format!("{:?} is not a duration like \"5h\" or \"1h30m\"", raw.window),
+            format!(
+                "{:?} is not a duration like \"5h\" or \"1h30m\"",
+                raw.window
+            ),
         );
     }
     let models = raw.models.clone().unwrap_or_else(|| vec!["*".to_owned()]);
@@ -518,7 +527,10 @@ mod tests {
             "plans": [{"id": "p", "rpm": 1, "tpm": 1, "concurrency": 1, "window": "1h", "window_tokens": 10, "models": ["m*"]}]
         }"#;
         let config = Config::from_json(json).unwrap();
-        assert_eq!(config.providers[0].endpoint(), "http://127.0.0.1:9/v1/messages");
+        assert_eq!(
+            config.providers[0].endpoint(),
+            "http://127.0.0.1:9/v1/messages"
+        );
         assert_eq!(config.models.len(), 1);
         assert_eq!(config.plan("p").unwrap().window_ms, 3_600_000);
         assert!(config.plan("p").unwrap().allows("m"));
@@ -541,7 +553,10 @@ mod tests {
             r#"plans[0] ("p").rpm: must be greater than 0"#,
             r#"plans[0] ("p").window: "5 hours" is not a duration"#,
         ] {
-            assert!(errors.contains(expected), "missing {expected:?} in {errors}");
+            assert!(
+                errors.contains(expected),
+                "missing {expected:?} in {errors}"
+            );
         }
     }
 
@@ -554,7 +569,9 @@ mod tests {
         let typo = r#"{"providers": [{"id": "a", "fromat": "anthropic"}]}"#;
         let error = Config::from_json(typo).unwrap_err().to_string();
         assert!(error.contains("unknown field `fromat`"), "{error}");
-        let toml_error = Config::from_toml("[[plans]]\nid = 5").unwrap_err().to_string();
+        let toml_error = Config::from_toml("[[plans]]\nid = 5")
+            .unwrap_err()
+            .to_string();
         assert!(toml_error.contains("plans[0].id"), "{toml_error}");
     }
 }

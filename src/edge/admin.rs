@@ -21,12 +21,7 @@ use crate::format::WireFormat;
 use crate::keys::{self, KeyRecord, KeyStatus};
 use crate::time::rfc3339;
 
-pub async fn handle(
-    mut req: Request,
-    env: &Env,
-    path: &str,
-    request_id: &str,
-) -> Result<Response> {
+pub async fn handle(mut req: Request, env: &Env, path: &str, request_id: &str) -> Result<Response> {
     let answer = route(&mut req, env, path).await;
     match answer {
         Ok((status, body)) => http::json(status, &body),
@@ -97,7 +92,9 @@ fn public(record: &KeyRecord) -> Value {
     })
 }
 
-async fn read_json<T: for<'de> Deserialize<'de>>(req: &mut Request) -> std::result::Result<T, ApiError> {
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    req: &mut Request,
+) -> std::result::Result<T, ApiError> {
     let bytes = req
         .bytes()
         .await
@@ -161,7 +158,10 @@ async fn create(req: &mut Request, env: &Env, config: &Config, store: &KeyStore)
 
 async fn list(store: &KeyStore) -> Answer {
     let records = store.list().await.map_err(storage)?;
-    Ok((200, json!({ "data": records.iter().map(public).collect::<Vec<_>>() })))
+    Ok((
+        200,
+        json!({ "data": records.iter().map(public).collect::<Vec<_>>() }),
+    ))
 }
 
 async fn find(store: &KeyStore, id: &str) -> std::result::Result<KeyRecord, ApiError> {
@@ -209,7 +209,10 @@ async fn update(
         known_plan(config, plan)?;
     }
     if record.status == KeyStatus::Revoked && body.status.is_some_and(|s| s != KeyStatus::Revoked) {
-        return Err(ApiError::invalid("a revoked key cannot be re-enabled; create a new key").with_param("status"));
+        return Err(
+            ApiError::invalid("a revoked key cannot be re-enabled; create a new key")
+                .with_param("status"),
+        );
     }
     if let Some(plan) = body.plan {
         record.plan = plan;
@@ -232,7 +235,11 @@ async fn revoke(env: &Env, store: &KeyStore, id: &str) -> Answer {
 }
 
 /// Writes a changed record: the Durable Object first, then KV, then this isolate's cache.
-async fn apply(env: &Env, store: &KeyStore, record: &KeyRecord) -> std::result::Result<(), ApiError> {
+async fn apply(
+    env: &Env,
+    store: &KeyStore,
+    record: &KeyRecord,
+) -> std::result::Result<(), ApiError> {
     if metering_enabled(env) {
         MeterClient::for_key(env, &record.id)
             .map_err(storage)?
@@ -251,7 +258,10 @@ async fn apply(env: &Env, store: &KeyStore, record: &KeyRecord) -> std::result::
 async fn usage(env: &Env, store: &KeyStore, id: &str) -> Answer {
     let record = find(store, id).await?;
     if !metering_enabled(env) {
-        return Err(ApiError::new(ErrorKind::NotFound, "metering is switched off"));
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
+            "metering is switched off",
+        ));
     }
     let history: History = MeterClient::for_key(env, &record.id)
         .map_err(storage)?

@@ -34,7 +34,11 @@ pub async fn authenticate(req: &Request, env: &Env, now_ms: u64) -> Result<KeyRe
         Some(record) => record,
         None => {
             let store = KeyStore::new(env).map_err(internal)?;
-            let record = store.by_hash(&hash).await.map_err(internal)?.ok_or_else(invalid)?;
+            let record = store
+                .by_hash(&hash)
+                .await
+                .map_err(internal)?
+                .ok_or_else(invalid)?;
             state::cache_key(&record, now_ms);
             record
         }

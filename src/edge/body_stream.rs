@@ -12,7 +12,15 @@ use futures_channel::oneshot;
 use futures_util::{Stream, StreamExt};
 use worker::ByteStream;
 
+use crate::canonical::ChatResponse;
 use crate::translate::{Meter, StreamTranslator};
+
+/// What a finished or cancelled stream reports: its meter, and the whole answer if the
+/// translator was collecting and the stream finished cleanly.
+pub struct StreamReport {
+    pub meter: Meter,
+    pub response: Option<ChatResponse>,
+}
 
 /// One streamed answer in progress.
 pub struct Pump {
@@ -23,13 +31,16 @@ pub struct Pump {
     /// The upstream body has ended and the translator has been finished.
     done: bool,
     /// Receives the meter once, when the pump is dropped (finished or cancelled).
-    report: Option<oneshot::Sender<Meter>>,
+    report: Option<oneshot::Sender<StreamReport>>,
 }
 
 impl Drop for Pump {
     fn drop(&mut self) {
         if let Some(report) = self.report.take() {
-            let _ = report.send(self.translator.meter().clone());
+            let _ = report.send(StreamReport {
+                meter: self.translator.meter().clone(),
+                response: self.translator.collected(),
+            });
         }
     }
 }
@@ -38,7 +49,7 @@ impl Pump {
     pub fn new(
         upstream: ByteStream,
         translator: StreamTranslator,
-        report: oneshot::Sender<Meter>,
+        report: oneshot::Sender<StreamReport>,
     ) -> Pump {
         Pump {
             upstream,

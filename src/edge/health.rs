@@ -8,6 +8,7 @@ use worker::{Env, Response, Result};
 use super::http;
 use super::keystore::KV_BINDING;
 use super::meter_client::DO_BINDING;
+use super::response_store::DO_BINDING as RESPONSES_BINDING;
 use super::state;
 
 pub fn handle(env: &Env) -> Result<Response> {
@@ -31,16 +32,27 @@ pub fn handle(env: &Env) -> Result<Response> {
     if env.kv(KV_BINDING).is_err() {
         problems.push(format!("binding: KV namespace {KV_BINDING} is missing"));
     }
-    if env.durable_object(DO_BINDING).is_err() {
-        problems.push(format!("binding: Durable Object namespace {DO_BINDING} is missing"));
+    for binding in [DO_BINDING, RESPONSES_BINDING] {
+        if env.durable_object(binding).is_err() {
+            problems.push(format!(
+                "binding: Durable Object namespace {binding} is missing"
+            ));
+        }
     }
     if problems.is_empty() {
-        let mut body = json!({ "status": "ready" });
-        if state::binding_text(env, "ADMIN_TOKEN").is_none_or(|v| v.is_empty()) {
-            body["warnings"] = json!(["ADMIN_TOKEN is not set: the admin API is disabled"]);
-        }
+        let body = if state::binding_text(env, "ADMIN_TOKEN").is_none_or(|v| v.is_empty()) {
+            json!({
+                "status": "ready",
+                "warnings": ["ADMIN_TOKEN is not set: the admin API is disabled"],
+            })
+        } else {
+            json!({ "status": "ready" })
+        };
         http::json(200, &body)
     } else {
-        http::json(503, &json!({ "status": "unavailable", "problems": problems }))
+        http::json(
+            503,
+            &json!({ "status": "unavailable", "problems": problems }),
+        )
     }
 }

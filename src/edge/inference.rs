@@ -9,9 +9,10 @@ use serde_json::Value;
 use worker::{Context, Env, Headers, Request, Response, ResponseBuilder, Result};
 
 use super::auth;
-use super::body_stream::Pump;
+use super::body_stream::{Pump, StreamReport};
 use super::http;
 use super::meter_client::{AdmitBody, MeterClient, SettleBody};
+use super::responses_state::{self, Conversation};
 use super::state;
 use super::upstream::{self, Outbound};
 use crate::canonical::ChatRequest;
@@ -23,7 +24,7 @@ use crate::keys::KeyRecord;
 use crate::metering::headers::limit_headers;
 use crate::metering::{AdmitRequest, Decision, Refusal, Snapshot};
 use crate::time::rfc3339;
-use crate::translate::meter::BYTES_PER_TOKEN;
+use crate::translate::meter::estimate_input_tokens;
 use crate::translate::{Billed, Meter, StreamTranslator, WARNINGS_HEADER, translate_response};
 
 /// Whether per-key metering runs. Only benchmarks switch it off (`METERING = "off"`), to
@@ -56,10 +57,35 @@ pub async fn handle(
         Ok(record) => record,
         Err(error) => return fail(error),
     };
-    let body = match read_body(&mut req, config.gateway.max_body_bytes).await {
+    let mut body = match read_body(&mut req, config.gateway.max_body_bytes).await {
         Ok(body) => body,
         Err(error) => return fail(error),
     };
+    let mut conversation: Option<Conversation> = None;
+    if client == WireFormat::OpenAiResponses
+        && let Ok(mut json) = serde_json::from_slice::<Value>(&body)
+    {
+        let model = json
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let upstream = config
+            .routes(&model)
+            .next()
+            .map(|route| route.provider.format);
+        if let Some(upstream) = upstream {
+            match responses_state::resolve(env, &record.id, &mut json, upstream).await {
+                Ok(resolved) => {
+                    if resolved.expanded {
+                        body = serde_json::to_vec(&json).unwrap_or(body);
+                    }
+                    conversation = Some(resolved);
+                }
+                Err(error) => return fail(error),
+            }
+        }
+    }
     let mut decode_warnings = crate::translate::Warnings::new();
     let request = match client.decode_request(&body, &mut decode_warnings) {
         Ok(request) => request,
@@ -111,10 +137,7 @@ pub async fn handle(
         }
         admission = Some(decision.snapshot);
     }
-    let limit_header_values = admission
-        .as_ref()
-        .map(limit_headers)
-        .unwrap_or_default();
+    let limit_header_values = admission.as_ref().map(limit_headers).unwrap_or_default();
     let client_json: Option<Value> = if routes.iter().any(|r| r.provider.format == client) {
         serde_json::from_slice(&body).ok()
     } else {
@@ -127,13 +150,20 @@ pub async fn handle(
         anthropic_beta: req.headers().get("anthropic-beta").ok().flatten(),
         client_signal: req.inner().signal(),
         pool_offset: pool_offset(request_id),
+        allow_passthrough: !conversation.as_ref().is_some_and(|c| c.expanded),
     };
+    let context = ResponseContext::for_request(&request, now_ms / 1000, request_id);
     let settler = Settler {
         env: env.clone(),
         key_id: record.id.clone(),
         request_id: request_id.to_owned(),
         metering,
         estimated_input_tokens: estimate_input_tokens(&request),
+        keep: conversation.filter(|c| c.store).map(|conversation| Keep {
+            conversation,
+            context: context.clone(),
+            ttl_ms: config.gateway.responses_ttl_ms,
+        }),
     };
     let answer = match upstream::call(env, &routes, &outbound).await {
         Ok(answer) => answer,
@@ -147,7 +177,6 @@ pub async fn handle(
     let mut warnings = decode_warnings;
     warnings.merge(&answer.warnings);
     let upstream_format = answer.route.provider.format;
-    let context = ResponseContext::for_request(&request, now_ms / 1000, request_id);
     let headers = Headers::new();
     for (name, value) in &limit_header_values {
         headers.set(name, value)?;
@@ -158,15 +187,20 @@ pub async fn handle(
     let mut upstream_response = answer.response;
 
     if request.stream {
+        // A Chat client that did not ask for usage must not get the usage chunk the gateway
+        // asked the upstream for, so that pair is re-encoded rather than forwarded.
         let passthrough = upstream_format == client
-            && !(client == WireFormat::OpenAiChat && !request.client.include_usage);
-        let translator = StreamTranslator::new(
+            && (client != WireFormat::OpenAiChat || request.client.include_usage);
+        let mut translator = StreamTranslator::new(
             client,
             upstream_format,
             passthrough,
             answer.restore,
             context,
         );
+        if settler.keep.is_some() {
+            translator = translator.collect();
+        }
         let body = match upstream_response.stream() {
             Ok(body) => body,
             Err(e) => {
@@ -216,6 +250,15 @@ pub async fn handle(
     ) {
         Ok((bytes, meter)) => {
             settler.settle(ctx, &meter);
+            if let (Some(keep), Ok(json)) = (settler.keep, serde_json::from_slice::<Value>(&bytes))
+            {
+                let (env, key_id) = (env.clone(), record.id.clone());
+                ctx.wait_until(async move {
+                    if let Err(e) = keep.store(&env, &key_id, json).await {
+                        worker::console_error!("could not store response: {e}");
+                    }
+                });
+            }
             headers.set("content-type", "application/json")?;
             Ok(ResponseBuilder::new()
                 .with_status(200)
@@ -238,6 +281,21 @@ struct Settler {
     request_id: String,
     metering: bool,
     estimated_input_tokens: u64,
+    /// Set when the answer is a Responses turn to store.
+    keep: Option<Keep>,
+}
+
+/// A Responses turn to store once its answer is complete.
+struct Keep {
+    conversation: Conversation,
+    context: ResponseContext,
+    ttl_ms: u64,
+}
+
+impl Keep {
+    async fn store(&self, env: &Env, key_id: &str, response: Value) -> Result<()> {
+        responses_state::store_turn(env, key_id, &self.conversation, response, self.ttl_ms).await
+    }
 }
 
 impl Settler {
@@ -245,7 +303,11 @@ impl Settler {
         if !self.metering {
             return;
         }
-        let (env, key_id, id) = (self.env.clone(), self.key_id.clone(), self.request_id.clone());
+        let (env, key_id, id) = (
+            self.env.clone(),
+            self.key_id.clone(),
+            self.request_id.clone(),
+        );
         ctx.wait_until(async move {
             settle_now(&env, &key_id, id, billed).await;
         });
@@ -260,19 +322,26 @@ impl Settler {
         self.send(ctx, bill(meter, self.estimated_input_tokens));
     }
 
-    /// Settles once the stream reports its meter (when it ends or the client disconnects).
-    fn settle_when_reported(&self, ctx: &Context, reported: oneshot::Receiver<Meter>) {
-        if !self.metering {
+    /// Settles (and stores the turn) once the stream reports, when it ends or the client
+    /// disconnects.
+    fn settle_when_reported(self, ctx: &Context, reported: oneshot::Receiver<StreamReport>) {
+        if !self.metering && self.keep.is_none() {
             return;
         }
-        let (env, key_id, id) = (self.env.clone(), self.key_id.clone(), self.request_id.clone());
-        let estimated_input_tokens = self.estimated_input_tokens;
         ctx.wait_until(async move {
-            let billed = match reported.await {
-                Ok(meter) => bill(&meter, estimated_input_tokens),
-                Err(_) => Billed::default(),
-            };
-            settle_now(&env, &key_id, id, billed).await;
+            let report = reported.await.ok();
+            if self.metering {
+                let billed = report.as_ref().map_or_else(Billed::default, |r| {
+                    bill(&r.meter, self.estimated_input_tokens)
+                });
+                settle_now(&self.env, &self.key_id, self.request_id.clone(), billed).await;
+            }
+            if let (Some(keep), Some(response)) = (&self.keep, report.and_then(|r| r.response)) {
+                let json = WireFormat::OpenAiResponses.encode_response(&response, &keep.context);
+                if let Err(e) = keep.store(&self.env, &self.key_id, json).await {
+                    worker::console_error!("could not store response: {e}");
+                }
+            }
         });
     }
 }
@@ -321,16 +390,21 @@ async fn read_body(req: &mut Request, limit: u64) -> std::result::Result<Vec<u8>
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let body = req.bytes().await.map_err(|e| {
-        ApiError::invalid(format!("The request body could not be read: {e}"))
-    })?;
+    let body = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::invalid(format!("The request body could not be read: {e}")))?;
     if body.len() as u64 > limit {
         return Err(too_large());
     }
     Ok(body)
 }
 
-fn check_plan(config: &Config, record: &KeyRecord, model: &str) -> std::result::Result<(), ApiError> {
+fn check_plan(
+    config: &Config,
+    record: &KeyRecord,
+    model: &str,
+) -> std::result::Result<(), ApiError> {
     let Some(plan) = config.plan(&record.plan) else {
         return Err(ApiError::new(
             ErrorKind::PermissionDenied,
@@ -354,11 +428,6 @@ fn check_plan(config: &Config, record: &KeyRecord, model: &str) -> std::result::
     }
 }
 
-/// Prompt tokens before the upstream has counted them.
-fn estimate_input_tokens(request: &ChatRequest) -> u64 {
-    (request.prompt_chars() as u64).div_ceil(BYTES_PER_TOKEN)
-}
-
 /// The reservation for a request: its prompt plus the most it may generate.
 fn estimate_tokens(request: &ChatRequest, route: &Route) -> u64 {
     let output = request
@@ -373,7 +442,9 @@ fn estimate_tokens(request: &ChatRequest, route: &Route) -> u64 {
 
 /// Spreads requests over a provider's key pool.
 fn pool_offset(request_id: &str) -> usize {
-    request_id.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(usize::from(b)))
+    request_id.bytes().fold(0usize, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(usize::from(b))
+    })
 }
 
 fn refusal_error(refusal: Refusal, decision: &Decision, config: &Config) -> ApiError {

@@ -39,7 +39,8 @@ impl KeyStore {
     }
 
     pub async fn save(&self, record: &KeyRecord) -> Result<()> {
-        let json = serde_json::to_string(record).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let json =
+            serde_json::to_string(record).map_err(|e| worker::Error::RustError(e.to_string()))?;
         self.kv
             .put(&format!("hash:{}", record.hash), json.as_str())?
             .execute()

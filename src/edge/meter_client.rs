@@ -130,7 +130,8 @@ impl MeterClient {
         let mut init = RequestInit::new();
         init.with_method(method);
         if let Some(body) = body {
-            let json = serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let json =
+                serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
             init.with_body(Some(JsValue::from_str(&json)));
         }
         let request = Request::new_with_init(&format!("https://meter/{path}"), &init)?;

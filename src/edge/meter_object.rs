@@ -79,7 +79,8 @@ impl DurableObject for KeyMeter {
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| worker::Error::RustError(format!("bad meter call: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| worker::Error::RustError(format!("bad meter call: {e}")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
@@ -95,7 +96,9 @@ impl KeyMeter {
     fn config(&self) -> Result<Config> {
         match state::config(&self.env).as_ref() {
             Ok(config) => Ok(config.clone()),
-            Err(errors) => Err(worker::Error::RustError(format!("invalid config: {errors}"))),
+            Err(errors) => Err(worker::Error::RustError(format!(
+                "invalid config: {errors}"
+            ))),
         }
     }
 
@@ -141,7 +144,11 @@ impl KeyMeter {
             model: String,
         }
         let mut meter = Meter::new(plan_hint);
-        for pair in self.sql.exec("SELECT k, v FROM identity", None)?.to_array::<Pair>()? {
+        for pair in self
+            .sql
+            .exec("SELECT k, v FROM identity", None)?
+            .to_array::<Pair>()?
+        {
             match pair.k.as_str() {
                 "plan" => meter.plan = pair.v,
                 "status" => {
@@ -210,8 +217,10 @@ impl KeyMeter {
             }
             Change::Forget(ids) => {
                 for id in ids {
-                    self.sql
-                        .exec("DELETE FROM reservations WHERE id = ?", vec![id.as_str().into()])?;
+                    self.sql.exec(
+                        "DELETE FROM reservations WHERE id = ?",
+                        vec![id.as_str().into()],
+                    )?;
                 }
             }
             Change::Usage(usage) => {
@@ -286,7 +295,13 @@ impl KeyMeter {
         self.with_meter(None, |meter| {
             (
                 (),
-                meter.settle(&call.id, call.input_tokens, call.output_tokens, now_ms, &day),
+                meter.settle(
+                    &call.id,
+                    call.input_tokens,
+                    call.output_tokens,
+                    now_ms,
+                    &day,
+                ),
             )
         })?;
         let cutoff = now_ms.saturating_sub(HISTORY_KEEP_MS);
@@ -307,10 +322,10 @@ impl KeyMeter {
         let call: IdentityBody = parse(body)?;
         let identity = self.with_meter(call.plan.as_deref(), |meter| {
             // Revocation is final.
-            if meter.status != KeyStatus::Revoked {
-                if let Some(status) = call.status {
-                    meter.status = status;
-                }
+            if meter.status != KeyStatus::Revoked
+                && let Some(status) = call.status
+            {
+                meter.status = status;
             }
             if let Some(plan) = &call.plan {
                 meter.plan = plan.clone();

@@ -4,12 +4,15 @@
 //! - [`inference`] serves the three inference endpoints, with [`upstream`] (calls and
 //!   failover) and [`body_stream`] (streamed bodies).
 //! - [`auth`], [`keystore`] and [`state`]: keys in KV and the per-isolate caches.
-//! - [`meter_object`] is the per-key Durable Object; [`meter_client`] calls it.
-//! - [`admin`], [`models`], [`usage`] and [`health`] serve the other endpoints.
+//! - [`meter_object`] is the per-key metering Durable Object; [`meter_client`] calls it.
+//! - [`response_store`] keeps Responses turns per key; [`responses_state`] uses it.
+//! - [`admin`], [`models`], [`usage`], [`count_tokens`] and [`health`] serve the other
+//!   endpoints.
 
 mod admin;
 mod auth;
 mod body_stream;
+mod count_tokens;
 mod health;
 mod http;
 mod inference;
@@ -18,10 +21,11 @@ mod meter_client;
 mod meter_object;
 mod models;
 mod random;
+mod response_store;
+mod responses_state;
 mod state;
 mod upstream;
 mod usage;
-
 
 use worker::{Context, Env, Method, Request, Response, Result, event};
 
@@ -44,7 +48,10 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             worker::console_error!("{request_id}: unhandled error: {e}");
             http::error(
                 format,
-                &ApiError::new(ErrorKind::Internal, "The gateway hit an internal error; retry."),
+                &ApiError::new(
+                    ErrorKind::Internal,
+                    "The gateway hit an internal error; retry.",
+                ),
                 &request_id,
             )?
         }
@@ -83,6 +90,9 @@ async fn route(
         (Method::Post, "/v1/messages") => {
             inference::handle(req, env, ctx, WireFormat::AnthropicMessages, request_id).await
         }
+        (Method::Post, "/v1/messages/count_tokens") => {
+            count_tokens::handle(req, env, request_id).await
+        }
         (Method::Post, "/v1/responses") => {
             inference::handle(req, env, ctx, WireFormat::OpenAiResponses, request_id).await
         }
@@ -91,20 +101,39 @@ async fn route(
             let id = p.trim_start_matches("/v1/models/").to_owned();
             models::handle(req, env, Some(&id), request_id).await
         }
+        (Method::Get | Method::Delete, p) if p.starts_with("/v1/responses/") => {
+            let id = p.trim_start_matches("/v1/responses/").to_owned();
+            let delete = req.method() == Method::Delete;
+            responses_state::handle_stored(req, env, &id, delete, request_id).await
+        }
         (Method::Get, "/v1/usage") => usage::handle(req, env, request_id).await,
         (_, p) if p == "/admin" || p.starts_with("/admin/") => {
             admin::handle(req, env, p, request_id).await
         }
-        (_, "/v1/chat/completions" | "/v1/messages" | "/v1/responses" | "/v1/usage" | "/v1/models" | "/health/ready") => {
-            http::error(
-                error_format(path, &req),
-                &ApiError::new(ErrorKind::MethodNotAllowed, format!("{} is not allowed on {path}", req.method())),
-                request_id,
-            )
-        }
+        (
+            _,
+            "/v1/chat/completions"
+            | "/v1/messages"
+            | "/v1/responses"
+            | "/v1/usage"
+            | "/v1/models"
+            | "/health/ready",
+        ) => http::error(
+            error_format(path, &req),
+            &ApiError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("{} is not allowed on {path}", req.method()),
+            ),
+            request_id,
+        ),
         _ => http::error(
             error_format(path, &req),
-            &ApiError::new(ErrorKind::NotFound, format!("No endpoint at {path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/models and /v1/usage.")),
+            &ApiError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "No endpoint at {path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/models and /v1/usage."
+                ),
+            ),
             request_id,
         ),
     }

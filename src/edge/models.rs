@@ -14,7 +14,12 @@ use crate::format::WireFormat;
 /// A fixed creation time for catalog entries (the config has none): 2025-01-01.
 const CATALOG_CREATED_S: u64 = 1_735_689_600;
 
-pub async fn handle(req: Request, env: &Env, id: Option<&str>, request_id: &str) -> Result<Response> {
+pub async fn handle(
+    req: Request,
+    env: &Env,
+    id: Option<&str>,
+    request_id: &str,
+) -> Result<Response> {
     let anthropic = req.headers().has("anthropic-version").unwrap_or(false);
     let format = if anthropic {
         WireFormat::AnthropicMessages
@@ -30,7 +35,10 @@ pub async fn handle(req: Request, env: &Env, id: Option<&str>, request_id: &str)
     let Ok(config) = loaded.as_ref() else {
         return http::error(
             format,
-            &ApiError::new(ErrorKind::Internal, "the gateway's configuration is invalid"),
+            &ApiError::new(
+                ErrorKind::Internal,
+                "the gateway's configuration is invalid",
+            ),
             request_id,
         );
     };

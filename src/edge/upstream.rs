@@ -11,10 +11,7 @@ use std::time::Duration;
 use futures_util::future::{Either, select};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
-use worker::{
-    AbortSignal, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
-    Response,
-};
+use worker::{AbortSignal, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response};
 
 use super::state::binding_text;
 use crate::canonical::ChatRequest;
@@ -36,6 +33,8 @@ pub struct Outbound<'a> {
     pub client_signal: web_sys::AbortSignal,
     /// Random start position in key pools.
     pub pool_offset: usize,
+    /// Same-format requests may be forwarded as the client wrote them.
+    pub allow_passthrough: bool,
 }
 
 /// A successful upstream answer (2xx, headers received).
@@ -68,6 +67,7 @@ pub async fn call<'a>(
         let mut warnings = Warnings::new();
         let prepared = upstream_request(
             outbound.client,
+            outbound.allow_passthrough,
             route.provider.format,
             outbound.client_json.unwrap_or(&Value::Null),
             outbound.request,
@@ -83,7 +83,10 @@ pub async fn call<'a>(
             );
             failures.push(ApiError::new(
                 ErrorKind::Overloaded,
-                format!("provider {:?} is not configured with a key", route.provider.id),
+                format!(
+                    "provider {:?} is not configured with a key",
+                    route.provider.id
+                ),
             ));
             continue;
         }
@@ -118,7 +121,7 @@ enum Failure {
 }
 
 /// The provider's key values, rotated to start at `offset`.
-fn pool(env: &Env, route: &Route, offset: usize) -> Vec<String> {
+pub fn pool(env: &Env, route: &Route, offset: usize) -> Vec<String> {
     let keys: Vec<String> = route
         .provider
         .keys
@@ -139,14 +142,18 @@ async fn attempt(
     outbound: &Outbound<'_>,
 ) -> Result<Response, Failure> {
     let format = route.provider.format;
-    let request = build_request(format, &route.provider.endpoint(), key, body, outbound).map_err(|e| {
+    let request =
+        build_request(format, &route.provider.endpoint(), key, body, outbound).map_err(|e| {
+            Failure::Final(ApiError::new(
+                ErrorKind::Internal,
+                format!("could not build the upstream request: {e}"),
+            ))
+        })?;
+    let timeout = web_sys::AbortController::new().map_err(|_| {
         Failure::Final(ApiError::new(
             ErrorKind::Internal,
-            format!("could not build the upstream request: {e}"),
+            "AbortController unavailable",
         ))
-    })?;
-    let timeout = web_sys::AbortController::new().map_err(|_| {
-        Failure::Final(ApiError::new(ErrorKind::Internal, "AbortController unavailable"))
     })?;
     let signals = js_sys::Array::of2(&outbound.client_signal, &timeout.signal());
     let signal = AbortSignal::from(web_sys::AbortSignal::any(&signals));
@@ -198,10 +205,14 @@ async fn attempt(
 
 fn retry_after(response: &Response) -> Option<u64> {
     let value = response.headers().get("retry-after").ok().flatten()?;
-    value.trim().parse::<f64>().ok().map(|s| s.ceil().max(0.0) as u64)
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|s| s.ceil().max(0.0) as u64)
 }
 
-fn build_request(
+pub fn build_request(
     format: WireFormat,
     url: &str,
     key: Option<&str>,
@@ -221,10 +232,10 @@ fn build_request(
                 headers.set("x-api-key", key)?;
             }
             headers.set("anthropic-version", "2023-06-01")?;
-            if outbound.client == WireFormat::AnthropicMessages {
-                if let Some(beta) = &outbound.anthropic_beta {
-                    headers.set("anthropic-beta", beta)?;
-                }
+            if outbound.client == WireFormat::AnthropicMessages
+                && let Some(beta) = &outbound.anthropic_beta
+            {
+                headers.set("anthropic-beta", beta)?;
             }
         }
     }
@@ -242,10 +253,10 @@ fn build_request(
 /// One error for a failed failover: a single attempt's own error, or, when every upstream was
 /// tried, 429 if they all rate-limited and 503 otherwise.
 fn summarize(mut failures: Vec<ApiError>) -> ApiError {
-    if failures.len() == 1 {
-        if let Some(only) = failures.pop() {
-            return only;
-        }
+    if failures.len() == 1
+        && let Some(only) = failures.pop()
+    {
+        return only;
     }
     if !failures.is_empty() && failures.iter().all(|f| f.kind == ErrorKind::RateLimited) {
         let retry = failures.iter().filter_map(|f| f.retry_after_s).min();

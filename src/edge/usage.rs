@@ -54,14 +54,20 @@ pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Respons
     let Ok(config) = loaded.as_ref() else {
         return http::error(
             format,
-            &ApiError::new(ErrorKind::Internal, "the gateway's configuration is invalid"),
+            &ApiError::new(
+                ErrorKind::Internal,
+                "the gateway's configuration is invalid",
+            ),
             request_id,
         );
     };
     if !metering_enabled(env) {
         return http::error(
             format,
-            &ApiError::new(ErrorKind::NotFound, "usage metering is switched off on this gateway"),
+            &ApiError::new(
+                ErrorKind::NotFound,
+                "usage metering is switched off on this gateway",
+            ),
             request_id,
         );
     }

@@ -21,19 +21,37 @@ pub fn limit_headers(snapshot: &Snapshot) -> Vec<(&'static str, String)> {
     let tokens_reset = snapshot.tokens_reset_ms.saturating_sub(snapshot.now_ms);
     vec![
         ("x-ratelimit-limit-requests", limits.rpm.to_string()),
-        ("x-ratelimit-remaining-requests", requests_remaining.to_string()),
+        (
+            "x-ratelimit-remaining-requests",
+            requests_remaining.to_string(),
+        ),
         ("x-ratelimit-reset-requests", go_duration(requests_reset)),
         ("x-ratelimit-limit-tokens", limits.tpm.to_string()),
         ("x-ratelimit-remaining-tokens", tokens_remaining.to_string()),
         ("x-ratelimit-reset-tokens", go_duration(tokens_reset)),
         ("anthropic-ratelimit-requests-limit", limits.rpm.to_string()),
-        ("anthropic-ratelimit-requests-remaining", requests_remaining.to_string()),
-        ("anthropic-ratelimit-requests-reset", rfc3339(snapshot.requests_reset_ms)),
+        (
+            "anthropic-ratelimit-requests-remaining",
+            requests_remaining.to_string(),
+        ),
+        (
+            "anthropic-ratelimit-requests-reset",
+            rfc3339(snapshot.requests_reset_ms),
+        ),
         ("anthropic-ratelimit-tokens-limit", limits.tpm.to_string()),
-        ("anthropic-ratelimit-tokens-remaining", tokens_remaining.to_string()),
-        ("anthropic-ratelimit-tokens-reset", rfc3339(snapshot.tokens_reset_ms)),
+        (
+            "anthropic-ratelimit-tokens-remaining",
+            tokens_remaining.to_string(),
+        ),
+        (
+            "anthropic-ratelimit-tokens-reset",
+            rfc3339(snapshot.tokens_reset_ms),
+        ),
         ("x-quota-limit-tokens", limits.window_tokens.to_string()),
-        ("x-quota-remaining-tokens", snapshot.window_remaining_tokens().to_string()),
+        (
+            "x-quota-remaining-tokens",
+            snapshot.window_remaining_tokens().to_string(),
+        ),
         ("x-quota-reset", rfc3339(snapshot.window_end_ms)),
     ]
 }
@@ -88,11 +106,19 @@ mod tests {
             in_flight: 1,
         };
         let headers = limit_headers(&snapshot);
-        let get = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("x-ratelimit-remaining-requests"), Some("57"));
         assert_eq!(get("x-ratelimit-reset-requests"), Some("30s"));
         assert_eq!(get("anthropic-ratelimit-tokens-remaining"), Some("600"));
-        assert_eq!(get("anthropic-ratelimit-requests-reset"), Some("1970-01-01T00:17:10Z"));
+        assert_eq!(
+            get("anthropic-ratelimit-requests-reset"),
+            Some("1970-01-01T00:17:10Z")
+        );
         assert_eq!(get("x-quota-remaining-tokens"), Some("4700"));
         assert_eq!(get("x-quota-reset"), Some("1970-01-01T01:16:40Z"));
     }

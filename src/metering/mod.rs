@@ -205,13 +205,13 @@ impl Meter {
             }
         }
         for reservation in stale {
-            if let Some(window) = self.window.as_mut() {
-                if window.start_ms == reservation.window_start_ms {
-                    window.used_tokens = window
-                        .used_tokens
-                        .saturating_add(reservation.estimate_tokens);
-                    changes.push(Change::Window(*window));
-                }
+            if let Some(window) = self.window.as_mut()
+                && window.start_ms == reservation.window_start_ms
+            {
+                window.used_tokens = window
+                    .used_tokens
+                    .saturating_add(reservation.estimate_tokens);
+                changes.push(Change::Window(*window));
             }
             changes.push(Change::Usage(UsageRecord {
                 model: reservation.model.clone(),
@@ -233,7 +233,12 @@ impl Meter {
     }
 
     /// The window in force at `now_ms`, starting a new one if the last has ended.
-    fn current_window(&mut self, now_ms: u64, limits: &Limits, changes: &mut Vec<Change>) -> Window {
+    fn current_window(
+        &mut self,
+        now_ms: u64,
+        limits: &Limits,
+        changes: &mut Vec<Change>,
+    ) -> Window {
         match self.window {
             Some(window) if now_ms < window.end_ms => window,
             _ => {
@@ -318,7 +323,10 @@ impl Meter {
         }
         if before.minute_requests >= limits.rpm {
             let retry = seconds_until(before.requests_reset_ms);
-            return (refuse(self, Refusal::RequestsPerMinute, Some(retry)), changes);
+            return (
+                refuse(self, Refusal::RequestsPerMinute, Some(retry)),
+                changes,
+            );
         }
         if before.minute_tokens >= limits.tpm {
             let retry = seconds_until(self.tokens_free_at(limits, now_ms));
@@ -383,11 +391,11 @@ impl Meter {
         };
         reservation.settled_tokens = Some(total);
         let settled = reservation.clone();
-        if let Some(window) = self.window.as_mut() {
-            if window.start_ms == settled.window_start_ms {
-                window.used_tokens = window.used_tokens.saturating_add(total);
-                changes.push(Change::Window(*window));
-            }
+        if let Some(window) = self.window.as_mut()
+            && window.start_ms == settled.window_start_ms
+        {
+            window.used_tokens = window.used_tokens.saturating_add(total);
+            changes.push(Change::Window(*window));
         }
         if total > 0 {
             changes.push(Change::Usage(UsageRecord {

@@ -21,7 +21,16 @@ fn ask(id: &str, estimate_tokens: u64) -> AdmitRequest {
 }
 
 fn admit(meter: &mut Meter, id: &str, estimate: u64, now: u64) -> Decision {
-    meter.admit(&ask(id, estimate), &limits(), true, now, STALE, "2026-01-01").0
+    meter
+        .admit(
+            &ask(id, estimate),
+            &limits(),
+            true,
+            now,
+            STALE,
+            "2026-01-01",
+        )
+        .0
 }
 
 #[test]
@@ -55,7 +64,14 @@ fn exactly_rpm_admissions_in_a_burst() {
     let admitted = (0..60)
         .filter(|i| {
             meter
-                .admit(&ask(&format!("r{i}"), 1), &burst_limits, true, 10, STALE, "d")
+                .admit(
+                    &ask(&format!("r{i}"), 1),
+                    &burst_limits,
+                    true,
+                    10,
+                    STALE,
+                    "d",
+                )
                 .0
                 .refusal
                 .is_none()
@@ -100,8 +116,10 @@ fn tokens_per_minute_uses_reservations_until_settled() {
         window_tokens: 1_000_000,
         ..limits()
     };
-    let mut admit_at = |meter: &mut Meter, id: &str, est: u64, now: u64| {
-        meter.admit(&ask(id, est), &tpm_limits, true, now, STALE, "d").0
+    let admit_at = |meter: &mut Meter, id: &str, est: u64, now: u64| {
+        meter
+            .admit(&ask(id, est), &tpm_limits, true, now, STALE, "d")
+            .0
     };
     assert_eq!(admit_at(&mut meter, "a", 150, 0).refusal, None);
     let refused = admit_at(&mut meter, "b", 1, 10_000);
@@ -115,7 +133,10 @@ fn tokens_per_minute_uses_reservations_until_settled() {
 fn status_and_model_refusals_reserve_nothing() {
     let mut meter = Meter::new("p");
     meter.status = KeyStatus::Disabled;
-    assert_eq!(admit(&mut meter, "a", 1, 0).refusal, Some(Refusal::Disabled));
+    assert_eq!(
+        admit(&mut meter, "a", 1, 0).refusal,
+        Some(Refusal::Disabled)
+    );
     meter.status = KeyStatus::Revoked;
     assert_eq!(admit(&mut meter, "a", 1, 0).refusal, Some(Refusal::Revoked));
     meter.status = KeyStatus::Active;
@@ -136,7 +157,11 @@ fn failed_requests_give_their_reservation_back_and_stale_ones_expire() {
     let (snapshot, changes) = meter.observe(&limits(), 1_000 + STALE, STALE, "d");
     assert_eq!(snapshot.in_flight, 0);
     assert_eq!(snapshot.window_used_tokens, 40, "charged at its estimate");
-    assert!(changes.iter().any(|c| matches!(c, Change::Usage(u) if u.input_tokens == 40)));
+    assert!(
+        changes
+            .iter()
+            .any(|c| matches!(c, Change::Usage(u) if u.input_tokens == 40))
+    );
 }
 
 #[test]

@@ -182,7 +182,10 @@ mod tests {
         let input = "data: {\"t\":\"h\u{e9}llo \u{1f600} \u{4e16}\u{754c}\"}\n\n";
         assert_eq!(
             assert_split_invariant(input.as_bytes()),
-            vec![ev(None, "{\"t\":\"h\u{e9}llo \u{1f600} \u{4e16}\u{754c}\"}")]
+            vec![ev(
+                None,
+                "{\"t\":\"h\u{e9}llo \u{1f600} \u{4e16}\u{754c}\"}"
+            )]
         );
     }
 
@@ -197,6 +200,9 @@ mod tests {
 
     #[test]
     fn frames_without_data_are_not_dispatched() {
-        assert_eq!(assert_split_invariant(b"event: ping\n\ndata\n\n"), vec![ev(None, "")]);
+        assert_eq!(
+            assert_split_invariant(b"event: ping\n\ndata\n\n"),
+            vec![ev(None, "")]
+        );
     }
 }

@@ -47,7 +47,11 @@ mod tests {
     #[test]
     fn encoded_frames_decode_back() {
         let mut out = Vec::new();
-        write_event(&mut out, Some("message_stop"), "{\"type\":\"message_stop\"}");
+        write_event(
+            &mut out,
+            Some("message_stop"),
+            "{\"type\":\"message_stop\"}",
+        );
         write_event(&mut out, None, "a\nb");
         write_json_event(&mut out, None, &serde_json::json!({"t": "x\ny"}));
         write_comment(&mut out, "keep-alive");

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{
-    Block, BlockStart, ChatResponse, ChatRequest, Delta, Part, StreamEvent, Tool, ToolChoice,
+    Block, BlockStart, ChatRequest, ChatResponse, Delta, Part, StreamEvent, Tool, ToolChoice,
     ToolKind,
 };
 use crate::format::WireFormat;
@@ -138,11 +138,7 @@ pub fn fit_identifier(value: &str, max_chars: usize) -> String {
         return value.to_owned();
     }
     let digest = Sha256::digest(value.as_bytes());
-    let suffix: String = digest
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let suffix: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let keep = max_chars.saturating_sub(suffix.len() + 1);
     let prefix: String = value
         .chars()
@@ -332,7 +328,11 @@ mod tests {
             panic!()
         };
         assert_eq!(result.call_id, call.id);
-        assert!(call.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        assert!(
+            call.id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        );
 
         let mut out = Vec::new();
         for event in [

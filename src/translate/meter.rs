@@ -4,10 +4,23 @@
 //! (client disconnect, upstream failure) is billed for its input and for the output generated so
 //! far; where the upstream had not reported that yet, it is estimated at 4 bytes per token.
 
-use crate::canonical::{Block, ChatResponse, Delta, StreamEvent, Usage};
+use crate::canonical::{Block, ChatRequest, ChatResponse, Delta, StreamEvent, Usage};
 
 /// Bytes per token for estimates (a common rule of thumb for English text and code).
 pub const BYTES_PER_TOKEN: u64 = 4;
+
+/// Tokens of overhead per message (role markers and separators) in the estimate.
+const TOKENS_PER_MESSAGE: u64 = 3;
+
+/// Prompt tokens before an upstream has counted them: ⌈prompt bytes / 4⌉ plus 3 per message
+/// (images count as about 1,600 tokens each). Used for reservations, for bills of streams cut
+/// before the upstream reported usage, and by `count_tokens` for non-Anthropic models.
+pub fn estimate_input_tokens(request: &ChatRequest) -> u64 {
+    let messages = request.messages.len() as u64 + u64::from(!request.system.is_empty());
+    (request.prompt_chars() as u64)
+        .div_ceil(BYTES_PER_TOKEN)
+        .saturating_add(messages.saturating_mul(TOKENS_PER_MESSAGE))
+}
 
 /// Usage observed on a stream or a response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

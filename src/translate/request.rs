@@ -18,26 +18,26 @@ pub struct UpstreamRequest {
 
 /// Builds the body to send upstream.
 ///
-/// When the client already speaks the upstream's format, the client's own JSON is forwarded with
+/// When the client already speaks the upstream's format (and `allow_passthrough`), the client's
+/// own JSON is forwarded with
 /// only the model id replaced (and, for Chat streams, usage requested), so vendor fields the
 /// canonical model does not carry survive and Anthropic thinking blocks stay byte-exact.
 /// Otherwise the canonical request is adapted to the upstream's limits and encoded.
 pub fn upstream_request(
     client: WireFormat,
+    allow_passthrough: bool,
     upstream: WireFormat,
     client_json: &Value,
     request: &ChatRequest,
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<UpstreamRequest, ApiError> {
-    if client == upstream {
+    if client == upstream && allow_passthrough {
         let mut body = client_json.clone();
         if let Some(object) = body.as_object_mut() {
             object.insert("model".into(), Value::String(target.model.clone()));
             if upstream == WireFormat::OpenAiChat && target.stream {
-                let options = object
-                    .entry("stream_options")
-                    .or_insert_with(|| json!({}));
+                let options = object.entry("stream_options").or_insert_with(|| json!({}));
                 if let Some(options) = options.as_object_mut() {
                     options.insert("include_usage".into(), Value::Bool(true));
                 }

@@ -11,7 +11,7 @@
 
 use super::adapt::Restore;
 use super::meter::Meter;
-use crate::canonical::StreamEvent;
+use crate::canonical::{Accumulator, ChatResponse, StreamEvent};
 use crate::error::ApiError;
 use crate::format::WireFormat;
 use crate::formats::{ResponseContext, StreamDecode, StreamEncode};
@@ -41,6 +41,8 @@ pub struct StreamTranslator {
     ended: bool,
     /// The upstream body has ended; events decoded now were made up by the decoder.
     at_eof: bool,
+    /// Folds the (restored) answer when it has to be kept, e.g. a stored Responses turn.
+    collector: Option<Accumulator>,
 }
 
 impl StreamTranslator {
@@ -67,7 +69,22 @@ impl StreamTranslator {
             early_error: None,
             ended: false,
             at_eof: false,
+            collector: None,
         }
+    }
+
+    /// Also folds the answer, for [`StreamTranslator::collected`].
+    pub fn collect(mut self) -> StreamTranslator {
+        self.collector = Some(Accumulator::new());
+        self
+    }
+
+    /// The whole answer, if collecting was asked for and the stream finished cleanly.
+    pub fn collected(&mut self) -> Option<ChatResponse> {
+        if !self.meter.finished {
+            return None;
+        }
+        self.collector.take().and_then(|acc| acc.finish().ok())
     }
 
     /// Translates one upstream chunk, appending client bytes to `out`.
@@ -142,24 +159,26 @@ impl StreamTranslator {
                 }
                 _ => {}
             }
-            match &mut self.encoder {
-                Some(encoder) => {
-                    self.restore.event(event, &mut self.restored);
-                    for restored in self.restored.drain(..) {
-                        encoder.push(&restored, out);
-                    }
+            let passthrough_error = match (&event, self.encoder.is_none()) {
+                (StreamEvent::Error(error), true) if self.at_eof => Some(error.clone()),
+                _ => None,
+            };
+            self.restore.event(event, &mut self.restored);
+            for restored in self.restored.drain(..) {
+                if let Some(collector) = &mut self.collector {
+                    collector.push(&restored);
                 }
-                None => {
-                    // In passthrough the upstream's own error event was forwarded verbatim;
-                    // only an error the decoder made up at EOF needs a frame of ours.
-                    if let (StreamEvent::Error(error), true) = (&event, self.at_eof) {
-                        out.extend(self.client.stream_error_frame(
-                            error,
-                            &self.context,
-                            self.frames_seen,
-                        ));
-                    }
+                if let Some(encoder) = &mut self.encoder {
+                    encoder.push(&restored, out);
                 }
+            }
+            // In passthrough the upstream's own error event was forwarded verbatim; only an
+            // error the decoder made up at EOF needs a frame of ours.
+            if let Some(error) = passthrough_error {
+                out.extend(
+                    self.client
+                        .stream_error_frame(&error, &self.context, self.frames_seen),
+                );
             }
         }
     }

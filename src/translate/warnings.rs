@@ -80,7 +80,13 @@ impl Warnings {
             groups
                 .join("; ")
                 .chars()
-                .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
                 .collect(),
         )
     }
@@ -107,7 +113,9 @@ mod tests {
         w.disabled("thinking(no-valid-signature)");
         assert_eq!(
             w.header_value().as_deref(),
-            Some("dropped=top_k,seed; clamped=temperature(1.3->1); disabled=thinking(no-valid-signature)")
+            Some(
+                "dropped=top_k,seed; clamped=temperature(1.3->1); disabled=thinking(no-valid-signature)"
+            )
         );
     }
 }
