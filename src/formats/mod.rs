@@ -152,9 +152,7 @@ impl WireFormat {
             WireFormat::AnthropicMessages => {
                 Box::new(anthropic_messages::StreamEncoder::new(context))
             }
-            WireFormat::OpenAiResponses => {
-                Box::new(openai_responses::StreamEncoder::new(context))
-            }
+            WireFormat::OpenAiResponses => Box::new(openai_responses::StreamEncoder::new(context)),
         }
     }
 
