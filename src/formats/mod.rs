@@ -152,7 +152,9 @@ impl WireFormat {
             WireFormat::AnthropicMessages => {
                 Box::new(anthropic_messages::StreamEncoder::new(context))
             }
-            WireFormat::OpenAiResponses => Box::new(openai_responses::StreamEncoder::new(context)),
+            WireFormat::OpenAiResponses => {
+                Box::new(openai_responses::StreamEncoder::new(context))
+            }
         }
     }
 

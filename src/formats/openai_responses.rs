@@ -32,11 +32,7 @@ pub fn encode_response(_response: &ChatResponse, _context: &ResponseContext) -> 
     Value::Null
 }
 
-pub fn stream_error_frame(
-    _error: &ApiError,
-    _context: &ResponseContext,
-    _events_seen: u64,
-) -> Vec<u8> {
+pub fn stream_error_frame(_error: &ApiError, _context: &ResponseContext, _events_seen: u64) -> Vec<u8> {
     Vec::new()
 }
 
