@@ -329,7 +329,7 @@ impl StreamDecode for StreamDecoder {
         if self.phase == Phase::Done {
             return;
         }
-        let parsed: MessageStreamEvent = match serde_json::from_str(&event.data) {
+        let parsed = match MessageStreamEvent::parse(&event.data) {
             Ok(parsed) => parsed,
             Err(e) => {
                 let error = ApiError::new(

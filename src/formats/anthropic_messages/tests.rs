@@ -304,6 +304,9 @@ fn decoder_edge_cases() {
         r#"{"type":"content_block_delta","index":5,"delta":{"type":"text_delta","text":"lost"}}"#,
         r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"misfit"}}"#,
         r#"{"type":"some_future_event"}"#,
+        r#"{}"#,
+        r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"no index"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}"#,
         r#"{"type":"message_stop"}"#,
         r#"{"type":"message_start","message":{"id":"late"}}"#,
     ]);

@@ -9,6 +9,8 @@
 //!   events. Borrowed from the canonical values, so each string is copied once, into the output.
 
 pub mod read {
+    use std::borrow::Cow;
+
     use serde::Deserialize;
     use serde_json::Value;
 
@@ -285,15 +287,15 @@ pub mod read {
     }
 
     /// `RawMessageStreamEvent`, dispatched on `type` (the SSE event name is not trusted).
-    #[derive(Debug, Deserialize)]
-    #[serde(tag = "type", rename_all = "snake_case")]
+    /// Built by [`MessageStreamEvent::parse`]; an event lacking what its type needs is
+    /// `Unknown`.
+    #[derive(Debug)]
     pub enum MessageStreamEvent {
         MessageStart {
             message: Message,
         },
         MessageDelta {
             delta: MessageDelta,
-            #[serde(default)]
             usage: Usage,
         },
         MessageStop,
@@ -311,8 +313,116 @@ pub mod read {
         Ping,
         /// The body is handed whole to `error::from_upstream`.
         Error,
-        #[serde(other)]
         Unknown,
+    }
+
+    /// Every stream event's fields at once. Read in one pass: an internally tagged enum would
+    /// buffer each event (and copy its text) before reading it, and this runs per event.
+    #[derive(Deserialize)]
+    struct RawEvent<'a> {
+        #[serde(rename = "type", borrow, default)]
+        kind: Cow<'a, str>,
+        #[serde(default)]
+        index: Option<u64>,
+        #[serde(default)]
+        message: Option<Message>,
+        #[serde(default)]
+        content_block: Option<ContentBlock>,
+        #[serde(borrow, default)]
+        delta: Option<RawDelta<'a>>,
+        #[serde(default)]
+        usage: Option<Usage>,
+    }
+
+    /// `content_block_delta.delta` and `message_delta.delta`, flat.
+    #[derive(Deserialize)]
+    struct RawDelta<'a> {
+        #[serde(rename = "type", borrow, default)]
+        kind: Cow<'a, str>,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        partial_json: Option<String>,
+        #[serde(default)]
+        thinking: Option<String>,
+        #[serde(default)]
+        signature: Option<String>,
+        #[serde(default)]
+        stop_reason: Option<String>,
+        #[serde(default)]
+        stop_sequence: Option<String>,
+    }
+
+    impl MessageStreamEvent {
+        /// Parses one event's `data`. Only malformed JSON is an error.
+        pub fn parse(data: &str) -> Result<MessageStreamEvent, serde_json::Error> {
+            let raw: RawEvent<'_> = serde_json::from_str(data)?;
+            Ok(match (raw.kind.as_ref(), raw.index) {
+                ("message_start", _) => match raw.message {
+                    Some(message) => MessageStreamEvent::MessageStart { message },
+                    None => MessageStreamEvent::Unknown,
+                },
+                ("message_delta", _) => {
+                    let delta =
+                        raw.delta
+                            .map_or_else(MessageDelta::default, |delta| MessageDelta {
+                                stop_reason: delta.stop_reason,
+                                stop_sequence: delta.stop_sequence,
+                            });
+                    MessageStreamEvent::MessageDelta {
+                        delta,
+                        usage: raw.usage.unwrap_or_default(),
+                    }
+                }
+                ("message_stop", _) => MessageStreamEvent::MessageStop,
+                ("content_block_start", Some(index)) => match raw.content_block {
+                    Some(content_block) => MessageStreamEvent::ContentBlockStart {
+                        index,
+                        content_block,
+                    },
+                    None => MessageStreamEvent::Unknown,
+                },
+                ("content_block_delta", Some(index)) => match raw.delta {
+                    Some(delta) => MessageStreamEvent::ContentBlockDelta {
+                        index,
+                        delta: delta.into_content_block_delta(),
+                    },
+                    None => MessageStreamEvent::Unknown,
+                },
+                ("content_block_stop", Some(index)) => {
+                    MessageStreamEvent::ContentBlockStop { index }
+                }
+                ("ping", _) => MessageStreamEvent::Ping,
+                ("error", _) => MessageStreamEvent::Error,
+                _ => MessageStreamEvent::Unknown,
+            })
+        }
+    }
+
+    impl RawDelta<'_> {
+        fn into_content_block_delta(self) -> ContentBlockDelta {
+            let RawDelta {
+                kind,
+                text,
+                partial_json,
+                thinking,
+                signature,
+                ..
+            } = self;
+            match (kind.as_ref(), text, partial_json, thinking, signature) {
+                ("text_delta", Some(text), ..) => ContentBlockDelta::TextDelta { text },
+                ("input_json_delta", _, Some(partial_json), ..) => {
+                    ContentBlockDelta::InputJsonDelta { partial_json }
+                }
+                ("thinking_delta", _, _, Some(thinking), _) => {
+                    ContentBlockDelta::ThinkingDelta { thinking }
+                }
+                ("signature_delta", _, _, _, Some(signature)) => {
+                    ContentBlockDelta::SignatureDelta { signature }
+                }
+                _ => ContentBlockDelta::Other,
+            }
+        }
     }
 
     #[derive(Debug, Default, Deserialize)]
@@ -324,22 +434,12 @@ pub mod read {
     }
 
     /// `RawContentBlockDelta`; `citations_delta` and future types land in `Other`.
-    #[derive(Debug, Deserialize)]
-    #[serde(tag = "type", rename_all = "snake_case")]
+    #[derive(Debug)]
     pub enum ContentBlockDelta {
-        TextDelta {
-            text: String,
-        },
-        InputJsonDelta {
-            partial_json: String,
-        },
-        ThinkingDelta {
-            thinking: String,
-        },
-        SignatureDelta {
-            signature: String,
-        },
-        #[serde(other)]
+        TextDelta { text: String },
+        InputJsonDelta { partial_json: String },
+        ThinkingDelta { thinking: String },
+        SignatureDelta { signature: String },
         Other,
     }
 }
