@@ -1,0 +1,53 @@
+//! The Anthropic Messages format (`POST /v1/messages`): what Claude Code and the Anthropic SDKs
+//! speak as clients, and what Anthropic (and Anthropic-compatible providers) speak upstream.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`wire`] | the vendor's types, as read ([`wire::read`]) and as written ([`wire::write`]) |
+//! | [`request_decode`] | client request → [`ChatRequest`] |
+//! | [`request_encode`] | [`ChatRequest`] → upstream request, enforcing the API's constraints |
+//! | [`response`] | upstream `Message` → [`ChatResponse`] → client `Message` |
+//! | [`stream_decoder`] | upstream SSE → canonical events |
+//! | [`stream_encoder`] | canonical events → client SSE |
+//! | [`stop_reason`], [`usage`] | the two mapping tables |
+//!
+//! Opaque reasoning state: Anthropic signatures and redacted data are this format's native
+//! state ([`crate::canonical::Vendor::Anthropic`]); another vendor's state reaches Anthropic
+//! clients wrapped in a gateway envelope and comes back unwrapped by [`decode_request`].
+//!
+//! [`ChatRequest`]: crate::canonical::ChatRequest
+//! [`ChatResponse`]: crate::canonical::ChatResponse
+
+pub mod request_decode;
+pub mod request_encode;
+pub mod response;
+pub mod stop_reason;
+pub mod stream_decoder;
+pub mod stream_encoder;
+pub mod usage;
+pub mod wire;
+
+#[cfg(test)]
+mod client_check;
+#[cfg(test)]
+mod tests;
+
+pub use request_decode::decode_request;
+pub use request_encode::encode_request;
+pub use response::{decode_response, encode_response};
+pub use stream_decoder::StreamDecoder;
+pub use stream_encoder::StreamEncoder;
+
+use super::ResponseContext;
+use crate::error::ApiError;
+
+/// The `error` event that ends a stream forwarded untranslated and cut short.
+pub fn stream_error_frame(
+    error: &ApiError,
+    _context: &ResponseContext,
+    _events_seen: u64,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    stream_encoder::write_error(error, &mut out);
+    out
+}

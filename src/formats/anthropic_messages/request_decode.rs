@@ -1,0 +1,469 @@
+//! `decode_request`: what the gateway accepts from Anthropic clients (Claude Code, the
+//! Anthropic SDK), into a canonical [`ChatRequest`].
+//!
+//! The body is parsed once into a [`Value`], then field by field into the typed structs of
+//! [`read`], so every type error names its field with its full path (`messages[2].content[0]`).
+//! Unknown top-level fields and unknown content block types are dropped with a warning.
+//! `cache_control` markers are ignored silently: they have no meaning across formats.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::wire::read;
+use crate::canonical::{
+    ChatRequest, Document, Effort, Media, MediaSource, Message, Opaque, Part, ReasoningPart,
+    ResponseFormat, Role, Thinking, Tool, ToolCall, ToolChoice, ToolKind, ToolResult, Vendor,
+};
+use crate::error::ApiError;
+use crate::translate::Warnings;
+
+/// Top-level fields the decoder reads. Any other (`context_management`, `container`,
+/// `mcp_servers`, `service_tier`, `inference_geo`, `cache_control`, ...) is dropped with a
+/// warning.
+const KNOWN_FIELDS: [&str; 14] = [
+    "model",
+    "max_tokens",
+    "messages",
+    "system",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "stream",
+    "metadata",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "output_config",
+];
+
+pub fn decode_request(body: &[u8], warnings: &mut Warnings) -> Result<ChatRequest, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("the request body is not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(ApiError::invalid("the request body must be a JSON object"));
+    };
+    for field in ["model", "max_tokens", "messages"] {
+        if map.get(field).is_none_or(Value::is_null) {
+            return Err(ApiError::invalid(format!("{field}: field required")).with_param(field));
+        }
+    }
+    for key in map.keys() {
+        if !KNOWN_FIELDS.contains(&key.as_str()) {
+            warnings.dropped(key.as_str());
+        }
+    }
+    let params: read::MessageCreateParams = parse(Value::Object(map), "")?;
+    if params.max_tokens == 0 {
+        return Err(ApiError::invalid("max_tokens: must be at least 1").with_param("max_tokens"));
+    }
+
+    let system = match params.system {
+        Some(system) => decode_system(system, warnings)?,
+        None => Vec::new(),
+    };
+    let mut messages = Vec::with_capacity(params.messages.len());
+    for (i, message) in params.messages.into_iter().enumerate() {
+        messages.push(decode_message(message, i, warnings)?);
+    }
+    let tools = match params.tools {
+        Some(tools) => decode_tools(tools)?,
+        None => Vec::new(),
+    };
+    let (tool_choice, parallel_tool_calls) = match params.tool_choice {
+        Some(choice) => decode_tool_choice(choice),
+        None => (None, None),
+    };
+    let (effort, response_format) = match params.output_config {
+        Some(config) => decode_output_config(config)?,
+        None => (None, None),
+    };
+    let (thinking, reasoning_summary) = decode_thinking(params.thinking, effort, warnings);
+
+    Ok(ChatRequest {
+        model: params.model,
+        system,
+        messages,
+        max_output_tokens: Some(params.max_tokens),
+        temperature: params.temperature,
+        top_p: params.top_p,
+        top_k: params.top_k,
+        stop_sequences: params.stop_sequences.unwrap_or_default(),
+        stream: params.stream.unwrap_or(false),
+        tools,
+        tool_choice,
+        parallel_tool_calls,
+        thinking,
+        reasoning_summary,
+        response_format,
+        user: params.metadata.and_then(|m| m.user_id),
+        client: Default::default(),
+    })
+}
+
+/// Deserializes `value` (found at `path`) into `T`; a failure is a 400 naming the field.
+fn parse<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let mut param = join_path(path, &inner);
+        let message = e.inner().to_string();
+        // "missing field `name`" is reported at the enclosing object; name the field itself.
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            param = join_path(&param, field);
+        }
+        if param.is_empty() {
+            ApiError::invalid(message)
+        } else {
+            ApiError::invalid(format!("{param}: {message}")).with_param(param)
+        }
+    })
+}
+
+fn join_path(prefix: &str, inner: &str) -> String {
+    match (prefix.is_empty(), inner) {
+        (_, "." | "") => prefix.to_owned(),
+        (true, inner) => inner.to_owned(),
+        (false, inner) if inner.starts_with('[') => format!("{prefix}{inner}"),
+        (false, inner) => format!("{prefix}.{inner}"),
+    }
+}
+
+fn invalid_at(path: &str, message: &str) -> ApiError {
+    ApiError::invalid(format!("{path}: {message}")).with_param(path)
+}
+
+fn decode_system(system: Value, warnings: &mut Warnings) -> Result<Vec<String>, ApiError> {
+    match system {
+        Value::String(text) => Ok(vec![text]),
+        Value::Array(blocks) => {
+            let mut texts = Vec::with_capacity(blocks.len());
+            for (i, block) in blocks.into_iter().enumerate() {
+                let path = format!("system[{i}]");
+                match block_type(&block, &path)?.as_str() {
+                    "text" => texts.push(parse::<read::TextBlockParam>(block, &path)?.text),
+                    other => warnings.dropped(format!("system({other})")),
+                }
+            }
+            Ok(texts)
+        }
+        Value::Null => Ok(Vec::new()),
+        _ => Err(invalid_at(
+            "system",
+            "must be a string or an array of text blocks",
+        )),
+    }
+}
+
+fn block_type(block: &Value, path: &str) -> Result<String, ApiError> {
+    match block.get("type") {
+        Some(Value::String(kind)) => Ok(kind.clone()),
+        Some(_) => Err(invalid_at(&format!("{path}.type"), "must be a string")),
+        None if block.is_object() => Err(invalid_at(&format!("{path}.type"), "field required")),
+        None => Err(invalid_at(path, "must be a content block object")),
+    }
+}
+
+fn decode_message(
+    message: read::MessageParam,
+    index: usize,
+    warnings: &mut Warnings,
+) -> Result<Message, ApiError> {
+    let path = format!("messages[{index}].content");
+    let (role, allowed) = match message.role {
+        read::Role::User => (Role::User, Allowed::User),
+        read::Role::Assistant => (Role::Assistant, Allowed::Assistant),
+        read::Role::System => (Role::System, Allowed::Text),
+    };
+    let mut parts = decode_content(message.content, &path, allowed, warnings)?;
+    if role == Role::User {
+        // Canonical rule: a user message's tool results come first, in their order.
+        parts.sort_by_key(|part| !matches!(part, Part::ToolResult(_)));
+    }
+    Ok(Message { role, parts })
+}
+
+/// Which blocks a content list may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allowed {
+    User,
+    Assistant,
+    /// Tool result content: text, image, document.
+    ToolResult,
+    /// Mid-conversation system messages and `content` document sources.
+    Text,
+}
+
+impl Allowed {
+    fn permits(self, kind: &str) -> bool {
+        match self {
+            Allowed::User => matches!(kind, "text" | "image" | "document" | "tool_result"),
+            Allowed::Assistant => {
+                matches!(kind, "text" | "tool_use" | "thinking" | "redacted_thinking")
+            }
+            Allowed::ToolResult => matches!(kind, "text" | "image" | "document"),
+            Allowed::Text => kind == "text",
+        }
+    }
+}
+
+/// Content as a string or an array of blocks. Blocks of an unknown type, or of a type the
+/// context does not allow, are dropped with a warning.
+fn decode_content(
+    content: Value,
+    path: &str,
+    allowed: Allowed,
+    warnings: &mut Warnings,
+) -> Result<Vec<Part>, ApiError> {
+    match content {
+        Value::String(text) => Ok(vec![Part::Text(text)]),
+        Value::Array(blocks) => {
+            let mut parts = Vec::with_capacity(blocks.len());
+            for (i, block) in blocks.into_iter().enumerate() {
+                let block_path = format!("{path}[{i}]");
+                let kind = block_type(&block, &block_path)?;
+                if !allowed.permits(&kind) {
+                    warnings.dropped(format!("content({kind})"));
+                    continue;
+                }
+                decode_block(&kind, block, &block_path, &mut parts, warnings)?;
+            }
+            Ok(parts)
+        }
+        _ => Err(invalid_at(
+            path,
+            "must be a string or an array of content blocks",
+        )),
+    }
+}
+
+/// Decodes one block of a known type into `parts`.
+fn decode_block(
+    kind: &str,
+    block: Value,
+    path: &str,
+    parts: &mut Vec<Part>,
+    warnings: &mut Warnings,
+) -> Result<(), ApiError> {
+    match kind {
+        "text" => parts.push(Part::Text(parse::<read::TextBlockParam>(block, path)?.text)),
+        "image" => {
+            let image: read::ImageBlockParam = parse(block, path)?;
+            let source = match image.source {
+                read::ImageSource::Base64 { media_type, data } => {
+                    MediaSource::Base64 { media_type, data }
+                }
+                read::ImageSource::Url { url } => MediaSource::Url(url),
+                read::ImageSource::File { file_id } => MediaSource::FileId(file_id),
+                read::ImageSource::Unknown => {
+                    warnings.dropped("image(source)");
+                    return Ok(());
+                }
+            };
+            parts.push(Part::Image(Media {
+                source,
+                detail: None,
+            }));
+        }
+        "document" => {
+            let document: read::DocumentBlockParam = parse(block, path)?;
+            let source = match document.source {
+                read::DocumentSource::Base64 { media_type, data } => {
+                    MediaSource::Base64 { media_type, data }
+                }
+                read::DocumentSource::Url { url } => MediaSource::Url(url),
+                read::DocumentSource::File { file_id } => MediaSource::FileId(file_id),
+                read::DocumentSource::Text { data } => {
+                    parts.push(Part::Text(data));
+                    return Ok(());
+                }
+                read::DocumentSource::Content { content } => {
+                    let inner = format!("{path}.source.content");
+                    parts.extend(decode_content(content, &inner, Allowed::Text, warnings)?);
+                    return Ok(());
+                }
+                read::DocumentSource::Unknown => {
+                    warnings.dropped("document(source)");
+                    return Ok(());
+                }
+            };
+            parts.push(Part::Document(Document {
+                source,
+                filename: None,
+                title: document.title,
+            }));
+        }
+        "tool_use" => {
+            let call: read::ToolUseBlockParam = parse(block, path)?;
+            let arguments = match call.input {
+                Value::Null => "{}".to_owned(),
+                input => input.to_string(),
+            };
+            parts.push(Part::ToolCall(ToolCall {
+                id: call.id,
+                name: call.name,
+                arguments,
+                kind: ToolKind::Function,
+            }));
+        }
+        "tool_result" => {
+            let result: read::ToolResultBlockParam = parse(block, path)?;
+            let content = match result.content {
+                Some(content) => decode_content(
+                    content,
+                    &format!("{path}.content"),
+                    Allowed::ToolResult,
+                    warnings,
+                )?,
+                None => Vec::new(),
+            };
+            parts.push(Part::ToolResult(ToolResult {
+                call_id: result.tool_use_id,
+                content,
+                is_error: result.is_error.unwrap_or(false),
+                kind: ToolKind::Function,
+            }));
+        }
+        "thinking" => {
+            let thinking: read::ThinkingBlockParam = parse(block, path)?;
+            let (opaque, text) =
+                match Opaque::from_client(&thinking.signature, Some(Vendor::Anthropic)) {
+                    Some((opaque, exact_text)) => {
+                        (Some(opaque), exact_text.unwrap_or(thinking.thinking))
+                    }
+                    None => (None, thinking.thinking),
+                };
+            parts.push(Part::Reasoning(ReasoningPart {
+                text,
+                opaque,
+                redacted: false,
+            }));
+        }
+        "redacted_thinking" => {
+            let redacted: read::RedactedThinkingBlockParam = parse(block, path)?;
+            if let Some((opaque, _)) = Opaque::from_client(&redacted.data, Some(Vendor::Anthropic))
+            {
+                parts.push(Part::Reasoning(ReasoningPart {
+                    text: String::new(),
+                    opaque: Some(opaque),
+                    redacted: true,
+                }));
+            }
+        }
+        other => warnings.dropped(format!("content({other})")),
+    }
+    Ok(())
+}
+
+fn decode_tools(tools: Vec<Value>) -> Result<Vec<Tool>, ApiError> {
+    let mut decoded = Vec::with_capacity(tools.len());
+    for (i, tool) in tools.into_iter().enumerate() {
+        let path = format!("tools[{i}]");
+        let kind = match tool.get("type") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(kind)) if kind == "custom" => None,
+            Some(Value::String(kind)) => Some(kind.clone()),
+            Some(_) => return Err(invalid_at(&format!("{path}.type"), "must be a string")),
+        };
+        decoded.push(match kind {
+            Some(kind) => Tool::Builtin { kind, raw: tool },
+            None => {
+                let tool: read::Tool = parse(tool, &path)?;
+                Tool::Function {
+                    name: tool.name,
+                    description: tool.description,
+                    parameters: tool
+                        .input_schema
+                        .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                    strict: tool.strict,
+                }
+            }
+        });
+    }
+    Ok(decoded)
+}
+
+/// `tool_choice` and whether it forbids parallel calls (`parallel_tool_calls`).
+fn decode_tool_choice(choice: read::ToolChoice) -> (Option<ToolChoice>, Option<bool>) {
+    let (choice, disable_parallel) = match choice {
+        read::ToolChoice::Auto {
+            disable_parallel_tool_use,
+        } => (ToolChoice::Auto, disable_parallel_tool_use),
+        read::ToolChoice::Any {
+            disable_parallel_tool_use,
+        } => (ToolChoice::Required, disable_parallel_tool_use),
+        read::ToolChoice::Tool {
+            name,
+            disable_parallel_tool_use,
+        } => (ToolChoice::Named(name), disable_parallel_tool_use),
+        read::ToolChoice::None {} => (ToolChoice::None, None),
+    };
+    let parallel = (disable_parallel == Some(true)).then_some(false);
+    (Some(choice), parallel)
+}
+
+fn decode_output_config(
+    config: read::OutputConfig,
+) -> Result<(Option<Effort>, Option<ResponseFormat>), ApiError> {
+    let effort = match config.effort {
+        Some(effort) => Some(Effort::parse(&effort).ok_or_else(|| {
+            invalid_at(
+                "output_config.effort",
+                &format!("unknown effort `{effort}`, expected low, medium, high, xhigh or max"),
+            )
+        })?),
+        None => None,
+    };
+    let format = config.format.map(|format| match format {
+        read::JsonOutputFormat::JsonSchema { schema } => ResponseFormat::JsonSchema {
+            name: "output".to_owned(),
+            schema,
+            strict: None,
+            description: None,
+        },
+    });
+    Ok((effort, format))
+}
+
+/// The canonical thinking request and whether the client wants thinking text back.
+///
+/// | `thinking` | `output_config.effort` | canonical | summary |
+/// |---|---|---|---|
+/// | `enabled`, budget b | ignored (warned) | `Budget(b)` | unless `display: "omitted"` |
+/// | `adaptive` | e? | `Adaptive(e?)` | unless `display: "omitted"` |
+/// | `disabled` | ignored (warned) | `Disabled` | no |
+/// | absent | e | `Effort(e)`: effort alone steers how much the model spends, thinking included, which is what an OpenAI effort means | no |
+/// | absent | absent | `None` | no |
+fn decode_thinking(
+    thinking: Option<read::ThinkingConfigParam>,
+    effort: Option<Effort>,
+    warnings: &mut Warnings,
+) -> (Option<Thinking>, bool) {
+    let shown = |display: Option<String>| display.as_deref() != Some("omitted");
+    match thinking {
+        Some(read::ThinkingConfigParam::Enabled {
+            budget_tokens,
+            display,
+        }) => {
+            if effort.is_some() {
+                warnings.dropped("output_config.effort");
+            }
+            (Some(Thinking::Budget(budget_tokens)), shown(display))
+        }
+        Some(read::ThinkingConfigParam::Adaptive { display }) => {
+            (Some(Thinking::Adaptive(effort)), shown(display))
+        }
+        Some(read::ThinkingConfigParam::Disabled {}) => {
+            if effort.is_some() {
+                warnings.dropped("output_config.effort");
+            }
+            (Some(Thinking::Disabled), false)
+        }
+        None => (effort.map(Thinking::Effort), false),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,383 @@
+//! `StreamDecoder`: an Anthropic upstream's SSE events as canonical [`StreamEvent`]s.
+//!
+//! Events are dispatched on the JSON `type` (some proxies drop the `event:` line). Blocks are
+//! renumbered densely: server-tool blocks are dropped, so upstream indexes may have gaps.
+//! `message_stop` is the only way to a `Finish`; an `error` event or an unreadable one ends the
+//! stream with `Error`, and so does the body ending first.
+
+use serde_json::Value;
+
+use super::response::{anthropic_opaque, tool_arguments};
+use super::wire::read::{self, ContentBlock, ContentBlockDelta, MessageStreamEvent};
+use super::{stop_reason, usage};
+use crate::canonical::{BlockStart, Delta, Opaque, StreamEvent, ToolKind, Usage};
+use crate::error::{ApiError, ErrorKind, from_upstream};
+use crate::format::WireFormat;
+use crate::formats::StreamDecode;
+use crate::sse::SseEvent;
+
+/// Where the upstream stream is in its grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Nothing emitted yet.
+    AwaitingStart,
+    /// `Start` emitted, no terminal event yet.
+    Streaming,
+    /// `Finish` or `Error` emitted; every later event is ignored.
+    Done,
+}
+
+/// The upstream block being read.
+#[derive(Debug)]
+struct OpenBlock {
+    /// The upstream's `index`, which its deltas and stop address.
+    upstream_index: u64,
+    state: BlockState,
+}
+
+#[derive(Debug)]
+enum BlockState {
+    /// A server-tool or unknown block: nothing of it is forwarded.
+    Dropped,
+    Text {
+        index: usize,
+    },
+    Thinking {
+        index: usize,
+        /// The latest `signature_delta` (or the start's signature), sent just before the stop.
+        signature: Option<Opaque>,
+    },
+    Redacted {
+        index: usize,
+    },
+    ToolUse {
+        index: usize,
+        /// The start's `input` when it was a non-empty object (some proxies pre-fill it and
+        /// send no deltas); emitted at the stop if no `input_json_delta` came.
+        prefilled: Option<Value>,
+        /// At least one non-empty `input_json_delta` was forwarded.
+        streamed: bool,
+    },
+}
+
+/// Stream state. Per-event work is [`StreamDecoder::push`] on this state alone.
+#[derive(Debug)]
+pub struct StreamDecoder {
+    phase: Phase,
+    /// The open block; Anthropic never interleaves blocks, so there is at most one.
+    open: Option<OpenBlock>,
+    /// The canonical index of the next forwarded block (dense, 0-based).
+    next_index: usize,
+    /// Upstream usage merged over `message_start` and every `message_delta`.
+    usage: read::Usage,
+    /// From the latest `message_delta`.
+    stop_reason: Option<String>,
+    stop_sequence: Option<String>,
+}
+
+impl Default for StreamDecoder {
+    fn default() -> Self {
+        StreamDecoder::new()
+    }
+}
+
+impl StreamDecoder {
+    pub fn new() -> StreamDecoder {
+        StreamDecoder {
+            phase: Phase::AwaitingStart,
+            open: None,
+            next_index: 0,
+            usage: read::Usage::default(),
+            stop_reason: None,
+            stop_sequence: None,
+        }
+    }
+
+    fn fail(&mut self, error: ApiError, out: &mut Vec<StreamEvent>) {
+        self.phase = Phase::Done;
+        out.push(StreamEvent::Error(error));
+    }
+
+    /// Emits `Start` if the upstream skipped `message_start`, so the grammar holds.
+    fn ensure_started(&mut self, out: &mut Vec<StreamEvent>) {
+        if self.phase == Phase::AwaitingStart {
+            self.phase = Phase::Streaming;
+            out.push(StreamEvent::Start {
+                id: String::new(),
+                model: String::new(),
+                usage: Usage::default(),
+            });
+        }
+    }
+
+    fn start_message(&mut self, message: read::Message, out: &mut Vec<StreamEvent>) {
+        if self.phase != Phase::AwaitingStart {
+            return;
+        }
+        self.phase = Phase::Streaming;
+        usage::merge(&mut self.usage, &message.usage);
+        let known = usage::decode(&self.usage);
+        out.push(StreamEvent::Start {
+            id: message.id,
+            model: message.model,
+            usage: Usage {
+                output_tokens: None,
+                reasoning_tokens: None,
+                ..known
+            },
+        });
+    }
+
+    fn take_index(&mut self) -> usize {
+        let index = self.next_index;
+        self.next_index += 1;
+        index
+    }
+
+    fn start_block(
+        &mut self,
+        upstream_index: u64,
+        block: ContentBlock,
+        out: &mut Vec<StreamEvent>,
+    ) {
+        self.ensure_started(out);
+        self.close_block(out);
+        let state = match block {
+            ContentBlock::Text { text } => {
+                let index = self.take_index();
+                out.push(StreamEvent::BlockStart {
+                    index,
+                    block: BlockStart::Text,
+                });
+                if !text.is_empty() {
+                    out.push(StreamEvent::BlockDelta {
+                        index,
+                        delta: Delta::Text(text),
+                    });
+                }
+                BlockState::Text { index }
+            }
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                let index = self.take_index();
+                out.push(StreamEvent::BlockStart {
+                    index,
+                    block: BlockStart::Reasoning,
+                });
+                if !thinking.is_empty() {
+                    out.push(StreamEvent::BlockDelta {
+                        index,
+                        delta: Delta::Reasoning(thinking),
+                    });
+                }
+                BlockState::Thinking {
+                    index,
+                    signature: anthropic_opaque(signature),
+                }
+            }
+            ContentBlock::RedactedThinking { data } => match anthropic_opaque(data) {
+                Some(opaque) => {
+                    let index = self.take_index();
+                    out.push(StreamEvent::BlockStart {
+                        index,
+                        block: BlockStart::RedactedReasoning(opaque),
+                    });
+                    BlockState::Redacted { index }
+                }
+                None => BlockState::Dropped,
+            },
+            ContentBlock::ToolUse { id, name, input } => {
+                let index = self.take_index();
+                out.push(StreamEvent::BlockStart {
+                    index,
+                    block: BlockStart::ToolCall {
+                        id,
+                        name,
+                        kind: ToolKind::Function,
+                    },
+                });
+                let prefilled = match input {
+                    Value::Object(map) if !map.is_empty() => Some(Value::Object(map)),
+                    _ => None,
+                };
+                BlockState::ToolUse {
+                    index,
+                    prefilled,
+                    streamed: false,
+                }
+            }
+            ContentBlock::Other => BlockState::Dropped,
+        };
+        self.open = Some(OpenBlock {
+            upstream_index,
+            state,
+        });
+    }
+
+    fn delta(&mut self, upstream_index: u64, delta: ContentBlockDelta, out: &mut Vec<StreamEvent>) {
+        let Some(open) = self
+            .open
+            .as_mut()
+            .filter(|open| open.upstream_index == upstream_index)
+        else {
+            return;
+        };
+        match (&mut open.state, delta) {
+            (BlockState::Text { index }, ContentBlockDelta::TextDelta { text })
+                if !text.is_empty() =>
+            {
+                out.push(StreamEvent::BlockDelta {
+                    index: *index,
+                    delta: Delta::Text(text),
+                });
+            }
+            (BlockState::Thinking { index, .. }, ContentBlockDelta::ThinkingDelta { thinking })
+                if !thinking.is_empty() =>
+            {
+                out.push(StreamEvent::BlockDelta {
+                    index: *index,
+                    delta: Delta::Reasoning(thinking),
+                });
+            }
+            (
+                BlockState::Thinking { signature, .. },
+                ContentBlockDelta::SignatureDelta { signature: data },
+            ) => {
+                if let Some(opaque) = anthropic_opaque(data) {
+                    *signature = Some(opaque);
+                }
+            }
+            (
+                BlockState::ToolUse {
+                    index, streamed, ..
+                },
+                ContentBlockDelta::InputJsonDelta { partial_json },
+            ) if !partial_json.is_empty() => {
+                *streamed = true;
+                out.push(StreamEvent::BlockDelta {
+                    index: *index,
+                    delta: Delta::ToolArguments(partial_json),
+                });
+            }
+            // Empty fragments, citations_delta, unknown deltas, and deltas that do not fit the
+            // block.
+            _ => {}
+        }
+    }
+
+    /// Closes the open block: a thinking block's signature and a tool call's arguments if none
+    /// streamed go just before its stop.
+    fn close_block(&mut self, out: &mut Vec<StreamEvent>) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let index = match open.state {
+            BlockState::Dropped => return,
+            BlockState::Text { index } | BlockState::Redacted { index } => index,
+            BlockState::Thinking { index, signature } => {
+                if let Some(opaque) = signature {
+                    out.push(StreamEvent::BlockDelta {
+                        index,
+                        delta: Delta::Signature(opaque),
+                    });
+                }
+                index
+            }
+            BlockState::ToolUse {
+                index,
+                prefilled,
+                streamed,
+            } => {
+                if !streamed {
+                    let arguments = tool_arguments(&prefilled.unwrap_or(Value::Null));
+                    out.push(StreamEvent::BlockDelta {
+                        index,
+                        delta: Delta::ToolArguments(arguments),
+                    });
+                }
+                index
+            }
+        };
+        out.push(StreamEvent::BlockStop { index });
+    }
+
+    fn stop_block(&mut self, upstream_index: u64, out: &mut Vec<StreamEvent>) {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|open| open.upstream_index == upstream_index)
+        {
+            self.close_block(out);
+        }
+    }
+
+    fn finish_message(&mut self, out: &mut Vec<StreamEvent>) {
+        self.ensure_started(out);
+        self.close_block(out);
+        self.phase = Phase::Done;
+        out.push(StreamEvent::Finish {
+            finish: stop_reason::decode(self.stop_reason.take(), self.stop_sequence.take()),
+            usage: usage::decode(&self.usage),
+        });
+    }
+}
+
+impl StreamDecode for StreamDecoder {
+    fn push(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        let parsed = match MessageStreamEvent::parse(&event.data) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let error = ApiError::new(
+                    ErrorKind::UpstreamFailed,
+                    format!("the upstream sent an unreadable stream event: {e}"),
+                );
+                self.fail(error, out);
+                return;
+            }
+        };
+        match parsed {
+            MessageStreamEvent::MessageStart { message } => self.start_message(message, out),
+            MessageStreamEvent::ContentBlockStart {
+                index,
+                content_block,
+            } => self.start_block(index, content_block, out),
+            MessageStreamEvent::ContentBlockDelta { index, delta } => self.delta(index, delta, out),
+            MessageStreamEvent::ContentBlockStop { index } => self.stop_block(index, out),
+            MessageStreamEvent::MessageDelta { delta, usage } => {
+                self.ensure_started(out);
+                usage::merge(&mut self.usage, &usage);
+                if delta.stop_reason.is_some() {
+                    self.stop_reason = delta.stop_reason;
+                    self.stop_sequence = delta.stop_sequence;
+                }
+            }
+            MessageStreamEvent::MessageStop => self.finish_message(out),
+            MessageStreamEvent::Ping => {
+                if self.phase == Phase::Streaming {
+                    out.push(StreamEvent::KeepAlive);
+                }
+            }
+            MessageStreamEvent::Error => {
+                let error =
+                    from_upstream(WireFormat::AnthropicMessages, 200, event.data.as_bytes());
+                self.fail(error, out);
+            }
+            MessageStreamEvent::Unknown => {}
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        if self.phase != Phase::Done {
+            let error = ApiError::new(
+                ErrorKind::UpstreamFailed,
+                "the upstream stream ended before message_stop: the answer is incomplete",
+            );
+            self.fail(error, out);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The usage table, both ways. Anthropic's `input_tokens` excludes cache reads and writes; the
+//! canonical `input_tokens` includes them.
+
+use super::wire::{read, write};
+use crate::canonical::Usage;
+
+/// Upstream usage (merged over the stream) as canonical usage.
+///
+/// | Anthropic | canonical |
+/// |---|---|
+/// | `input_tokens + cache_read_input_tokens + cache_creation_input_tokens` | `input_tokens` (only when `input_tokens` is reported) |
+/// | `cache_read_input_tokens` | `cache_read_tokens` |
+/// | `cache_creation_input_tokens` | `cache_write_tokens` |
+/// | `output_tokens` | `output_tokens` |
+/// | `output_tokens_details.thinking_tokens` | `reasoning_tokens` |
+pub fn decode(usage: &read::Usage) -> Usage {
+    let cache_read = usage.cache_read_input_tokens;
+    let cache_write = usage.cache_creation_input_tokens;
+    Usage {
+        input_tokens: usage.input_tokens.map(|uncached| {
+            uncached
+                .saturating_add(cache_read.unwrap_or(0))
+                .saturating_add(cache_write.unwrap_or(0))
+        }),
+        cache_read_tokens: cache_read,
+        cache_write_tokens: cache_write,
+        output_tokens: usage.output_tokens,
+        reasoning_tokens: usage.output_tokens_details.and_then(|d| d.thinking_tokens),
+    }
+}
+
+/// Takes every figure `newer` reports, keeping the ones it leaves out (`message_delta.usage` is
+/// cumulative but may leave out the input figures).
+pub fn merge(mine: &mut read::Usage, newer: &read::Usage) {
+    let take = |mine: &mut Option<u64>, theirs: Option<u64>| {
+        if theirs.is_some() {
+            *mine = theirs;
+        }
+    };
+    take(&mut mine.input_tokens, newer.input_tokens);
+    take(
+        &mut mine.cache_creation_input_tokens,
+        newer.cache_creation_input_tokens,
+    );
+    take(
+        &mut mine.cache_read_input_tokens,
+        newer.cache_read_input_tokens,
+    );
+    take(&mut mine.output_tokens, newer.output_tokens);
+    if let Some(details) = newer.output_tokens_details {
+        let mut merged = mine.output_tokens_details.unwrap_or_default();
+        take(&mut merged.thinking_tokens, details.thinking_tokens);
+        mine.output_tokens_details = Some(merged);
+    }
+}
+
+/// Canonical usage as a client sees it. Figures not reported are sent as 0, as Anthropic
+/// always sends numbers.
+///
+/// | canonical | Anthropic |
+/// |---|---|
+/// | `input_tokens − cache_read − cache_write` | `input_tokens` |
+/// | `cache_write_tokens` | `cache_creation_input_tokens` |
+/// | `cache_read_tokens` | `cache_read_input_tokens` |
+/// | `output_tokens` | `output_tokens` |
+pub fn encode(usage: &Usage) -> write::Usage {
+    write::Usage {
+        input_tokens: usage.uncached_input_tokens().unwrap_or(0),
+        cache_creation_input_tokens: usage.cache_write_tokens.unwrap_or(0),
+        cache_read_input_tokens: usage.cache_read_tokens.unwrap_or(0),
+        output_tokens: usage.output_tokens.unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(input: u64, cache_write: u64, cache_read: u64, output: u64) -> read::Usage {
+        read::Usage {
+            input_tokens: Some(input),
+            cache_creation_input_tokens: Some(cache_write),
+            cache_read_input_tokens: Some(cache_read),
+            output_tokens: Some(output),
+            output_tokens_details: None,
+        }
+    }
+
+    #[test]
+    fn total_input_includes_both_cache_figures_and_back() {
+        let usage = decode(&wire(472, 10, 1024, 89));
+        assert_eq!(
+            usage,
+            Usage {
+                input_tokens: Some(1506),
+                cache_read_tokens: Some(1024),
+                cache_write_tokens: Some(10),
+                output_tokens: Some(89),
+                reasoning_tokens: None,
+            }
+        );
+        assert_eq!(
+            encode(&usage),
+            write::Usage {
+                input_tokens: 472,
+                cache_creation_input_tokens: 10,
+                cache_read_input_tokens: 1024,
+                output_tokens: 89,
+            }
+        );
+    }
+
+    #[test]
+    fn unreported_figures_stay_unreported_and_encode_as_zero() {
+        let usage = decode(&read::Usage {
+            output_tokens: Some(5),
+            output_tokens_details: Some(read::OutputTokensDetails {
+                thinking_tokens: Some(3),
+            }),
+            ..read::Usage::default()
+        });
+        assert_eq!(usage.input_tokens, None);
+        assert_eq!(usage.cache_read_tokens, None);
+        assert_eq!(usage.reasoning_tokens, Some(3));
+        assert_eq!(encode(&usage).input_tokens, 0);
+    }
+
+    #[test]
+    fn merge_keeps_input_figures_a_delta_leaves_out() {
+        let mut merged = wire(472, 0, 1024, 1);
+        merge(
+            &mut merged,
+            &read::Usage {
+                output_tokens: Some(89),
+                ..read::Usage::default()
+            },
+        );
+        assert_eq!(merged, wire(472, 0, 1024, 89));
+    }
+}
