@@ -244,7 +244,12 @@ pub fn from_upstream(format: WireFormat, status: u16, body: &[u8]) -> ApiError {
         api.code = Some(code.to_owned());
     }
     if matches!(kind, ErrorKind::UpstreamFailed | ErrorKind::Overloaded) {
-        api.message = format!("upstream error (HTTP {status}): {}", api.message);
+        // Errors inside a 200 stream carry no status of their own.
+        api.message = if (200..300).contains(&status) || status == 0 {
+            format!("upstream error: {}", api.message)
+        } else {
+            format!("upstream error (HTTP {status}): {}", api.message)
+        };
     }
     api
 }
