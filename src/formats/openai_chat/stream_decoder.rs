@@ -8,9 +8,11 @@
 //! - `reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter) deltas;
 //! - tool-call deltas without `index` (they continue the active call, unless they bring a new
 //!   id), with `id`/`name` repeated (the first non-empty value wins) or split across chunks;
-//! - parallel tool calls whose deltas interleave: the first call to become known streams live,
-//!   the others are buffered and emitted, in order of first appearance, when the answer
-//!   finishes (canonical blocks never overlap);
+//! - parallel tool calls whose deltas interleave: calls open in order of first appearance,
+//!   one at a time, once their id and name are known; the open call streams live, later ones
+//!   are buffered and emitted when the answer finishes (canonical blocks never overlap). With
+//!   OpenAI's sequential calls, the first call streams and the rest arrive at the finish;
+//!   a text delta closes the open call;
 //! - `finish_reason` in the same chunk as content, usage on any chunk (`choices: []` or not,
 //!   Groq's `x_groq.usage`), and no `[DONE]` after the finish reason.
 //!
@@ -269,7 +271,13 @@ impl StreamDecoder {
         let position = self.call_position(upstream_index, id.as_deref());
         self.active_call = Some(position);
         let open_index = self.open.map(|open| open.index);
-        let call_is_open = self.call_is_open();
+        // Calls start in order of first appearance, one at a time.
+        let may_start = !self.call_is_open()
+            && !self
+                .calls
+                .iter()
+                .take(position)
+                .any(|call| call.state == CallState::Pending);
         let Some(call) = self.calls.get_mut(position) else {
             return;
         };
@@ -300,7 +308,7 @@ impl StreamDecoder {
                 if let Some(fragment) = fragment {
                     call.buffer.push_str(&fragment);
                 }
-                if !call.id.is_empty() && !call.name.is_empty() && !call_is_open {
+                if !call.id.is_empty() && !call.name.is_empty() && may_start {
                     self.start_call(position, out);
                 }
             }
@@ -309,18 +317,27 @@ impl StreamDecoder {
     }
 
     /// Position in `calls` of the call a delta addresses, adding a call when it is new.
+    ///
+    /// A delta without `index` addresses the call with its id if it brings a known one, the
+    /// active call if it brings no id (or the active call has none yet: id and name split
+    /// across chunks), and a new call otherwise.
     fn call_position(&mut self, upstream_index: Option<u64>, id: Option<&str>) -> usize {
         let upstream_index = match upstream_index {
             Some(index) => index,
             None => {
-                if let Some(active) = self.active_call
-                    && let Some(call) = self.calls.get(active)
+                let id = id.filter(|id| !id.is_empty());
+                if let Some(id) = id
+                    && let Some(position) = self.calls.iter().position(|call| call.id == id)
                 {
-                    let new_id =
-                        id.is_some_and(|id| !id.is_empty() && !call.id.is_empty() && call.id != id);
-                    if !new_id {
-                        return active;
-                    }
+                    return position;
+                }
+                if let Some(active) = self.active_call
+                    && self
+                        .calls
+                        .get(active)
+                        .is_some_and(|call| id.is_none() || call.id.is_empty())
+                {
+                    return active;
                 }
                 self.calls
                     .iter()
