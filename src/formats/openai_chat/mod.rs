@@ -31,6 +31,8 @@ pub mod wire;
 #[cfg(test)]
 mod client_check;
 #[cfg(test)]
+mod request_tests;
+#[cfg(test)]
 mod tests;
 
 pub use request_decode::decode_request;

@@ -152,9 +152,7 @@ fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     match (field, path.as_str()) {
         (Some(field), ".") => missing(field),
         (Some(field), path) => missing(&format!("{path}.{field}")),
-        (None, ".") => {
-            ApiError::invalid(format!("The request body must be a JSON object: {message}"))
-        }
+        (None, ".") => ApiError::invalid("The request body must be a JSON object."),
         (None, path) => {
             ApiError::invalid(format!("Invalid value for '{path}': {message}")).with_param(path)
         }
