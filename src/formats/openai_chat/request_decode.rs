@@ -25,7 +25,7 @@ use super::wire::{
     ChatCompletionContentPart, ChatCompletionCreateParams, ChatCompletionFunctionCallOption,
     ChatCompletionMessageParam, ChatCompletionMessageToolCall, ChatCompletionNamedToolChoice,
     ChatCompletionTool, FunctionDefinition, MessageContent, ResponseFormat as WireResponseFormat,
-    StringOr,
+    Str, StringOr,
 };
 use crate::canonical::{
     ChatRequest, Document, Effort, Media, MediaSource, Message, Part, ReasoningPart,
@@ -355,11 +355,8 @@ impl MessagesDecoder {
     }
 }
 
-fn required(
-    value: Option<std::borrow::Cow<'static, str>>,
-    path: &str,
-    field: &str,
-) -> Result<String, ApiError> {
+/// A required string member of a part, or a 400 naming `path.field`.
+fn required(value: Option<Str<'static>>, path: &str, field: &str) -> Result<String, ApiError> {
     value
         .map(|v| v.into_owned())
         .ok_or_else(|| missing(&format!("{path}.{field}")))
@@ -593,7 +590,7 @@ fn decode_tool_choice(
     function_call: Option<StringOr<'static, ChatCompletionFunctionCallOption<'static>>>,
     warnings: &mut Warnings,
 ) -> Result<Option<ToolChoice>, ApiError> {
-    let named = |name: Option<std::borrow::Cow<'static, str>>, param: &str| match name {
+    let named = |name: Option<Str<'static>>, param: &str| match name {
         Some(name) if !name.is_empty() => Ok(ToolChoice::Named(name.into_owned())),
         _ => Err(missing(param)),
     };

@@ -163,7 +163,12 @@ fn encode_system<'a>(
     for part in &message.parts {
         match part {
             Part::Text(text) => texts.push(text),
-            other => warnings.dropped(format!("system_{}", part_name(other))),
+            other @ (Part::Image(_)
+            | Part::Document(_)
+            | Part::ToolCall(_)
+            | Part::ToolResult(_)
+            | Part::Reasoning(_)
+            | Part::Refusal(_)) => warnings.dropped(format!("system_{}", part_name(other))),
         }
     }
     if !texts.is_empty() {
@@ -188,7 +193,12 @@ fn encode_user<'a>(
                     warnings.converted("tool_result_images->user_message");
                 }
             }
-            other => {
+            other @ (Part::Text(_)
+            | Part::Image(_)
+            | Part::Document(_)
+            | Part::ToolCall(_)
+            | Part::Reasoning(_)
+            | Part::Refusal(_)) => {
                 if let Some(encoded) = user_part(other, &path, warnings)? {
                     content.push(encoded);
                 }
@@ -226,7 +236,12 @@ fn tool_message<'a>(
                     media.push(encoded);
                 }
             }
-            other => warnings.dropped(format!("tool_result_{}", part_name(other))),
+            other @ (Part::ToolCall(_)
+            | Part::ToolResult(_)
+            | Part::Reasoning(_)
+            | Part::Refusal(_)) => {
+                warnings.dropped(format!("tool_result_{}", part_name(other)));
+            }
         }
     }
     let mut text = join(&texts, "\n");
@@ -265,7 +280,10 @@ fn user_part<'a>(
         },
         Part::Image(image) => image_part(image, path)?,
         Part::Document(document) => file_part(document, path)?,
-        other => {
+        other @ (Part::ToolCall(_)
+        | Part::ToolResult(_)
+        | Part::Reasoning(_)
+        | Part::Refusal(_)) => {
             warnings.dropped(format!("user_{}", part_name(other)));
             return Ok(None);
         }

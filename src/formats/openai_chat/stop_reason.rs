@@ -24,10 +24,8 @@ pub fn decode(finish_reason: &str, stop_reason: Option<&Value>) -> Finish {
         "content_filter" => FinishReason::ContentFilter,
         _ => FinishReason::EndTurn,
     };
-    let stop_sequence = match (reason, stop_reason) {
-        (FinishReason::EndTurn, Some(Value::String(sequence))) if finish_reason == "stop" => {
-            Some(sequence.clone())
-        }
+    let stop_sequence = match stop_reason {
+        Some(Value::String(sequence)) if finish_reason == "stop" => Some(sequence.clone()),
         _ => None,
     };
     Finish {
