@@ -1143,3 +1143,32 @@ fn chat_to_chat_round_trip() {
     // The tool result and the user text after it were one canonical turn; they split back.
     assert_eq!(encoded, body);
 }
+
+/// Every prefix of a realistic body is either a request or a 400, never a panic.
+#[test]
+fn truncated_bodies_never_panic() {
+    let body = json!({
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": [{"type": "text", "text": "héllo 👋"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "file", "file": {"file_data": "data:application/pdf;base64,AAAA", "filename": "f.pdf"}}]},
+            {"role": "assistant", "content": null, "reasoning_content": "r",
+             "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c", "content": "ok"}
+        ],
+        "tools": [{"type": "function", "function": {"name": "f"}}],
+        "tool_choice": {"type": "function", "function": {"name": "f"}},
+        "stop": ["x"], "reasoning_effort": "low",
+        "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {}}}
+    })
+    .to_string();
+    for end in 0..body.len() {
+        if let Some(prefix) = body.get(..end) {
+            let result = decode_request(prefix.as_bytes(), &mut Warnings::new());
+            assert!(result.is_err(), "prefix {end} decoded");
+        }
+    }
+    assert!(decode_request(body.as_bytes(), &mut Warnings::new()).is_ok());
+}

@@ -851,3 +851,14 @@ fn errors_keep_alives_and_late_events() {
             .ends_with("data: [DONE]\n\n")
     );
 }
+
+/// Every prefix of every non-stream fixture is an answer or an error, never a panic.
+#[test]
+fn truncated_answers_never_panic() {
+    for name in ANSWERS {
+        let body = fixture(&format!("openai_chat/{name}.json"));
+        for end in 0..body.len() {
+            let _ = decode_response(&body.as_bytes()[..end]);
+        }
+    }
+}
