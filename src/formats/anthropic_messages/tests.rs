@@ -228,7 +228,7 @@ fn mid_stream_error_is_terminal_and_keeps_its_kind() {
         panic!("no error: {events:?}");
     };
     assert_eq!(error.kind, ErrorKind::Overloaded);
-    assert_eq!(error.message, "upstream error (HTTP 200): Overloaded");
+    assert_eq!(error.message, "upstream error: Overloaded");
     assert_eq!(answer("error").unwrap_err(), error.clone());
 }
 
