@@ -5,7 +5,7 @@
 //! nothing. Each request's read-check-update runs without an `await` in between, so requests
 //! are decided one at a time: limits hold exactly however many arrive at once.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use serde::Deserialize;
 use worker::{
@@ -25,6 +25,8 @@ use crate::time::utc_date;
 
 /// Usage history older than this is deleted (the product promises at least 90 days).
 const HISTORY_KEEP_MS: u64 = 120 * 86_400_000;
+/// How often old history is deleted. Pruning on every settlement tripled its cost.
+const PRUNE_EVERY_MS: u64 = 3_600_000;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS identity (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -40,6 +42,8 @@ pub struct KeyMeter {
     env: Env,
     /// Loaded on first use; `None` until then.
     meter: RefCell<Option<Meter>>,
+    /// When old history was last deleted (0: not since this object started).
+    pruned_ms: Cell<u64>,
 }
 
 impl DurableObject for KeyMeter {
@@ -52,6 +56,7 @@ impl DurableObject for KeyMeter {
             sql,
             env,
             meter: RefCell::new(None),
+            pruned_ms: Cell::new(0),
         }
     }
 
@@ -304,6 +309,14 @@ impl KeyMeter {
                 ),
             )
         })?;
+        if now_ms.saturating_sub(self.pruned_ms.get()) >= PRUNE_EVERY_MS {
+            self.pruned_ms.set(now_ms);
+            self.prune_history(now_ms)?;
+        }
+        Ok(serde_json::json!({}))
+    }
+
+    fn prune_history(&self, now_ms: u64) -> Result<()> {
         let cutoff = now_ms.saturating_sub(HISTORY_KEEP_MS);
         self.sql.exec(
             "DELETE FROM usage_daily WHERE day < ?",
@@ -315,7 +328,7 @@ impl KeyMeter {
         )?;
         self.sql
             .exec("DELETE FROM windows WHERE end_ms < ?", vec![int(cutoff)])?;
-        Ok(serde_json::json!({}))
+        Ok(())
     }
 
     fn identity(&self, body: &[u8]) -> Result<serde_json::Value> {
