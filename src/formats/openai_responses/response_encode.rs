@@ -106,6 +106,9 @@ fn output_items(
     items
 }
 
+/// The arguments of a finished function call that streamed none.
+pub const EMPTY_ARGUMENTS: &str = "{}";
+
 /// `<prefix>_<core>_<output_index>` where `resp_<core>` is the response id.
 pub fn item_id(prefix: &str, response_id: &str, output_index: usize) -> String {
     let core = response_id.strip_prefix("resp_").unwrap_or(response_id);
@@ -152,8 +155,9 @@ pub fn message_item(
     }
 }
 
-/// A tool call item; `arguments` is the raw input for custom tools. Calls to tools the client
-/// declared in a namespace get their namespace and nested name back.
+/// A tool call item; `arguments` is the raw input for custom tools. A function call without
+/// arguments gets `{}` (clients parse them as JSON). Calls to tools the client declared in a
+/// namespace get their namespace and nested name back.
 pub fn call_item(
     id: String,
     status: &'static str,
@@ -172,7 +176,11 @@ pub fn call_item(
             call_id: call_id.to_owned(),
             name: name.to_owned(),
             namespace: namespace.map(str::to_owned),
-            arguments,
+            arguments: if arguments.is_empty() && status == "completed" {
+                EMPTY_ARGUMENTS.to_owned()
+            } else {
+                arguments
+            },
         }),
         ToolKind::Custom => OutputItemOut::CustomToolCall(CustomToolCallOut {
             id,

@@ -12,7 +12,7 @@
 //! | stop text / refusal | `output_text.done` / `refusal.done` + `content_part.done` (the message stays open) |
 //! | start tool call | close the message (`output_item.done`); `output_item.added` (`arguments: ""`) |
 //! | arguments delta | `function_call_arguments.delta` / `custom_tool_call_input.delta` |
-//! | stop tool call | `function_call_arguments.done` / `custom_tool_call_input.done` + `output_item.done` (complete `call_id`, `name`, `arguments`) |
+//! | stop tool call | (`{}` as the only delta of a function call that streamed none) `function_call_arguments.done` / `custom_tool_call_input.done` + `output_item.done` (complete `call_id`, `name`, `arguments`) |
 //! | `Finish` | close the message; `response.completed` or `response.incomplete` with every item and the usage |
 //! | `Error` | `response.failed` with `error: {code, message}` (alone when it comes before `Start`) |
 //! | `KeepAlive` | an SSE comment |
@@ -30,7 +30,9 @@ use crate::sse::{write_comment, write_json_event};
 use super::echo::{Echo, State};
 use super::errors;
 use super::namespace::Namespaces;
-use super::response_encode::{call_item, call_prefix, item_id, message_item, reasoning_item};
+use super::response_encode::{
+    EMPTY_ARGUMENTS, call_item, call_prefix, item_id, message_item, reasoning_item,
+};
 use super::stop_reason;
 use super::usage;
 use super::wire::{
@@ -523,8 +525,25 @@ impl StreamEncoder {
                 call_id,
                 name,
                 kind,
-                arguments,
+                mut arguments,
             } => {
+                if kind == ToolKind::Function && arguments.is_empty() {
+                    // Clients parse arguments as JSON; stream the `{}` the item will carry.
+                    arguments.push_str(EMPTY_ARGUMENTS);
+                    let sequence_number = self.next_sequence();
+                    write_json_event(
+                        out,
+                        Some("response.function_call_arguments.delta"),
+                        &ItemEventOut {
+                            kind: "response.function_call_arguments.delta",
+                            sequence_number,
+                            item_id: &id,
+                            output_index,
+                            delta: Some(EMPTY_ARGUMENTS),
+                            ..ItemEventOut::default()
+                        },
+                    );
+                }
                 let item = call_item(
                     id,
                     "completed",

@@ -1,1 +1,5 @@
-//! Fixture and round-trip tests.
+//! Fixture, encoder and round-trip tests of the Responses codecs.
+
+mod checker;
+mod encoder;
+mod fixtures;
