@@ -171,10 +171,16 @@ impl History {
                 }
             }
             Role::System if !self.started => {
+                // `content` keeps only text in system messages.
                 self.system
                     .extend(parts.into_iter().filter_map(|p| match p {
                         Part::Text(text) => Some(text),
-                        _ => None,
+                        Part::Image(_)
+                        | Part::Document(_)
+                        | Part::ToolCall(_)
+                        | Part::ToolResult(_)
+                        | Part::Reasoning(_)
+                        | Part::Refusal(_) => None,
                     }));
             }
             Role::System | Role::User => {
@@ -220,7 +226,11 @@ impl History {
                 self.pending.push(call.id.clone());
                 None
             }
-            _ => turn
+            Part::Text(_)
+            | Part::Refusal(_)
+            | Part::Image(_)
+            | Part::Document(_)
+            | Part::ToolResult(_) => turn
                 .parts
                 .iter()
                 .position(|p| matches!(p, Part::ToolCall(_))),
@@ -339,7 +349,9 @@ fn content(
             (Part::Text(_), Role::User | Role::System) => true,
             (Part::Refusal(_), Role::Assistant) => true,
             (Part::Image(_) | Part::Document(_), Role::User) => true,
-            _ => {
+            (Part::Refusal(_), Role::User | Role::System)
+            | (Part::Image(_) | Part::Document(_), Role::Assistant | Role::System)
+            | (Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_), _) => {
                 warnings.dropped(format!("content({})", part_kind(&decoded)));
                 false
             }
@@ -449,7 +461,7 @@ fn tool_output(output: Value, path: &str, warnings: &mut Warnings) -> Result<Vec
                         out.push(part)
                     }
                     Some(Part::Refusal(text)) => out.push(Part::Text(text)),
-                    Some(_) | None => {}
+                    Some(Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_)) | None => {}
                 }
             }
             Ok(out)

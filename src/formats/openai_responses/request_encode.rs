@@ -324,7 +324,12 @@ fn tool_output<'a>(content: &'a [Part], warnings: &mut Warnings) -> ToolOutputPa
             .iter()
             .filter_map(|p| match p {
                 Part::Text(text) => Some(text.as_str()),
-                _ => None,
+                Part::Image(_)
+                | Part::Document(_)
+                | Part::ToolCall(_)
+                | Part::ToolResult(_)
+                | Part::Reasoning(_)
+                | Part::Refusal(_) => None,
             })
             .collect();
         return ToolOutputParam::Text(texts.join("\n"));

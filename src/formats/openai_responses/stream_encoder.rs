@@ -182,21 +182,8 @@ impl StreamEncoder {
                 let refusal = matches!(block, BlockStart::Refusal);
                 self.open_part(refusal, out);
             }
-            BlockStart::Reasoning | BlockStart::RedactedReasoning(_) => {
-                self.close_item(out);
-                let id = item_id("rs", &self.response_id, self.output_index());
-                let added = OutputItemOut::Reasoning(reasoning_item(id.clone(), "", None));
-                self.write_item("response.output_item.added", &added, out);
-                self.open = Some(OpenItem::Reasoning {
-                    id,
-                    text: String::new(),
-                    part_open: false,
-                    opaque: match block {
-                        BlockStart::RedactedReasoning(opaque) => Some(opaque.clone()),
-                        _ => None,
-                    },
-                });
-            }
+            BlockStart::Reasoning => self.open_reasoning(None, out),
+            BlockStart::RedactedReasoning(opaque) => self.open_reasoning(Some(opaque.clone()), out),
             BlockStart::ToolCall { id, name, kind } => {
                 self.close_item(out);
                 self.saw_tool_calls = true;
@@ -220,6 +207,20 @@ impl StreamEncoder {
                 });
             }
         }
+    }
+
+    /// Opens a reasoning item; a redacted block brings its state along.
+    fn open_reasoning(&mut self, opaque: Option<Opaque>, out: &mut Vec<u8>) {
+        self.close_item(out);
+        let id = item_id("rs", &self.response_id, self.output_index());
+        let added = OutputItemOut::Reasoning(reasoning_item(id.clone(), "", None));
+        self.write_item("response.output_item.added", &added, out);
+        self.open = Some(OpenItem::Reasoning {
+            id,
+            text: String::new(),
+            part_open: false,
+            opaque,
+        });
     }
 
     /// Opens a text or refusal part, in the open message item or a new one.
@@ -266,129 +267,142 @@ impl StreamEncoder {
         });
     }
 
+    /// A delta for the open block; one for a block of another kind breaks the canonical
+    /// grammar and is not written.
     fn delta(&mut self, delta: &Delta, out: &mut Vec<u8>) {
-        let output_index = self.output_index();
-        match (delta, &mut self.open) {
-            (
-                Delta::Text(fragment) | Delta::Refusal(fragment),
-                Some(OpenItem::Message {
-                    id,
-                    content,
-                    part: Some(part),
-                }),
-            ) => {
-                if fragment.is_empty() || part.refusal != matches!(delta, Delta::Refusal(_)) {
-                    return;
+        match delta {
+            Delta::Text(fragment) => self.part_delta(fragment, false, out),
+            Delta::Refusal(fragment) => self.part_delta(fragment, true, out),
+            Delta::Reasoning(fragment) => self.reasoning_delta(fragment, out),
+            Delta::Signature(signature) => {
+                if let Some(OpenItem::Reasoning { opaque, .. }) = &mut self.open {
+                    *opaque = Some(signature.clone());
                 }
-                part.text.push_str(fragment);
-                let kind = if part.refusal {
-                    "response.refusal.delta"
-                } else {
-                    "response.output_text.delta"
-                };
-                let sequence_number = self.sequence;
-                self.sequence += 1;
-                write_json_event(
-                    out,
-                    Some(kind),
-                    &ItemEventOut {
-                        kind,
-                        sequence_number,
-                        item_id: id,
-                        output_index,
-                        content_index: Some(content.len()),
-                        delta: Some(fragment),
-                        logprobs: (!part.refusal).then_some([]),
-                        ..ItemEventOut::default()
-                    },
-                );
             }
-            (
-                Delta::Reasoning(fragment),
-                Some(OpenItem::Reasoning {
-                    id,
-                    text,
-                    part_open,
-                    ..
-                }),
-            ) => {
-                if fragment.is_empty() {
-                    return;
-                }
-                if !*part_open {
-                    *part_open = true;
-                    let sequence_number = self.sequence;
-                    self.sequence += 1;
-                    write_json_event(
-                        out,
-                        Some("response.reasoning_summary_part.added"),
-                        &ItemEventOut {
-                            kind: "response.reasoning_summary_part.added",
-                            sequence_number,
-                            item_id: id,
-                            output_index,
-                            summary_index: Some(0),
-                            part: Some(PartOut::SummaryText { text: "" }),
-                            ..ItemEventOut::default()
-                        },
-                    );
-                }
-                text.push_str(fragment);
-                let sequence_number = self.sequence;
-                self.sequence += 1;
-                write_json_event(
-                    out,
-                    Some("response.reasoning_summary_text.delta"),
-                    &ItemEventOut {
-                        kind: "response.reasoning_summary_text.delta",
-                        sequence_number,
-                        item_id: id,
-                        output_index,
-                        summary_index: Some(0),
-                        delta: Some(fragment),
-                        ..ItemEventOut::default()
-                    },
-                );
-            }
-            (Delta::Signature(signature), Some(OpenItem::Reasoning { opaque, .. })) => {
-                *opaque = Some(signature.clone());
-            }
-            (
-                Delta::ToolArguments(fragment),
-                Some(OpenItem::Call {
-                    id,
-                    kind,
-                    arguments,
-                    ..
-                }),
-            ) => {
-                if fragment.is_empty() {
-                    return;
-                }
-                arguments.push_str(fragment);
-                let event = match kind {
-                    ToolKind::Function => "response.function_call_arguments.delta",
-                    ToolKind::Custom => "response.custom_tool_call_input.delta",
-                };
-                let sequence_number = self.sequence;
-                self.sequence += 1;
-                write_json_event(
-                    out,
-                    Some(event),
-                    &ItemEventOut {
-                        kind: event,
-                        sequence_number,
-                        item_id: id,
-                        output_index,
-                        delta: Some(fragment),
-                        ..ItemEventOut::default()
-                    },
-                );
-            }
-            // A delta for a block of another kind breaks the canonical grammar; nothing to
-            // write.
-            _ => {}
+            Delta::ToolArguments(fragment) => self.arguments_delta(fragment, out),
         }
+    }
+
+    fn part_delta(&mut self, fragment: &str, refusal: bool, out: &mut Vec<u8>) {
+        let output_index = self.output_index();
+        let Some(OpenItem::Message {
+            id,
+            content,
+            part: Some(part),
+        }) = &mut self.open
+        else {
+            return;
+        };
+        if fragment.is_empty() || part.refusal != refusal {
+            return;
+        }
+        part.text.push_str(fragment);
+        let kind = if refusal {
+            "response.refusal.delta"
+        } else {
+            "response.output_text.delta"
+        };
+        let sequence_number = self.sequence;
+        self.sequence += 1;
+        write_json_event(
+            out,
+            Some(kind),
+            &ItemEventOut {
+                kind,
+                sequence_number,
+                item_id: id,
+                output_index,
+                content_index: Some(content.len()),
+                delta: Some(fragment),
+                logprobs: (!refusal).then_some([]),
+                ..ItemEventOut::default()
+            },
+        );
+    }
+
+    fn reasoning_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
+        let output_index = self.output_index();
+        let Some(OpenItem::Reasoning {
+            id,
+            text,
+            part_open,
+            ..
+        }) = &mut self.open
+        else {
+            return;
+        };
+        if fragment.is_empty() {
+            return;
+        }
+        if !*part_open {
+            *part_open = true;
+            let sequence_number = self.sequence;
+            self.sequence += 1;
+            write_json_event(
+                out,
+                Some("response.reasoning_summary_part.added"),
+                &ItemEventOut {
+                    kind: "response.reasoning_summary_part.added",
+                    sequence_number,
+                    item_id: id,
+                    output_index,
+                    summary_index: Some(0),
+                    part: Some(PartOut::SummaryText { text: "" }),
+                    ..ItemEventOut::default()
+                },
+            );
+        }
+        text.push_str(fragment);
+        let sequence_number = self.sequence;
+        self.sequence += 1;
+        write_json_event(
+            out,
+            Some("response.reasoning_summary_text.delta"),
+            &ItemEventOut {
+                kind: "response.reasoning_summary_text.delta",
+                sequence_number,
+                item_id: id,
+                output_index,
+                summary_index: Some(0),
+                delta: Some(fragment),
+                ..ItemEventOut::default()
+            },
+        );
+    }
+
+    fn arguments_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
+        let output_index = self.output_index();
+        let Some(OpenItem::Call {
+            id,
+            kind,
+            arguments,
+            ..
+        }) = &mut self.open
+        else {
+            return;
+        };
+        if fragment.is_empty() {
+            return;
+        }
+        arguments.push_str(fragment);
+        let event = match kind {
+            ToolKind::Function => "response.function_call_arguments.delta",
+            ToolKind::Custom => "response.custom_tool_call_input.delta",
+        };
+        let sequence_number = self.sequence;
+        self.sequence += 1;
+        write_json_event(
+            out,
+            Some(event),
+            &ItemEventOut {
+                kind: event,
+                sequence_number,
+                item_id: id,
+                output_index,
+                delta: Some(fragment),
+                ..ItemEventOut::default()
+            },
+        );
     }
 
     fn block_stop(&mut self, out: &mut Vec<u8>) {

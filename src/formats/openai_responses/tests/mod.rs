@@ -1,5 +1,7 @@
-//! Fixture, encoder and round-trip tests of the Responses codecs.
+//! Fixture, encoder, round-trip and request codec tests of the Responses codecs.
 
 mod checker;
 mod encoder;
 mod fixtures;
+mod request_decode;
+mod request_encode;
