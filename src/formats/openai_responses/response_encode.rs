@@ -30,17 +30,20 @@ pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Va
     let namespaces = Namespaces::from_echo(&context.echo);
     let output = output_items(&response.blocks, &id, &namespaces);
     let (status, reason) = stop_reason::encode_status(&response.finish, response.has_tool_calls());
-    let echo = Echo::new(&context.echo);
-    let object = echo.object(State {
-        id: &id,
-        created_at: context.created_s,
-        model: &context.model,
-        status,
-        output: &output,
-        usage: Some(usage::encode(&response.usage)),
-        error: None,
-        incomplete_details: reason.map(|reason| IncompleteDetailsOut { reason }),
-    });
+    let defaults = Echo::default();
+    let object = defaults.object(
+        &context.echo,
+        State {
+            id: &id,
+            created_at: context.created_s,
+            model: &context.model,
+            status,
+            output: &output,
+            usage: Some(usage::encode(&response.usage)),
+            error: None,
+            incomplete_details: reason.map(|reason| IncompleteDetailsOut { reason }),
+        },
+    );
     serde_json::to_value(object).unwrap_or(Value::Null)
 }
 

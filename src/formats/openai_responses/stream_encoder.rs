@@ -43,7 +43,7 @@ use super::wire::{
 pub struct StreamEncoder {
     /// The client's request context (model name, timestamps, request id).
     context: ResponseContext,
-    /// Echoed request fields, defaults applied; built once.
+    /// Defaults for echoed request fields the client left out.
     echo: Echo,
     /// Namespace tools the client declared, to restore namespaced calls.
     namespaces: Namespaces,
@@ -98,7 +98,7 @@ struct OpenPart {
 impl StreamEncoder {
     pub fn new(context: ResponseContext) -> StreamEncoder {
         StreamEncoder {
-            echo: Echo::new(&context.echo),
+            echo: Echo::default(),
             namespaces: Namespaces::from_echo(&context.echo),
             context,
             sequence: 0,
@@ -131,16 +131,19 @@ impl StreamEncoder {
         out: &mut Vec<u8>,
     ) {
         let sequence_number = self.next_sequence();
-        let response = self.echo.object(State {
-            id: &self.response_id,
-            created_at: self.context.created_s,
-            model: &self.context.model,
-            status,
-            output: &self.output,
-            usage: usage.map(usage::encode),
-            error,
-            incomplete_details,
-        });
+        let response = self.echo.object(
+            &self.context.echo,
+            State {
+                id: &self.response_id,
+                created_at: self.context.created_s,
+                model: &self.context.model,
+                status,
+                output: &self.output,
+                usage: usage.map(usage::encode),
+                error,
+                incomplete_details,
+            },
+        );
         write_json_event(
             out,
             Some(kind),
@@ -664,7 +667,7 @@ pub fn stream_error_frame(
     context: &ResponseContext,
     events_seen: u64,
 ) -> Vec<u8> {
-    let echo = Echo::new(&context.echo);
+    let echo = Echo::default();
     let id = client_id("resp_", "", context);
     let failure = failure(error);
     let mut out = Vec::new();
@@ -674,16 +677,19 @@ pub fn stream_error_frame(
         &ResponseEventOut {
             kind: "response.failed",
             sequence_number: events_seen,
-            response: echo.object(State {
-                id: &id,
-                created_at: context.created_s,
-                model: &context.model,
-                status: "failed",
-                output: &[],
-                usage: None,
-                error: Some(&failure),
-                incomplete_details: None,
-            }),
+            response: echo.object(
+                &context.echo,
+                State {
+                    id: &id,
+                    created_at: context.created_s,
+                    model: &context.model,
+                    status: "failed",
+                    output: &[],
+                    usage: None,
+                    error: Some(&failure),
+                    incomplete_details: None,
+                },
+            ),
         },
     );
     out

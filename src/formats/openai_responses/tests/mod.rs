@@ -5,3 +5,4 @@ mod encoder;
 mod fixtures;
 mod request_decode;
 mod request_encode;
+mod stream_decoder;
