@@ -13,20 +13,25 @@
 //!   arrives first, the missing outputs are not coming: the waiting messages are released in
 //!   place and the calls stay unanswered.
 //! - `item_reference` needs server-side state → 400. Other item types (built-in tool calls,
-//!   `tool_search_call`, `additional_tools`, ...) are dropped with a warning.
+//!   `tool_search_call`, `additional_tools`, ...) are dropped with a warning, and so are the
+//!   outputs answering a dropped call (Codex returns `local_shell_call` results as
+//!   `function_call_output`).
+
+use std::collections::HashSet;
 
 use serde_json::Value;
 
 use super::media;
 use super::namespace;
 use super::parse;
+use super::state;
 use super::wire::{
     CustomToolCallItem, FunctionCallItem, InputFile, InputImage, InputMessage, InputText,
     OutputRefusal, ReasoningItem, ToolCallOutputItem,
 };
 use crate::canonical::{
-    Document, Media, MediaSource, Message, Opaque, Part, ReasoningPart, Role, ToolCall, ToolKind,
-    ToolResult, Vendor,
+    Document, Media, MediaSource, Message, Part, ReasoningPart, Role, ToolCall, ToolKind,
+    ToolResult,
 };
 use crate::error::ApiError;
 use crate::translate::Warnings;
@@ -78,6 +83,9 @@ struct History {
     pending: Vec<String>,
     /// User/system messages that arrived while `pending` was non-empty, in order.
     deferred: Vec<Message>,
+    /// Call ids of dropped call items (`local_shell_call`, ...): their outputs are dropped
+    /// too, since a result without its call is rejected by every upstream.
+    dropped_calls: HashSet<String>,
 }
 
 impl History {
@@ -113,6 +121,10 @@ impl History {
             }
             "function_call_output" | "custom_tool_call_output" => {
                 let output: ToolCallOutputItem = parse::take(item, &path)?;
+                if self.dropped_calls.contains(&output.call_id) {
+                    warnings.dropped(format!("input({kind})"));
+                    return Ok(());
+                }
                 let content = tool_output(output.output, &path, warnings)?;
                 self.tool_result(ToolResult {
                     call_id: output.call_id,
@@ -139,6 +151,9 @@ impl History {
             )
             .with_param(path)),
             other => {
+                if let Some(call_id) = item.get("call_id").and_then(Value::as_str) {
+                    self.dropped_calls.insert(call_id.to_owned());
+                }
                 warnings.dropped(format!("input({other})"));
                 Ok(())
             }
@@ -274,35 +289,15 @@ impl History {
 }
 
 /// A reasoning item → a reasoning part. The text is the summary parts joined with a blank line
-/// (or the raw reasoning text when there is no summary); an envelope's exact text wins. Items
-/// with neither text nor state carry nothing and give `None`.
+/// (or the raw reasoning text when there is no summary); see [`state::from_client`] for the
+/// state. Items with neither text nor state carry nothing and give `None`.
 fn reasoning_part(item: ReasoningItem) -> Option<ReasoningPart> {
-    let mut text = if item.summary.is_empty() {
+    let text = if item.summary.is_empty() {
         join_texts(item.content.iter().flatten().map(|c| c.text.as_str()))
     } else {
         join_texts(item.summary.iter().map(|s| s.text.as_str()))
     };
-    let opaque = match item
-        .encrypted_content
-        .as_deref()
-        .and_then(|blob| Opaque::from_client(blob, Some(Vendor::OpenAi)))
-    {
-        Some((opaque, exact)) => {
-            if let Some(exact) = exact {
-                text = exact;
-            }
-            Some(opaque)
-        }
-        None => None,
-    };
-    if text.is_empty() && opaque.is_none() {
-        return None;
-    }
-    Some(ReasoningPart {
-        text,
-        opaque,
-        redacted: false,
-    })
+    state::from_client(text, item.encrypted_content.as_deref())
 }
 
 /// Summary parts are separated by a blank line, in requests, responses and streams alike.

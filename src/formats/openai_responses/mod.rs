@@ -16,6 +16,7 @@
 //! - [`media`]: data URLs.
 //! - [`stop_reason`], [`usage`], [`errors`]: the mapping tables.
 //! - [`echo`]: the request fields a response object repeats.
+//! - [`state`]: reasoning state (`encrypted_content`) as clients carry it.
 //!
 //! Codex is the demanding client: it dispatches tools from `output_item.done`, requires
 //! `response.completed` with integer usage, reads `summary_index`, and acts on
@@ -32,6 +33,7 @@ mod request_decode;
 mod request_encode;
 mod response_decode;
 mod response_encode;
+mod state;
 mod stop_reason;
 mod stream_decoder;
 mod stream_encoder;

@@ -16,13 +16,14 @@ use serde_json::Value;
 
 use super::echo::{Echo, State};
 use super::namespace::Namespaces;
+use super::state;
 use super::stop_reason;
 use super::usage;
 use super::wire::{
     CustomToolCallOut, FunctionCallOut, IncompleteDetailsOut, MessageItemOut, OutputContentOut,
     OutputItemOut, ReasoningItemOut, SummaryText,
 };
-use crate::canonical::{Block, ChatResponse, Opaque, ToolKind, Vendor};
+use crate::canonical::{Block, ChatResponse, Opaque, ToolKind};
 use crate::formats::{ResponseContext, client_id};
 
 pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Value {
@@ -88,6 +89,7 @@ fn output_items(
                     id,
                     &part.text,
                     part.opaque.as_ref(),
+                    part.redacted,
                 )));
             }
             Block::ToolCall(call) => {
@@ -127,8 +129,13 @@ pub fn call_prefix(kind: ToolKind) -> &'static str {
 }
 
 /// A finished reasoning item. The summary is one part holding the text (none when empty);
-/// `encrypted_content` is OpenAI's blob as is, or an envelope of another vendor's state.
-pub fn reasoning_item(id: String, text: &str, opaque: Option<&Opaque>) -> ReasoningItemOut {
+/// `encrypted_content` per [`state::to_client`].
+pub fn reasoning_item(
+    id: String,
+    text: &str,
+    opaque: Option<&Opaque>,
+    redacted: bool,
+) -> ReasoningItemOut {
     ReasoningItemOut {
         id,
         kind: "reasoning",
@@ -140,7 +147,7 @@ pub fn reasoning_item(id: String, text: &str, opaque: Option<&Opaque>) -> Reason
                 text: text.to_owned(),
             }]
         },
-        encrypted_content: opaque.map(|o| o.to_client(Some(Vendor::OpenAi), Some(text))),
+        encrypted_content: state::to_client(opaque, text, redacted),
     }
 }
 

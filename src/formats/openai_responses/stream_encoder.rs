@@ -71,6 +71,8 @@ enum OpenItem {
         part_open: bool,
         /// Vendor state, from the `Signature` delta or a redacted block's start.
         opaque: Option<Opaque>,
+        /// An Anthropic `redacted_thinking` block (its state is data, not a signature).
+        redacted: bool,
     },
     Message {
         id: String,
@@ -216,12 +218,13 @@ impl StreamEncoder {
     fn open_reasoning(&mut self, opaque: Option<Opaque>, out: &mut Vec<u8>) {
         self.close_item(out);
         let id = item_id("rs", &self.response_id, self.output_index());
-        let added = OutputItemOut::Reasoning(reasoning_item(id.clone(), "", None));
+        let added = OutputItemOut::Reasoning(reasoning_item(id.clone(), "", None, false));
         self.write_item("response.output_item.added", &added, out);
         self.open = Some(OpenItem::Reasoning {
             id,
             text: String::new(),
             part_open: false,
+            redacted: opaque.is_some(),
             opaque,
         });
     }
@@ -500,6 +503,7 @@ impl StreamEncoder {
                 text,
                 part_open,
                 opaque,
+                redacted,
             } => {
                 if part_open {
                     let sequence_number = self.next_sequence();
@@ -531,7 +535,7 @@ impl StreamEncoder {
                         },
                     );
                 }
-                let item: ReasoningItemOut = reasoning_item(id, &text, opaque.as_ref());
+                let item: ReasoningItemOut = reasoning_item(id, &text, opaque.as_ref(), redacted);
                 OutputItemOut::Reasoning(item)
             }
             OpenItem::Message { id, content, .. } => {

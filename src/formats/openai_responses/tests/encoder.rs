@@ -279,12 +279,36 @@ fn reasoning_state_and_namespaces_reach_the_client() {
         output[0]["summary"],
         json!([{"type": "summary_text", "text": "The user wants a patch.\n\nAnd a search."}])
     );
-    // Redacted thinking: empty summary, the envelope of its data.
+    // Redacted thinking: empty summary, the envelope of its data, marked as redacted.
     assert_eq!(output[1]["summary"], json!([]));
     let (redacted, text) =
         Opaque::from_client(output[1]["encrypted_content"].as_str().unwrap(), None).unwrap();
-    assert_eq!(redacted.data, "EmwKAhgBEgyRedacted");
+    assert_eq!(redacted.data, "redacted:EmwKAhgBEgyRedacted");
     assert_eq!(text, None);
+    // Codex sends both items back unchanged: the same two reasoning parts come out.
+    let history = json!({"model": "m", "input": [
+        {"type": "reasoning", "summary": output[0]["summary"], "encrypted_content": output[0]["encrypted_content"]},
+        {"type": "reasoning", "summary": [], "encrypted_content": output[1]["encrypted_content"]}
+    ]});
+    let mut warnings = crate::translate::Warnings::new();
+    let request = crate::formats::openai_responses::decode_request(
+        history.to_string().as_bytes(),
+        &mut warnings,
+    )
+    .unwrap();
+    let Block::Reasoning(signed) = &response.blocks[0] else {
+        panic!()
+    };
+    let Block::Reasoning(redacted) = &response.blocks[1] else {
+        panic!()
+    };
+    assert_eq!(
+        request.messages[0].parts,
+        vec![
+            crate::canonical::Part::Reasoning(signed.clone()),
+            crate::canonical::Part::Reasoning(redacted.clone())
+        ]
+    );
     assert_eq!(
         output[3],
         json!({"id": "ctc_01XYZ_3", "type": "custom_tool_call", "status": "completed",

@@ -742,12 +742,13 @@ fn unknown_items_and_parts_are_dropped_with_a_warning() {
         {"type": "additional_tools", "tools": []},
         {"type": "local_shell_call", "call_id": "l", "status": "completed", "action": {}},
         {"type": "local_shell_call", "call_id": "l2", "status": "completed", "action": {}},
+        {"type": "function_call_output", "call_id": "l", "output": "shell output"},
         {"type": "function_call_output", "call_id": "c", "output": [{"type": "input_text", "text": "t"}, {"type": "computer_screenshot", "image_url": "x"}]}
     ]}));
     assert_eq!(
         warnings.as_deref(),
         Some(
-            "dropped=content(input_video),input(tool_search_call),input(additional_tools),input(local_shell_call),content(computer_screenshot)"
+            "dropped=content(input_video),input(tool_search_call),input(additional_tools),input(local_shell_call),input(function_call_output),content(computer_screenshot)"
         )
     );
     assert_eq!(
