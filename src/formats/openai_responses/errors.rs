@@ -1,0 +1,224 @@
+//! Responses error codes ⇄ [`ErrorKind`], both directions in one place.
+//!
+//! Upstream side: `response.failed` (`response.error.code`), `error` stream events and
+//! `{"error": ...}` bodies. Client side: the `response.failed` event Codex acts on; it compacts
+//! on `context_length_exceeded`, stops on `insufficient_quota`, and retries anything else,
+//! parsing "try again in Ns" from rate-limit messages.
+
+use super::wire::ResponseError;
+use crate::error::{ApiError, ErrorKind, is_context_overflow};
+
+/// An upstream error code → an [`ApiError`] (the upstream message kept).
+///
+/// | `code` | kind |
+/// |---|---|
+/// | `context_length_exceeded` (or an overflow message) | `ContextLengthExceeded` |
+/// | `rate_limit_exceeded` | `RateLimited` (+ retry-after from "try again in Ns") |
+/// | `insufficient_quota` | `UpstreamFailed` (the operator's account, not the caller's) |
+/// | `invalid_prompt` | `InvalidRequest` (code kept) |
+/// | `server_error`, anything else | `UpstreamFailed` |
+pub fn decode(error: &ResponseError) -> ApiError {
+    let code = error.code.as_deref().unwrap_or("");
+    let message = error
+        .message
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "the upstream failed ({})",
+                if code.is_empty() { "no code" } else { code }
+            )
+        });
+    let mut api = match code {
+        "context_length_exceeded" => ApiError::new(ErrorKind::ContextLengthExceeded, message),
+        "rate_limit_exceeded" => {
+            let retry = retry_after_s(&message);
+            let api = ApiError::new(ErrorKind::RateLimited, message);
+            match retry {
+                Some(seconds) => api.with_retry_after(seconds),
+                None => api,
+            }
+        }
+        "invalid_prompt" => ApiError::new(ErrorKind::InvalidRequest, message).with_code(code),
+        _ if is_context_overflow(&message) => {
+            ApiError::new(ErrorKind::ContextLengthExceeded, message)
+        }
+        _ => ApiError::new(
+            ErrorKind::UpstreamFailed,
+            format!("upstream error: {message}"),
+        ),
+    };
+    if api.param.is_none() {
+        api.param = error.param.clone();
+    }
+    api
+}
+
+/// The `response.error.code` a Responses client gets for an error.
+///
+/// | kind | `code` |
+/// |---|---|
+/// | `ContextLengthExceeded` | `context_length_exceeded` |
+/// | `RateLimited` | `rate_limit_exceeded` |
+/// | `QuotaExhausted` | `insufficient_quota` |
+/// | every other kind | `server_error` |
+pub fn encode_code(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ContextLengthExceeded => "context_length_exceeded",
+        ErrorKind::RateLimited => "rate_limit_exceeded",
+        ErrorKind::QuotaExhausted => "insufficient_quota",
+        ErrorKind::InvalidRequest
+        | ErrorKind::Authentication
+        | ErrorKind::PermissionDenied
+        | ErrorKind::NotFound
+        | ErrorKind::ModelNotFound
+        | ErrorKind::MethodNotAllowed
+        | ErrorKind::RequestTooLarge
+        | ErrorKind::UpstreamFailed
+        | ErrorKind::Overloaded
+        | ErrorKind::Timeout
+        | ErrorKind::Internal => "server_error",
+    }
+}
+
+/// The message a Responses client gets. A rate limit with a known retry time says
+/// "try again in Ns", the phrase Codex parses for its back-off.
+pub fn encode_message(error: &ApiError) -> String {
+    match (error.kind, error.retry_after_s) {
+        (ErrorKind::RateLimited, Some(seconds))
+            if !error.message.to_ascii_lowercase().contains("try again in") =>
+        {
+            let sep = if error.message.ends_with('.') || error.message.is_empty() {
+                ""
+            } else {
+                "."
+            };
+            format!("{}{sep} Please try again in {seconds}s.", error.message)
+                .trim_start()
+                .to_owned()
+        }
+        _ => error.message.clone(),
+    }
+}
+
+/// Seconds from "try again in 11.054s" / "try again in 20ms" (rounded up), as OpenAI words it.
+fn retry_after_s(message: &str) -> Option<u64> {
+    let lower = message.to_ascii_lowercase();
+    let start = lower.find("try again in")? + "try again in".len();
+    let rest = lower.get(start..)?.trim_start();
+    let number_len = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let value: f64 = rest.get(..number_len)?.parse().ok()?;
+    let unit = rest.get(number_len..)?.trim_start();
+    let seconds = if unit.starts_with("ms") {
+        value / 1000.0
+    } else if unit.starts_with('s') {
+        value
+    } else {
+        return None;
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return None;
+    }
+    // A float-to-int `as` cast saturates; the value is finite and non-negative here.
+    Some(seconds.ceil() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(code: &str, message: &str) -> ResponseError {
+        ResponseError {
+            code: Some(code.into()),
+            message: Some(message.into()),
+            kind: None,
+            param: None,
+        }
+    }
+
+    #[test]
+    fn decode_table() {
+        let cases = [
+            (
+                "context_length_exceeded",
+                "Your input exceeds the context window",
+                ErrorKind::ContextLengthExceeded,
+            ),
+            (
+                "rate_limit_exceeded",
+                "Rate limit reached. Please try again in 11.054s.",
+                ErrorKind::RateLimited,
+            ),
+            (
+                "insufficient_quota",
+                "You exceeded your current quota",
+                ErrorKind::UpstreamFailed,
+            ),
+            (
+                "server_error",
+                "The server had an error",
+                ErrorKind::UpstreamFailed,
+            ),
+            (
+                "invalid_prompt",
+                "Invalid prompt: flagged",
+                ErrorKind::InvalidRequest,
+            ),
+            (
+                "",
+                "This model's maximum context length is 128000 tokens",
+                ErrorKind::ContextLengthExceeded,
+            ),
+            ("vector_store_timeout", "timeout", ErrorKind::UpstreamFailed),
+        ];
+        for (code, message, kind) in cases {
+            assert_eq!(decode(&wire(code, message)).kind, kind, "{code}");
+        }
+        let limited = decode(&wire("rate_limit_exceeded", "Please try again in 11.054s."));
+        assert_eq!(limited.retry_after_s, Some(12));
+        assert_eq!(limited.message, "Please try again in 11.054s.");
+        let server = decode(&wire("server_error", "boom"));
+        assert_eq!(server.message, "upstream error: boom");
+        let prompt = decode(&wire("invalid_prompt", "bad"));
+        assert_eq!(prompt.openai_code(), Some("invalid_prompt"));
+        let empty = decode(&ResponseError::default());
+        assert_eq!(
+            empty.message,
+            "upstream error: the upstream failed (no code)"
+        );
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(retry_after_s("Please try again in 20ms."), Some(1));
+        assert_eq!(retry_after_s("Try again in 3 seconds"), Some(3));
+        assert_eq!(retry_after_s("try again in 1.5s"), Some(2));
+        assert_eq!(retry_after_s("try again later"), None);
+        assert_eq!(retry_after_s("nothing"), None);
+    }
+
+    #[test]
+    fn encode_table() {
+        assert_eq!(
+            encode_code(ErrorKind::ContextLengthExceeded),
+            "context_length_exceeded"
+        );
+        assert_eq!(encode_code(ErrorKind::RateLimited), "rate_limit_exceeded");
+        assert_eq!(encode_code(ErrorKind::QuotaExhausted), "insufficient_quota");
+        assert_eq!(encode_code(ErrorKind::Overloaded), "server_error");
+        assert_eq!(encode_code(ErrorKind::InvalidRequest), "server_error");
+        let limited =
+            ApiError::new(ErrorKind::RateLimited, "Too many requests").with_retry_after(7);
+        assert_eq!(
+            encode_message(&limited),
+            "Too many requests. Please try again in 7s."
+        );
+        let already =
+            ApiError::new(ErrorKind::RateLimited, "Please try again in 2s.").with_retry_after(2);
+        assert_eq!(encode_message(&already), "Please try again in 2s.");
+        let plain = ApiError::new(ErrorKind::Timeout, "slow");
+        assert_eq!(encode_message(&plain), "slow");
+    }
+}

@@ -1,0 +1,469 @@
+//! Request `input` → canonical system prompt and messages.
+//!
+//! Responses history is a flat list of items; the canonical model has turns. Folding rules:
+//! - Assistant `message`s, `reasoning` items and `function_call`/`custom_tool_call` items in a
+//!   row form ONE assistant message, reasoning first, then text, then calls.
+//! - `function_call_output`/`custom_tool_call_output` items in a row form one user message of
+//!   tool results.
+//! - System/developer messages before any user or assistant item are the system prompt; later
+//!   ones stay in place as [`Role::System`] messages.
+//! - **Deferral.** Codex interleaves items: a user or developer message can sit between a call
+//!   and its output. Such messages wait until every pending call of the turn has its output, so
+//!   the results directly follow the calls (Anthropic and Chat require it). If assistant content
+//!   arrives first, the missing outputs are not coming: the waiting messages are released in
+//!   place and the calls stay unanswered.
+//! - `item_reference` needs server-side state → 400. Other item types (built-in tool calls,
+//!   `tool_search_call`, `additional_tools`, ...) are dropped with a warning, and so are the
+//!   outputs answering a dropped call (Codex returns `local_shell_call` results as
+//!   `function_call_output`).
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::media;
+use super::namespace;
+use super::parse;
+use super::state;
+use super::wire::{
+    CustomToolCallItem, FunctionCallItem, InputFile, InputImage, InputMessage, InputText,
+    OutputRefusal, ReasoningItem, ToolCallOutputItem,
+};
+use crate::canonical::{
+    Document, Media, MediaSource, Message, Part, ReasoningPart, Role, ToolCall, ToolKind,
+    ToolResult,
+};
+use crate::error::ApiError;
+use crate::translate::Warnings;
+
+/// The decoded `input`: leading system blocks and the conversation.
+#[derive(Debug, Default, PartialEq)]
+pub struct Conversation {
+    pub system: Vec<String>,
+    pub messages: Vec<Message>,
+}
+
+/// Decodes `input` (a string or an array of items).
+pub fn decode(input: Value, warnings: &mut Warnings) -> Result<Conversation, ApiError> {
+    let items = match input {
+        Value::String(text) => {
+            return Ok(Conversation {
+                system: Vec::new(),
+                messages: vec![Message {
+                    role: Role::User,
+                    parts: vec![Part::Text(text)],
+                }],
+            });
+        }
+        Value::Array(items) => items,
+        _ => {
+            return Err(parse::invalid_value(
+                "input",
+                "expected a string or an array of input items",
+            ));
+        }
+    };
+    let mut history = History::default();
+    for (index, item) in items.into_iter().enumerate() {
+        history.item(item, index, warnings)?;
+    }
+    Ok(history.finish())
+}
+
+/// Fold state over the input items.
+#[derive(Debug, Default)]
+struct History {
+    /// Leading system/developer text, in order.
+    system: Vec<String>,
+    /// The conversation so far (deferred messages excluded).
+    messages: Vec<Message>,
+    /// A user or assistant item has been seen; system/developer messages now stay in place.
+    started: bool,
+    /// Call ids of the latest assistant turn that have no output yet.
+    pending: Vec<String>,
+    /// User/system messages that arrived while `pending` was non-empty, in order.
+    deferred: Vec<Message>,
+    /// Call ids of dropped call items (`local_shell_call`, ...): their outputs are dropped
+    /// too, since a result without its call is rejected by every upstream.
+    dropped_calls: HashSet<String>,
+}
+
+impl History {
+    fn item(&mut self, item: Value, index: usize, warnings: &mut Warnings) -> Result<(), ApiError> {
+        let path = format!("input[{index}]");
+        let kind = match parse::type_of(&item) {
+            Some(kind) => kind.to_owned(),
+            None if item.get("role").is_some() => "message".to_owned(),
+            None if item.is_object() => return Err(parse::missing(&format!("{path}.type"))),
+            None => return Err(parse::invalid_value(&path, "expected an input item object")),
+        };
+        match kind.as_str() {
+            "message" => self.message(item, &path, warnings),
+            "function_call" => {
+                let call: FunctionCallItem = parse::take(item, &path)?;
+                self.assistant_part(Part::ToolCall(ToolCall {
+                    name: namespace::call_name(call.namespace.as_deref(), &call.name),
+                    id: call.call_id,
+                    arguments: call.arguments,
+                    kind: ToolKind::Function,
+                }));
+                Ok(())
+            }
+            "custom_tool_call" => {
+                let call: CustomToolCallItem = parse::take(item, &path)?;
+                self.assistant_part(Part::ToolCall(ToolCall {
+                    name: namespace::call_name(call.namespace.as_deref(), &call.name),
+                    id: call.call_id,
+                    arguments: call.input,
+                    kind: ToolKind::Custom,
+                }));
+                Ok(())
+            }
+            "function_call_output" | "custom_tool_call_output" => {
+                let output: ToolCallOutputItem = parse::take(item, &path)?;
+                if self.dropped_calls.contains(&output.call_id) {
+                    warnings.dropped(format!("input({kind})"));
+                    return Ok(());
+                }
+                let content = tool_output(output.output, &path, warnings)?;
+                self.tool_result(ToolResult {
+                    call_id: output.call_id,
+                    content,
+                    is_error: false,
+                    kind: if kind == "custom_tool_call_output" {
+                        ToolKind::Custom
+                    } else {
+                        ToolKind::Function
+                    },
+                });
+                Ok(())
+            }
+            "reasoning" => {
+                let reasoning: ReasoningItem = parse::take(item, &path)?;
+                if let Some(part) = reasoning_part(reasoning) {
+                    self.assistant_part(Part::Reasoning(part));
+                }
+                Ok(())
+            }
+            "item_reference" => Err(ApiError::invalid(
+                "item_reference items need server-side state, which this gateway does not keep; \
+                 send the referenced items themselves.",
+            )
+            .with_param(path)),
+            other => {
+                if let Some(call_id) = item.get("call_id").and_then(Value::as_str) {
+                    self.dropped_calls.insert(call_id.to_owned());
+                }
+                warnings.dropped(format!("input({other})"));
+                Ok(())
+            }
+        }
+    }
+
+    fn message(
+        &mut self,
+        item: Value,
+        path: &str,
+        warnings: &mut Warnings,
+    ) -> Result<(), ApiError> {
+        let message: InputMessage = parse::take(item, path)?;
+        let role = match message.role.as_str() {
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            "system" | "developer" => Role::System,
+            _ => {
+                return Err(parse::invalid_value(
+                    &format!("{path}.role"),
+                    "expected one of user, assistant, system, developer",
+                ));
+            }
+        };
+        let parts = content(message.content, role, &format!("{path}.content"), warnings)?;
+        match role {
+            Role::Assistant => {
+                for part in parts {
+                    self.assistant_part(part);
+                }
+            }
+            Role::System if !self.started => {
+                // `content` keeps only text in system messages.
+                self.system
+                    .extend(parts.into_iter().filter_map(|p| match p {
+                        Part::Text(text) => Some(text),
+                        Part::Image(_)
+                        | Part::Document(_)
+                        | Part::ToolCall(_)
+                        | Part::ToolResult(_)
+                        | Part::Reasoning(_)
+                        | Part::Refusal(_) => None,
+                    }));
+            }
+            Role::System | Role::User => {
+                if role == Role::User {
+                    self.started = true;
+                }
+                if !parts.is_empty() {
+                    let message = Message { role, parts };
+                    if self.pending.is_empty() {
+                        self.messages.push(message);
+                    } else {
+                        self.deferred.push(message);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a part to the current assistant turn, keeping reasoning → text → calls order.
+    fn assistant_part(&mut self, part: Part) {
+        self.started = true;
+        if !self.deferred.is_empty() {
+            // The model spoke again before the outputs came: they are not coming.
+            self.pending.clear();
+            self.messages.append(&mut self.deferred);
+        }
+        if !matches!(self.messages.last(), Some(m) if m.role == Role::Assistant) {
+            self.messages.push(Message {
+                role: Role::Assistant,
+                parts: Vec::new(),
+            });
+        }
+        let Some(turn) = self.messages.last_mut() else {
+            return;
+        };
+        let position = match &part {
+            Part::Reasoning(_) => turn
+                .parts
+                .iter()
+                .position(|p| !matches!(p, Part::Reasoning(_))),
+            Part::ToolCall(call) => {
+                self.pending.push(call.id.clone());
+                None
+            }
+            Part::Text(_)
+            | Part::Refusal(_)
+            | Part::Image(_)
+            | Part::Document(_)
+            | Part::ToolResult(_) => turn
+                .parts
+                .iter()
+                .position(|p| matches!(p, Part::ToolCall(_))),
+        };
+        match position {
+            Some(at) => turn.parts.insert(at, part),
+            None => turn.parts.push(part),
+        }
+    }
+
+    fn tool_result(&mut self, result: ToolResult) {
+        self.started = true;
+        self.pending.retain(|id| *id != result.call_id);
+        match self.messages.last_mut() {
+            Some(message)
+                if message.role == Role::User
+                    && message
+                        .parts
+                        .iter()
+                        .all(|p| matches!(p, Part::ToolResult(_))) =>
+            {
+                message.parts.push(Part::ToolResult(result));
+            }
+            _ => self.messages.push(Message {
+                role: Role::User,
+                parts: vec![Part::ToolResult(result)],
+            }),
+        }
+        if self.pending.is_empty() {
+            self.messages.append(&mut self.deferred);
+        }
+    }
+
+    fn finish(mut self) -> Conversation {
+        self.messages.append(&mut self.deferred);
+        Conversation {
+            system: self.system,
+            messages: self.messages,
+        }
+    }
+}
+
+/// A reasoning item → a reasoning part. The text is the summary parts joined with a blank line
+/// (or the raw reasoning text when there is no summary); see [`state::from_client`] for the
+/// state. Items with neither text nor state carry nothing and give `None`.
+fn reasoning_part(item: ReasoningItem) -> Option<ReasoningPart> {
+    let text = if item.summary.is_empty() {
+        join_texts(item.content.iter().flatten().map(|c| c.text.as_str()))
+    } else {
+        join_texts(item.summary.iter().map(|s| s.text.as_str()))
+    };
+    state::from_client(text, item.encrypted_content.as_deref())
+}
+
+/// Summary parts are separated by a blank line, in requests, responses and streams alike.
+pub fn join_texts<'a>(texts: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, text) in texts.enumerate() {
+        if i > 0 {
+            out.push_str("\n\n");
+        }
+        out.push_str(text);
+    }
+    out
+}
+
+/// Message content (a string or parts) for a message of `role`.
+fn content(
+    content: Value,
+    role: Role,
+    path: &str,
+    warnings: &mut Warnings,
+) -> Result<Vec<Part>, ApiError> {
+    let parts = match content {
+        Value::String(text) => vec![Value::String(text)],
+        Value::Array(parts) => parts,
+        _ => {
+            return Err(parse::invalid_value(
+                path,
+                "expected a string or an array of content parts",
+            ));
+        }
+    };
+    let mut out = Vec::with_capacity(parts.len());
+    for (index, part) in parts.into_iter().enumerate() {
+        let part_path = format!("{path}[{index}]");
+        let decoded = match part {
+            Value::String(text) => Part::Text(text),
+            part => match content_part(part, &part_path, warnings)? {
+                Some(part) => part,
+                None => continue,
+            },
+        };
+        let keep = match (&decoded, role) {
+            (Part::Text(text), Role::Assistant) => !text.is_empty(),
+            (Part::Text(_), Role::User | Role::System) => true,
+            (Part::Refusal(_), Role::Assistant) => true,
+            (Part::Image(_) | Part::Document(_), Role::User) => true,
+            (Part::Refusal(_), Role::User | Role::System)
+            | (Part::Image(_) | Part::Document(_), Role::Assistant | Role::System)
+            | (Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_), _) => {
+                warnings.dropped(format!("content({})", part_kind(&decoded)));
+                false
+            }
+        };
+        if keep {
+            out.push(decoded);
+        }
+    }
+    Ok(out)
+}
+
+fn part_kind(part: &Part) -> &'static str {
+    match part {
+        Part::Text(_) => "text",
+        Part::Image(_) => "input_image",
+        Part::Document(_) => "input_file",
+        Part::ToolCall(_) => "tool_call",
+        Part::ToolResult(_) => "tool_result",
+        Part::Reasoning(_) => "reasoning",
+        Part::Refusal(_) => "refusal",
+    }
+}
+
+/// One content part; `None` for part types the gateway drops (with a warning).
+fn content_part(
+    part: Value,
+    path: &str,
+    warnings: &mut Warnings,
+) -> Result<Option<Part>, ApiError> {
+    let Some(kind) = parse::type_of(&part).map(str::to_owned) else {
+        return Err(parse::missing(&format!("{path}.type")));
+    };
+    Ok(Some(match kind.as_str() {
+        "input_text" | "output_text" | "text" => {
+            let text: InputText = parse::take(part, path)?;
+            Part::Text(text.text)
+        }
+        "refusal" => {
+            let refusal: OutputRefusal = parse::take(part, path)?;
+            Part::Refusal(refusal.refusal)
+        }
+        "input_image" => {
+            let image: InputImage = parse::take(part, path)?;
+            let source = match (image.image_url, image.file_id) {
+                (Some(url), _) if !url.is_empty() => media::source_from_url(&url),
+                (_, Some(id)) if !id.is_empty() => MediaSource::FileId(id),
+                _ => return Err(parse::missing(&format!("{path}.image_url"))),
+            };
+            Part::Image(Media {
+                source,
+                detail: image.detail,
+            })
+        }
+        "input_file" => {
+            let file: InputFile = parse::take(part, path)?;
+            let source = match (file.file_data, file.file_url, file.file_id) {
+                (Some(data), _, _) if !data.is_empty() => match media::parse_data_url(&data) {
+                    Some(_) => media::source_from_url(&data),
+                    None => MediaSource::Base64 {
+                        media_type: media_type_for(file.filename.as_deref()).to_owned(),
+                        data,
+                    },
+                },
+                (_, Some(url), _) if !url.is_empty() => MediaSource::Url(url),
+                (_, _, Some(id)) if !id.is_empty() => MediaSource::FileId(id),
+                _ => return Err(parse::missing(&format!("{path}.file_data"))),
+            };
+            Part::Document(Document {
+                source,
+                filename: file.filename,
+                title: None,
+            })
+        }
+        other => {
+            warnings.dropped(format!("content({other})"));
+            return Ok(None);
+        }
+    }))
+}
+
+/// The media type of raw base64 `file_data` sent without a data URL, from its file name.
+fn media_type_for(filename: Option<&str>) -> &'static str {
+    let extension = filename
+        .and_then(|name| name.rsplit_once('.'))
+        .map(|(_, ext)| ext.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("txt") => "text/plain",
+        Some("md") => "text/markdown",
+        Some("html") | Some("htm") => "text/html",
+        Some("csv") => "text/csv",
+        Some("json") => "application/json",
+        _ => "application/pdf",
+    }
+}
+
+/// A tool output (a string or parts) → tool result content.
+fn tool_output(output: Value, path: &str, warnings: &mut Warnings) -> Result<Vec<Part>, ApiError> {
+    let path = format!("{path}.output");
+    match output {
+        Value::String(text) => Ok(vec![Part::Text(text)]),
+        Value::Array(parts) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for (index, part) in parts.into_iter().enumerate() {
+                let part_path = format!("{path}[{index}]");
+                match content_part(part, &part_path, warnings)? {
+                    Some(part @ (Part::Text(_) | Part::Image(_) | Part::Document(_))) => {
+                        out.push(part)
+                    }
+                    Some(Part::Refusal(text)) => out.push(Part::Text(text)),
+                    Some(Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_)) | None => {}
+                }
+            }
+            Ok(out)
+        }
+        _ => Err(parse::invalid_value(
+            &path,
+            "expected a string or an array of content parts",
+        )),
+    }
+}

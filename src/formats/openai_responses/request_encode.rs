@@ -1,0 +1,464 @@
+//! `encode_request`: [`ChatRequest`] → the body sent to a Responses upstream (OpenAI).
+//!
+//! - Always `store: false` (the gateway is stateless); `instructions` = system blocks joined
+//!   with a blank line.
+//! - Messages become items in canonical order: user → `message` (parts always, even for one
+//!   text) with tool results as `function_call_output`/`custom_tool_call_output` items;
+//!   `Role::System` → `developer` message; assistant turn → `reasoning` items (only OpenAI
+//!   state), `message` (`output_text`/`refusal`), `function_call`/`custom_tool_call` items.
+//! - Lossy steps are reported: `stop` and `top_k` dropped (Responses has neither),
+//!   `max_output_tokens` clamped to [16, model limit], reasoning dropped for models without
+//!   reasoning controls, reasoning from other vendors dropped, built-in tools of other vendors
+//!   dropped (or converted: Anthropic web search → `web_search`), long `user` ids hashed.
+//!   A forced built-in tool that cannot be carried is a 400.
+//! - `user` is sent as `user`: `safety_identifier` is capped at 64 characters and only
+//!   OpenAI-family clients know it; hashing keeps either within that cap.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::media;
+use super::wire::{
+    ContentParam, InputItemParam, ReasoningParam, ResponseCreateParamsOut, SummaryText, TextParam,
+    ToolOutputParam,
+};
+use crate::canonical::{
+    ChatRequest, Document, Effort, Media, MediaSource, Message, Part, ResponseFormat, Role,
+    Thinking, Tool, ToolChoice, ToolKind, Vendor,
+};
+use crate::error::{ApiError, ErrorKind};
+use crate::formats::UpstreamTarget;
+use crate::translate::Warnings;
+
+/// OpenAI's smallest accepted `max_output_tokens`.
+const MIN_OUTPUT_TOKENS: u64 = 16;
+/// The longest end-user id sent as is.
+const MAX_USER_CHARS: usize = 64;
+
+pub fn encode_request(
+    request: &ChatRequest,
+    target: &UpstreamTarget,
+    warnings: &mut Warnings,
+) -> Result<Value, ApiError> {
+    let mut input = Vec::new();
+    for message in &request.messages {
+        message_items(message, target, warnings, &mut input);
+    }
+    let tools = ToolSet::new(&request.tools, warnings);
+    let tool_choice = match &request.tool_choice {
+        Some(choice) => Some(tools.choice(choice)?),
+        None => None,
+    };
+    if !request.stop_sequences.is_empty() {
+        warnings.dropped("stop");
+    }
+    if request.top_k.is_some() {
+        warnings.dropped("top_k");
+    }
+    let (reasoning, include) = reasoning(request, target, warnings);
+    let body = ResponseCreateParamsOut {
+        model: &target.model,
+        instructions: (!request.system.is_empty()).then(|| request.system.join("\n\n")),
+        input,
+        tools: tools.params,
+        tool_choice,
+        parallel_tool_calls: request.parallel_tool_calls,
+        max_output_tokens: max_output_tokens(request.max_output_tokens, target, warnings),
+        temperature: request.temperature,
+        top_p: request.top_p,
+        reasoning,
+        include,
+        text: request.response_format.as_ref().map(|format| TextParam {
+            format: text_format(format),
+        }),
+        user: request.user.as_deref().map(|user| user_id(user, warnings)),
+        store: false,
+        stream: target.stream,
+    };
+    serde_json::to_value(&body).map_err(|e| {
+        ApiError::new(
+            ErrorKind::Internal,
+            format!("could not serialize the upstream request: {e}"),
+        )
+    })
+}
+
+fn max_output_tokens(
+    requested: Option<u64>,
+    target: &UpstreamTarget,
+    warnings: &mut Warnings,
+) -> Option<u64> {
+    let mut value = requested?;
+    if value < MIN_OUTPUT_TOKENS {
+        warnings.clamped(format!("max_output_tokens({value}->{MIN_OUTPUT_TOKENS})"));
+        value = MIN_OUTPUT_TOKENS;
+    }
+    if let Some(limit) = target.max_output_tokens
+        && value > limit
+    {
+        warnings.clamped(format!("max_output_tokens({value}->{limit})"));
+        value = limit;
+    }
+    Some(value)
+}
+
+/// `reasoning` and `include`. Reasoning-capable models always get
+/// `include: ["reasoning.encrypted_content"]` unless reasoning is off, so every answer can be
+/// replayed statelessly (`store` is false).
+fn reasoning(
+    request: &ChatRequest,
+    target: &UpstreamTarget,
+    warnings: &mut Warnings,
+) -> (Option<ReasoningParam>, Vec<&'static str>) {
+    let off = matches!(
+        request.thinking,
+        Some(Thinking::Disabled | Thinking::Effort(Effort::None))
+    );
+    let effort = match request.thinking {
+        // The client's own "none" (OpenAI clients); Anthropic `disabled` is simply omitted.
+        Some(Thinking::Effort(Effort::None)) => Some(Effort::None.as_str()),
+        Some(thinking) => thinking.effort().map(Effort::as_str),
+        None => None,
+    };
+    if !target.reasoning {
+        if effort.is_some() && !off {
+            warnings.dropped("reasoning");
+        }
+        return (None, Vec::new());
+    }
+    let summary = (request.reasoning_summary && !off).then_some("auto");
+    let param =
+        (effort.is_some() || summary.is_some()).then_some(ReasoningParam { effort, summary });
+    let include = if off {
+        Vec::new()
+    } else {
+        vec!["reasoning.encrypted_content"]
+    };
+    (param, include)
+}
+
+fn text_format(format: &ResponseFormat) -> Value {
+    match format {
+        ResponseFormat::Text => json!({"type": "text"}),
+        ResponseFormat::JsonObject => json!({"type": "json_object"}),
+        ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+            description,
+        } => {
+            let mut format = json!({"type": "json_schema", "name": name, "schema": schema});
+            if let Some(object) = format.as_object_mut() {
+                if let Some(strict) = strict {
+                    object.insert("strict".into(), json!(strict));
+                }
+                if let Some(description) = description {
+                    object.insert("description".into(), json!(description));
+                }
+            }
+            format
+        }
+    }
+}
+
+/// The end-user id as sent: as is when short, else its SHA-256 in hex (64 characters).
+fn user_id(user: &str, warnings: &mut Warnings) -> String {
+    if user.chars().count() <= MAX_USER_CHARS {
+        return user.to_owned();
+    }
+    warnings.converted("user(sha256)");
+    Sha256::digest(user.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The items for one canonical message, appended to `out` in order.
+fn message_items<'a>(
+    message: &'a Message,
+    target: &UpstreamTarget,
+    warnings: &mut Warnings,
+    out: &mut Vec<InputItemParam<'a>>,
+) {
+    let mut content: Vec<ContentParam<'a>> = Vec::new();
+    let role = match message.role {
+        Role::User => "user",
+        Role::System => "developer",
+        Role::Assistant => "assistant",
+    };
+    let flush = |content: &mut Vec<ContentParam<'a>>, out: &mut Vec<InputItemParam<'a>>| {
+        if !content.is_empty() {
+            out.push(InputItemParam::Message {
+                role,
+                content: std::mem::take(content),
+            });
+        }
+    };
+    for part in &message.parts {
+        match (message.role, part) {
+            (Role::Assistant, Part::Text(text)) => {
+                content.push(ContentParam::OutputText {
+                    text,
+                    annotations: [],
+                });
+            }
+            (Role::Assistant, Part::Refusal(refusal)) => {
+                content.push(ContentParam::Refusal { refusal });
+            }
+            (Role::User | Role::System, Part::Text(text) | Part::Refusal(text)) => {
+                content.push(ContentParam::InputText { text });
+            }
+            (Role::User, Part::Image(image)) => content.push(image_param(image)),
+            (Role::User, Part::Document(document)) => content.push(file_param(document)),
+            (Role::Assistant, Part::Reasoning(reasoning)) => match &reasoning.opaque {
+                Some(opaque) if opaque.vendor == Vendor::OpenAi && target.reasoning => {
+                    flush(&mut content, out);
+                    out.push(InputItemParam::Reasoning {
+                        summary: if reasoning.text.is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![SummaryText {
+                                kind: "summary_text".to_owned(),
+                                text: reasoning.text.clone(),
+                            }]
+                        },
+                        encrypted_content: &opaque.data,
+                    });
+                }
+                _ => warnings.dropped("reasoning(not-replayable)"),
+            },
+            (Role::Assistant, Part::ToolCall(call)) => {
+                flush(&mut content, out);
+                out.push(match call.kind {
+                    ToolKind::Function => InputItemParam::FunctionCall {
+                        call_id: &call.id,
+                        name: &call.name,
+                        arguments: &call.arguments,
+                    },
+                    ToolKind::Custom => InputItemParam::CustomToolCall {
+                        call_id: &call.id,
+                        name: &call.name,
+                        input: &call.arguments,
+                    },
+                });
+            }
+            (Role::User, Part::ToolResult(result)) => {
+                flush(&mut content, out);
+                let output = tool_output(&result.content, warnings);
+                out.push(match result.kind {
+                    ToolKind::Function => InputItemParam::FunctionCallOutput {
+                        call_id: &result.call_id,
+                        output,
+                    },
+                    ToolKind::Custom => InputItemParam::CustomToolCallOutput {
+                        call_id: &result.call_id,
+                        output,
+                    },
+                });
+            }
+            (Role::Assistant | Role::System, Part::Image(_)) => {
+                warnings.dropped("content(input_image)")
+            }
+            (Role::Assistant | Role::System, Part::Document(_)) => {
+                warnings.dropped("content(input_file)")
+            }
+            // Outside the canonical invariants (calls and reasoning only in assistant turns,
+            // results only in user turns): nothing to carry.
+            (Role::User | Role::System, Part::ToolCall(_) | Part::Reasoning(_))
+            | (Role::Assistant | Role::System, Part::ToolResult(_)) => {}
+        }
+    }
+    flush(&mut content, out);
+}
+
+fn image_param(image: &Media) -> ContentParam<'_> {
+    let detail = image.detail.as_deref().unwrap_or("auto");
+    match &image.source {
+        MediaSource::Base64 { media_type, data } => ContentParam::InputImage {
+            image_url: Some(media::data_url(media_type, data)),
+            file_id: None,
+            detail,
+        },
+        MediaSource::Url(url) => ContentParam::InputImage {
+            image_url: Some(url.clone()),
+            file_id: None,
+            detail,
+        },
+        MediaSource::FileId(id) => ContentParam::InputImage {
+            image_url: None,
+            file_id: Some(id),
+            detail,
+        },
+    }
+}
+
+fn file_param(document: &Document) -> ContentParam<'_> {
+    let filename = document.filename.as_deref().or(document.title.as_deref());
+    match &document.source {
+        MediaSource::Base64 { media_type, data } => ContentParam::InputFile {
+            file_data: Some(media::data_url(media_type, data)),
+            file_url: None,
+            file_id: None,
+            filename: Some(filename.unwrap_or_else(|| media::default_filename(media_type))),
+        },
+        MediaSource::Url(url) => ContentParam::InputFile {
+            file_data: None,
+            file_url: Some(url),
+            file_id: None,
+            filename,
+        },
+        MediaSource::FileId(id) => ContentParam::InputFile {
+            file_data: None,
+            file_url: None,
+            file_id: Some(id),
+            filename,
+        },
+    }
+}
+
+/// A tool result's output: a string when it is text only (text parts joined with a newline),
+/// else an array of parts.
+fn tool_output<'a>(content: &'a [Part], warnings: &mut Warnings) -> ToolOutputParam<'a> {
+    if content.iter().all(|p| matches!(p, Part::Text(_))) {
+        let texts: Vec<&str> = content
+            .iter()
+            .filter_map(|p| match p {
+                Part::Text(text) => Some(text.as_str()),
+                Part::Image(_)
+                | Part::Document(_)
+                | Part::ToolCall(_)
+                | Part::ToolResult(_)
+                | Part::Reasoning(_)
+                | Part::Refusal(_) => None,
+            })
+            .collect();
+        return ToolOutputParam::Text(texts.join("\n"));
+    }
+    let mut parts = Vec::with_capacity(content.len());
+    for part in content {
+        match part {
+            Part::Text(text) | Part::Refusal(text) => parts.push(ContentParam::InputText { text }),
+            Part::Image(image) => parts.push(image_param(image)),
+            Part::Document(document) => parts.push(file_param(document)),
+            Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_) => {
+                warnings.dropped("tool_result(content)")
+            }
+        }
+    }
+    ToolOutputParam::Parts(parts)
+}
+
+/// Built-in tool types a Responses upstream knows.
+fn is_responses_builtin(kind: &str) -> bool {
+    matches!(
+        kind,
+        "web_search"
+            | "file_search"
+            | "code_interpreter"
+            | "image_generation"
+            | "local_shell"
+            | "shell"
+            | "mcp"
+            | "computer"
+            | "computer_use"
+            | "computer_use_preview"
+            | "apply_patch"
+            | "tool_search"
+    ) || kind.starts_with("web_search_preview")
+        || kind.starts_with("web_search_2025_")
+}
+
+/// Anthropic's dated server web search (`web_search_20250305`).
+fn is_anthropic_web_search(kind: &str) -> bool {
+    kind.strip_prefix("web_search_")
+        .is_some_and(|date| !date.is_empty() && date.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The tools as sent upstream, with what happened to each built-in.
+struct ToolSet<'a> {
+    tools: &'a [Tool],
+    params: Vec<Value>,
+}
+
+impl<'a> ToolSet<'a> {
+    fn new(tools: &'a [Tool], warnings: &mut Warnings) -> ToolSet<'a> {
+        let mut params = Vec::with_capacity(tools.len());
+        for tool in tools {
+            match tool {
+                Tool::Function {
+                    name,
+                    description,
+                    parameters,
+                    strict,
+                } => {
+                    let mut param = json!({"type": "function", "name": name});
+                    if let Some(object) = param.as_object_mut() {
+                        if let Some(description) = description {
+                            object.insert("description".into(), json!(description));
+                        }
+                        object.insert("parameters".into(), parameters.clone());
+                        object.insert("strict".into(), json!(*strict == Some(true)));
+                    }
+                    params.push(param);
+                }
+                Tool::Custom {
+                    name,
+                    description,
+                    format,
+                } => {
+                    let mut param = json!({"type": "custom", "name": name});
+                    if let Some(object) = param.as_object_mut() {
+                        if let Some(description) = description {
+                            object.insert("description".into(), json!(description));
+                        }
+                        if let Some(format) = format {
+                            object.insert("format".into(), format.clone());
+                        }
+                    }
+                    params.push(param);
+                }
+                Tool::Builtin { kind, raw } => {
+                    if is_responses_builtin(kind) {
+                        params.push(raw.clone());
+                    } else if is_anthropic_web_search(kind) {
+                        warnings.converted(format!("tools({kind}->web_search)"));
+                        params.push(json!({"type": "web_search"}));
+                    } else {
+                        warnings.dropped(format!("tools({kind})"));
+                    }
+                }
+            }
+        }
+        ToolSet { tools, params }
+    }
+
+    /// The flat `tool_choice`. Forcing a built-in tool the upstream does not have is a 400.
+    fn choice(&self, choice: &ToolChoice) -> Result<Value, ApiError> {
+        let name = match choice {
+            ToolChoice::None => return Ok(json!("none")),
+            ToolChoice::Auto => return Ok(json!("auto")),
+            ToolChoice::Required => return Ok(json!("required")),
+            ToolChoice::Named(name) => name,
+        };
+        Ok(match self.tools.iter().find(|t| t.name() == name) {
+            Some(Tool::Custom { .. }) => json!({"type": "custom", "name": name}),
+            Some(Tool::Builtin { kind, raw }) if is_responses_builtin(kind) => {
+                let mut choice = json!({"type": kind});
+                if let (Some(object), Some(label)) =
+                    (choice.as_object_mut(), raw.get("server_label"))
+                {
+                    object.insert("server_label".into(), label.clone());
+                }
+                choice
+            }
+            Some(Tool::Builtin { kind, .. }) => {
+                return Err(ApiError::invalid(format!(
+                    "tool_choice forces the built-in tool `{kind}`, which this model's provider \
+                     does not offer."
+                ))
+                .with_param("tool_choice"));
+            }
+            Some(Tool::Function { .. }) | None => json!({"type": "function", "name": name}),
+        })
+    }
+}

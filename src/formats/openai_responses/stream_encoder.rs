@@ -1,0 +1,700 @@
+//! `StreamEncoder`: canonical events → Responses SSE for clients (Codex, the OpenAI SDK).
+//!
+//! | canonical | Responses events |
+//! |---|---|
+//! | `Start` | `response.created` + `response.in_progress` (skeleton, `output: []`) |
+//! | start reasoning | `output_item.added` (reasoning, `summary: []`) |
+//! | reasoning delta | first: `reasoning_summary_part.added` (summary 0); `reasoning_summary_text.delta` |
+//! | stop reasoning | `reasoning_summary_text.done` + `reasoning_summary_part.done` (if a part was opened) + `output_item.done` (with `encrypted_content`) |
+//! | start redacted reasoning | `output_item.added`; its stop: `output_item.done` with the envelope |
+//! | start text / refusal | message item `output_item.added` (first part only) + `content_part.added` |
+//! | text / refusal delta | `output_text.delta` (`logprobs: []`) / `refusal.delta` |
+//! | stop text / refusal | `output_text.done` / `refusal.done` + `content_part.done` (the message stays open) |
+//! | start tool call | close the message (`output_item.done`); `output_item.added` (`arguments: ""`) |
+//! | arguments delta | `function_call_arguments.delta` / `custom_tool_call_input.delta` |
+//! | stop tool call | (`{}` as the only delta of a function call that streamed none) `function_call_arguments.done` / `custom_tool_call_input.done` + `output_item.done` (complete `call_id`, `name`, `arguments`) |
+//! | `Finish` | close the message; `response.completed` or `response.incomplete` with every item and the usage |
+//! | `Error` | `response.failed` with `error: {code, message}` (alone when it comes before `Start`) |
+//! | `KeepAlive` | an SSE comment |
+//!
+//! Consecutive text and refusal blocks share one message item (one content part each), as in
+//! [`super::response_encode`], so the final object equals the non-stream answer. Every event
+//! carries `sequence_number` (0, 1, 2, …) and an `event:` line equal to its `type`. Codex
+//! dispatches tools from `output_item.done`, so that item is always complete.
+
+use crate::canonical::{BlockStart, Delta, Finish, Opaque, StreamEvent, ToolKind, Usage};
+use crate::error::ApiError;
+use crate::formats::{ResponseContext, StreamEncode, client_id};
+use crate::sse::{write_comment, write_json_event};
+
+use super::echo::{Echo, State};
+use super::errors;
+use super::namespace::Namespaces;
+use super::response_encode::{
+    EMPTY_ARGUMENTS, call_item, call_prefix, item_id, message_item, reasoning_item,
+};
+use super::stop_reason;
+use super::usage;
+use super::wire::{
+    IncompleteDetailsOut, ItemEventOut, OutputContentOut, OutputItemEventOut, OutputItemOut,
+    PartOut, ReasoningItemOut, ResponseErrorOut, ResponseEventOut,
+};
+
+pub struct StreamEncoder {
+    /// The client's request context (model name, timestamps, request id).
+    context: ResponseContext,
+    /// Defaults for echoed request fields the client left out.
+    echo: Echo,
+    /// Namespace tools the client declared, to restore namespaced calls.
+    namespaces: Namespaces,
+    /// The `sequence_number` of the next event; each written event takes one.
+    sequence: u64,
+    /// `resp_…`; empty until the stream started (`response.created` was written).
+    response_id: String,
+    /// A terminal event was written; everything after is ignored.
+    finished: bool,
+    /// Items already closed, in `output_index` order; each was sent in `output_item.done`.
+    output: Vec<OutputItemOut>,
+    /// The item being streamed; its `output_index` is `output.len()`.
+    open: Option<OpenItem>,
+    /// A tool call item was emitted (for [`Finish::resolved`]).
+    saw_tool_calls: bool,
+}
+
+/// The output item being streamed.
+enum OpenItem {
+    Reasoning {
+        id: String,
+        /// The summary text so far.
+        text: String,
+        /// `reasoning_summary_part.added` (summary 0) was written.
+        part_open: bool,
+        /// Vendor state, from the `Signature` delta or a redacted block's start.
+        opaque: Option<Opaque>,
+        /// An Anthropic `redacted_thinking` block (its state is data, not a signature).
+        redacted: bool,
+    },
+    Message {
+        id: String,
+        /// Finished content parts.
+        content: Vec<OutputContentOut>,
+        /// The part being streamed; its `content_index` is `content.len()`.
+        part: Option<OpenPart>,
+    },
+    Call {
+        id: String,
+        call_id: String,
+        /// The canonical (flat) name; split back into namespace and name when written.
+        name: String,
+        kind: ToolKind,
+        /// Arguments (or custom input) so far.
+        arguments: String,
+    },
+}
+
+struct OpenPart {
+    refusal: bool,
+    text: String,
+}
+
+impl StreamEncoder {
+    pub fn new(context: ResponseContext) -> StreamEncoder {
+        StreamEncoder {
+            echo: Echo::default(),
+            namespaces: Namespaces::from_echo(&context.echo),
+            context,
+            sequence: 0,
+            response_id: String::new(),
+            finished: false,
+            output: Vec::new(),
+            open: None,
+            saw_tool_calls: false,
+        }
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        let sequence = self.sequence;
+        self.sequence += 1;
+        sequence
+    }
+
+    fn output_index(&self) -> usize {
+        self.output.len()
+    }
+
+    /// Writes a lifecycle event whose `response` is the current state.
+    fn write_response(
+        &mut self,
+        kind: &'static str,
+        status: &'static str,
+        usage: Option<&Usage>,
+        error: Option<&ResponseErrorOut>,
+        incomplete_details: Option<IncompleteDetailsOut>,
+        out: &mut Vec<u8>,
+    ) {
+        let sequence_number = self.next_sequence();
+        let response = self.echo.object(
+            &self.context.echo,
+            State {
+                id: &self.response_id,
+                created_at: self.context.created_s,
+                model: &self.context.model,
+                status,
+                output: &self.output,
+                usage: usage.map(usage::encode),
+                error,
+                incomplete_details,
+            },
+        );
+        write_json_event(
+            out,
+            Some(kind),
+            &ResponseEventOut {
+                kind,
+                sequence_number,
+                response,
+            },
+        );
+    }
+
+    fn write_item(&mut self, kind: &'static str, item: &OutputItemOut, out: &mut Vec<u8>) {
+        let sequence_number = self.next_sequence();
+        write_json_event(
+            out,
+            Some(kind),
+            &OutputItemEventOut {
+                kind,
+                sequence_number,
+                output_index: self.output.len(),
+                item,
+            },
+        );
+    }
+
+    fn start(&mut self, upstream_id: &str, out: &mut Vec<u8>) {
+        if !self.response_id.is_empty() {
+            return;
+        }
+        self.response_id = client_id("resp_", upstream_id, &self.context);
+        self.write_response("response.created", "in_progress", None, None, None, out);
+        self.write_response("response.in_progress", "in_progress", None, None, None, out);
+    }
+
+    fn block_start(&mut self, block: &BlockStart, out: &mut Vec<u8>) {
+        self.start("", out);
+        match block {
+            BlockStart::Text | BlockStart::Refusal => {
+                let refusal = matches!(block, BlockStart::Refusal);
+                self.open_part(refusal, out);
+            }
+            BlockStart::Reasoning => self.open_reasoning(None, out),
+            BlockStart::RedactedReasoning(opaque) => self.open_reasoning(Some(opaque.clone()), out),
+            BlockStart::ToolCall { id, name, kind } => {
+                self.close_item(out);
+                self.saw_tool_calls = true;
+                let item = item_id(call_prefix(*kind), &self.response_id, self.output_index());
+                let added = call_item(
+                    item.clone(),
+                    "in_progress",
+                    id,
+                    name,
+                    *kind,
+                    String::new(),
+                    &self.namespaces,
+                );
+                self.write_item("response.output_item.added", &added, out);
+                self.open = Some(OpenItem::Call {
+                    id: item,
+                    call_id: id.clone(),
+                    name: name.clone(),
+                    kind: *kind,
+                    arguments: String::new(),
+                });
+            }
+        }
+    }
+
+    /// Opens a reasoning item; a redacted block brings its state along.
+    fn open_reasoning(&mut self, opaque: Option<Opaque>, out: &mut Vec<u8>) {
+        self.close_item(out);
+        let id = item_id("rs", &self.response_id, self.output_index());
+        let added = OutputItemOut::Reasoning(reasoning_item(id.clone(), "", None, false));
+        self.write_item("response.output_item.added", &added, out);
+        self.open = Some(OpenItem::Reasoning {
+            id,
+            text: String::new(),
+            part_open: false,
+            redacted: opaque.is_some(),
+            opaque,
+        });
+    }
+
+    /// Opens a text or refusal part, in the open message item or a new one.
+    fn open_part(&mut self, refusal: bool, out: &mut Vec<u8>) {
+        if !matches!(self.open, Some(OpenItem::Message { .. })) {
+            self.close_item(out);
+            let id = item_id("msg", &self.response_id, self.output_index());
+            let added = OutputItemOut::Message(message_item(id.clone(), "in_progress", Vec::new()));
+            self.write_item("response.output_item.added", &added, out);
+            self.open = Some(OpenItem::Message {
+                id,
+                content: Vec::new(),
+                part: None,
+            });
+        }
+        let sequence_number = self.next_sequence();
+        let output_index = self.output_index();
+        let Some(OpenItem::Message { id, content, part }) = &mut self.open else {
+            return;
+        };
+        write_json_event(
+            out,
+            Some("response.content_part.added"),
+            &ItemEventOut {
+                kind: "response.content_part.added",
+                sequence_number,
+                item_id: id,
+                output_index,
+                content_index: Some(content.len()),
+                part: Some(if refusal {
+                    PartOut::Refusal { refusal: "" }
+                } else {
+                    PartOut::OutputText {
+                        text: "",
+                        annotations: [],
+                    }
+                }),
+                ..ItemEventOut::default()
+            },
+        );
+        *part = Some(OpenPart {
+            refusal,
+            text: String::new(),
+        });
+    }
+
+    /// A delta for the open block; one for a block of another kind breaks the canonical
+    /// grammar and is not written.
+    fn delta(&mut self, delta: &Delta, out: &mut Vec<u8>) {
+        match delta {
+            Delta::Text(fragment) => self.part_delta(fragment, false, out),
+            Delta::Refusal(fragment) => self.part_delta(fragment, true, out),
+            Delta::Reasoning(fragment) => self.reasoning_delta(fragment, out),
+            Delta::Signature(signature) => {
+                if let Some(OpenItem::Reasoning { opaque, .. }) = &mut self.open {
+                    *opaque = Some(signature.clone());
+                }
+            }
+            Delta::ToolArguments(fragment) => self.arguments_delta(fragment, out),
+        }
+    }
+
+    fn part_delta(&mut self, fragment: &str, refusal: bool, out: &mut Vec<u8>) {
+        let output_index = self.output_index();
+        let Some(OpenItem::Message {
+            id,
+            content,
+            part: Some(part),
+        }) = &mut self.open
+        else {
+            return;
+        };
+        if fragment.is_empty() || part.refusal != refusal {
+            return;
+        }
+        part.text.push_str(fragment);
+        let kind = if refusal {
+            "response.refusal.delta"
+        } else {
+            "response.output_text.delta"
+        };
+        let sequence_number = self.sequence;
+        self.sequence += 1;
+        write_json_event(
+            out,
+            Some(kind),
+            &ItemEventOut {
+                kind,
+                sequence_number,
+                item_id: id,
+                output_index,
+                content_index: Some(content.len()),
+                delta: Some(fragment),
+                logprobs: (!refusal).then_some([]),
+                ..ItemEventOut::default()
+            },
+        );
+    }
+
+    fn reasoning_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
+        let output_index = self.output_index();
+        let Some(OpenItem::Reasoning {
+            id,
+            text,
+            part_open,
+            ..
+        }) = &mut self.open
+        else {
+            return;
+        };
+        if fragment.is_empty() {
+            return;
+        }
+        if !*part_open {
+            *part_open = true;
+            let sequence_number = self.sequence;
+            self.sequence += 1;
+            write_json_event(
+                out,
+                Some("response.reasoning_summary_part.added"),
+                &ItemEventOut {
+                    kind: "response.reasoning_summary_part.added",
+                    sequence_number,
+                    item_id: id,
+                    output_index,
+                    summary_index: Some(0),
+                    part: Some(PartOut::SummaryText { text: "" }),
+                    ..ItemEventOut::default()
+                },
+            );
+        }
+        text.push_str(fragment);
+        let sequence_number = self.sequence;
+        self.sequence += 1;
+        write_json_event(
+            out,
+            Some("response.reasoning_summary_text.delta"),
+            &ItemEventOut {
+                kind: "response.reasoning_summary_text.delta",
+                sequence_number,
+                item_id: id,
+                output_index,
+                summary_index: Some(0),
+                delta: Some(fragment),
+                ..ItemEventOut::default()
+            },
+        );
+    }
+
+    fn arguments_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
+        let output_index = self.output_index();
+        let Some(OpenItem::Call {
+            id,
+            kind,
+            arguments,
+            ..
+        }) = &mut self.open
+        else {
+            return;
+        };
+        if fragment.is_empty() {
+            return;
+        }
+        arguments.push_str(fragment);
+        let event = match kind {
+            ToolKind::Function => "response.function_call_arguments.delta",
+            ToolKind::Custom => "response.custom_tool_call_input.delta",
+        };
+        let sequence_number = self.sequence;
+        self.sequence += 1;
+        write_json_event(
+            out,
+            Some(event),
+            &ItemEventOut {
+                kind: event,
+                sequence_number,
+                item_id: id,
+                output_index,
+                delta: Some(fragment),
+                ..ItemEventOut::default()
+            },
+        );
+    }
+
+    fn block_stop(&mut self, out: &mut Vec<u8>) {
+        match &self.open {
+            Some(OpenItem::Message { .. }) => self.close_part(out),
+            Some(OpenItem::Reasoning { .. } | OpenItem::Call { .. }) => self.close_item(out),
+            None => {}
+        }
+    }
+
+    /// Ends the streaming text or refusal part; the message item stays open.
+    fn close_part(&mut self, out: &mut Vec<u8>) {
+        let output_index = self.output_index();
+        let Some(OpenItem::Message { id, content, part }) = &mut self.open else {
+            return;
+        };
+        let Some(part) = part.take() else {
+            return;
+        };
+        let content_index = content.len();
+        let (done_kind, finished) = if part.refusal {
+            (
+                "response.refusal.done",
+                OutputContentOut::Refusal { refusal: part.text },
+            )
+        } else {
+            (
+                "response.output_text.done",
+                OutputContentOut::OutputText {
+                    text: part.text,
+                    annotations: [],
+                },
+            )
+        };
+        let (text, part_out) = match &finished {
+            OutputContentOut::OutputText { text, .. } => (
+                text.as_str(),
+                PartOut::OutputText {
+                    text,
+                    annotations: [],
+                },
+            ),
+            OutputContentOut::Refusal { refusal } => {
+                (refusal.as_str(), PartOut::Refusal { refusal })
+            }
+        };
+        let refusal = matches!(finished, OutputContentOut::Refusal { .. });
+        write_json_event(
+            out,
+            Some(done_kind),
+            &ItemEventOut {
+                kind: done_kind,
+                sequence_number: self.sequence,
+                item_id: id,
+                output_index,
+                content_index: Some(content_index),
+                text: (!refusal).then_some(text),
+                refusal: refusal.then_some(text),
+                logprobs: (!refusal).then_some([]),
+                ..ItemEventOut::default()
+            },
+        );
+        write_json_event(
+            out,
+            Some("response.content_part.done"),
+            &ItemEventOut {
+                kind: "response.content_part.done",
+                sequence_number: self.sequence + 1,
+                item_id: id,
+                output_index,
+                content_index: Some(content_index),
+                part: Some(part_out),
+                ..ItemEventOut::default()
+            },
+        );
+        self.sequence += 2;
+        content.push(finished);
+    }
+
+    /// Ends the open item (any streaming part first) and adds it to the output.
+    fn close_item(&mut self, out: &mut Vec<u8>) {
+        if matches!(self.open, Some(OpenItem::Message { part: Some(_), .. })) {
+            self.close_part(out);
+        }
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let output_index = self.output_index();
+        let item = match open {
+            OpenItem::Reasoning {
+                id,
+                text,
+                part_open,
+                opaque,
+                redacted,
+            } => {
+                if part_open {
+                    let sequence_number = self.next_sequence();
+                    write_json_event(
+                        out,
+                        Some("response.reasoning_summary_text.done"),
+                        &ItemEventOut {
+                            kind: "response.reasoning_summary_text.done",
+                            sequence_number,
+                            item_id: &id,
+                            output_index,
+                            summary_index: Some(0),
+                            text: Some(&text),
+                            ..ItemEventOut::default()
+                        },
+                    );
+                    let sequence_number = self.next_sequence();
+                    write_json_event(
+                        out,
+                        Some("response.reasoning_summary_part.done"),
+                        &ItemEventOut {
+                            kind: "response.reasoning_summary_part.done",
+                            sequence_number,
+                            item_id: &id,
+                            output_index,
+                            summary_index: Some(0),
+                            part: Some(PartOut::SummaryText { text: &text }),
+                            ..ItemEventOut::default()
+                        },
+                    );
+                }
+                let item: ReasoningItemOut = reasoning_item(id, &text, opaque.as_ref(), redacted);
+                OutputItemOut::Reasoning(item)
+            }
+            OpenItem::Message { id, content, .. } => {
+                OutputItemOut::Message(message_item(id, "completed", content))
+            }
+            OpenItem::Call {
+                id,
+                call_id,
+                name,
+                kind,
+                mut arguments,
+            } => {
+                if kind == ToolKind::Function && arguments.is_empty() {
+                    // Clients parse arguments as JSON; stream the `{}` the item will carry.
+                    arguments.push_str(EMPTY_ARGUMENTS);
+                    let sequence_number = self.next_sequence();
+                    write_json_event(
+                        out,
+                        Some("response.function_call_arguments.delta"),
+                        &ItemEventOut {
+                            kind: "response.function_call_arguments.delta",
+                            sequence_number,
+                            item_id: &id,
+                            output_index,
+                            delta: Some(EMPTY_ARGUMENTS),
+                            ..ItemEventOut::default()
+                        },
+                    );
+                }
+                let item = call_item(
+                    id,
+                    "completed",
+                    &call_id,
+                    &name,
+                    kind,
+                    arguments,
+                    &self.namespaces,
+                );
+                let sequence_number = self.next_sequence();
+                match &item {
+                    OutputItemOut::FunctionCall(call) => write_json_event(
+                        out,
+                        Some("response.function_call_arguments.done"),
+                        &ItemEventOut {
+                            kind: "response.function_call_arguments.done",
+                            sequence_number,
+                            item_id: &call.id,
+                            output_index,
+                            name: Some(&call.name),
+                            arguments: Some(&call.arguments),
+                            ..ItemEventOut::default()
+                        },
+                    ),
+                    OutputItemOut::CustomToolCall(call) => write_json_event(
+                        out,
+                        Some("response.custom_tool_call_input.done"),
+                        &ItemEventOut {
+                            kind: "response.custom_tool_call_input.done",
+                            sequence_number,
+                            item_id: &call.id,
+                            output_index,
+                            input: Some(&call.input),
+                            ..ItemEventOut::default()
+                        },
+                    ),
+                    OutputItemOut::Reasoning(_) | OutputItemOut::Message(_) => {}
+                }
+                item
+            }
+        };
+        self.write_item("response.output_item.done", &item, out);
+        self.output.push(item);
+    }
+
+    fn finish(&mut self, finish: &Finish, usage: &Usage, out: &mut Vec<u8>) {
+        self.start("", out);
+        self.close_item(out);
+        let (status, reason) = stop_reason::encode_status(finish, self.saw_tool_calls);
+        let kind = match status {
+            "completed" => "response.completed",
+            _ => "response.incomplete",
+        };
+        self.write_response(
+            kind,
+            status,
+            Some(usage),
+            None,
+            reason.map(|reason| IncompleteDetailsOut { reason }),
+            out,
+        );
+        self.finished = true;
+    }
+
+    fn fail(&mut self, error: &ApiError, out: &mut Vec<u8>) {
+        if self.response_id.is_empty() {
+            self.response_id = client_id("resp_", "", &self.context);
+        }
+        let error = failure(error);
+        self.write_response("response.failed", "failed", None, Some(&error), None, out);
+        self.finished = true;
+    }
+}
+
+/// `response.error` for an [`ApiError`].
+fn failure(error: &ApiError) -> ResponseErrorOut {
+    ResponseErrorOut {
+        code: errors::encode_code(error.kind),
+        message: errors::encode_message(error),
+    }
+}
+
+impl StreamEncode for StreamEncoder {
+    fn push(&mut self, event: &StreamEvent, out: &mut Vec<u8>) {
+        if self.finished {
+            return;
+        }
+        match event {
+            StreamEvent::Start { id, .. } => self.start(id, out),
+            StreamEvent::BlockStart { block, .. } => self.block_start(block, out),
+            StreamEvent::BlockDelta { delta, .. } => self.delta(delta, out),
+            StreamEvent::BlockStop { .. } => self.block_stop(out),
+            StreamEvent::KeepAlive => write_comment(out, "keep-alive"),
+            StreamEvent::Finish { finish, usage } => self.finish(finish, usage, out),
+            StreamEvent::Error(error) => self.fail(error, out),
+        }
+    }
+}
+
+/// A standalone `response.failed` event for a stream forwarded untranslated and cut short;
+/// `events_seen` is its `sequence_number`.
+pub fn stream_error_frame(
+    error: &ApiError,
+    context: &ResponseContext,
+    events_seen: u64,
+) -> Vec<u8> {
+    let echo = Echo::default();
+    let id = client_id("resp_", "", context);
+    let failure = failure(error);
+    let mut out = Vec::new();
+    write_json_event(
+        &mut out,
+        Some("response.failed"),
+        &ResponseEventOut {
+            kind: "response.failed",
+            sequence_number: events_seen,
+            response: echo.object(
+                &context.echo,
+                State {
+                    id: &id,
+                    created_at: context.created_s,
+                    model: &context.model,
+                    status: "failed",
+                    output: &[],
+                    usage: None,
+                    error: Some(&failure),
+                    incomplete_details: None,
+                },
+            ),
+        },
+    );
+    out
+}
