@@ -192,3 +192,15 @@ pub fn client_id(prefix: &str, upstream_id: &str, context: &ResponseContext) -> 
     };
     format!("{prefix}{core}")
 }
+
+/// OpenAI's end-user id fields (`user`, `safety_identifier`) take at most 64 characters. A
+/// longer id (Claude Code sends a JSON blob in `metadata.user_id`) is sent as its SHA-256 in
+/// hex, which stays stable per user.
+pub fn openai_user_id(user: &str, warnings: &mut Warnings) -> String {
+    const MAX_USER_CHARS: usize = 64;
+    if user.chars().count() <= MAX_USER_CHARS {
+        return user.to_owned();
+    }
+    warnings.converted("user(sha256)");
+    crate::keys::hash_key(user)
+}

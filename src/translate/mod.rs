@@ -14,6 +14,9 @@ pub mod response;
 pub mod stream;
 pub mod warnings;
 
+#[cfg(test)]
+mod recorded_clients;
+
 pub use adapt::Restore;
 pub use meter::{Billed, Meter};
 pub use request::{UpstreamRequest, upstream_request};

@@ -105,7 +105,10 @@ pub fn encode_request(
         tool_choice,
         reasoning_effort: encode_reasoning(request.thinking, target, warnings),
         response_format: request.response_format.as_ref().map(encode_response_format),
-        user: request.user.as_deref().map(Cow::Borrowed),
+        user: request
+            .user
+            .as_deref()
+            .map(|user| Cow::Owned(crate::formats::openai_user_id(user, warnings))),
         ..ChatCompletionCreateParams::default()
     };
     serde_json::to_value(&params).map_err(|error| {

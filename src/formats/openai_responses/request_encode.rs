@@ -15,7 +15,6 @@
 //!   OpenAI-family clients know it; hashing keeps either within that cap.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::media;
 use super::wire::{
@@ -32,8 +31,6 @@ use crate::translate::Warnings;
 
 /// OpenAI's smallest accepted `max_output_tokens`.
 const MIN_OUTPUT_TOKENS: u64 = 16;
-/// The longest end-user id sent as is.
-const MAX_USER_CHARS: usize = 64;
 
 pub fn encode_request(
     request: &ChatRequest,
@@ -71,7 +68,10 @@ pub fn encode_request(
         text: request.response_format.as_ref().map(|format| TextParam {
             format: text_format(format),
         }),
-        user: request.user.as_deref().map(|user| user_id(user, warnings)),
+        user: request
+            .user
+            .as_deref()
+            .map(|user| crate::formats::openai_user_id(user, warnings)),
         store: false,
         stream: target.stream,
     };
@@ -159,18 +159,6 @@ fn text_format(format: &ResponseFormat) -> Value {
             format
         }
     }
-}
-
-/// The end-user id as sent: as is when short, else its SHA-256 in hex (64 characters).
-fn user_id(user: &str, warnings: &mut Warnings) -> String {
-    if user.chars().count() <= MAX_USER_CHARS {
-        return user.to_owned();
-    }
-    warnings.converted("user(sha256)");
-    Sha256::digest(user.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The items for one canonical message, appended to `out` in order.
