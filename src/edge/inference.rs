@@ -9,7 +9,7 @@ use serde_json::Value;
 use worker::{Context, Env, Headers, Request, Response, ResponseBuilder, Result};
 
 use super::auth;
-use super::body_stream::{Pump, StreamReport};
+use super::body_stream::{StreamReport, UpstreamBody};
 use super::http;
 use super::meter_client::{AdmitBody, MeterClient, SettleBody};
 use super::responses_state::{self, Conversation};
@@ -201,34 +201,41 @@ pub async fn handle(
         if settler.keep.is_some() {
             translator = translator.collect();
         }
-        let body = match upstream_response.stream() {
+        let raw = match upstream_response.body() {
+            worker::ResponseBody::Stream(raw) => Some(raw.clone()),
+            _ => None,
+        };
+        let body = raw
+            .ok_or_else(|| worker::Error::RustError("no body".into()))
+            .and_then(|raw| UpstreamBody::new(raw, translator));
+        let mut body = match body {
             Ok(body) => body,
             Err(e) => {
                 settler.release(ctx);
                 return fail(ApiError::new(
                     ErrorKind::UpstreamFailed,
-                    format!("the upstream answered without a body: {e}"),
+                    format!("the upstream answered without a readable body: {e}"),
                 ));
             }
         };
-        let (report, reported) = oneshot::channel();
-        let mut pump = Pump::new(body, translator, report);
-        pump.prime().await;
-        if let Some(error) = pump.translator().early_error().cloned() {
-            drop(pump);
-            settler.settle_when_reported(ctx, reported);
+        body.prime().await;
+        if let Some(error) = body.translator().early_error().cloned() {
+            let meter = body.cancel();
+            settler.settle(ctx, &meter);
             let mut response = fail(error)?;
             http::set_all(&mut response, limit_header_values)?;
             return Ok(response);
         }
+        let (report, reported) = oneshot::channel();
+        let client_body = body.into_client_body(ctx, report)?;
         settler.settle_when_reported(ctx, reported);
         headers.set("content-type", "text/event-stream; charset=utf-8")?;
         headers.set("cache-control", "no-cache")?;
         headers.set("x-accel-buffering", "no")?;
-        return ResponseBuilder::new()
+        return Ok(ResponseBuilder::new()
             .with_status(200)
             .with_headers(headers)
-            .from_stream(pump.into_stream());
+            .stream(client_body));
     }
 
     let upstream_body = match upstream_response.bytes().await {
