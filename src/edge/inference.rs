@@ -8,7 +8,7 @@ use serde_json::Value;
 use worker::{Context, Env, Headers, Request, Response, ResponseBuilder, Result};
 
 use super::auth;
-use super::body_stream::Pump;
+use super::body_stream::UpstreamBody;
 use super::http;
 use super::meter_client::{AdmitBody, MeterClient};
 use super::responses_state::{self, Conversation};
@@ -207,22 +207,22 @@ pub async fn handle(
         if collect {
             translator = translator.collect();
         }
-        let body = match upstream_response.stream() {
-            Ok(body) => body,
-            Err(e) => {
+        let raw = match upstream_response.body() {
+            worker::ResponseBody::Stream(raw) => raw.clone(),
+            _ => {
                 return refuse(
                     reporter,
                     ApiError::new(
                         ErrorKind::UpstreamFailed,
-                        format!("the upstream answered without a body: {e}"),
+                        "the upstream answered without a body",
                     ),
                 );
             }
         };
-        let mut pump = Pump::new(body, translator, reporter);
-        pump.prime().await;
-        if let Some(error) = pump.translator().early_error().cloned() {
-            drop(pump);
+        let mut body = UpstreamBody::new(raw, translator, reporter)?;
+        body.prime().await;
+        if let Some(error) = body.translator().early_error().cloned() {
+            body.cancel();
             let mut response = fail(error)?;
             http::set_all(&mut response, limit_header_values)?;
             return Ok(response);
@@ -230,10 +230,10 @@ pub async fn handle(
         headers.set("content-type", "text/event-stream; charset=utf-8")?;
         headers.set("cache-control", "no-cache")?;
         headers.set("x-accel-buffering", "no")?;
-        return ResponseBuilder::new()
+        return Ok(ResponseBuilder::new()
             .with_status(200)
             .with_headers(headers)
-            .from_stream(pump.into_stream());
+            .stream(body.into_client_body(ctx)?));
     }
 
     let upstream_body = match upstream_response.bytes().await {
