@@ -1,15 +1,21 @@
-// An upstream that plays one agent turn in each provider format, for the real-client test:
+// An upstream that plays one agent turn in each provider format (and Anthropic's token
+// counting), for the real-client and conversation tests:
 // the first call of a conversation answers with a tool call (Claude Code's `Read`, Codex's
 // `exec_command`), the call that carries the tool's result answers with FINAL_TEXT. Streams
 // are shaped as each vendor sends them. Every request body is recorded.
 import http from "node:http";
 
 export const FINAL_TEXT = "The file defines an empty main function.";
+/** What the Anthropic count_tokens endpoint answers. */
+export const COUNTED_TOKENS = 42;
 
 const toolFor = (names, file) =>
   names.includes("Read")
     ? { name: "Read", input: { file_path: file } }
     : { name: "exec_command", input: { cmd: "cat main.rs" } };
+
+/** Answers served, for unique response ids. */
+let served = 0;
 
 function sseFrame(event, data) {
   return `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
@@ -20,7 +26,7 @@ function anthropic(body, res, file) {
   const answered = Array.isArray(last.content) && last.content.some((b) => b.type === "tool_result");
   const tool = toolFor((body.tools ?? []).map((t) => t.name), file);
   const usage = { input_tokens: 100, output_tokens: 20 };
-  const message = { id: "msg_agent", type: "message", role: "assistant", model: body.model };
+  const message = { id: `msg_agent${++served}`, type: "message", role: "assistant", model: body.model };
   const content = answered
     ? [{ type: "text", text: FINAL_TEXT }]
     : [{ type: "tool_use", id: "toolu_agent_1", name: tool.name, input: tool.input }];
@@ -51,7 +57,7 @@ function chat(body, res, file) {
   const answered = body.messages.at(-1).role === "tool";
   const tool = toolFor((body.tools ?? []).map((t) => t.function.name), file);
   const usage = { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 };
-  const base = { id: "chatcmpl-agent", created: 1730000000, model: body.model };
+  const base = { id: `chatcmpl-agent${++served}`, created: 1730000000, model: body.model };
   const call = { id: "call_agent_1", type: "function", function: { name: tool.name, arguments: JSON.stringify(tool.input) } };
   if (!body.stream) {
     const message = answered ? { role: "assistant", content: FINAL_TEXT } : { role: "assistant", content: null, tool_calls: [call] };
@@ -79,7 +85,7 @@ function responses(body, res, file) {
   const item = answered
     ? { id: "msg_agent", type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text: FINAL_TEXT, annotations: [] }] }
     : { id: "fc_agent", type: "function_call", status: "completed", call_id: "call_agent_1", name: tool.name, arguments: JSON.stringify(tool.input) };
-  const response = { id: "resp_agent", object: "response", created_at: 1730000000, status: "completed", model: body.model, output: [item], usage, error: null, incomplete_details: null, parallel_tool_calls: true, tool_choice: "auto", tools: [] };
+  const response = { id: `resp_agent${++served}`, object: "response", created_at: 1730000000, status: "completed", model: body.model, output: [item], usage, error: null, incomplete_details: null, parallel_tool_calls: true, tool_choice: "auto", tools: [] };
   if (!body.stream) {
     res.writeHead(200, { "content-type": "application/json" });
     return res.end(JSON.stringify(response));
@@ -111,7 +117,11 @@ export async function startAgentUpstream(file) {
     let raw = "";
     for await (const chunk of req) raw += chunk;
     const body = JSON.parse(raw);
-    requests.push({ path: req.url, body });
+    requests.push({ path: req.url, headers: req.headers, body });
+    if (req.url === "/anthropic/v1/messages/count_tokens") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ input_tokens: COUNTED_TOKENS }));
+    }
     if (req.url.startsWith("/anthropic/")) return anthropic(body, res, file);
     if (req.url.startsWith("/chat/")) return chat(body, res, file);
     if (req.url.startsWith("/responses/")) return responses(body, res, file);
