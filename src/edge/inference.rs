@@ -43,20 +43,11 @@ pub async fn handle(
 ) -> Result<Response> {
     let now_ms = worker::Date::now().as_millis();
     let fail = |error: ApiError| http::error(client, &error, request_id);
-    let loaded = state::config(env);
-    let config = match loaded.as_ref() {
-        Ok(config) => config,
-        Err(_) => {
-            return fail(ApiError::new(
-                ErrorKind::Internal,
-                "The gateway's configuration is invalid; its operator can see why at /health/ready.",
-            ));
-        }
-    };
-    let record = match auth::authenticate(&req, env, now_ms).await {
-        Ok(record) => record,
+    let (record, config) = match auth::caller(&req, env).await {
+        Ok(caller) => caller,
         Err(error) => return fail(error),
     };
+    let config = config.as_ref();
     let mut body = match read_body(&mut req, config.gateway.max_body_bytes).await {
         Ok(body) => body,
         Err(error) => return fail(error),

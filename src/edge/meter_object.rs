@@ -6,6 +6,7 @@
 //! are decided one at a time: limits hold exactly however many arrive at once.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde::Deserialize;
 use worker::{
@@ -99,13 +100,9 @@ fn int(value: u64) -> SqlStorageValue {
 }
 
 impl KeyMeter {
-    fn config(&self) -> Result<Config> {
-        match state::config(&self.env).as_ref() {
-            Ok(config) => Ok(config.clone()),
-            Err(errors) => Err(worker::Error::RustError(format!(
-                "invalid config: {errors}"
-            ))),
-        }
+    fn config(&self) -> Result<Rc<Config>> {
+        state::config(&self.env)
+            .map_err(|errors| worker::Error::RustError(format!("invalid config: {errors}")))
     }
 
     /// Runs `f` on the loaded meter (loading it first), then persists what changed.
