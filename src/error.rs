@@ -238,6 +238,13 @@ pub fn from_upstream(format: WireFormat, status: u16, body: &[u8]) -> ApiError {
         .and_then(Value::as_str)
         .map(str::to_owned);
     let kind = classify(format, status, error_type, code, &message);
+    // The upstream's own words about the gateway's credentials concern the operator only, and
+    // may quote part of the key: the caller gets a plain statement instead.
+    let message = if status == 401 || error_type == "authentication_error" {
+        "the upstream rejected the gateway's credentials for this model; the operator must fix the provider's key".to_owned()
+    } else {
+        redact_secrets(&message)
+    };
     let mut api = ApiError::new(kind, message);
     api.param = param;
     if kind == ErrorKind::InvalidRequest && !code.is_empty() {
@@ -252,6 +259,46 @@ pub fn from_upstream(format: WireFormat, status: u16, body: &[u8]) -> ApiError {
         };
     }
     api
+}
+
+/// `message` with anything shaped like an API key (`sk-…`, `toc-…`, `key-…`, …) replaced by
+/// `[redacted]`, so an upstream that quotes a key never passes it on.
+pub fn redact_secrets(message: &str) -> String {
+    const PREFIXES: [&str; 8] = [
+        "sk-", "sk_", "rk-", "pk-", "key-", "toc-", "sess-", "Bearer ",
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some((at, prefix)) = PREFIXES
+        .iter()
+        .filter_map(|p| rest.find(p).map(|at| (at, *p)))
+        .min_by_key(|(at, _)| *at)
+    {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        if before.chars().last().is_some_and(char::is_alphanumeric) {
+            // Inside a word ("task-list"): not a key.
+            let skip = prefix.len().min(from.len());
+            out.push_str(from.get(..skip).unwrap_or_default());
+            rest = from.get(skip..).unwrap_or_default();
+            continue;
+        }
+        let token_len = prefix.len()
+            + from
+                .get(prefix.len()..)
+                .unwrap_or_default()
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "-_*.".contains(c)))
+                .unwrap_or(from.len().saturating_sub(prefix.len()));
+        let token = from.get(..token_len).unwrap_or(from);
+        if token_len >= prefix.len() + 6 {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(token);
+        }
+        rest = from.get(token_len..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether an upstream message describes a prompt that exceeds the context window.
@@ -428,6 +475,23 @@ mod tests {
         assert_eq!(
             from_anthropic.openai_code(),
             Some("context_length_exceeded")
+        );
+    }
+
+    #[test]
+    fn upstream_messages_never_carry_keys() {
+        let bad_key = from_upstream(
+            WireFormat::OpenAiChat,
+            401,
+            br#"{"error":{"message":"Incorrect API key provided: sk-proj-abc***************xyz9.","type":"invalid_request_error","code":"invalid_api_key"}}"#,
+        );
+        assert_eq!(bad_key.kind, ErrorKind::UpstreamFailed);
+        assert!(!bad_key.message.contains("sk-"), "{}", bad_key.message);
+        assert_eq!(
+            redact_secrets(
+                "key sk-ant-api03-AAAAAAAAAA and toc-abcdefghij, not sk-a, risk-free or task-management-system"
+            ),
+            "key [redacted] and [redacted], not sk-a, risk-free or task-management-system"
         );
     }
 

@@ -6,7 +6,7 @@
 //! parsing "try again in Ns" from rate-limit messages.
 
 use super::wire::ResponseError;
-use crate::error::{ApiError, ErrorKind, is_context_overflow};
+use crate::error::{ApiError, ErrorKind, is_context_overflow, redact_secrets};
 
 /// An upstream error code → an [`ApiError`] (the upstream message kept).
 ///
@@ -22,7 +22,8 @@ pub fn decode(error: &ResponseError) -> ApiError {
     let code = error.code.as_deref().unwrap_or("");
     let message = error
         .message
-        .clone()
+        .as_deref()
+        .map(redact_secrets)
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| {
             format!(
