@@ -133,6 +133,25 @@ for (const upstream of FORMATS) {
   });
 }
 
+test("streamed answers carry SSE headers, x-request-id and x-toc-warnings", async () => {
+  const raw = await rawStream("chat", "responses", "text");
+  assert.equal(raw.status, 200);
+  assert.match(raw.headers.get("content-type") ?? "", /^text\/event-stream/);
+  assert.equal(raw.headers.get("cache-control"), "no-cache");
+  assert.match(raw.headers.get("x-request-id") ?? "", /\S/);
+  assert.equal(raw.headers.get("x-toc-warnings"), "dropped=stop", "Responses upstreams take no stop sequences");
+  assert.equal(raw.frames.at(-1).data, "[DONE]");
+  const anthropic = await rawStream("anthropic", "chat", "text");
+  assert.equal(anthropic.frames[0].event, "message_start");
+  assert.equal(anthropic.frames.at(-1).event, "message_stop");
+  assert.ok(anthropic.frames.every((f) => f.event !== null), "every Anthropic frame has an event: line");
+  const responses = await rawStream("responses", "anthropic", "text");
+  assert.deepEqual(responses.frames.slice(0, 2).map((f) => f.data.type), ["response.created", "response.in_progress"]);
+  assert.equal(responses.frames.at(-1).data.type, "response.completed");
+  const seqs = responses.frames.map((f) => f.data.sequence_number);
+  assert.deepEqual(seqs, seqs.map((_, i) => i), "sequence_number counts from 0 without gaps");
+});
+
 // ------------------------------------------------------------------------------------------ (c) and (d): failures mid-stream
 
 /** The last frame of a client stream is that format's error event. */
