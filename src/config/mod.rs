@@ -25,7 +25,8 @@ pub const BUNDLED_TOML: &str = include_str!("../../config/gateway.toml");
 
 const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
 const DEFAULT_RESPONSES_TTL_MS: u64 = 30 * 86_400_000;
-const DEFAULT_STALE_REQUEST_MS: u64 = 30 * 60_000;
+const DEFAULT_REQUEST_LEASE_MS: u64 = 30_000;
+const DEFAULT_ABANDON_AFTER_MS: u64 = 10 * 60_000;
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 const DEFAULT_MAX_TOKENS: u64 = 8_192;
 
@@ -42,7 +43,8 @@ pub struct Config {
 pub struct GatewaySettings {
     pub max_body_bytes: u64,
     pub responses_ttl_ms: u64,
-    pub stale_request_ms: u64,
+    pub request_lease_ms: u64,
+    pub abandon_after_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -302,10 +304,15 @@ fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
         &raw.gateway.responses_ttl,
         DEFAULT_RESPONSES_TTL_MS,
     );
-    let stale_request_ms = duration(
-        "stale_request_after",
-        &raw.gateway.stale_request_after,
-        DEFAULT_STALE_REQUEST_MS,
+    let request_lease_ms = duration(
+        "request_lease",
+        &raw.gateway.request_lease,
+        DEFAULT_REQUEST_LEASE_MS,
+    );
+    let abandon_after_ms = duration(
+        "abandon_after",
+        &raw.gateway.abandon_after,
+        DEFAULT_ABANDON_AFTER_MS,
     );
     let max_body_bytes = raw.gateway.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
     if max_body_bytes == 0 {
@@ -314,7 +321,8 @@ fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
     GatewaySettings {
         max_body_bytes,
         responses_ttl_ms,
-        stale_request_ms,
+        request_lease_ms,
+        abandon_after_ms,
     }
 }
 

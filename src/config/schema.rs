@@ -24,9 +24,14 @@ pub struct RawGateway {
     pub max_body_bytes: Option<u64>,
     /// How long stored Responses conversations are kept (default "30d").
     pub responses_ttl: Option<String>,
-    /// How long a request may stay "in flight" before its reservation is released anyway
-    /// (guards against a worker that died before settling; default "30m").
-    pub stale_request_after: Option<String>,
+    /// How long an in-flight request stays admitted without its worker reporting; past it,
+    /// the request is settled at its last reported usage (default "30s"; the worker reports
+    /// every third of it).
+    pub request_lease: Option<String>,
+    /// A request whose answer made no progress for this long stops being reported, so its
+    /// lease runs out: how an abandoned call (client gone, invocation cancelled) ends up
+    /// settled (default "10m").
+    pub abandon_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

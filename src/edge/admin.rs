@@ -33,13 +33,13 @@ type Answer = std::result::Result<(u16, Value), ApiError>;
 
 async fn route(req: &mut Request, env: &Env, path: &str) -> Answer {
     authorize(req, env)?;
-    let loaded = state::config(env);
-    let config = loaded.as_ref().as_ref().map_err(|errors| {
+    let config = state::config(env).map_err(|errors| {
         ApiError::new(
             ErrorKind::Internal,
             format!("the gateway's configuration is invalid: {errors}"),
         )
     })?;
+    let config = config.as_ref();
     let store = KeyStore::new(env).map_err(storage)?;
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
     match (req.method(), segments.as_slice()) {

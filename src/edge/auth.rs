@@ -1,9 +1,12 @@
 //! Who is calling: the presented `toc-` key, looked up by its hash.
 
+use std::rc::Rc;
+
 use worker::{Env, Request};
 
 use super::keystore::KeyStore;
 use super::state;
+use crate::config::Config;
 use crate::error::{ApiError, ErrorKind};
 use crate::keys::{self, KeyRecord, KeyStatus};
 
@@ -45,6 +48,13 @@ pub async fn authenticate(req: &Request, env: &Env, now_ms: u64) -> Result<KeyRe
     };
     check_status(record.status)?;
     Ok(record)
+}
+
+/// The caller of a keyed endpoint: its key record and the config.
+pub async fn caller(req: &Request, env: &Env) -> Result<(KeyRecord, Rc<Config>), ApiError> {
+    let config = state::usable_config(env)?;
+    let record = authenticate(req, env, worker::Date::now().as_millis()).await?;
+    Ok((record, config))
 }
 
 /// Refuses keys that are not active.

@@ -9,18 +9,18 @@
 //!   chunks until the answer has started or failed, so an upstream that fails at once (an
 //!   Anthropic 200 followed by `overloaded_error`) still gets a proper HTTP error status. The
 //!   reader is then released and the rest of the body is piped.
-//! - **Backpressure and memory.** The pipe moves one chunk at a time as the client reads; the
-//!   translator keeps only its own state, however long the stream.
-//! - **Disconnects.** A client that goes away cancels the readable side; the pipe then cancels
-//!   the upstream body (and `request.signal` aborts the upstream fetch). Either way the pipe's
-//!   promise settles and the meter is reported, so the partial answer is billed.
-//! - **Lifetimes.** The JS callbacks and the translator live in a `waitUntil` future that
-//!   awaits the pipe; they are freed when it settles, so nothing leaks per request.
+//! - **Backpressure and memory.** The pipe moves a chunk only when the client has room for it;
+//!   the translator keeps only its own state, however long the stream.
+//! - **Metering.** Each chunk's usage so far goes to the settlement's [`Reporter`]; the outcome
+//!   is reported by `flush` (the upstream body ended) or, if the pipe fails, when it settles.
+//!   A client that disconnects is settled by the lease (see `settlement`): workerd then cancels
+//!   the invocation's I/O and neither may run.
+//! - **Lifetimes.** The JS callbacks and the translator are owned by the `waitUntil` task that
+//!   awaits the pipe, and freed when it settles.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_channel::oneshot;
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -30,23 +30,43 @@ use web_sys::{
 };
 use worker::Context;
 
-use crate::canonical::ChatResponse;
-use crate::translate::{Meter, StreamTranslator};
-
-/// What a finished or cancelled stream reports: its meter, and the whole answer if the
-/// translator was collecting and the stream finished cleanly.
-pub struct StreamReport {
-    pub meter: Meter,
-    pub response: Option<ChatResponse>,
-}
+use super::settlement::{KeptAnswer, Report, Reporter};
+use crate::translate::StreamTranslator;
 
 /// Translator state shared by the transform callbacks.
 struct PipeState {
     translator: StreamTranslator,
+    reporter: Reporter,
     /// Bytes translated during priming, enqueued first.
     pending: Vec<u8>,
     /// `finish` has run (the upstream body ended); it must not run twice.
     finished: bool,
+}
+
+impl PipeState {
+    fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        self.translator.push(chunk, out);
+        self.reporter.progress(self.translator.meter());
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.finished {
+            self.translator.finish(out);
+            self.finished = true;
+            self.report();
+        }
+    }
+
+    /// Reports the outcome (once; the reporter ignores later calls).
+    fn report(&mut self) {
+        if !self.reporter.finished() {
+            let answer = self.translator.collected().map(KeptAnswer::Canonical);
+            self.reporter.finish(Report {
+                meter: self.translator.meter().clone(),
+                answer,
+            });
+        }
+    }
 }
 
 /// An upstream streamed body, before and after the response is committed.
@@ -61,7 +81,11 @@ fn js_error(context: &str) -> worker::Error {
 }
 
 impl UpstreamBody {
-    pub fn new(raw: ReadableStream, translator: StreamTranslator) -> worker::Result<UpstreamBody> {
+    pub fn new(
+        raw: ReadableStream,
+        translator: StreamTranslator,
+        reporter: Reporter,
+    ) -> worker::Result<UpstreamBody> {
         let reader: ReadableStreamDefaultReader = raw
             .get_reader()
             .dyn_into()
@@ -71,6 +95,7 @@ impl UpstreamBody {
             reader,
             state: PipeState {
                 translator,
+                reporter,
                 pending: Vec::new(),
                 finished: false,
             },
@@ -81,18 +106,16 @@ impl UpstreamBody {
     pub async fn prime(&mut self) {
         let state = &mut self.state;
         while !state.translator.started() && !state.translator.ended() && !state.finished {
+            let mut out = std::mem::take(&mut state.pending);
             match read_chunk(&self.reader).await {
-                Ok(Some(chunk)) => state.translator.push(&chunk, &mut state.pending),
-                Ok(None) => {
-                    state.translator.finish(&mut state.pending);
-                    state.finished = true;
-                }
+                Ok(Some(chunk)) => state.push(&chunk, &mut out),
+                Ok(None) => state.finish(&mut out),
                 Err(e) => {
                     worker::console_warn!("upstream stream failed: {e:?}");
-                    state.translator.finish(&mut state.pending);
-                    state.finished = true;
+                    state.finish(&mut out);
                 }
             }
+            state.pending = out;
         }
     }
 
@@ -100,25 +123,21 @@ impl UpstreamBody {
         &self.state.translator
     }
 
-    /// Gives up on the body (the gateway answers with an error instead).
-    pub fn cancel(self) -> Meter {
+    /// Gives up on the body (the gateway answers with an error instead) and reports.
+    pub fn cancel(mut self) {
         let _ = self.reader.cancel();
-        self.state.translator.meter().clone()
+        self.state.report();
     }
 
-    /// Commits: the client's body. `report` receives the meter once the pipe settles.
-    pub fn into_client_body(
-        self,
-        ctx: &Context,
-        report: oneshot::Sender<StreamReport>,
-    ) -> worker::Result<ReadableStream> {
+    /// Commits: the client's body.
+    pub fn into_client_body(self, ctx: &Context) -> worker::Result<ReadableStream> {
         self.reader.release_lock();
-        let shared = Rc::new(RefCell::new(Some(self.state)));
+        let shared = Rc::new(RefCell::new(self.state));
 
         let start_state = Rc::clone(&shared);
         let start = Closure::<dyn FnMut(TransformStreamDefaultController)>::new(
             move |controller: TransformStreamDefaultController| {
-                if let Some(state) = start_state.borrow_mut().as_mut() {
+                if let Ok(mut state) = start_state.try_borrow_mut() {
                     let pending = std::mem::take(&mut state.pending);
                     enqueue(&controller, &pending);
                 }
@@ -131,10 +150,10 @@ impl UpstreamBody {
                 let Some(chunk) = chunk.dyn_ref::<Uint8Array>() else {
                     return;
                 };
-                if let Some(state) = transform_state.borrow_mut().as_mut()
+                if let Ok(mut state) = transform_state.try_borrow_mut()
                     && !state.finished
                 {
-                    state.translator.push(&chunk.to_vec(), &mut out);
+                    state.push(&chunk.to_vec(), &mut out);
                     enqueue(&controller, &out);
                     out.clear();
                 }
@@ -143,12 +162,9 @@ impl UpstreamBody {
         let flush_state = Rc::clone(&shared);
         let flush = Closure::<dyn FnMut(TransformStreamDefaultController)>::new(
             move |controller: TransformStreamDefaultController| {
-                if let Some(state) = flush_state.borrow_mut().as_mut()
-                    && !state.finished
-                {
+                if let Ok(mut state) = flush_state.try_borrow_mut() {
                     let mut tail = Vec::new();
-                    state.translator.finish(&mut tail);
-                    state.finished = true;
+                    state.finish(&mut tail);
                     enqueue(&controller, &tail);
                 }
             },
@@ -167,14 +183,11 @@ impl UpstreamBody {
             .map_err(|_| js_error("TransformStream"))?;
         let piped = self.raw.pipe_to(&pipe.writable());
         ctx.wait_until(async move {
-            // Settles when the upstream body ends, fails, or the client cancels.
+            // Settles when the upstream body ends or fails, or the client cancels.
             let _ = JsFuture::from(piped).await;
             drop((start, transform, flush));
-            if let Some(mut state) = shared.borrow_mut().take() {
-                let _ = report.send(StreamReport {
-                    meter: state.translator.meter().clone(),
-                    response: state.translator.collected(),
-                });
+            if let Ok(mut state) = shared.try_borrow_mut() {
+                state.report();
             }
         });
         Ok(pipe.readable())

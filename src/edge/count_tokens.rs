@@ -8,7 +8,6 @@ use worker::{Env, Fetch, Request, Response, Result};
 
 use super::auth;
 use super::http;
-use super::state;
 use super::upstream::{self, Outbound};
 use crate::config::Route;
 use crate::error::{self, ApiError, ErrorKind};
@@ -19,16 +18,8 @@ use crate::translate::meter::estimate_input_tokens;
 pub async fn handle(mut req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let format = WireFormat::AnthropicMessages;
     let fail = |error: ApiError| http::error(format, &error, request_id);
-    let now_ms = worker::Date::now().as_millis();
-    let loaded = state::config(env);
-    let Ok(config) = loaded.as_ref() else {
-        return fail(ApiError::new(
-            ErrorKind::Internal,
-            "the gateway's configuration is invalid",
-        ));
-    };
-    let record = match auth::authenticate(&req, env, now_ms).await {
-        Ok(record) => record,
+    let (record, config) = match auth::caller(&req, env).await {
+        Ok(caller) => caller,
         Err(error) => return fail(error),
     };
     let body = match req.bytes().await {

@@ -13,8 +13,7 @@ use super::state;
 
 pub fn handle(env: &Env) -> Result<Response> {
     let mut problems: Vec<String> = Vec::new();
-    let loaded = state::config(env);
-    match loaded.as_ref() {
+    match state::config(env) {
         Err(errors) => problems.extend(errors.0.iter().map(|e| format!("config: {e}"))),
         Ok(config) => {
             for provider in &config.providers {

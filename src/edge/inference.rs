@@ -4,15 +4,15 @@
 //! Before the upstream call the hot path does one KV read (cached in the isolate) and one
 //! Durable Object round trip (admission); settlement runs after the response, in `waitUntil`.
 
-use futures_channel::oneshot;
 use serde_json::Value;
 use worker::{Context, Env, Headers, Request, Response, ResponseBuilder, Result};
 
 use super::auth;
-use super::body_stream::{StreamReport, UpstreamBody};
+use super::body_stream::UpstreamBody;
 use super::http;
-use super::meter_client::{AdmitBody, MeterClient, SettleBody};
+use super::meter_client::{AdmitBody, MeterClient};
 use super::responses_state::{self, Conversation};
+use super::settlement::{Keep, KeptAnswer, Report, Reporter, Settlement};
 use super::state;
 use super::upstream::{self, Outbound};
 use crate::canonical::ChatRequest;
@@ -25,7 +25,7 @@ use crate::metering::headers::limit_headers;
 use crate::metering::{AdmitRequest, Decision, Refusal, Snapshot};
 use crate::time::rfc3339;
 use crate::translate::meter::estimate_input_tokens;
-use crate::translate::{Billed, Meter, StreamTranslator, WARNINGS_HEADER, translate_response};
+use crate::translate::{StreamTranslator, WARNINGS_HEADER, translate_response};
 
 /// Whether per-key metering runs. Only benchmarks switch it off (`METERING = "off"`), to
 /// measure what admission costs.
@@ -43,20 +43,11 @@ pub async fn handle(
 ) -> Result<Response> {
     let now_ms = worker::Date::now().as_millis();
     let fail = |error: ApiError| http::error(client, &error, request_id);
-    let loaded = state::config(env);
-    let config = match loaded.as_ref() {
-        Ok(config) => config,
-        Err(_) => {
-            return fail(ApiError::new(
-                ErrorKind::Internal,
-                "The gateway's configuration is invalid; its operator can see why at /health/ready.",
-            ));
-        }
-    };
-    let record = match auth::authenticate(&req, env, now_ms).await {
-        Ok(record) => record,
+    let (record, config) = match auth::caller(&req, env).await {
+        Ok(caller) => caller,
         Err(error) => return fail(error),
     };
+    let config = config.as_ref();
     let mut body = match read_body(&mut req, config.gateway.max_body_bytes).await {
         Ok(body) => body,
         Err(error) => return fail(error),
@@ -153,26 +144,32 @@ pub async fn handle(
         allow_passthrough: !conversation.as_ref().is_some_and(|c| c.expanded),
     };
     let context = ResponseContext::for_request(&request, now_ms / 1000, request_id);
-    let settler = Settler {
+    let keep = conversation.filter(|c| c.store).map(|conversation| Keep {
+        conversation,
+        context: context.clone(),
+        ttl_ms: config.gateway.responses_ttl_ms,
+    });
+    let collect = keep.is_some();
+    let mut reporter = Settlement {
         env: env.clone(),
         key_id: record.id.clone(),
         request_id: request_id.to_owned(),
         metering,
         estimated_input_tokens: estimate_input_tokens(&request),
-        keep: conversation.filter(|c| c.store).map(|conversation| Keep {
-            conversation,
-            context: context.clone(),
-            ttl_ms: config.gateway.responses_ttl_ms,
-        }),
+        lease_ms: config.gateway.request_lease_ms,
+        abandon_after_ms: config.gateway.abandon_after_ms,
+        keep,
+    }
+    .start(ctx);
+    let refuse = |mut reporter: Reporter, error: ApiError| -> Result<Response> {
+        reporter.finish(Report::nothing());
+        let mut response = fail(error)?;
+        http::set_all(&mut response, limit_header_values.clone())?;
+        Ok(response)
     };
     let answer = match upstream::call(env, &routes, &outbound).await {
         Ok(answer) => answer,
-        Err(error) => {
-            settler.release(ctx);
-            let mut response = fail(error)?;
-            http::set_all(&mut response, limit_header_values)?;
-            return Ok(response);
-        }
+        Err(error) => return refuse(reporter, error),
     };
     let mut warnings = decode_warnings;
     warnings.merge(&answer.warnings);
@@ -198,54 +195,48 @@ pub async fn handle(
             answer.restore,
             context,
         );
-        if settler.keep.is_some() {
+        if collect {
             translator = translator.collect();
         }
         let raw = match upstream_response.body() {
-            worker::ResponseBody::Stream(raw) => Some(raw.clone()),
-            _ => None,
-        };
-        let body = raw
-            .ok_or_else(|| worker::Error::RustError("no body".into()))
-            .and_then(|raw| UpstreamBody::new(raw, translator));
-        let mut body = match body {
-            Ok(body) => body,
-            Err(e) => {
-                settler.release(ctx);
-                return fail(ApiError::new(
-                    ErrorKind::UpstreamFailed,
-                    format!("the upstream answered without a readable body: {e}"),
-                ));
+            worker::ResponseBody::Stream(raw) => raw.clone(),
+            _ => {
+                return refuse(
+                    reporter,
+                    ApiError::new(
+                        ErrorKind::UpstreamFailed,
+                        "the upstream answered without a body",
+                    ),
+                );
             }
         };
+        let mut body = UpstreamBody::new(raw, translator, reporter)?;
         body.prime().await;
         if let Some(error) = body.translator().early_error().cloned() {
-            let meter = body.cancel();
-            settler.settle(ctx, &meter);
+            body.cancel();
             let mut response = fail(error)?;
             http::set_all(&mut response, limit_header_values)?;
             return Ok(response);
         }
-        let (report, reported) = oneshot::channel();
-        let client_body = body.into_client_body(ctx, report)?;
-        settler.settle_when_reported(ctx, reported);
         headers.set("content-type", "text/event-stream; charset=utf-8")?;
         headers.set("cache-control", "no-cache")?;
         headers.set("x-accel-buffering", "no")?;
         return Ok(ResponseBuilder::new()
             .with_status(200)
             .with_headers(headers)
-            .stream(client_body));
+            .stream(body.into_client_body(ctx)?));
     }
 
     let upstream_body = match upstream_response.bytes().await {
         Ok(bytes) => bytes,
         Err(e) => {
-            settler.release(ctx);
-            return fail(ApiError::new(
-                ErrorKind::UpstreamFailed,
-                format!("the upstream's answer could not be read: {e}"),
-            ));
+            return refuse(
+                reporter,
+                ApiError::new(
+                    ErrorKind::UpstreamFailed,
+                    format!("the upstream's answer could not be read: {e}"),
+                ),
+            );
         }
     };
     match translate_response(
@@ -256,127 +247,21 @@ pub async fn handle(
         &context,
     ) {
         Ok((bytes, meter)) => {
-            settler.settle(ctx, &meter);
-            if let (Some(keep), Ok(json)) = (settler.keep, serde_json::from_slice::<Value>(&bytes))
-            {
-                let (env, key_id) = (env.clone(), record.id.clone());
-                ctx.wait_until(async move {
-                    if let Err(e) = keep.store(&env, &key_id, json).await {
-                        worker::console_error!("could not store response: {e}");
-                    }
-                });
-            }
+            let answer = if collect {
+                serde_json::from_slice::<Value>(&bytes)
+                    .ok()
+                    .map(KeptAnswer::Client)
+            } else {
+                None
+            };
+            reporter.finish(Report { meter, answer });
             headers.set("content-type", "application/json")?;
             Ok(ResponseBuilder::new()
                 .with_status(200)
                 .with_headers(headers)
                 .fixed(bytes))
         }
-        Err(error) => {
-            settler.release(ctx);
-            let mut response = fail(error)?;
-            http::set_all(&mut response, limit_header_values)?;
-            Ok(response)
-        }
-    }
-}
-
-/// Reports usage to the key's Durable Object after the response, in `waitUntil`.
-struct Settler {
-    env: Env,
-    key_id: String,
-    request_id: String,
-    metering: bool,
-    estimated_input_tokens: u64,
-    /// Set when the answer is a Responses turn to store.
-    keep: Option<Keep>,
-}
-
-/// A Responses turn to store once its answer is complete.
-struct Keep {
-    conversation: Conversation,
-    context: ResponseContext,
-    ttl_ms: u64,
-}
-
-impl Keep {
-    async fn store(&self, env: &Env, key_id: &str, response: Value) -> Result<()> {
-        responses_state::store_turn(env, key_id, &self.conversation, response, self.ttl_ms).await
-    }
-}
-
-impl Settler {
-    fn send(&self, ctx: &Context, billed: Billed) {
-        if !self.metering {
-            return;
-        }
-        let (env, key_id, id) = (
-            self.env.clone(),
-            self.key_id.clone(),
-            self.request_id.clone(),
-        );
-        ctx.wait_until(async move {
-            settle_now(&env, &key_id, id, billed).await;
-        });
-    }
-
-    /// The request failed before any output: its reservation is given back.
-    fn release(&self, ctx: &Context) {
-        self.send(ctx, Billed::default());
-    }
-
-    fn settle(&self, ctx: &Context, meter: &Meter) {
-        self.send(ctx, bill(meter, self.estimated_input_tokens));
-    }
-
-    /// Settles (and stores the turn) once the stream reports, when it ends or the client
-    /// disconnects.
-    fn settle_when_reported(self, ctx: &Context, reported: oneshot::Receiver<StreamReport>) {
-        if !self.metering && self.keep.is_none() {
-            return;
-        }
-        ctx.wait_until(async move {
-            let report = reported.await.ok();
-            if self.metering {
-                let billed = report.as_ref().map_or_else(Billed::default, |r| {
-                    bill(&r.meter, self.estimated_input_tokens)
-                });
-                settle_now(&self.env, &self.key_id, self.request_id.clone(), billed).await;
-            }
-            if let (Some(keep), Some(response)) = (&self.keep, report.and_then(|r| r.response)) {
-                let json = WireFormat::OpenAiResponses.encode_response(&response, &keep.context);
-                if let Err(e) = keep.store(&self.env, &self.key_id, json).await {
-                    worker::console_error!("could not store response: {e}");
-                }
-            }
-        });
-    }
-}
-
-/// A request that produced nothing is free; anything else pays input plus output.
-fn bill(meter: &Meter, estimated_input_tokens: u64) -> Billed {
-    if meter.finished || meter.produced_output {
-        meter.billed(estimated_input_tokens)
-    } else {
-        Billed::default()
-    }
-}
-
-async fn settle_now(env: &Env, key_id: &str, id: String, billed: Billed) {
-    let result = match MeterClient::for_key(env, key_id) {
-        Ok(meter) => {
-            meter
-                .settle(&SettleBody {
-                    id,
-                    input_tokens: billed.input_tokens,
-                    output_tokens: billed.output_tokens,
-                })
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
-        worker::console_error!("settlement for {key_id} failed: {e}");
+        Err(error) => refuse(reporter, error),
     }
 }
 

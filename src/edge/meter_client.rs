@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | admit | `POST /admit` | [`AdmitBody`] → [`Decision`] |
 //! | settle | `POST /settle` | [`SettleBody`] → `{}` |
+//! | checkpoint | `POST /checkpoint` | [`SettleBody`] (usage so far) → `{}` |
 //! | identity | `POST /identity` | [`IdentityBody`] → [`Identity`] |
 //! | usage | `GET /usage` | → [`UsageBody`] |
 //! | history | `GET /history` | → [`History`] |
@@ -98,6 +99,12 @@ impl MeterClient {
 
     pub async fn settle(&self, body: &SettleBody) -> Result<()> {
         let _: serde_json::Value = self.call(Method::Post, "settle", Some(body)).await?;
+        Ok(())
+    }
+
+    /// Reports the usage so far of a request in flight, renewing its lease.
+    pub async fn checkpoint(&self, body: &SettleBody) -> Result<()> {
+        let _: serde_json::Value = self.call(Method::Post, "checkpoint", Some(body)).await?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 //! are decided one at a time: limits hold exactly however many arrive at once.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde::Deserialize;
 use worker::{
@@ -31,7 +32,7 @@ const PRUNE_EVERY_MS: u64 = 3_600_000;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS identity (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL, used_tokens INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, admitted_ms INTEGER NOT NULL, estimate_tokens INTEGER NOT NULL, settled_tokens INTEGER, window_start_ms INTEGER NOT NULL, model TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, admitted_ms INTEGER NOT NULL, estimate_tokens INTEGER NOT NULL, settled_tokens INTEGER, window_start_ms INTEGER NOT NULL, model TEXT NOT NULL, progress_input_tokens INTEGER NOT NULL DEFAULT 0, progress_output_tokens INTEGER NOT NULL DEFAULT 0, lease_until_ms INTEGER NOT NULL DEFAULT 0, provisional INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS usage_window (window_start_ms INTEGER NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (window_start_ms, model));
 CREATE TABLE IF NOT EXISTS usage_daily (day TEXT NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (day, model));
 ";
@@ -68,6 +69,7 @@ impl DurableObject for KeyMeter {
         let answer = match path.as_str() {
             "/admit" => self.admit(&body, now_ms),
             "/settle" => self.settle(&body, now_ms),
+            "/checkpoint" => self.checkpoint(&body, now_ms),
             "/identity" => self.identity(&body),
             "/usage" => self.usage(&body, now_ms),
             "/history" => self.history(now_ms),
@@ -98,13 +100,9 @@ fn int(value: u64) -> SqlStorageValue {
 }
 
 impl KeyMeter {
-    fn config(&self) -> Result<Config> {
-        match state::config(&self.env).as_ref() {
-            Ok(config) => Ok(config.clone()),
-            Err(errors) => Err(worker::Error::RustError(format!(
-                "invalid config: {errors}"
-            ))),
-        }
+    fn config(&self) -> Result<Rc<Config>> {
+        state::config(&self.env)
+            .map_err(|errors| worker::Error::RustError(format!("invalid config: {errors}")))
     }
 
     /// Runs `f` on the loaded meter (loading it first), then persists what changed.
@@ -147,6 +145,10 @@ impl KeyMeter {
             settled_tokens: Option<f64>,
             window_start_ms: f64,
             model: String,
+            progress_input_tokens: f64,
+            progress_output_tokens: f64,
+            lease_until_ms: f64,
+            provisional: f64,
         }
         let mut meter = Meter::new(plan_hint);
         for pair in self
@@ -181,7 +183,7 @@ impl KeyMeter {
         meter.reservations = self
             .sql
             .exec(
-                "SELECT id, admitted_ms, estimate_tokens, settled_tokens, window_start_ms, model FROM reservations ORDER BY admitted_ms",
+                "SELECT id, admitted_ms, estimate_tokens, settled_tokens, window_start_ms, model, progress_input_tokens, progress_output_tokens, lease_until_ms, provisional FROM reservations ORDER BY admitted_ms",
                 None,
             )?
             .to_array::<ReservationRow>()?
@@ -193,6 +195,10 @@ impl KeyMeter {
                 settled_tokens: row.settled_tokens.map(|t| t as u64),
                 window_start_ms: row.window_start_ms as u64,
                 model: row.model,
+                progress_input_tokens: row.progress_input_tokens as u64,
+                progress_output_tokens: row.progress_output_tokens as u64,
+                lease_until_ms: row.lease_until_ms as u64,
+                provisional: row.provisional != 0.0,
             })
             .collect();
         Ok(meter)
@@ -209,7 +215,7 @@ impl KeyMeter {
             }
             Change::Reservation(r) => {
                 self.sql.exec(
-                    "INSERT OR REPLACE INTO reservations (id, admitted_ms, estimate_tokens, settled_tokens, window_start_ms, model) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO reservations (id, admitted_ms, estimate_tokens, settled_tokens, window_start_ms, model, progress_input_tokens, progress_output_tokens, lease_until_ms, provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
                         r.id.as_str().into(),
                         int(r.admitted_ms),
@@ -217,6 +223,10 @@ impl KeyMeter {
                         r.settled_tokens.map_or(SqlStorageValue::Null, int),
                         int(r.window_start_ms),
                         r.model.as_str().into(),
+                        int(r.progress_input_tokens),
+                        int(r.progress_output_tokens),
+                        int(r.lease_until_ms),
+                        SqlStorageValue::Integer(i64::from(r.provisional)),
                     ],
                 )?;
             }
@@ -235,18 +245,19 @@ impl KeyMeter {
                         usage.model.as_str().into(),
                         int(usage.input_tokens),
                         int(usage.output_tokens),
+                        int(u64::from(usage.new_request)),
                     ]
                 };
                 self.sql.exec(
-                    "INSERT INTO usage_window (window_start_ms, model, input_tokens, output_tokens, requests) VALUES (?, ?, ?, ?, 1)
+                    "INSERT INTO usage_window (window_start_ms, model, input_tokens, output_tokens, requests) VALUES (?, ?, ?, ?, ?)
                      ON CONFLICT(window_start_ms, model) DO UPDATE SET input_tokens = input_tokens + excluded.input_tokens,
-                     output_tokens = output_tokens + excluded.output_tokens, requests = requests + 1",
+                     output_tokens = output_tokens + excluded.output_tokens, requests = requests + excluded.requests",
                     bindings(int(usage.window_start_ms)),
                 )?;
                 self.sql.exec(
-                    "INSERT INTO usage_daily (day, model, input_tokens, output_tokens, requests) VALUES (?, ?, ?, ?, 1)
+                    "INSERT INTO usage_daily (day, model, input_tokens, output_tokens, requests) VALUES (?, ?, ?, ?, ?)
                      ON CONFLICT(day, model) DO UPDATE SET input_tokens = input_tokens + excluded.input_tokens,
-                     output_tokens = output_tokens + excluded.output_tokens, requests = requests + 1",
+                     output_tokens = output_tokens + excluded.output_tokens, requests = requests + excluded.requests",
                     bindings(usage.day.as_str().into()),
                 )?;
             }
@@ -270,7 +281,7 @@ impl KeyMeter {
     fn admit(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
         let call: AdmitBody = parse(body)?;
         let config = self.config()?;
-        let stale_ms = config.gateway.stale_request_ms;
+        let lease_ms = config.gateway.request_lease_ms;
         let day = utc_date(now_ms);
         let decision = self.with_meter(Some(&call.plan_hint), |meter| {
             let plan = config.plan(&meter.plan);
@@ -279,7 +290,7 @@ impl KeyMeter {
             match limits {
                 Some(limits) => {
                     let (decision, changes) =
-                        meter.admit(&call.request, &limits, allowed, now_ms, stale_ms, &day);
+                        meter.admit(&call.request, &limits, allowed, now_ms, lease_ms, &day);
                     (Ok(decision), changes)
                 }
                 None => (
@@ -331,6 +342,24 @@ impl KeyMeter {
         Ok(())
     }
 
+    fn checkpoint(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+        let call: SettleBody = parse(body)?;
+        let lease_ms = self.config()?.gateway.request_lease_ms;
+        self.with_meter(None, |meter| {
+            (
+                (),
+                meter.checkpoint(
+                    &call.id,
+                    call.input_tokens,
+                    call.output_tokens,
+                    now_ms,
+                    lease_ms,
+                ),
+            )
+        })?;
+        Ok(serde_json::json!({}))
+    }
+
     fn identity(&self, body: &[u8]) -> Result<serde_json::Value> {
         let call: IdentityBody = parse(body)?;
         let identity = self.with_meter(call.plan.as_deref(), |meter| {
@@ -357,12 +386,11 @@ impl KeyMeter {
     fn usage(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
         let call: IdentityBody = parse(body)?;
         let config = self.config()?;
-        let stale_ms = config.gateway.stale_request_ms;
         let day = utc_date(now_ms);
         let answer = self.with_meter(call.plan.as_deref(), |meter| {
             match self.limits_for(&config, &meter.plan) {
                 Ok(limits) => {
-                    let (snapshot, changes) = meter.observe(&limits, now_ms, stale_ms, &day);
+                    let (snapshot, changes) = meter.observe(&limits, now_ms, &day);
                     (
                         Ok(UsageBody {
                             status: meter.status,

@@ -3,6 +3,7 @@
 //! - [`fetch`] is the entry point: it routes, and stamps every response with `x-request-id`.
 //! - [`inference`] serves the three inference endpoints, with [`upstream`] (calls and
 //!   failover) and [`body_stream`] (streamed bodies).
+//! - [`settlement`] settles each admitted call with the key's object (checkpoints, leases).
 //! - [`auth`], [`keystore`] and [`state`]: keys in KV and the per-isolate caches.
 //! - [`meter_object`] is the per-key metering Durable Object; [`meter_client`] calls it.
 //! - [`response_store`] keeps Responses turns per key; [`responses_state`] uses it.
@@ -23,6 +24,7 @@ mod models;
 mod random;
 mod response_store;
 mod responses_state;
+mod settlement;
 mod state;
 mod upstream;
 mod usage;

@@ -6,7 +6,6 @@ use worker::{Env, Request, Response, Result};
 
 use super::auth;
 use super::http;
-use super::state;
 use crate::config::{Config, Model};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
@@ -26,23 +25,11 @@ pub async fn handle(
     } else {
         WireFormat::OpenAiChat
     };
-    let now_ms = worker::Date::now().as_millis();
-    let record = match auth::authenticate(&req, env, now_ms).await {
-        Ok(record) => record,
+    let (record, config) = match auth::caller(&req, env).await {
+        Ok(caller) => caller,
         Err(error) => return http::error(format, &error, request_id),
     };
-    let loaded = state::config(env);
-    let Ok(config) = loaded.as_ref() else {
-        return http::error(
-            format,
-            &ApiError::new(
-                ErrorKind::Internal,
-                "the gateway's configuration is invalid",
-            ),
-            request_id,
-        );
-    };
-    let visible = visible_models(config, &record.plan);
+    let visible = visible_models(&config, &record.plan);
     match id {
         None => http::json(200, &list(&visible, anthropic)),
         Some(id) => match visible.iter().find(|m| m.id == id) {

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use worker::Env;
 
 use crate::config::{Config, ConfigErrors};
+use crate::error::{ApiError, ErrorKind};
 use crate::keys::KeyRecord;
 
 /// How long a decoded key record may be reused without reading KV again.
@@ -19,11 +20,23 @@ pub const KEY_CACHE_MS: u64 = 30_000;
 /// Entries kept before the cache is emptied (a bound on memory, not a tuning knob).
 const KEY_CACHE_CAPACITY: usize = 10_000;
 
-pub type LoadedConfig = Rc<Result<Config, ConfigErrors>>;
+/// The isolate's config: usable, or every problem found in it.
+pub type LoadedConfig = Result<Rc<Config>, Rc<ConfigErrors>>;
 
 thread_local! {
     static CONFIG: RefCell<Option<LoadedConfig>> = const { RefCell::new(None) };
     static KEY_CACHE: RefCell<HashMap<String, (KeyRecord, u64)>> = RefCell::new(HashMap::new());
+}
+
+/// The config, or the error a caller gets when it is invalid (the details go to the log and
+/// `/health/ready`, not to callers).
+pub fn usable_config(env: &Env) -> Result<Rc<Config>, ApiError> {
+    config(env).map_err(|_| {
+        ApiError::new(
+            ErrorKind::Internal,
+            "The gateway's configuration is invalid; its operator can see why at /health/ready.",
+        )
+    })
 }
 
 /// A Worker variable or secret as text, if set.
@@ -41,8 +54,8 @@ pub fn config(env: &Env) -> LoadedConfig {
             return loaded.clone();
         }
         let text = binding_text(env, "GATEWAY_CONFIG");
-        let loaded = Rc::new(Config::load(text.as_deref()));
-        if let Err(errors) = loaded.as_ref() {
+        let loaded = Config::load(text.as_deref()).map(Rc::new).map_err(Rc::new);
+        if let Err(errors) = &loaded {
             worker::console_error!("invalid gateway config: {errors}");
         }
         *cell.borrow_mut() = Some(loaded.clone());

@@ -7,7 +7,6 @@ use super::auth;
 use super::http;
 use super::inference::metering_enabled;
 use super::meter_client::MeterClient;
-use super::state;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
@@ -45,21 +44,9 @@ pub fn usage_json(config: &Config, snapshot: &Snapshot) -> Value {
 
 pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let format = WireFormat::OpenAiChat;
-    let now_ms = worker::Date::now().as_millis();
-    let record = match auth::authenticate(&req, env, now_ms).await {
-        Ok(record) => record,
+    let (record, config) = match auth::caller(&req, env).await {
+        Ok(caller) => caller,
         Err(error) => return http::error(format, &error, request_id),
-    };
-    let loaded = state::config(env);
-    let Ok(config) = loaded.as_ref() else {
-        return http::error(
-            format,
-            &ApiError::new(
-                ErrorKind::Internal,
-                "the gateway's configuration is invalid",
-            ),
-            request_id,
-        );
     };
     if !metering_enabled(env) {
         return http::error(
@@ -77,7 +64,7 @@ pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Respons
     };
     match usage {
         Ok(usage) => {
-            let mut response = http::json(200, &usage_json(config, &usage.snapshot))?;
+            let mut response = http::json(200, &usage_json(&config, &usage.snapshot))?;
             http::set_all(&mut response, limit_headers(&usage.snapshot))?;
             Ok(response)
         }

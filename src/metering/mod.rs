@@ -13,8 +13,11 @@
 //! - **Concurrency.** Requests admitted and not yet settled.
 //! - **Reservation.** Admission reserves an estimate (prompt size plus requested output);
 //!   settlement replaces it with the upstream's real usage. A request that failed before any
-//!   output settles at zero. A reservation never settled (its worker died) is released after
-//!   `stale_after_ms`, charged at its estimate.
+//!   output settles at zero.
+//! - **Lease.** An admitted request holds a lease that its worker renews with checkpoints of the
+//!   usage so far. A request whose worker stopped reporting (client gone and the invocation
+//!   cancelled, worker evicted) is settled when its lease runs out, at its last checkpoint. That
+//!   settlement is provisional: a final settlement arriving later replaces it.
 
 pub mod headers;
 
@@ -56,7 +59,12 @@ pub struct Window {
     pub used_tokens: u64,
 }
 
-/// One admitted request, kept while in flight and for a minute after admission.
+/// How long a reservation settled by its lease running out stays open to a late final
+/// settlement.
+const PROVISIONAL_KEEP_MS: u64 = 3_600_000;
+
+/// One admitted request, kept while in flight and for a minute after admission (an hour when
+/// its settlement was provisional).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
     pub id: String,
@@ -67,6 +75,13 @@ pub struct Reservation {
     /// Start of the window the request was admitted in (its tokens count there).
     pub window_start_ms: u64,
     pub model: String,
+    /// Usage reported by the last checkpoint.
+    pub progress_input_tokens: u64,
+    pub progress_output_tokens: u64,
+    /// The worker must report again before this time.
+    pub lease_until_ms: u64,
+    /// Settled because the lease ran out; a final settlement may still correct it.
+    pub provisional: bool,
 }
 
 impl Reservation {
@@ -79,9 +94,22 @@ impl Reservation {
         self.admitted_ms.saturating_add(MINUTE_MS) > now_ms
     }
 
-    /// Tokens this request counts for: settled, else reserved.
+    fn progress_tokens(&self) -> u64 {
+        self.progress_input_tokens
+            .saturating_add(self.progress_output_tokens)
+    }
+
+    /// Tokens this request counts for: settled, else reserved (or used so far, if more).
     fn tokens(&self) -> u64 {
-        self.settled_tokens.unwrap_or(self.estimate_tokens)
+        self.settled_tokens
+            .unwrap_or_else(|| self.estimate_tokens.max(self.progress_tokens()))
+    }
+
+    /// Whether the reservation is still needed at `now_ms`.
+    fn needed(&self, now_ms: u64) -> bool {
+        self.in_flight()
+            || self.in_minute(now_ms)
+            || self.provisional && self.admitted_ms.saturating_add(PROVISIONAL_KEEP_MS) > now_ms
     }
 }
 
@@ -94,6 +122,8 @@ pub struct UsageRecord {
     pub day: String,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Counts as one more request (false for a correction of an earlier charge).
+    pub new_request: bool,
 }
 
 /// A change the owner must persist.
@@ -193,43 +223,76 @@ impl Meter {
         }
     }
 
-    /// Drops what no limit needs any more and releases stale reservations.
-    fn prune(&mut self, now_ms: u64, stale_after_ms: u64, day: &str, changes: &mut Vec<Change>) {
-        let mut stale = Vec::new();
-        for reservation in &mut self.reservations {
-            if reservation.in_flight()
-                && now_ms.saturating_sub(reservation.admitted_ms) >= stale_after_ms
-            {
-                reservation.settled_tokens = Some(reservation.estimate_tokens);
-                stale.push(reservation.clone());
+    /// Settles the requests whose lease ran out, at their last checkpoint, and drops what no
+    /// limit needs any more.
+    fn prune(&mut self, now_ms: u64, day: &str, changes: &mut Vec<Change>) {
+        let expired: Vec<String> = self
+            .reservations
+            .iter()
+            .filter(|r| r.in_flight() && r.lease_until_ms <= now_ms)
+            .map(|r| r.id.clone())
+            .collect();
+        for id in expired {
+            if let Some(r) = self.reservations.iter_mut().find(|r| r.id == id) {
+                r.provisional = true;
+                let (input, output) = (r.progress_input_tokens, r.progress_output_tokens);
+                self.charge(&id, input, output, day, changes);
             }
-        }
-        for reservation in stale {
-            if let Some(window) = self.window.as_mut()
-                && window.start_ms == reservation.window_start_ms
-            {
-                window.used_tokens = window
-                    .used_tokens
-                    .saturating_add(reservation.estimate_tokens);
-                changes.push(Change::Window(*window));
-            }
-            changes.push(Change::Usage(UsageRecord {
-                model: reservation.model.clone(),
-                window_start_ms: reservation.window_start_ms,
-                day: day.to_owned(),
-                input_tokens: reservation.estimate_tokens,
-                output_tokens: 0,
-            }));
-            changes.push(Change::Reservation(reservation));
         }
         let (keep, forget): (Vec<Reservation>, Vec<Reservation>) =
             std::mem::take(&mut self.reservations)
                 .into_iter()
-                .partition(|r| r.in_flight() || r.in_minute(now_ms));
+                .partition(|r| r.needed(now_ms));
         self.reservations = keep;
         if !forget.is_empty() {
             changes.push(Change::Forget(forget.into_iter().map(|r| r.id).collect()));
         }
+    }
+
+    /// Sets a reservation's charge to `input + output` tokens, adding the difference from what
+    /// it was charged before to its window and to the usage history.
+    fn charge(&mut self, id: &str, input: u64, output: u64, day: &str, changes: &mut Vec<Change>) {
+        let Some(reservation) = self.reservations.iter_mut().find(|r| r.id == id) else {
+            return;
+        };
+        let (input_before, output_before) = match reservation.settled_tokens {
+            Some(_) => (
+                reservation.progress_input_tokens,
+                reservation.progress_output_tokens,
+            ),
+            None => (0, 0),
+        };
+        let total = input.saturating_add(output);
+        let before = reservation.settled_tokens.unwrap_or(0);
+        reservation.settled_tokens = Some(total);
+        reservation.progress_input_tokens = input;
+        reservation.progress_output_tokens = output;
+        let settled = reservation.clone();
+        if let Some(window) = self.window.as_mut()
+            && window.start_ms == settled.window_start_ms
+        {
+            window.used_tokens = window
+                .used_tokens
+                .saturating_sub(before)
+                .saturating_add(total);
+            changes.push(Change::Window(*window));
+        }
+        let (added_input, added_output) = (
+            input.saturating_sub(input_before),
+            output.saturating_sub(output_before),
+        );
+        if added_input > 0 || added_output > 0 {
+            changes.push(Change::Usage(UsageRecord {
+                model: settled.model.clone(),
+                window_start_ms: settled.window_start_ms,
+                day: day.to_owned(),
+                input_tokens: added_input,
+                output_tokens: added_output,
+                // A correction of a provisional settlement is not another request.
+                new_request: input_before == 0 && output_before == 0,
+            }));
+        }
+        changes.push(Change::Reservation(settled));
     }
 
     /// The window in force at `now_ms`, starting a new one if the last has ended.
@@ -264,7 +327,7 @@ impl Meter {
             .reservations
             .iter()
             .filter(|r| r.in_flight() && r.window_start_ms == window_start_ms)
-            .map(|r| r.estimate_tokens)
+            .map(Reservation::tokens)
             .sum();
         let recent: Vec<&Reservation> = self
             .reservations
@@ -289,18 +352,19 @@ impl Meter {
         }
     }
 
-    /// Admits or refuses one request, reserving its estimate when admitted.
+    /// Admits or refuses one request, reserving its estimate when admitted. The request holds
+    /// a lease of `lease_ms`, renewed by [`Meter::checkpoint`].
     pub fn admit(
         &mut self,
         request: &AdmitRequest,
         limits: &Limits,
         model_allowed: bool,
         now_ms: u64,
-        stale_after_ms: u64,
+        lease_ms: u64,
         day: &str,
     ) -> (Decision, Vec<Change>) {
         let mut changes = Vec::new();
-        self.prune(now_ms, stale_after_ms, day, &mut changes);
+        self.prune(now_ms, day, &mut changes);
         let refuse = |meter: &Meter, refusal: Refusal, retry_after_s: Option<u64>| Decision {
             refusal: Some(refusal),
             retry_after_s,
@@ -342,6 +406,10 @@ impl Meter {
             settled_tokens: None,
             window_start_ms: window.start_ms,
             model: request.model.clone(),
+            progress_input_tokens: 0,
+            progress_output_tokens: 0,
+            lease_until_ms: now_ms.saturating_add(lease_ms),
+            provisional: false,
         };
         self.reservations.push(reservation.clone());
         changes.push(Change::Reservation(reservation));
@@ -371,7 +439,30 @@ impl Meter {
         now_ms
     }
 
-    /// Replaces a reservation's estimate with the upstream's usage.
+    /// Records the usage so far of a request in flight and renews its lease.
+    pub fn checkpoint(
+        &mut self,
+        id: &str,
+        input_tokens: u64,
+        output_tokens: u64,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Vec<Change> {
+        let Some(reservation) = self
+            .reservations
+            .iter_mut()
+            .find(|r| r.id == id && r.in_flight())
+        else {
+            return Vec::new();
+        };
+        reservation.progress_input_tokens = input_tokens;
+        reservation.progress_output_tokens = output_tokens;
+        reservation.lease_until_ms = now_ms.saturating_add(lease_ms);
+        vec![Change::Reservation(reservation.clone())]
+    }
+
+    /// Replaces a reservation's estimate (or its provisional settlement) with the upstream's
+    /// usage. Settling a request that is already final changes nothing.
     pub fn settle(
         &mut self,
         id: &str,
@@ -381,50 +472,31 @@ impl Meter {
         day: &str,
     ) -> Vec<Change> {
         let mut changes = Vec::new();
-        let total = input_tokens.saturating_add(output_tokens);
-        let Some(reservation) = self
+        let open = self
             .reservations
             .iter_mut()
-            .find(|r| r.id == id && r.in_flight())
-        else {
+            .find(|r| r.id == id && (r.in_flight() || r.provisional));
+        let Some(reservation) = open else {
             return changes;
         };
-        reservation.settled_tokens = Some(total);
-        let settled = reservation.clone();
-        if let Some(window) = self.window.as_mut()
-            && window.start_ms == settled.window_start_ms
-        {
-            window.used_tokens = window.used_tokens.saturating_add(total);
-            changes.push(Change::Window(*window));
-        }
-        if total > 0 {
-            changes.push(Change::Usage(UsageRecord {
-                model: settled.model.clone(),
-                window_start_ms: settled.window_start_ms,
-                day: day.to_owned(),
-                input_tokens,
-                output_tokens,
-            }));
-        }
-        if now_ms.saturating_sub(settled.admitted_ms) >= MINUTE_MS {
+        reservation.provisional = false;
+        self.charge(id, input_tokens, output_tokens, day, &mut changes);
+        let expired = self
+            .reservations
+            .iter()
+            .find(|r| r.id == id)
+            .is_some_and(|r| !r.needed(now_ms));
+        if expired {
             self.reservations.retain(|r| r.id != id);
-            changes.push(Change::Forget(vec![settled.id]));
-        } else {
-            changes.push(Change::Reservation(settled));
+            changes.push(Change::Forget(vec![id.to_owned()]));
         }
         changes
     }
 
-    /// Counters for display, after releasing stale reservations.
-    pub fn observe(
-        &mut self,
-        limits: &Limits,
-        now_ms: u64,
-        stale_after_ms: u64,
-        day: &str,
-    ) -> (Snapshot, Vec<Change>) {
+    /// Counters for display, after settling requests whose lease ran out.
+    pub fn observe(&mut self, limits: &Limits, now_ms: u64, day: &str) -> (Snapshot, Vec<Change>) {
         let mut changes = Vec::new();
-        self.prune(now_ms, stale_after_ms, day, &mut changes);
+        self.prune(now_ms, day, &mut changes);
         (self.snapshot(limits, now_ms), changes)
     }
 }

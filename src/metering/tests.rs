@@ -1,6 +1,6 @@
 use super::*;
 
-const STALE: u64 = 1_800_000;
+const LEASE: u64 = 30_000;
 
 fn limits() -> Limits {
     Limits {
@@ -27,7 +27,7 @@ fn admit(meter: &mut Meter, id: &str, estimate: u64, now: u64) -> Decision {
             &limits(),
             true,
             now,
-            STALE,
+            LEASE,
             "2026-01-01",
         )
         .0
@@ -69,7 +69,7 @@ fn exactly_rpm_admissions_in_a_burst() {
                     &burst_limits,
                     true,
                     10,
-                    STALE,
+                    LEASE,
                     "d",
                 )
                 .0
@@ -118,7 +118,7 @@ fn tokens_per_minute_uses_reservations_until_settled() {
     };
     let admit_at = |meter: &mut Meter, id: &str, est: u64, now: u64| {
         meter
-            .admit(&ask(id, est), &tpm_limits, true, now, STALE, "d")
+            .admit(&ask(id, est), &tpm_limits, true, now, LEASE, "d")
             .0
     };
     assert_eq!(admit_at(&mut meter, "a", 150, 0).refusal, None);
@@ -140,28 +140,60 @@ fn status_and_model_refusals_reserve_nothing() {
     meter.status = KeyStatus::Revoked;
     assert_eq!(admit(&mut meter, "a", 1, 0).refusal, Some(Refusal::Revoked));
     meter.status = KeyStatus::Active;
-    let (decision, _) = meter.admit(&ask("a", 1), &limits(), false, 0, STALE, "d");
+    let (decision, _) = meter.admit(&ask("a", 1), &limits(), false, 0, LEASE, "d");
     assert_eq!(decision.refusal, Some(Refusal::ModelNotAllowed));
     assert!(meter.reservations.is_empty());
 }
 
 #[test]
-fn failed_requests_give_their_reservation_back_and_stale_ones_expire() {
+fn failed_requests_give_their_reservation_back() {
     let mut meter = Meter::new("p");
     admit(&mut meter, "a", 400, 0);
     let changes = meter.settle("a", 0, 0, 100, "d");
     assert!(!changes.iter().any(|c| matches!(c, Change::Usage(_))));
     assert_eq!(meter.snapshot(&limits(), 200).window_committed_tokens, 0);
+    assert_eq!(meter.snapshot(&limits(), 200).in_flight, 0);
+}
 
-    admit(&mut meter, "b", 40, 1_000);
-    let (snapshot, changes) = meter.observe(&limits(), 1_000 + STALE, STALE, "d");
-    assert_eq!(snapshot.in_flight, 0);
-    assert_eq!(snapshot.window_used_tokens, 40, "charged at its estimate");
-    assert!(
-        changes
-            .iter()
-            .any(|c| matches!(c, Change::Usage(u) if u.input_tokens == 40))
+#[test]
+fn checkpoints_renew_the_lease_and_an_expired_lease_settles_at_the_last_checkpoint() {
+    let mut meter = Meter::new("p");
+    admit(&mut meter, "a", 300, 0);
+    meter.checkpoint("a", 20, 10, 20_000, LEASE);
+    // Still leased at 49 s (renewed at 20 s for 30 s).
+    let (snapshot, _) = meter.observe(&limits(), 49_000, "d");
+    assert_eq!(snapshot.in_flight, 1);
+    assert_eq!(
+        snapshot.window_committed_tokens, 300,
+        "reserved estimate while in flight"
     );
+    let (snapshot, changes) = meter.observe(&limits(), 50_000, "d");
+    assert_eq!(snapshot.in_flight, 0);
+    assert_eq!(
+        snapshot.window_used_tokens, 30,
+        "charged at its last checkpoint"
+    );
+    assert!(changes.contains(&Change::Usage(UsageRecord {
+        model: "m".into(),
+        window_start_ms: 0,
+        day: "d".into(),
+        input_tokens: 20,
+        output_tokens: 10,
+        new_request: true,
+    })));
+    // A late final settlement corrects the provisional one, without counting a new request.
+    let changes = meter.settle("a", 20, 50, 60_000, "d");
+    assert!(changes.contains(&Change::Usage(UsageRecord {
+        model: "m".into(),
+        window_start_ms: 0,
+        day: "d".into(),
+        input_tokens: 0,
+        output_tokens: 40,
+        new_request: false,
+    })));
+    assert_eq!(meter.snapshot(&limits(), 60_000).window_used_tokens, 70);
+    // Final now: settling again changes nothing.
+    assert!(meter.settle("a", 99, 99, 61_000, "d").is_empty());
 }
 
 #[test]
@@ -175,6 +207,7 @@ fn settlement_records_usage_per_model_and_forgets_old_rows() {
         day: "2026-01-02".into(),
         input_tokens: 7,
         output_tokens: 3,
+        new_request: true,
     })));
     assert!(changes.contains(&Change::Forget(vec!["a".into()])));
     assert!(meter.reservations.is_empty());

@@ -15,6 +15,8 @@ pub mod stream;
 pub mod warnings;
 
 #[cfg(test)]
+mod pair_tests;
+#[cfg(test)]
 mod recorded_clients;
 
 pub use adapt::Restore;

@@ -116,7 +116,11 @@ fn encode_block(block: &Block) -> write::ContentBlock<'_> {
         Block::ToolCall(call) => write::ContentBlock::ToolUse {
             id: Cow::Owned(fit_identifier(&call.id, TOOL_USE_ID_CHARS)),
             name: &call.name,
-            input: tool_input(&call.arguments),
+            input: match call.kind {
+                ToolKind::Function => tool_input(&call.arguments),
+                // Freeform input the client never declared: the shape adapt gives it upstream.
+                ToolKind::Custom => serde_json::json!({ "input": call.arguments }),
+            },
         },
     }
 }

@@ -16,7 +16,7 @@ use super::wire::write::{
     ContentBlock, ContentBlockDelta, ErrorObject, Message, MessageDelta, MessageStreamEvent,
 };
 use super::{stop_reason, usage};
-use crate::canonical::{BlockStart, Delta, Finish, Opaque, StreamEvent, Usage, Vendor};
+use crate::canonical::{BlockStart, Delta, Finish, Opaque, StreamEvent, ToolKind, Usage, Vendor};
 use crate::error::ApiError;
 use crate::formats::{ResponseContext, StreamEncode, client_id};
 use crate::sse::write_json_event;
@@ -45,8 +45,11 @@ enum OpenKind {
         text: String,
         signature: Option<Opaque>,
     },
-    /// A `tool_use` block: takes argument fragments.
-    ToolUse,
+    /// A `tool_use` block: takes argument fragments. A freeform (custom-tool) call, which only
+    /// reaches an Anthropic client when nothing wrapped it upstream, is sent as
+    /// `{"input": "<raw text>"}`, escaped fragment by fragment; `opened` says whether the
+    /// `{"input":"` prefix was written.
+    ToolUse { freeform: bool, opened: bool },
     /// A redacted block, complete at its start: takes no deltas.
     Sealed,
 }
@@ -166,7 +169,7 @@ impl StreamEncoder {
                 });
                 return;
             }
-            BlockStart::ToolCall { id, name, .. } => {
+            BlockStart::ToolCall { id, name, kind } => {
                 self.emitted_tool_calls = true;
                 (
                     ContentBlock::ToolUse {
@@ -174,7 +177,10 @@ impl StreamEncoder {
                         name,
                         input: Value::Object(Map::new()),
                     },
-                    OpenKind::ToolUse,
+                    OpenKind::ToolUse {
+                        freeform: *kind == ToolKind::Custom,
+                        opened: false,
+                    },
                 )
             }
         };
@@ -213,10 +219,41 @@ impl StreamEncoder {
                 *signature = Some(opaque.clone());
                 return;
             }
-            (OpenKind::ToolUse, Delta::ToolArguments(fragment)) => {
-                ContentBlockDelta::InputJsonDelta {
-                    partial_json: fragment,
+            (
+                OpenKind::ToolUse {
+                    freeform: false, ..
+                },
+                Delta::ToolArguments(fragment),
+            ) => ContentBlockDelta::InputJsonDelta {
+                partial_json: fragment,
+            },
+            (
+                OpenKind::ToolUse {
+                    freeform: true,
+                    opened,
+                },
+                Delta::ToolArguments(fragment),
+            ) => {
+                if fragment.is_empty() {
+                    return;
                 }
+                let escaped = serde_json::to_string(fragment).unwrap_or_default();
+                let inner = escaped
+                    .get(1..escaped.len().saturating_sub(1))
+                    .unwrap_or_default();
+                let prefix = if *opened { "" } else { "{\"input\":\"" };
+                *opened = true;
+                let partial_json = format!("{prefix}{inner}");
+                Self::write(
+                    out,
+                    &MessageStreamEvent::ContentBlockDelta {
+                        index,
+                        delta: ContentBlockDelta::InputJsonDelta {
+                            partial_json: &partial_json,
+                        },
+                    },
+                );
+                return;
             }
             // A delta that does not fit the open block.
             _ => return,
@@ -237,6 +274,20 @@ impl StreamEncoder {
         let Some(open) = self.open.take() else {
             return;
         };
+        if let OpenKind::ToolUse {
+            freeform: true,
+            opened,
+        } = open.kind
+        {
+            let partial_json = if opened { "\"}" } else { "{\"input\":\"\"}" };
+            Self::write(
+                out,
+                &MessageStreamEvent::ContentBlockDelta {
+                    index: open.index,
+                    delta: ContentBlockDelta::InputJsonDelta { partial_json },
+                },
+            );
+        }
         if let OpenKind::Thinking { text, signature } = &open.kind {
             let signature = client_signature(signature.as_ref(), text);
             Self::write(

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ErrorKind, is_context_overflow};
 /// | `rate_limit_exceeded` | `RateLimited` (+ retry-after from "try again in Ns") |
 /// | `insufficient_quota` | `UpstreamFailed` (the operator's account, not the caller's) |
 /// | `invalid_prompt` | `InvalidRequest` (code kept) |
+/// | `server_is_overloaded`, `slow_down` | `Overloaded` |
 /// | `server_error`, anything else | `UpstreamFailed` |
 pub fn decode(error: &ResponseError) -> ApiError {
     let code = error.code.as_deref().unwrap_or("");
@@ -40,6 +41,9 @@ pub fn decode(error: &ResponseError) -> ApiError {
             }
         }
         "invalid_prompt" => ApiError::new(ErrorKind::InvalidRequest, message).with_code(code),
+        "server_is_overloaded" | "slow_down" => {
+            ApiError::new(ErrorKind::Overloaded, format!("upstream error: {message}"))
+        }
         _ if is_context_overflow(&message) => {
             ApiError::new(ErrorKind::ContextLengthExceeded, message)
         }
@@ -61,12 +65,14 @@ pub fn decode(error: &ResponseError) -> ApiError {
 /// | `ContextLengthExceeded` | `context_length_exceeded` |
 /// | `RateLimited` | `rate_limit_exceeded` |
 /// | `QuotaExhausted` | `insufficient_quota` |
+/// | `Overloaded` | `server_is_overloaded` (OpenAI's own code for it) |
 /// | every other kind | `server_error` |
 pub fn encode_code(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::ContextLengthExceeded => "context_length_exceeded",
         ErrorKind::RateLimited => "rate_limit_exceeded",
         ErrorKind::QuotaExhausted => "insufficient_quota",
+        ErrorKind::Overloaded => "server_is_overloaded",
         ErrorKind::InvalidRequest
         | ErrorKind::Authentication
         | ErrorKind::PermissionDenied
@@ -75,7 +81,6 @@ pub fn encode_code(kind: ErrorKind) -> &'static str {
         | ErrorKind::MethodNotAllowed
         | ErrorKind::RequestTooLarge
         | ErrorKind::UpstreamFailed
-        | ErrorKind::Overloaded
         | ErrorKind::Timeout
         | ErrorKind::Internal => "server_error",
     }
@@ -207,7 +212,7 @@ mod tests {
         );
         assert_eq!(encode_code(ErrorKind::RateLimited), "rate_limit_exceeded");
         assert_eq!(encode_code(ErrorKind::QuotaExhausted), "insufficient_quota");
-        assert_eq!(encode_code(ErrorKind::Overloaded), "server_error");
+        assert_eq!(encode_code(ErrorKind::Overloaded), "server_is_overloaded");
         assert_eq!(encode_code(ErrorKind::InvalidRequest), "server_error");
         let limited =
             ApiError::new(ErrorKind::RateLimited, "Too many requests").with_retry_after(7);

@@ -432,7 +432,7 @@ fn errors_become_response_failed() {
 
     for (kind, code) in [
         (ErrorKind::QuotaExhausted, "insufficient_quota"),
-        (ErrorKind::Overloaded, "server_error"),
+        (ErrorKind::Overloaded, "server_is_overloaded"),
         (ErrorKind::Timeout, "server_error"),
     ] {
         let bytes = encode_events(

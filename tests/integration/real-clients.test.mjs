@@ -1,0 +1,116 @@
+// The real Claude Code and Codex CLIs, unchanged, through the gateway to a model of another
+// format: each must run a full tool turn (call, local execution, result, answer).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { startWorker } from "../support/worker.mjs";
+import { FINAL_TEXT, startAgentUpstream } from "../support/agent-upstream.mjs";
+
+const run = promisify(execFile);
+
+/** Runs a CLI with stdin closed (Codex reads a prompt from an open stdin). */
+function cli(command, args, { cwd, env, timeout }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new Error(`${path.basename(command)} exited with ${code}\n${stderr}\n${stdout}`));
+    });
+  });
+}
+const clients = (await run("sh", ["scripts/setup-clients.sh"])).stdout.trim();
+const claude = path.join(clients, "node_modules/@anthropic-ai/claude-code/bin/claude.exe");
+const codex = path.join(clients, "node_modules/.bin/codex");
+
+const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "toc-agent-"));
+const file = path.join(workdir, "main.rs");
+fs.writeFileSync(file, "fn main() {}\n");
+
+let upstream;
+let gateway;
+let key;
+
+before(async () => {
+  upstream = await startAgentUpstream(file);
+  const provider = (id, format, prefix) => ({ id, format, base_url: `${upstream.url}/${prefix}/v1`, keys: ["UP_KEY"] });
+  gateway = await startWorker({
+    config: {
+      providers: [provider("chat", "openai-chat", "chat"), provider("anthropic", "anthropic", "anthropic"), provider("responses", "openai-responses", "responses")],
+      models: [
+        { id: "m-chat", provider: "chat", upstream: "agent-chat" },
+        { id: "m-anthropic", provider: "anthropic", upstream: "agent-anthropic" },
+        { id: "m-responses", provider: "responses", upstream: "agent-responses" },
+      ],
+      plans: [{ id: "dev", rpm: 1000, tpm: 1e9, concurrency: 50, window: "5h", window_tokens: 1e12 }],
+    },
+    bindings: { UP_KEY: "sk-up" },
+  });
+  key = (await gateway.createKey("dev")).key;
+});
+
+after(async () => {
+  await gateway?.dispose();
+  await upstream?.close();
+  fs.rmSync(workdir, { recursive: true, force: true });
+});
+
+/** The requests the upstream got for one model, and the tool result the second one carried. */
+function conversation(upstreamModel) {
+  const calls = upstream.requests.filter((r) => r.body.model === upstreamModel);
+  return { calls, text: JSON.stringify(calls.at(-1)?.body ?? {}) };
+}
+
+for (const model of ["m-chat", "m-responses"]) {
+  test(`Claude Code runs a Read tool turn on ${model} (foreign upstream)`, async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "toc-claude-home-"));
+    const { stdout } = await cli(claude, ["-p", "Read main.rs and say what it does", "--model", model, "--allowedTools", "Read"], {
+      cwd: workdir,
+      timeout: 90_000,
+      env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: gateway.url, ANTHROPIC_AUTH_TOKEN: key, DISABLE_TELEMETRY: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
+    });
+    assert.match(stdout, new RegExp(FINAL_TEXT.replace(".", "\\.")));
+    const { calls, text } = conversation(`agent-${model.slice(2)}`);
+    assert.ok(calls.length >= 2, `${calls.length} upstream calls`);
+    assert.ok(text.includes("fn main() {}"), "the tool result reached the upstream");
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+}
+
+for (const [model, resultShape] of [["m-anthropic", '"tool_result"'], ["m-chat", '"role":"tool"']]) {
+  test(`Codex runs an exec_command tool turn on ${model} (foreign upstream)`, async () => {
+    const codexHome = fs.mkdtempSync(path.join(os.tmpdir(), "toc-codex-home-"));
+    fs.writeFileSync(
+      path.join(codexHome, "config.toml"),
+      [
+        `model = "${model}"`,
+        'model_provider = "toc"',
+        "[model_providers.toc]",
+        'name = "toc"',
+        `base_url = "${gateway.url}/v1"`,
+        'env_key = "TOC_API_KEY"',
+        'wire_api = "responses"',
+      ].join("\n"),
+    );
+    const { stdout } = await cli(codex, ["exec", "--skip-git-repo-check", "-s", "read-only", "Read main.rs and say what it does"], {
+      cwd: workdir,
+      timeout: 90_000,
+      env: { PATH: process.env.PATH, HOME: codexHome, CODEX_HOME: codexHome, TOC_API_KEY: key },
+    });
+    assert.match(stdout, new RegExp(FINAL_TEXT.replace(".", "\\.")));
+    const { calls, text } = conversation(`agent-${model.slice(2)}`);
+    assert.ok(calls.length >= 2, `${calls.length} upstream calls`);
+    assert.ok(text.includes("fn main() {}"), "the command's output reached the upstream");
+    assert.ok(text.includes(resultShape), `as the upstream's own tool-result shape (${resultShape})`);
+    fs.rmSync(codexHome, { recursive: true, force: true });
+  });
+}
