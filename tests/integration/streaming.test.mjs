@@ -171,6 +171,9 @@ function assertEndsInError(client, frames, label) {
     assert.equal(last.data.type, "response.failed", `${label}: last event is response.failed`);
     assert.equal(last.data.response.status, "failed");
     assert.equal(typeof last.data.response.error.message, "string");
+    assert.equal(last.data.response.id, frames[0].data.response.id, `${label}: response.failed names the streamed response`);
+    const seqs = data.map((f) => f.data.sequence_number);
+    assert.deepEqual(seqs, seqs.map((_, i) => i), `${label}: sequence numbers stay dense`);
     assert.ok(!frames.some((f) => f.data?.type === "response.completed"), `${label}: no response.completed`);
   }
 }
