@@ -1,0 +1,875 @@
+// A mock LLM upstream that speaks the three provider formats the gateway calls, as the vendors
+// do, non-streaming and streaming:
+//
+//   POST /chat/v1/chat/completions        OpenAI Chat Completions   (Authorization: Bearer)
+//   POST /anthropic/v1/messages           Anthropic Messages        (x-api-key or Bearer, + anthropic-version)
+//   POST /anthropic/v1/messages/count_tokens
+//   POST /responses/v1/responses          OpenAI Responses          (Authorization: Bearer)
+//   POST /responses/v1/responses/input_tokens
+//
+// The answer is chosen by a scenario keyword in the last user text, `[scenario:NAME]`, so a
+// scenario survives any translation of the request. Without a keyword the scenario is `text`.
+// Every scenario's text and usage are fixed and exported (SCENARIOS, expectedUsage) so tests can
+// assert exact values. Every request is recorded (path, headers, parsed body, scenario, whether
+// the client went away before the answer ended) together with the highest number of requests
+// in flight at once.
+//
+// Scenarios:
+//   text            plain answer (cached-token figures non-zero: 1024 read, Anthropic also 16 written)
+//   tools           a sentence, then two parallel tool calls whose arguments stream in fragments
+//   thinking        reasoning (Anthropic: when `thinking` is on; Responses: summary when
+//                   `reasoning.summary` is set, encrypted_content when included; Chat:
+//                   DeepSeek-style `reasoning_content`) then text
+//   max_tokens      a truncated answer (max_tokens / length / incomplete)
+//   refusal         a refusal (Chat `refusal` field, Responses refusal part, Anthropic stop_reason refusal)
+//   stop_sequence   stops on the request's first stop sequence (Anthropic reports which)
+//   slow            first text delta, then a hold of `slowHoldMs` (1000 ms), then the rest
+//                   (non-streaming: the whole answer after the hold)
+//   midstream_error some text, then the format's in-band error event, then the body ends
+//   early_error     200, then an error event before anything else (Anthropic's overloaded case)
+//   eof             some text, then the body ends cleanly without the terminal event
+//   reset           some text, then the connection is destroyed
+//   error_<status>  HTTP error in the vendor's shape: 400 context overflow in the vendor's words,
+//                   429 with retry-after, 500, 503/529 overloaded, others generic
+//   hang_headers    never answers (for header timeouts); the request stays open until aborted
+//   long            `longEvents` (200) text deltas `longIntervalMs` (10 ms) apart, for disconnects
+//
+// Streaming answers go out one SSE frame per write, so the gateway sees them as they happen.
+
+import http from "node:http";
+import { once } from "node:events";
+
+export const FORMATS = ["chat", "anthropic", "responses"];
+
+/** Path prefix per format; the gateway appends /chat/completions, /messages or /responses. */
+export const BASE_PATHS = { chat: "/chat/v1", anthropic: "/anthropic/v1", responses: "/responses/v1" };
+
+export const DEFAULT_API_KEY = "sk-mock";
+export const ANTHROPIC_VERSION = "2023-06-01";
+/** What count_tokens / input_tokens answer. */
+export const COUNTED_INPUT_TOKENS = 4242;
+
+const WEATHER_ARGS = ['{"city":', '"Paris",', '"unit":"celsius"}'];
+const TIME_ARGS = ['{"timezone"', ':"Europe/Paris"}'];
+
+/**
+ * Fixed content per scenario. `usage` is canonical: `input` counts every prompt token (cache
+ * reads and writes included), `output` every generated token (reasoning included). OpenAI
+ * formats report `cacheWrite` nowhere; Anthropic reports no reasoning figure.
+ */
+export const SCENARIOS = {
+  text: {
+    text: ["Hello", " from the", " mock upstream", "."],
+    usage: { input: 1500, cacheRead: 1024, cacheWrite: 16, output: 12, reasoning: 0 },
+  },
+  tools: {
+    text: ["Let me check", " both."],
+    tools: [
+      { name: "get_weather", callId: "call_mockWeather01", toolUseId: "toolu_01MockWeather", fragments: WEATHER_ARGS },
+      { name: "get_time", callId: "call_mockTime02", toolUseId: "toolu_01MockTime", fragments: TIME_ARGS },
+    ],
+    usage: { input: 320, cacheRead: 0, cacheWrite: 0, output: 41, reasoning: 0 },
+  },
+  thinking: {
+    thinking: ["The user wants", " a greeting.", " I will say hello."],
+    signature: "EqQBCkYIBRgCKkDmockSignatureOnlyValidForTheMockUpstream==",
+    encrypted: "gAAAAABmockEncryptedReasoningOnlyValidForTheMockUpstream==",
+    text: ["Hello", " after thinking."],
+    usage: { input: 400, cacheRead: 256, cacheWrite: 0, output: 90, reasoning: 64 },
+  },
+  max_tokens: {
+    text: ["This answer is", " cut short"],
+    usage: { input: 50, cacheRead: 0, cacheWrite: 0, output: 16, reasoning: 0 },
+  },
+  refusal: {
+    refusal: ["I'm sorry,", " I can't help with that."],
+    usage: { input: 60, cacheRead: 0, cacheWrite: 0, output: 9, reasoning: 0 },
+  },
+  stop_sequence: {
+    text: ["Counting: 1,", " 2,", " 3"],
+    usage: { input: 70, cacheRead: 0, cacheWrite: 0, output: 7, reasoning: 0 },
+  },
+  slow: {
+    text: ["First", " then", " the rest."],
+    usage: { input: 80, cacheRead: 0, cacheWrite: 0, output: 5, reasoning: 0 },
+  },
+  midstream_error: {
+    text: ["Partial", " answer"],
+    usage: { input: 90, cacheRead: 0, cacheWrite: 0, output: 3, reasoning: 0 },
+  },
+  eof: {
+    text: ["Partial", " answer"],
+    usage: { input: 90, cacheRead: 0, cacheWrite: 0, output: 3, reasoning: 0 },
+  },
+  reset: {
+    text: ["Partial", " answer"],
+    usage: { input: 90, cacheRead: 0, cacheWrite: 0, output: 3, reasoning: 0 },
+  },
+  early_error: { text: [], usage: { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, reasoning: 0 } },
+  long: { text: [], usage: { input: 100, cacheRead: 0, cacheWrite: 0, output: 200, reasoning: 0 } },
+};
+
+/** The full text of a scenario's answer. */
+export function scenarioText(name) {
+  const s = SCENARIOS[name];
+  return (s.text ?? []).join("");
+}
+
+/** Vendor error messages the error scenarios send, by format. */
+export const ERROR_MESSAGES = {
+  overflow: {
+    chat: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens. Please reduce the length of the messages.",
+    responses: "Your input exceeds the context window of this model. Please adjust your input and try again.",
+    anthropic: "prompt is too long: 210412 tokens > 200000 maximum",
+  },
+  rateLimit: {
+    chat: "Rate limit reached for gpt-mock in organization org-mock on tokens per min (TPM): Limit 30000, Used 30000, Requested 512. Please try again in 7s.",
+    responses: "Rate limit reached for gpt-mock in organization org-mock on tokens per min (TPM): Limit 30000, Used 30000, Requested 512. Please try again in 7s.",
+    anthropic: "This request would exceed the rate limit for your organization of 30,000 input tokens per minute. Please retry after 7 seconds.",
+  },
+  server: {
+    chat: "The server had an error while processing your request. Sorry about that!",
+    responses: "The server had an error while processing your request. Sorry about that!",
+    anthropic: "Internal server error",
+  },
+  overloaded: {
+    chat: "The engine is currently overloaded, please try again later.",
+    responses: "The engine is currently overloaded, please try again later.",
+    anthropic: "Overloaded",
+  },
+};
+export const RETRY_AFTER_S = 7;
+
+/**
+ * The usage a client of `client` format sees when the upstream speaks `upstream`, for a
+ * scenario, after the gateway's conversions (BRIEF: Anthropic input excludes cache reads and
+ * writes, OpenAI input includes them; unreported figures are 0).
+ */
+export function expectedUsage(client, upstream, scenario) {
+  const u = SCENARIOS[scenario].usage;
+  const cacheWrite = upstream === "anthropic" ? u.cacheWrite : 0;
+  const reasoning = upstream === "anthropic" ? 0 : u.reasoning;
+  if (client === "anthropic") {
+    return {
+      input_tokens: u.input - u.cacheRead - cacheWrite,
+      cache_read_input_tokens: u.cacheRead,
+      cache_creation_input_tokens: cacheWrite,
+      output_tokens: u.output,
+    };
+  }
+  if (client === "chat") {
+    return {
+      prompt_tokens: u.input,
+      completion_tokens: u.output,
+      total_tokens: u.input + u.output,
+      cached_tokens: u.cacheRead,
+      reasoning_tokens: reasoning,
+    };
+  }
+  return {
+    input_tokens: u.input,
+    output_tokens: u.output,
+    total_tokens: u.input + u.output,
+    cached_tokens: u.cacheRead,
+    reasoning_tokens: reasoning,
+  };
+}
+
+// ------------------------------------------------------------------------------------------
+// Request inspection
+
+/** The text of the last user turn, whatever the format. */
+export function lastUserText(format, body) {
+  const textOf = (content, partTypes) => {
+    if (typeof content === "string") return content;
+    if (!Array.isArray(content)) return "";
+    return content
+      .filter((p) => p && partTypes.includes(p.type) && typeof p.text === "string")
+      .map((p) => p.text)
+      .join("\n");
+  };
+  if (format === "responses") {
+    if (typeof body.input === "string") return body.input;
+    if (!Array.isArray(body.input)) return "";
+    for (let i = body.input.length - 1; i >= 0; i--) {
+      const item = body.input[i];
+      if (item && item.role === "user" && (item.type === undefined || item.type === "message")) {
+        return textOf(item.content, ["input_text"]);
+      }
+    }
+    return "";
+  }
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i] && messages[i].role === "user") return textOf(messages[i].content, ["text"]);
+  }
+  return "";
+}
+
+export function scenarioOf(format, body) {
+  const match = /\[scenario:([a-z0-9_]+)\]/.exec(lastUserText(format, body));
+  return match ? match[1] : "text";
+}
+
+// ------------------------------------------------------------------------------------------
+// Vendor error bodies
+
+function openaiError(message, type, param = null, code = null) {
+  return { error: { message, type, param, code } };
+}
+
+function anthropicError(type, message) {
+  return { type: "error", error: { type, message }, request_id: "req_011MockUpstream" };
+}
+
+const ANTHROPIC_TYPES = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  402: "billing_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  503: "overloaded_error",
+  504: "timeout_error",
+  529: "overloaded_error",
+};
+
+/** status, headers and body of an `error_<status>` scenario. */
+function scenarioError(format, status) {
+  const headers = {};
+  const oa = format !== "anthropic";
+  let body;
+  if (status === 400) {
+    body = oa
+      ? openaiError(ERROR_MESSAGES.overflow[format], "invalid_request_error", format === "chat" ? "messages" : "input", "context_length_exceeded")
+      : anthropicError("invalid_request_error", ERROR_MESSAGES.overflow.anthropic);
+  } else if (status === 429) {
+    headers["retry-after"] = String(RETRY_AFTER_S);
+    body = oa
+      ? openaiError(ERROR_MESSAGES.rateLimit[format], "tokens", null, "rate_limit_exceeded")
+      : anthropicError("rate_limit_error", ERROR_MESSAGES.rateLimit.anthropic);
+  } else if (status === 500) {
+    body = oa
+      ? openaiError(ERROR_MESSAGES.server[format], "server_error")
+      : anthropicError("api_error", ERROR_MESSAGES.server.anthropic);
+  } else if (status === 503 || status === 529) {
+    body = oa
+      ? openaiError(ERROR_MESSAGES.overloaded[format], "server_error", null, "overloaded")
+      : anthropicError("overloaded_error", ERROR_MESSAGES.overloaded.anthropic);
+  } else {
+    body = oa
+      ? openaiError(`Mock upstream error ${status}.`, status >= 500 ? "server_error" : "invalid_request_error")
+      : anthropicError(ANTHROPIC_TYPES[status] ?? "api_error", `Mock upstream error ${status}.`);
+  }
+  return { status, headers, body };
+}
+
+/** Vendor-style request validation: a 400 in the vendor's shape, or null. */
+function validate(format, body) {
+  if (format === "anthropic") {
+    const bad = (message) => ({ status: 400, body: anthropicError("invalid_request_error", message) });
+    if (typeof body.model !== "string") return bad("model: Field required");
+    if (!Number.isInteger(body.max_tokens)) return bad("max_tokens: Field required");
+    if (body.max_tokens < 1) return bad("max_tokens: Input should be greater than or equal to 1");
+    if (!Array.isArray(body.messages)) return bad("messages: Field required");
+    for (const [i, m] of body.messages.entries()) {
+      if (m.role !== "user" && m.role !== "assistant") {
+        return bad(`messages.${i}.role: Input should be 'user' or 'assistant'`);
+      }
+      if (Array.isArray(m.content)) {
+        if (m.content.length === 0 && i !== body.messages.length - 1) return bad(`messages.${i}: all messages must have non-empty content except for the optional final assistant message`);
+        for (const block of m.content) {
+          if (block.type === "text" && block.text === "") return bad("messages: text content blocks must be non-empty");
+        }
+      } else if (typeof m.content !== "string") {
+        return bad(`messages.${i}.content: Input should be a valid list`);
+      }
+    }
+    if (body.temperature !== undefined && (body.temperature < 0 || body.temperature > 1)) {
+      return bad("temperature: Input should be less than or equal to 1");
+    }
+    if (body.system !== undefined && typeof body.system !== "string" && !Array.isArray(body.system)) {
+      return bad("system: Input should be a valid list");
+    }
+    return null;
+  }
+  const bad = (message, param, code = null) => ({ status: 400, body: openaiError(message, "invalid_request_error", param, code) });
+  if (typeof body.model !== "string") return bad("you must provide a model parameter", null);
+  if (format === "chat") {
+    if (!Array.isArray(body.messages)) return bad("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
+    if (body.messages.length === 0) return bad("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array");
+    for (const [i, m] of body.messages.entries()) {
+      if (!["system", "developer", "user", "assistant", "tool", "function"].includes(m.role)) {
+        return bad(`Invalid value: '${m.role}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`, `messages[${i}].role`, "invalid_value");
+      }
+    }
+    if (body.stream_options != null && !body.stream) {
+      return bad("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", "invalid_value");
+    }
+    return null;
+  }
+  if (body.input !== undefined && typeof body.input !== "string" && !Array.isArray(body.input)) {
+    return bad("Invalid type for 'input': expected one of a string or array of input items.", "input", "invalid_type");
+  }
+  for (const field of ["stop", "n", "seed", "max_tokens", "max_completion_tokens", "messages", "system"]) {
+    if (body[field] !== undefined) return bad(`Unknown parameter: '${field}'.`, field, "unknown_parameter");
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------------------------------
+// The answer, independent of format
+
+/**
+ * What the upstream says for `scenario`: a list of blocks, a stop reason, usage, and how the
+ * stream behaves (`hold` after the first text delta, `cut` to end it early).
+ */
+function buildAnswer(format, scenario, body, options) {
+  const s = SCENARIOS[scenario] ?? SCENARIOS.text;
+  const blocks = [];
+  const answer = { scenario, blocks, stop: "end", stopSequence: null, usage: { ...s.usage }, hold: 0, cut: null, interval: 0 };
+  if (s.thinking) {
+    const wantThinking =
+      format === "chat" ||
+      (format === "anthropic" && ["enabled", "adaptive"].includes(body.thinking?.type)) ||
+      format === "responses";
+    if (wantThinking) {
+      const summarized = format !== "responses" || Boolean(body.reasoning?.summary);
+      const encrypted = format === "responses" && Array.isArray(body.include) && body.include.includes("reasoning.encrypted_content");
+      blocks.push({ kind: "thinking", deltas: summarized ? s.thinking : [], signature: s.signature, encrypted: encrypted ? s.encrypted : null });
+    }
+  }
+  if (s.refusal) blocks.push({ kind: "refusal", deltas: s.refusal });
+  if (scenario === "long") {
+    blocks.push({ kind: "text", deltas: Array.from({ length: options.longEvents }, (_, i) => `tick ${i}. `) });
+    answer.interval = options.longIntervalMs;
+    answer.usage.output = options.longEvents;
+  } else if (s.text && s.text.length) {
+    blocks.push({ kind: "text", deltas: s.text });
+  }
+  for (const tool of s.tools ?? []) blocks.push({ kind: "tool", ...tool });
+  if (s.tools) answer.stop = "tool";
+  if (scenario === "max_tokens") answer.stop = "max_tokens";
+  if (scenario === "refusal") answer.stop = "refusal";
+  if (scenario === "stop_sequence") {
+    const stops = format === "anthropic" ? body.stop_sequences : typeof body.stop === "string" ? [body.stop] : body.stop;
+    answer.stop = Array.isArray(stops) && stops.length ? "stop_sequence" : "end";
+    answer.stopSequence = Array.isArray(stops) && stops.length ? stops[0] : null;
+  }
+  if (scenario === "slow") answer.hold = options.slowHoldMs;
+  if (["midstream_error", "eof", "reset", "early_error"].includes(scenario)) answer.cut = scenario;
+  return answer;
+}
+
+// ------------------------------------------------------------------------------------------
+// Format renderers. Each returns { json } for non-streaming, or { steps } for streaming, where a
+// step is { frame }, { pause: ms }, { end: "clean" | "destroy" }.
+
+let serial = 0;
+const nextId = () => (++serial).toString(36).padStart(6, "0");
+
+function sse(event, data) {
+  return event ? `event: ${event}\ndata: ${JSON.stringify(data)}\n\n` : `data: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Adds the hold after the first text delta, the interval between deltas, and the cut. */
+class Steps {
+  constructor(answer) {
+    this.answer = answer;
+    this.list = [];
+    this.textDeltas = 0;
+  }
+  frame(frame) {
+    this.list.push({ frame });
+  }
+  textDelta(frame) {
+    if (this.textDeltas > 0 && this.answer.interval) this.list.push({ pause: this.answer.interval });
+    this.list.push({ frame });
+    this.textDeltas++;
+    if (this.textDeltas === 1 && this.answer.hold) this.list.push({ pause: this.answer.hold });
+  }
+}
+
+// ---- OpenAI Chat Completions
+
+function chatUsage(u) {
+  return {
+    prompt_tokens: u.input,
+    completion_tokens: u.output,
+    total_tokens: u.input + u.output,
+    prompt_tokens_details: { cached_tokens: u.cacheRead, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: u.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+function chatFinish(answer) {
+  return { end: "stop", tool: "tool_calls", max_tokens: "length", refusal: "stop", stop_sequence: "stop" }[answer.stop];
+}
+
+function renderChat(answer, body, stream) {
+  const id = `chatcmpl-mock${nextId()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = body.model;
+  const text = answer.blocks.filter((b) => b.kind === "text").flatMap((b) => b.deltas).join("");
+  const thinking = answer.blocks.find((b) => b.kind === "thinking");
+  const refusal = answer.blocks.find((b) => b.kind === "refusal");
+  const tools = answer.blocks.filter((b) => b.kind === "tool");
+  if (!stream) {
+    const message = { role: "assistant", content: refusal ? null : text, refusal: refusal ? refusal.deltas.join("") : null, annotations: [] };
+    if (thinking) message.reasoning_content = thinking.deltas.join("");
+    if (tools.length) {
+      message.tool_calls = tools.map((t) => ({ id: t.callId, type: "function", function: { name: t.name, arguments: t.fragments.join("") } }));
+    }
+    return {
+      json: {
+        id, object: "chat.completion", created, model,
+        choices: [{ index: 0, message, logprobs: null, finish_reason: chatFinish(answer) }],
+        usage: chatUsage(answer.usage), service_tier: "default", system_fingerprint: "fp_mock",
+      },
+    };
+  }
+  const includeUsage = body.stream_options?.include_usage === true;
+  const steps = new Steps(answer);
+  let obfuscation = 0;
+  const chunk = (delta, finish = null) => {
+    const c = { id, object: "chat.completion.chunk", created, model, service_tier: "default", system_fingerprint: "fp_mock", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+    if (includeUsage) c.usage = null;
+    c.obfuscation = "xyzw".slice(0, (obfuscation++ % 4) + 1);
+    return sse(null, c);
+  };
+  if (answer.cut === "early_error") {
+    steps.frame(sse(null, openaiError(ERROR_MESSAGES.overloaded.chat, "server_error", null, "overloaded")));
+    steps.list.push({ end: "clean" });
+    return { steps: steps.list };
+  }
+  steps.frame(chunk({ role: "assistant", content: "", refusal: null }));
+  if (thinking) for (const d of thinking.deltas) steps.frame(chunk({ reasoning_content: d }));
+  if (refusal) for (const d of refusal.deltas) steps.textDelta(chunk({ refusal: d }));
+  for (const b of answer.blocks.filter((x) => x.kind === "text")) for (const d of b.deltas) steps.textDelta(chunk({ content: d }));
+  if (answer.cut) return { steps: cutSteps("chat", steps, answer) };
+  tools.forEach((t, index) => {
+    steps.frame(chunk({ tool_calls: [{ index, id: t.callId, type: "function", function: { name: t.name, arguments: "" } }] }));
+    for (const f of t.fragments) steps.frame(chunk({ tool_calls: [{ index, function: { arguments: f } }] }));
+  });
+  steps.frame(chunk({}, chatFinish(answer)));
+  if (includeUsage) {
+    steps.frame(sse(null, { id, object: "chat.completion.chunk", created, model, service_tier: "default", system_fingerprint: "fp_mock", choices: [], usage: chatUsage(answer.usage), obfuscation: "ab" }));
+  }
+  steps.frame("data: [DONE]\n\n");
+  steps.list.push({ end: "clean" });
+  return { steps: steps.list };
+}
+
+function cutSteps(format, steps, answer) {
+  if (answer.cut === "midstream_error") {
+    if (format === "chat") steps.frame(sse(null, openaiError(ERROR_MESSAGES.server.chat, "server_error")));
+    if (format === "anthropic") steps.frame(sse("error", anthropicError("overloaded_error", ERROR_MESSAGES.overloaded.anthropic)));
+    steps.list.push({ end: "clean" });
+  } else if (answer.cut === "eof") {
+    steps.list.push({ end: "clean" });
+  } else {
+    steps.list.push({ pause: 20 }, { end: "destroy" });
+  }
+  return steps.list;
+}
+
+// ---- Anthropic Messages
+
+function anthropicUsage(u) {
+  return {
+    input_tokens: u.input - u.cacheRead - u.cacheWrite,
+    cache_creation_input_tokens: u.cacheWrite,
+    cache_read_input_tokens: u.cacheRead,
+    cache_creation: { ephemeral_5m_input_tokens: u.cacheWrite, ephemeral_1h_input_tokens: 0 },
+    output_tokens: u.output,
+    service_tier: "standard",
+  };
+}
+
+function anthropicStop(answer) {
+  return { end: "end_turn", tool: "tool_use", max_tokens: "max_tokens", refusal: "refusal", stop_sequence: "stop_sequence" }[answer.stop];
+}
+
+function renderAnthropic(answer, body, stream) {
+  const id = `msg_01Mock${nextId()}`;
+  const model = body.model;
+  const usage = anthropicUsage(answer.usage);
+  if (!stream) {
+    const content = [];
+    for (const b of answer.blocks) {
+      if (b.kind === "thinking") content.push({ type: "thinking", thinking: b.deltas.join(""), signature: b.signature });
+      if (b.kind === "text" || b.kind === "refusal") content.push({ type: "text", text: b.deltas.join("") });
+      if (b.kind === "tool") content.push({ type: "tool_use", id: b.toolUseId, name: b.name, input: JSON.parse(b.fragments.join("")) });
+    }
+    return {
+      json: { id, type: "message", role: "assistant", model, content, stop_reason: anthropicStop(answer), stop_sequence: answer.stopSequence, usage },
+    };
+  }
+  const steps = new Steps(answer);
+  if (answer.cut === "early_error") {
+    steps.frame(sse("error", anthropicError("overloaded_error", ERROR_MESSAGES.overloaded.anthropic)));
+    steps.list.push({ end: "clean" });
+    return { steps: steps.list };
+  }
+  const startUsage = { ...usage, output_tokens: 1 };
+  steps.frame(sse("message_start", { type: "message_start", message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: startUsage } }));
+  steps.frame(sse("ping", { type: "ping" }));
+  let index = 0;
+  for (const b of answer.blocks) {
+    const isLast = b === answer.blocks[answer.blocks.length - 1];
+    if (b.kind === "thinking") {
+      steps.frame(sse("content_block_start", { type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } }));
+      for (const d of b.deltas) steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: d } }));
+      steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "signature_delta", signature: b.signature } }));
+    } else if (b.kind === "text" || b.kind === "refusal") {
+      steps.frame(sse("content_block_start", { type: "content_block_start", index, content_block: { type: "text", text: "" } }));
+      for (const d of b.deltas) steps.textDelta(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "text_delta", text: d } }));
+      if (answer.cut && isLast) return { steps: cutSteps("anthropic", steps, answer) };
+    } else if (b.kind === "tool") {
+      steps.frame(sse("content_block_start", { type: "content_block_start", index, content_block: { type: "tool_use", id: b.toolUseId, name: b.name, input: {} } }));
+      steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: "" } }));
+      for (const f of b.fragments) steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: f } }));
+    }
+    steps.frame(sse("content_block_stop", { type: "content_block_stop", index }));
+    index++;
+  }
+  const { cache_creation: _ignored, service_tier: _tier, ...deltaUsage } = usage;
+  steps.frame(sse("message_delta", { type: "message_delta", delta: { stop_reason: anthropicStop(answer), stop_sequence: answer.stopSequence }, usage: deltaUsage }));
+  steps.frame(sse("message_stop", { type: "message_stop" }));
+  steps.list.push({ end: "clean" });
+  return { steps: steps.list };
+}
+
+// ---- OpenAI Responses
+
+function responsesUsage(u) {
+  return {
+    input_tokens: u.input,
+    input_tokens_details: { cached_tokens: u.cacheRead },
+    output_tokens: u.output,
+    output_tokens_details: { reasoning_tokens: u.reasoning },
+    total_tokens: u.input + u.output,
+  };
+}
+
+function responseObject(body, id, createdAt, status, output, extra = {}) {
+  return {
+    id, object: "response", created_at: createdAt, status, background: false, error: null, incomplete_details: null,
+    instructions: body.instructions ?? null, max_output_tokens: body.max_output_tokens ?? null, max_tool_calls: null,
+    model: body.model, output, parallel_tool_calls: body.parallel_tool_calls ?? true, previous_response_id: null,
+    reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null },
+    service_tier: "default", store: body.store ?? true, temperature: body.temperature ?? 1,
+    text: { format: { type: "text" }, verbosity: "medium" }, tool_choice: body.tool_choice ?? "auto", tools: body.tools ?? [],
+    top_logprobs: 0, top_p: body.top_p ?? 1, truncation: "disabled", usage: null, user: null, metadata: body.metadata ?? {},
+    ...extra,
+  };
+}
+
+function renderResponses(answer, body, stream) {
+  const id = `resp_mock${nextId()}`;
+  const createdAt = Math.floor(Date.now() / 1000);
+  const items = answer.blocks.map((b, i) => {
+    const n = `${id.slice(5)}${i}`;
+    if (b.kind === "thinking") {
+      const item = { id: `rs_${n}`, type: "reasoning", summary: b.deltas.length ? [{ type: "summary_text", text: b.deltas.join("") }] : [] };
+      if (b.encrypted) item.encrypted_content = b.encrypted;
+      return item;
+    }
+    if (b.kind === "text") return { id: `msg_${n}`, type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text: b.deltas.join(""), annotations: [], logprobs: [] }] };
+    if (b.kind === "refusal") return { id: `msg_${n}`, type: "message", status: "completed", role: "assistant", content: [{ type: "refusal", refusal: b.deltas.join("") }] };
+    return { id: `fc_${n}`, type: "function_call", status: "completed", arguments: b.fragments.join(""), call_id: b.callId, name: b.name };
+  });
+  const incomplete = answer.stop === "max_tokens";
+  const status = incomplete ? "incomplete" : "completed";
+  const extra = { usage: responsesUsage(answer.usage) };
+  if (incomplete) extra.incomplete_details = { reason: "max_output_tokens" };
+  if (!stream) return { json: responseObject(body, id, createdAt, status, items, extra) };
+
+  const steps = new Steps(answer);
+  let seq = 0;
+  const ev = (type, fields) => sse(type, { type, sequence_number: seq++, ...fields });
+  if (answer.cut === "early_error") {
+    steps.frame(ev("error", { code: "server_error", message: ERROR_MESSAGES.overloaded.responses, param: null }));
+    steps.list.push({ end: "clean" });
+    return { steps: steps.list };
+  }
+  steps.frame(ev("response.created", { response: responseObject(body, id, createdAt, "in_progress", []) }));
+  steps.frame(ev("response.in_progress", { response: responseObject(body, id, createdAt, "in_progress", []) }));
+  for (const [output_index, b] of answer.blocks.entries()) {
+    const item = items[output_index];
+    const item_id = item.id;
+    if (b.kind === "thinking") {
+      steps.frame(ev("response.output_item.added", { output_index, item: { id: item_id, type: "reasoning", summary: [] } }));
+      if (b.deltas.length) {
+        const full = b.deltas.join("");
+        steps.frame(ev("response.reasoning_summary_part.added", { item_id, output_index, summary_index: 0, part: { type: "summary_text", text: "" } }));
+        for (const d of b.deltas) steps.frame(ev("response.reasoning_summary_text.delta", { item_id, output_index, summary_index: 0, delta: d, obfuscation: "pq" }));
+        steps.frame(ev("response.reasoning_summary_text.done", { item_id, output_index, summary_index: 0, text: full }));
+        steps.frame(ev("response.reasoning_summary_part.done", { item_id, output_index, summary_index: 0, part: { type: "summary_text", text: full } }));
+      }
+      steps.frame(ev("response.output_item.done", { output_index, item }));
+    } else if (b.kind === "text" || b.kind === "refusal") {
+      const isText = b.kind === "text";
+      steps.frame(ev("response.output_item.added", { output_index, item: { id: item_id, type: "message", status: "in_progress", role: "assistant", content: [] } }));
+      steps.frame(ev("response.content_part.added", { item_id, output_index, content_index: 0, part: isText ? { type: "output_text", text: "", annotations: [], logprobs: [] } : { type: "refusal", refusal: "" } }));
+      for (const d of b.deltas) {
+        steps.textDelta(isText
+          ? ev("response.output_text.delta", { item_id, output_index, content_index: 0, delta: d, logprobs: [], obfuscation: "pq" })
+          : ev("response.refusal.delta", { item_id, output_index, content_index: 0, delta: d }));
+      }
+      if (answer.cut && output_index === answer.blocks.length - 1) {
+        if (answer.cut === "midstream_error") {
+          steps.frame(ev("error", { code: "server_error", message: ERROR_MESSAGES.server.responses, param: null }));
+          steps.frame(ev("response.failed", { response: responseObject(body, id, createdAt, "failed", [], { error: { code: "server_error", message: ERROR_MESSAGES.server.responses } }) }));
+          steps.list.push({ end: "clean" });
+          return { steps: steps.list };
+        }
+        return { steps: cutSteps("responses", steps, answer) };
+      }
+      const full = b.deltas.join("");
+      steps.frame(isText
+        ? ev("response.output_text.done", { item_id, output_index, content_index: 0, text: full, logprobs: [] })
+        : ev("response.refusal.done", { item_id, output_index, content_index: 0, refusal: full }));
+      steps.frame(ev("response.content_part.done", { item_id, output_index, content_index: 0, part: item.content[0] }));
+      steps.frame(ev("response.output_item.done", { output_index, item }));
+    } else {
+      steps.frame(ev("response.output_item.added", { output_index, item: { ...item, status: "in_progress", arguments: "" } }));
+      for (const f of b.fragments) steps.frame(ev("response.function_call_arguments.delta", { item_id, output_index, delta: f, obfuscation: "pq" }));
+      steps.frame(ev("response.function_call_arguments.done", { item_id, output_index, name: b.name, arguments: item.arguments }));
+      steps.frame(ev("response.output_item.done", { output_index, item }));
+    }
+  }
+  steps.frame(ev(incomplete ? "response.incomplete" : "response.completed", { response: responseObject(body, id, createdAt, status, items, extra) }));
+  steps.list.push({ end: "clean" });
+  return { steps: steps.list };
+}
+
+const RENDERERS = { chat: renderChat, anthropic: renderAnthropic, responses: renderResponses };
+
+// ------------------------------------------------------------------------------------------
+// The server
+
+/**
+ * Starts the mock on a random localhost port.
+ *
+ * options: apiKey ("sk-mock"; a string or an array of accepted keys), slowHoldMs (1000),
+ * longEvents (200), longIntervalMs (10).
+ *
+ * Returns { url, baseUrl(format), requests, maxInFlight, inFlight, reset(), last(pred?),
+ * waitFor(pred, timeoutMs), close() }.
+ */
+export async function startMockUpstream(options = {}) {
+  const opts = { apiKey: DEFAULT_API_KEY, slowHoldMs: 1000, longEvents: 200, longIntervalMs: 10, ...options };
+  const accepted = Array.isArray(opts.apiKey) ? opts.apiKey : [opts.apiKey];
+  const requests = [];
+  const waiters = new Set();
+  const state = { inFlight: 0, maxInFlight: 0 };
+  const notify = () => {
+    for (const w of [...waiters]) {
+      const found = requests.find(w.pred);
+      if (found) {
+        waiters.delete(w);
+        clearTimeout(w.timer);
+        w.resolve(found);
+      }
+    }
+  };
+
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const url = new URL(req.url, "http://mock");
+    const record = {
+      method: req.method,
+      path: url.pathname,
+      format: null,
+      headers: { ...req.headers },
+      rawBody: raw,
+      body: null,
+      scenario: null,
+      stream: false,
+      status: null,
+      aborted: false,
+      destroyedByMock: false,
+      finished: false,
+      startedAt: Date.now(),
+      endedAt: null,
+    };
+    try {
+      record.body = raw ? JSON.parse(raw) : null;
+    } catch {
+      record.body = null;
+    }
+    requests.push(record);
+    state.inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      state.inFlight--;
+      record.endedAt = Date.now();
+      notify();
+    };
+    res.on("close", () => {
+      if (!res.writableFinished && !record.destroyedByMock) record.aborted = true;
+      settle();
+    });
+    res.on("finish", () => {
+      record.finished = true;
+    });
+    notify();
+    try {
+      await handle(req, res, url, record);
+    } catch (e) {
+      if (!res.headersSent) sendJson(res, 500, openaiError(`mock failure: ${e.message}`, "server_error"));
+      else res.destroy();
+    }
+  });
+
+  function sendJson(res, status, body, headers = {}) {
+    res.writeHead(status, { "content-type": "application/json", "x-request-id": `req_mock${nextId()}`, ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  async function handle(req, res, url, record) {
+    const path = url.pathname;
+    let format = null;
+    let kind = "inference";
+    if (path === "/chat/v1/chat/completions") format = "chat";
+    else if (path === "/anthropic/v1/messages") format = "anthropic";
+    else if (path === "/responses/v1/responses") format = "responses";
+    else if (path === "/anthropic/v1/messages/count_tokens") [format, kind] = ["anthropic", "count"];
+    else if (path === "/responses/v1/responses/input_tokens") [format, kind] = ["responses", "count"];
+    record.format = format;
+    const reply = (status, body, headers) => {
+      record.status = status;
+      sendJson(res, status, body, headers);
+    };
+    if (!format || req.method !== "POST") {
+      return reply(404, format === "anthropic" ? anthropicError("not_found_error", `Not found: ${path}`) : openaiError(`Invalid URL (${req.method} ${path})`, "invalid_request_error"));
+    }
+    // Auth, as each vendor checks it.
+    if (format === "anthropic") {
+      // x-api-key, or a Bearer token (what @anthropic-ai/sdk 1.x sends for an API key).
+      const auth = req.headers.authorization ?? "";
+      const key = req.headers["x-api-key"] ?? (auth.startsWith("Bearer ") ? auth.slice(7) : null);
+      if (!key || !accepted.includes(key)) return reply(401, anthropicError("authentication_error", "invalid x-api-key"));
+      if (!req.headers["anthropic-version"]) return reply(400, anthropicError("invalid_request_error", "anthropic-version: header is required"));
+    } else {
+      const auth = req.headers.authorization ?? "";
+      const key = auth.startsWith("Bearer ") ? auth.slice(7) : null;
+      if (!key) return reply(401, openaiError("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", "invalid_request_error", null, null));
+      if (!accepted.includes(key)) return reply(401, openaiError(`Incorrect API key provided: ${key.slice(0, 5)}***. You can find your API key at https://platform.openai.com/account/api-keys.`, "invalid_request_error", null, "invalid_api_key"));
+    }
+    if (record.body === null || typeof record.body !== "object") {
+      return reply(400, format === "anthropic"
+        ? anthropicError("invalid_request_error", "There was an error parsing the body of your request. Please make sure it is valid JSON.")
+        : openaiError("We could not parse the JSON body of your request.", "invalid_request_error"));
+    }
+    const body = record.body;
+    record.scenario = scenarioOf(format, body);
+    record.stream = body.stream === true;
+    if (kind === "count") {
+      return reply(200, format === "anthropic" ? { input_tokens: COUNTED_INPUT_TOKENS } : { object: "response.input_tokens", input_tokens: COUNTED_INPUT_TOKENS });
+    }
+    const invalid = validate(format, body);
+    if (invalid) return reply(invalid.status, invalid.body);
+
+    const scenario = record.scenario;
+    const errorMatch = /^error_(\d{3})$/.exec(scenario);
+    if (errorMatch) {
+      const e = scenarioError(format, Number(errorMatch[1]));
+      return reply(e.status, e.body, e.headers);
+    }
+    if (scenario === "hang_headers") {
+      record.status = null;
+      return; // never answers; the request stays open until the client goes away
+    }
+    const answer = buildAnswer(format, scenario, body, opts);
+    const rendered = RENDERERS[format](answer, body, record.stream);
+    if (rendered.json) {
+      // A slow upstream is slow without streaming too.
+      if (answer.hold) await new Promise((resolve) => setTimeout(resolve, answer.hold));
+      return reply(200, rendered.json);
+    }
+
+    record.status = 200;
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-request-id": `req_mock${nextId()}`,
+      ...(format === "anthropic" ? { "request-id": "req_011MockUpstream" } : {}),
+    });
+    res.flushHeaders();
+    for (const step of rendered.steps) {
+      if (record.aborted) return;
+      if (step.frame !== undefined) {
+        res.write(step.frame);
+      } else if (step.pause !== undefined) {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, step.pause);
+          res.once("close", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      } else if (step.end === "clean") {
+        res.end();
+      } else if (step.end === "destroy") {
+        record.destroyedByMock = true;
+        res.destroy();
+      }
+    }
+  }
+
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    port,
+    requests,
+    /** The base_url to configure for a provider of `format`. */
+    baseUrl: (format) => `${url}${BASE_PATHS[format]}`,
+    get inFlight() {
+      return state.inFlight;
+    },
+    get maxInFlight() {
+      return state.maxInFlight;
+    },
+    /** Forgets recorded requests and the in-flight high-water mark. */
+    reset() {
+      requests.length = 0;
+      state.maxInFlight = state.inFlight;
+    },
+    /** The last recorded request (matching `pred`, if given). */
+    last(pred = () => true) {
+      for (let i = requests.length - 1; i >= 0; i--) if (pred(requests[i])) return requests[i];
+      return undefined;
+    },
+    /** Resolves with the first recorded request matching `pred` (now or later). */
+    waitFor(pred, timeoutMs = 5000) {
+      const found = requests.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve };
+        w.timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`mock upstream: no matching request within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(w);
+      });
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
