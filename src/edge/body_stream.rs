@@ -11,6 +11,9 @@
 //!   reader is then released and the rest of the body is piped.
 //! - **Backpressure and memory.** The pipe moves a chunk only when the client has room for it;
 //!   the translator keeps only its own state, however long the stream.
+//! - **Failures.** When the upstream body fails mid-way (connection reset), the pipe does not
+//!   abort the client's stream; the translator finishes it with the format's in-band error
+//!   event, never a silently truncated stream.
 //! - **Metering.** Each chunk's usage so far goes to the settlement's [`Reporter`]; the outcome
 //!   is reported by `flush` (the upstream body ended) or, if the pipe fails, when it settles.
 //!   A client that disconnects is settled by the lease (see `settlement`): workerd then cancels
@@ -26,7 +29,8 @@ use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    ReadableStream, ReadableStreamDefaultReader, TransformStream, TransformStreamDefaultController,
+    ReadableStream, ReadableStreamDefaultReader, StreamPipeOptions, TransformStream,
+    TransformStreamDefaultController,
 };
 use worker::Context;
 
@@ -37,6 +41,9 @@ use crate::translate::StreamTranslator;
 struct PipeState {
     translator: StreamTranslator,
     reporter: Reporter,
+    /// The transform's controller, kept from `start` so the stream can still be completed
+    /// (with the format's error event) when the upstream body fails mid-way.
+    controller: Option<TransformStreamDefaultController>,
     /// Bytes translated during priming, enqueued first.
     pending: Vec<u8>,
     /// `finish` has run (the upstream body ended); it must not run twice.
@@ -96,6 +103,7 @@ impl UpstreamBody {
             state: PipeState {
                 translator,
                 reporter,
+                controller: None,
                 pending: Vec::new(),
                 finished: false,
             },
@@ -140,6 +148,7 @@ impl UpstreamBody {
                 if let Ok(mut state) = start_state.try_borrow_mut() {
                     let pending = std::mem::take(&mut state.pending);
                     enqueue(&controller, &pending);
+                    state.controller = Some(controller);
                 }
             },
         );
@@ -181,12 +190,24 @@ impl UpstreamBody {
         }
         let pipe = TransformStream::new_with_transformer(&transformer)
             .map_err(|_| js_error("TransformStream"))?;
-        let piped = self.raw.pipe_to(&pipe.writable());
+        // preventAbort: when the upstream body fails, the client's stream is not errored (workerd
+        // would end it as if complete); the translator finishes it with the format's error event.
+        let options = StreamPipeOptions::new();
+        options.set_prevent_abort(true);
+        let piped = self.raw.pipe_to_with_options(&pipe.writable(), &options);
         ctx.wait_until(async move {
             // Settles when the upstream body ends or fails, or the client cancels.
-            let _ = JsFuture::from(piped).await;
+            let outcome = JsFuture::from(piped).await;
             drop((start, transform, flush));
             if let Ok(mut state) = shared.try_borrow_mut() {
+                if outcome.is_err() && !state.finished {
+                    let mut tail = Vec::new();
+                    state.finish(&mut tail);
+                    if let Some(controller) = state.controller.take() {
+                        enqueue(&controller, &tail);
+                        controller.terminate();
+                    }
+                }
                 state.report();
             }
         });

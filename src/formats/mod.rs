@@ -158,20 +158,23 @@ impl WireFormat {
 
     /// A standalone in-band error frame for a stream the gateway forwarded untranslated and the
     /// upstream cut short. `events_seen` is how many SSE events were forwarded (the next
-    /// Responses `sequence_number`).
+    /// Responses `sequence_number`); `upstream_id` is the answer's id as the stream gave it.
     pub fn stream_error_frame(
         self,
         error: &ApiError,
         context: &ResponseContext,
         events_seen: u64,
+        upstream_id: &str,
     ) -> Vec<u8> {
         match self {
-            WireFormat::OpenAiChat => openai_chat::stream_error_frame(error, context, events_seen),
+            WireFormat::OpenAiChat => {
+                openai_chat::stream_error_frame(error, context, events_seen, upstream_id)
+            }
             WireFormat::AnthropicMessages => {
-                anthropic_messages::stream_error_frame(error, context, events_seen)
+                anthropic_messages::stream_error_frame(error, context, events_seen, upstream_id)
             }
             WireFormat::OpenAiResponses => {
-                openai_responses::stream_error_frame(error, context, events_seen)
+                openai_responses::stream_error_frame(error, context, events_seen, upstream_id)
             }
         }
     }

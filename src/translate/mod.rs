@@ -5,10 +5,12 @@
 //! - [`response`] translates a finished upstream answer.
 //! - [`stream`] translates an upstream SSE body chunk by chunk.
 //! - [`meter`] observes what an answer cost.
+//! - [`model_rewrite`] names the public model in forwarded answers.
 //! - [`warnings`] collects what could not be carried.
 
 pub mod adapt;
 pub mod meter;
+pub mod model_rewrite;
 pub mod request;
 pub mod response;
 pub mod stream;

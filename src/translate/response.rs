@@ -2,14 +2,16 @@
 
 use super::adapt::Restore;
 use super::meter::Meter;
+use super::model_rewrite::ModelRewrite;
 use crate::error::ApiError;
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
 
 /// The client's answer body and its metered usage.
 ///
-/// Same-format answers are forwarded byte for byte (decoded only to meter them; an answer the
-/// gateway cannot decode is still forwarded, and metered by estimate).
+/// Same-format answers are forwarded byte for byte but for the model id, which names the
+/// client's model (decoded only to meter them; an answer the gateway cannot decode is still
+/// forwarded, and metered by estimate).
 pub fn translate_response(
     client: WireFormat,
     upstream: WireFormat,
@@ -19,10 +21,21 @@ pub fn translate_response(
 ) -> Result<(Vec<u8>, Meter), ApiError> {
     let mut meter = Meter::default();
     if client == upstream {
-        if let Ok(response) = upstream.decode_response(body) {
-            meter.observe_response(&response);
+        let mut forwarded = Vec::with_capacity(body.len());
+        match upstream.decode_response(body) {
+            Ok(response) => {
+                meter.observe_response(&response);
+                match ModelRewrite::new(&response.model, &context.model) {
+                    Some(mut rewrite) => {
+                        rewrite.push(body, &mut forwarded);
+                        rewrite.finish(&mut forwarded);
+                    }
+                    None => forwarded.extend_from_slice(body),
+                }
+            }
+            Err(_) => forwarded.extend_from_slice(body),
         }
-        return Ok((body.to_vec(), meter));
+        return Ok((forwarded, meter));
     }
     let mut response = upstream.decode_response(body)?;
     restore.response(&mut response);

@@ -6,11 +6,13 @@
 //! ```
 //!
 //! In passthrough mode (client and upstream speak the same format) the upstream bytes are
-//! forwarded untouched; they are still decoded, to meter the answer and to notice an upstream
-//! that ends without its terminal event, which gets the client format's error frame appended.
+//! forwarded untouched but for the model id (the client's, see `model_rewrite`); they are still
+//! decoded, to meter the answer and to notice an upstream that ends without its terminal event,
+//! which gets the client format's error frame appended.
 
 use super::adapt::Restore;
 use super::meter::Meter;
+use super::model_rewrite::ModelRewrite;
 use crate::canonical::{Accumulator, ChatResponse, StreamEvent};
 use crate::error::ApiError;
 use crate::format::WireFormat;
@@ -43,6 +45,12 @@ pub struct StreamTranslator {
     at_eof: bool,
     /// Folds the (restored) answer when it has to be kept, e.g. a stored Responses turn.
     collector: Option<Accumulator>,
+    /// The answer's id as the upstream's `Start` gave it.
+    upstream_id: String,
+    /// Passthrough only: names the client's model instead of the upstream's in forwarded bytes.
+    rewrite: Option<ModelRewrite>,
+    /// Passthrough only: upstream bytes received before `Start`.
+    held: Vec<u8>,
 }
 
 impl StreamTranslator {
@@ -70,6 +78,9 @@ impl StreamTranslator {
             ended: false,
             at_eof: false,
             collector: None,
+            upstream_id: String::new(),
+            rewrite: None,
+            held: Vec::new(),
         }
     }
 
@@ -89,12 +100,29 @@ impl StreamTranslator {
 
     /// Translates one upstream chunk, appending client bytes to `out`.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        if self.encoder.is_none() {
-            out.extend_from_slice(chunk);
-        }
         self.sse.push(chunk, &mut self.frames);
         self.drain_frames();
+        // Decoded first, so a forwarded chunk's `Start` can set up the model rewrite for it.
         self.emit(out);
+        if self.encoder.is_none() {
+            self.forward(chunk, out);
+        }
+    }
+
+    /// Passthrough: forwards a chunk. Bytes before `Start` are held (the answer is not yet
+    /// committed, so this delays nothing) until the upstream's model id is known.
+    fn forward(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        if !self.started && !self.ended {
+            self.held.extend_from_slice(chunk);
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        for piece in [held.as_slice(), chunk] {
+            match &mut self.rewrite {
+                Some(rewrite) => rewrite.push(piece, out),
+                None => out.extend_from_slice(piece),
+            }
+        }
     }
 
     /// The upstream body ended; appends whatever completes the client's stream.
@@ -102,6 +130,13 @@ impl StreamTranslator {
         self.sse.finish(&mut self.frames);
         self.drain_frames();
         self.emit(out);
+        if self.encoder.is_none() {
+            let held = std::mem::take(&mut self.held);
+            out.extend_from_slice(&held);
+        }
+        if let Some(rewrite) = &mut self.rewrite {
+            rewrite.finish(out);
+        }
         self.at_eof = true;
         if !self.ended {
             self.decoder.finish(&mut self.decoded);
@@ -149,7 +184,13 @@ impl StreamTranslator {
             }
             self.meter.observe(&event);
             match &event {
-                StreamEvent::Start { .. } => self.started = true,
+                StreamEvent::Start { id, model, .. } => {
+                    self.started = true;
+                    self.upstream_id.clone_from(id);
+                    if self.encoder.is_none() {
+                        self.rewrite = ModelRewrite::new(model, &self.context.model);
+                    }
+                }
                 StreamEvent::Finish { .. } => self.ended = true,
                 StreamEvent::Error(error) => {
                     self.ended = true;
@@ -175,10 +216,12 @@ impl StreamTranslator {
             // In passthrough the upstream's own error event was forwarded verbatim; only an
             // error the decoder made up at EOF needs a frame of ours.
             if let Some(error) = passthrough_error {
-                out.extend(
-                    self.client
-                        .stream_error_frame(&error, &self.context, self.frames_seen),
-                );
+                out.extend(self.client.stream_error_frame(
+                    &error,
+                    &self.context,
+                    self.frames_seen,
+                    &self.upstream_id,
+                ));
             }
         }
     }

@@ -46,6 +46,7 @@ pub fn stream_error_frame(
     error: &ApiError,
     _context: &ResponseContext,
     _events_seen: u64,
+    _upstream_id: &str,
 ) -> Vec<u8> {
     let mut out = Vec::new();
     stream_encoder::write_error(error, &mut out);

@@ -579,7 +579,7 @@ fn error_frames() {
     // Before anything else: just the error event.
     assert_eq!(encode(&[StreamEvent::Error(error.clone())]), expected);
     assert_eq!(
-        String::from_utf8(stream_error_frame(&error, &context("m"), 7)).unwrap(),
+        String::from_utf8(stream_error_frame(&error, &context("m"), 7, "")).unwrap(),
         expected
     );
     // Mid-block: the error ends the stream; nothing is written after it.

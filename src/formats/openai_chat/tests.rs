@@ -816,7 +816,7 @@ fn errors_keep_alives_and_late_events() {
     );
     assert_eq!(std::str::from_utf8(&bytes).unwrap(), expected_error);
     assert_eq!(
-        stream_error_frame(&error, &context("m"), 7),
+        stream_error_frame(&error, &context("m"), 7, ""),
         expected_error.as_bytes()
     );
     // An error mid-stream ends it: no [DONE], nothing after.

@@ -634,9 +634,27 @@ impl StreamEncoder {
             self.response_id = client_id("resp_", "", &self.context);
         }
         let error = failure(error);
+        // The OpenAI SDK raises only on an `error` event; Codex acts on `response.failed`.
+        let sequence_number = self.next_sequence();
+        write_error_event(out, sequence_number, &error);
         self.write_response("response.failed", "failed", None, Some(&error), None, out);
         self.finished = true;
     }
+}
+
+/// The stream-level `error` event (`{"type":"error","code","message","param"}`).
+fn write_error_event(out: &mut Vec<u8>, sequence_number: u64, failure: &ResponseErrorOut) {
+    write_json_event(
+        out,
+        Some("error"),
+        &serde_json::json!({
+            "type": "error",
+            "sequence_number": sequence_number,
+            "code": failure.code,
+            "message": failure.message,
+            "param": null,
+        }),
+    );
 }
 
 /// `response.error` for an [`ApiError`].
@@ -664,23 +682,25 @@ impl StreamEncode for StreamEncoder {
     }
 }
 
-/// A standalone `response.failed` event for a stream forwarded untranslated and cut short;
-/// `events_seen` is its `sequence_number`.
+/// The `error` and `response.failed` events for a stream forwarded untranslated and cut short;
+/// `events_seen` is the first one's `sequence_number`, `upstream_id` the stream's response id.
 pub fn stream_error_frame(
     error: &ApiError,
     context: &ResponseContext,
     events_seen: u64,
+    upstream_id: &str,
 ) -> Vec<u8> {
     let echo = Echo::default();
-    let id = client_id("resp_", "", context);
+    let id = client_id("resp_", upstream_id, context);
     let failure = failure(error);
     let mut out = Vec::new();
+    write_error_event(&mut out, events_seen, &failure);
     write_json_event(
         &mut out,
         Some("response.failed"),
         &ResponseEventOut {
             kind: "response.failed",
-            sequence_number: events_seen,
+            sequence_number: events_seen + 1,
             response: echo.object(
                 &context.echo,
                 State {

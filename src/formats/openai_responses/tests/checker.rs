@@ -34,6 +34,9 @@ pub fn check_client_stream(bytes: &[u8]) -> Value {
     let mut output: Vec<Value> = Vec::new();
     let mut done: Vec<Option<Value>> = Vec::new();
     let mut terminal: Option<Value> = None;
+    // The stream-level `error` event just read (the OpenAI SDK raises on it); the next event
+    // must be the matching `response.failed`.
+    let mut pending_error: Option<Value> = None;
     for (position, frame) in frames.iter().enumerate() {
         let event: Value = serde_json::from_str(&frame.data)
             .unwrap_or_else(|e| panic!("frame {position} is not JSON ({e}): {}", frame.data));
@@ -49,7 +52,17 @@ pub fn check_client_stream(bytes: &[u8]) -> Value {
             "sequence_number of {kind}"
         );
         assert!(terminal.is_none(), "{kind} after the terminal event");
-        if position == 0 && kind != "response.failed" {
+        if let Some(previous) = &pending_error {
+            assert_eq!(
+                kind, "response.failed",
+                "an error event is followed by response.failed"
+            );
+            assert_eq!(
+                event["response"]["error"]["code"], previous["code"],
+                "same error code"
+            );
+        }
+        if position == 0 && kind != "response.failed" && kind != "error" {
             assert_eq!(kind, "response.created", "first event");
         }
         let oi = event["output_index"].as_u64().map(|i| i as usize);
@@ -249,8 +262,15 @@ pub fn check_client_stream(bytes: &[u8]) -> Value {
                 }
                 terminal = Some(response.clone());
             }
+            "error" => {
+                assert!(event["code"].is_string(), "error.code");
+                assert!(event["message"].is_string(), "error.message");
+                pending_error = Some(event.clone());
+                continue;
+            }
             other => panic!("unexpected event type {other}"),
         }
+        pending_error = None;
     }
     terminal.expect("no terminal event (Codex: stream closed before response.completed)")
 }

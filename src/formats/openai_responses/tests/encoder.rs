@@ -373,7 +373,7 @@ fn failed_event(bytes: &[u8]) -> Value {
 
 #[test]
 fn errors_become_response_failed() {
-    // Before Start: only `response.failed`, with the request id.
+    // Before Start: only `error` + `response.failed`, with the request id.
     let overflow = ApiError::new(
         ErrorKind::ContextLengthExceeded,
         "prompt is too long: 210000 tokens",
@@ -385,9 +385,12 @@ fn errors_become_response_failed() {
     );
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.starts_with(
-        "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":0,"
+        "event: error\ndata: {\"type\":\"error\",\"sequence_number\":0,\"code\":\"context_length_exceeded\","
     ));
-    assert_eq!(text.matches("event: ").count(), 1);
+    assert!(text.contains(
+        "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":1,"
+    ));
+    assert_eq!(text.matches("event: ").count(), 2);
     let response = failed_event(&bytes);
     assert_eq!(response["id"], "resp_req_test");
     assert_eq!(
@@ -478,11 +481,14 @@ fn standalone_error_frame() {
         ),
         &ctx,
         42,
+        "resp_up123",
     );
     assert_eq!(
         String::from_utf8(frame).unwrap(),
-        "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":42,\
-         \"response\":{\"id\":\"resp_req_test\",\"object\":\"response\",\"created_at\":1730000000,\
+        "event: error\ndata: {\"type\":\"error\",\"sequence_number\":42,\"code\":\"server_error\",\
+         \"message\":\"upstream error: connection reset\",\"param\":null}\n\n\
+         event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":43,\
+         \"response\":{\"id\":\"resp_up123\",\"object\":\"response\",\"created_at\":1730000000,\
          \"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"upstream error: \
          connection reset\"},\"incomplete_details\":null,\"instructions\":null,\
          \"max_output_tokens\":null,\"model\":\"gpt-5\",\"output\":[],\"parallel_tool_calls\":true,\
