@@ -1,6 +1,9 @@
 // Starts the built Worker (build/index.js) in workerd through the Miniflare API, with real
-// local KV and SQLite-backed Durable Objects, and helpers to create keys and call it.
+// local KV and SQLite-backed Durable Objects (the bindings wrangler.toml declares), on a config
+// of the caller's own and with its own upstream; `gateway.mjs` is the same for the shared
+// multi-format mock and its default config.
 import { Log, LogLevel, Miniflare } from "miniflare";
+import { wranglerBindings } from "./gateway.mjs";
 
 export const ADMIN_TOKEN = "adm-test-token";
 
@@ -17,11 +20,7 @@ export async function startWorker({ config, bindings = {}, persistDir } = {}) {
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2026-04-20",
     compatibilityFlags: ["enable_request_signal"],
-    kvNamespaces: ["KEYS"],
-    durableObjects: {
-      KEY_METER: { className: "KeyMeter", useSQLite: true },
-      RESPONSES: { className: "ResponseStore", useSQLite: true },
-    },
+    ...wranglerBindings(),
     kvPersist: persistDir ? `${persistDir}/kv` : false,
     durableObjectsPersist: persistDir ? `${persistDir}/do` : false,
     // TOC_WORKER_LOG=1 shows the Worker's console output.
