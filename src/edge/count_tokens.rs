@@ -9,69 +9,74 @@ use worker::{Env, Fetch, Request, Response, Result};
 use super::auth;
 use super::http;
 use super::upstream::{self, Outbound};
-use crate::config::Route;
+use super::usage;
+use crate::config::{Config, Route};
 use crate::error::{self, ApiError, ErrorKind};
 use crate::format::WireFormat;
+use crate::keys::KeyRecord;
 use crate::translate::Warnings;
 use crate::translate::meter::estimate_input_tokens;
 
 pub async fn handle(mut req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let format = WireFormat::AnthropicMessages;
-    let fail = |error: ApiError| http::error(format, &error, request_id);
     let (record, config) = match auth::caller(&req, env).await {
         Ok(caller) => caller,
-        Err(error) => return fail(error),
+        Err(error) => return http::error(format, &error, request_id),
     };
+    let response = match count(&mut req, env, &record, &config).await {
+        Ok((tokens, how)) => answer(tokens, how)?,
+        Err(error) => http::error(format, &error, request_id)?,
+    };
+    usage::with_limit_headers(response, env, &record).await
+}
+
+/// The count, and whether it is `exact` or an `estimate`.
+async fn count(
+    req: &mut Request,
+    env: &Env,
+    record: &KeyRecord,
+    config: &Config,
+) -> std::result::Result<(u64, &'static str), ApiError> {
+    let format = WireFormat::AnthropicMessages;
     let body = match req.bytes().await {
         Ok(body) if body.len() as u64 <= config.gateway.max_body_bytes => body,
         Ok(_) => {
-            return fail(ApiError::new(
+            return Err(ApiError::new(
                 ErrorKind::RequestTooLarge,
                 "The request body is larger than this gateway's limit.",
             ));
         }
         Err(e) => {
-            return fail(ApiError::invalid(format!(
+            return Err(ApiError::invalid(format!(
                 "The body could not be read: {e}"
             )));
         }
     };
     // count_tokens takes a Messages request without `max_tokens`.
-    let mut json: Value = match serde_json::from_slice(&body) {
-        Ok(json) => json,
-        Err(e) => {
-            return fail(ApiError::invalid(format!(
-                "The body is not valid JSON: {e}"
-            )));
-        }
-    };
+    let mut json: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("The body is not valid JSON: {e}")))?;
     if let Some(object) = json.as_object_mut() {
         object.entry("max_tokens").or_insert(json!(1));
         object.remove("stream");
     }
     let patched = serde_json::to_vec(&json).unwrap_or_default();
-    let request = match format.decode_request(&patched, &mut Warnings::new()) {
-        Ok(request) => request,
-        Err(error) => return fail(error),
-    };
+    let request = format.decode_request(&patched, &mut Warnings::new())?;
     let routes: Vec<Route> = config.routes(&request.model).collect();
     if routes.is_empty() {
-        return fail(
-            ApiError::new(
-                ErrorKind::ModelNotFound,
-                format!(
-                    "The model `{}` does not exist on this gateway.",
-                    request.model
-                ),
-            )
-            .with_param("model"),
-        );
+        return Err(ApiError::new(
+            ErrorKind::ModelNotFound,
+            format!(
+                "The model `{}` does not exist on this gateway.",
+                request.model
+            ),
+        )
+        .with_param("model"));
     }
     if !config
         .plan(&record.plan)
         .is_some_and(|p| p.allows(&request.model))
     {
-        return fail(ApiError::new(
+        return Err(ApiError::new(
             ErrorKind::PermissionDenied,
             format!("Your plan does not include the model `{}`.", request.model),
         ));
@@ -80,14 +85,14 @@ pub async fn handle(mut req: Request, env: &Env, request_id: &str) -> Result<Res
         .iter()
         .find(|r| r.provider.format == WireFormat::AnthropicMessages)
     {
-        match exact(env, route, &mut json, &req, &request).await {
-            Ok(tokens) => return answer(tokens, "exact"),
+        match exact(env, route, &mut json, req, &request).await {
+            Ok(tokens) => return Ok((tokens, "exact")),
             Err(e) => {
                 worker::console_warn!("count_tokens upstream failed, estimating: {}", e.message)
             }
         }
     }
-    answer(estimate_input_tokens(&request), "estimate")
+    Ok((estimate_input_tokens(&request), "estimate"))
 }
 
 fn answer(input_tokens: u64, how: &str) -> Result<Response> {

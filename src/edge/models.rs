@@ -6,6 +6,7 @@ use worker::{Env, Request, Response, Result};
 
 use super::auth;
 use super::http;
+use super::usage;
 use crate::config::{Config, Model};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
@@ -30,7 +31,7 @@ pub async fn handle(
         Err(error) => return http::error(format, &error, request_id),
     };
     let visible = visible_models(&config, &record.plan);
-    match id {
+    let response = match id {
         None => http::json(200, &list(&visible, anthropic)),
         Some(id) => match visible.iter().find(|m| m.id == id) {
             Some(model) => http::json(200, &entry(model, anthropic)),
@@ -43,7 +44,8 @@ pub async fn handle(
                 request_id,
             ),
         },
-    }
+    }?;
+    usage::with_limit_headers(response, env, &record).await
 }
 
 fn visible_models<'a>(config: &'a Config, plan: &str) -> Vec<&'a Model> {

@@ -12,6 +12,7 @@ use worker::{Env, Request, Response, Result};
 use super::auth;
 use super::http;
 use super::response_store::{StoreClient, Turn};
+use super::usage;
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 
@@ -135,19 +136,21 @@ pub async fn handle_stored(
         ErrorKind::NotFound,
         format!("No response with id '{id}' is stored for this key."),
     );
-    if delete {
-        return match store.delete(id).await {
+    let response = if delete {
+        match store.delete(id).await {
             Ok(true) => http::json(
                 200,
                 &json!({"id": id, "object": "response", "deleted": true}),
             ),
             Ok(false) => http::error(format, &not_found, request_id),
             Err(e) => http::error(format, &auth::internal(e), request_id),
-        };
-    }
-    match store.get(id).await {
-        Ok(Some(response)) => http::json(200, &response),
-        Ok(None) => http::error(format, &not_found, request_id),
-        Err(e) => http::error(format, &auth::internal(e), request_id),
-    }
+        }
+    } else {
+        match store.get(id).await {
+            Ok(Some(response)) => http::json(200, &response),
+            Ok(None) => http::error(format, &not_found, request_id),
+            Err(e) => http::error(format, &auth::internal(e), request_id),
+        }
+    }?;
+    usage::with_limit_headers(response, env, &record).await
 }

@@ -10,6 +10,7 @@ use super::meter_client::MeterClient;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
+use crate::keys::KeyRecord;
 use crate::metering::Snapshot;
 use crate::metering::headers::limit_headers;
 use crate::time::rfc3339;
@@ -70,4 +71,21 @@ pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Respons
         }
         Err(e) => http::error(format, &auth::internal(e), request_id),
     }
+}
+
+/// Adds the key's limit headers to a keyed response that did not go through admission (models,
+/// token counts, stored responses): one Durable Object read. Left out if metering is off or the
+/// object cannot be reached; the response itself does not depend on them.
+pub async fn with_limit_headers(
+    mut response: Response,
+    env: &Env,
+    record: &KeyRecord,
+) -> Result<Response> {
+    if metering_enabled(env)
+        && let Ok(meter) = MeterClient::for_key(env, &record.id)
+        && let Ok(usage) = meter.usage(&record.plan).await
+    {
+        http::set_all(&mut response, limit_headers(&usage.snapshot))?;
+    }
+    Ok(response)
 }

@@ -249,7 +249,16 @@ describe("refusals in every client format, through the official SDKs", () => {
 
   test("every keyed response carries the limit headers", async () => {
     const { key } = await gateway.createKey("roomy");
-    for (const res of [await call(key), await gateway.fetch("/v1/usage", { headers: { authorization: `Bearer ${key}` } })]) {
+    const auth = { authorization: `Bearer ${key}` };
+    const keyed = [
+      await call(key),
+      await gateway.fetch("/v1/usage", { headers: auth }),
+      await gateway.fetch("/v1/models", { headers: auth }),
+      await gateway.fetch("/v1/models/m-fast", { headers: auth }),
+      await gateway.fetch("/v1/messages/count_tokens", { method: "POST", headers: auth, body: JSON.stringify({ model: "m-fast", messages }) }),
+      await gateway.fetch("/v1/responses/resp_unknown", { headers: auth }),
+    ];
+    for (const res of keyed) {
       for (const name of [
         "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
         "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
