@@ -52,31 +52,14 @@ pub async fn handle(
         Ok(body) => body,
         Err(error) => return fail(error),
     };
-    let mut conversation: Option<Conversation> = None;
-    if client == WireFormat::OpenAiResponses
-        && let Ok(mut json) = serde_json::from_slice::<Value>(&body)
-    {
-        let model = json
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let upstream = config
-            .routes(&model)
-            .next()
-            .map(|route| route.provider.format);
-        if let Some(upstream) = upstream {
-            match responses_state::resolve(env, &record.id, &mut json, upstream).await {
-                Ok(resolved) => {
-                    if resolved.expanded {
-                        body = serde_json::to_vec(&json).unwrap_or(body);
-                    }
-                    conversation = Some(resolved);
-                }
-                Err(error) => return fail(error),
-            }
+    let conversation = if client == WireFormat::OpenAiResponses {
+        match resolve_conversation(env, config, &record, &mut body).await {
+            Ok(conversation) => conversation,
+            Err(error) => return fail(error),
         }
-    }
+    } else {
+        None
+    };
     let mut decode_warnings = crate::translate::Warnings::new();
     let request = match client.decode_request(&body, &mut decode_warnings) {
         Ok(request) => request,
@@ -101,33 +84,20 @@ pub async fn handle(
 
     let metering = metering_enabled(env);
     let estimate = estimate_tokens(&request, first_route);
-    let mut admission: Option<Snapshot> = None;
-    if metering {
-        let meter = match MeterClient::for_key(env, &record.id) {
-            Ok(meter) => meter,
-            Err(e) => return fail(auth::internal(e)),
-        };
-        let decision = meter
-            .admit(&AdmitBody {
-                request: AdmitRequest {
-                    id: request_id.to_owned(),
-                    model: request.model.clone(),
-                    estimate_tokens: estimate,
-                },
-                plan_hint: record.plan.clone(),
-            })
-            .await;
-        let decision = match decision {
-            Ok(decision) => decision,
-            Err(e) => return fail(auth::internal(e)),
-        };
-        if let Some(refusal) = decision.refusal {
-            let mut response = fail(refusal_error(refusal, &decision, config))?;
-            http::set_all(&mut response, limit_headers(&decision.snapshot))?;
-            return Ok(response);
+    let admission = if metering {
+        match admit(env, config, &record, &request, estimate, request_id).await {
+            Ok(snapshot) => Some(snapshot),
+            Err((error, snapshot)) => {
+                let mut response = fail(error)?;
+                if let Some(snapshot) = snapshot {
+                    http::set_all(&mut response, limit_headers(&snapshot))?;
+                }
+                return Ok(response);
+            }
         }
-        admission = Some(decision.snapshot);
-    }
+    } else {
+        None
+    };
     let limit_header_values = admission.as_ref().map(limit_headers).unwrap_or_default();
     let client_json: Option<Value> = if routes.iter().any(|r| r.provider.format == client) {
         serde_json::from_slice(&body).ok()
@@ -262,6 +232,64 @@ pub async fn handle(
                 .fixed(bytes))
         }
         Err(error) => refuse(reporter, error),
+    }
+}
+
+/// Resolves a Responses request's `previous_response_id` in `body` (rewritten when history was
+/// added) and says what to remember of the turn.
+async fn resolve_conversation(
+    env: &Env,
+    config: &Config,
+    record: &KeyRecord,
+    body: &mut Vec<u8>,
+) -> std::result::Result<Option<Conversation>, ApiError> {
+    let Ok(mut json) = serde_json::from_slice::<Value>(body) else {
+        return Ok(None); // the decoder reports the malformed body
+    };
+    let model = json
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(upstream) = config.routes(model).next().map(|r| r.provider.format) else {
+        return Ok(None); // the unknown model is reported after decoding
+    };
+    let conversation = responses_state::resolve(env, &record.id, &mut json, upstream).await?;
+    if conversation.expanded
+        && let Ok(expanded) = serde_json::to_vec(&json)
+    {
+        *body = expanded;
+    }
+    Ok(Some(conversation))
+}
+
+/// Asks the key's Durable Object to admit the request. A refusal comes with the counters for
+/// the limit headers.
+async fn admit(
+    env: &Env,
+    config: &Config,
+    record: &KeyRecord,
+    request: &ChatRequest,
+    estimate_tokens: u64,
+    request_id: &str,
+) -> std::result::Result<Snapshot, (ApiError, Option<Snapshot>)> {
+    let meter = MeterClient::for_key(env, &record.id).map_err(|e| (auth::internal(e), None))?;
+    let decision = meter
+        .admit(&AdmitBody {
+            request: AdmitRequest {
+                id: request_id.to_owned(),
+                model: request.model.clone(),
+                estimate_tokens,
+            },
+            plan_hint: record.plan.clone(),
+        })
+        .await
+        .map_err(|e| (auth::internal(e), None))?;
+    match decision.refusal {
+        None => Ok(decision.snapshot),
+        Some(refusal) => Err((
+            refusal_error(refusal, &decision, config),
+            Some(decision.snapshot),
+        )),
     }
 }
 
