@@ -1,6 +1,8 @@
 // Calls through the gateway in each client format with the official SDKs, and views of the
 // answers and of the upstream requests that tests can compare across formats.
 
+import assert from "node:assert/strict";
+
 import { outputText } from "./gateway.mjs";
 
 export const CLIENTS = ["chat", "anthropic", "responses"];
@@ -214,4 +216,281 @@ export function upstreamConversation(format, body) {
       .filter((i) => !systemItems.includes(i) && (i.type === undefined || i.type === "message"))
       .map((i) => ({ role: i.role, text: partsText(i.content, ["input_text", "output_text"]) })),
   };
+}
+
+// ------------------------------------------------------------------------------------------ tool loops
+
+/** Two function tools, format-neutral: { name, description, schema }. */
+export const TOOL_DEFS = [
+  {
+    name: "get_weather",
+    description: "Current weather in a city.",
+    schema: {
+      type: "object",
+      properties: { city: { type: "string" }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
+      required: ["city"],
+    },
+  },
+  {
+    name: "get_time",
+    description: "Current time in a timezone.",
+    schema: { type: "object", properties: { timezone: { type: "string" } }, required: ["timezone"] },
+  },
+];
+
+/** The tools as a client of `client` format declares them. */
+export function toolsFor(client, defs = TOOL_DEFS) {
+  if (client === "chat") return defs.map((t) => ({ type: "function", function: { name: t.name, description: t.description, parameters: t.schema } }));
+  if (client === "anthropic") return defs.map((t) => ({ name: t.name, description: t.description, input_schema: t.schema }));
+  return defs.map((t) => ({ type: "function", name: t.name, description: t.description, parameters: t.schema, strict: false }));
+}
+
+/** A `tool_choice` forcing the tool `name`, in `format`'s shape (client or upstream). */
+export function namedToolChoice(format, name) {
+  if (format === "chat") return { type: "function", function: { name } };
+  if (format === "anthropic") return { type: "tool", name };
+  return { type: "function", name };
+}
+
+/** The tools an upstream request declares, format-neutral ({ name, description, schema }). */
+export function upstreamTools(format, body) {
+  return (body.tools ?? []).map((t) => {
+    if (format === "chat") return { name: t.function?.name, description: t.function?.description, schema: t.function?.parameters };
+    if (format === "anthropic") return { name: t.name, description: t.description, schema: t.input_schema };
+    return { name: t.name, description: t.description, schema: t.parameters };
+  });
+}
+
+/**
+ * The tool calls in an answer of `client` format (the SDK's object): [{ id, name, input, ...}]
+ * with `input` the parsed arguments. Responses calls also carry `itemId` and `status`; Chat calls
+ * `type`.
+ */
+export function clientToolCalls(client, raw) {
+  if (client === "chat") {
+    return (raw.choices[0].message.tool_calls ?? []).map((t) => ({ id: t.id, type: t.type, name: t.function.name, input: JSON.parse(t.function.arguments) }));
+  }
+  if (client === "anthropic") {
+    return raw.content.filter((b) => b.type === "tool_use").map((b) => ({ id: b.id, name: b.name, input: b.input }));
+  }
+  return raw.output
+    .filter((o) => o.type === "function_call")
+    .map((o) => ({ id: o.call_id, itemId: o.id, status: o.status, name: o.name, input: JSON.parse(o.arguments) }));
+}
+
+/**
+ * The next request of a tool loop, built the way a client of `client` format really does it:
+ * the previous request's conversation, the answer `raw` as the SDK returned it (Chat: the
+ * assistant message pushed back as is; Anthropic: the assistant content blocks replayed
+ * unchanged; Responses: every output item replayed as an input item), then the results of its
+ * tool calls in order (`results[i]` answers call i: { content, isError }), then `userText`
+ * (Anthropic: in the same user turn, after the tool_result blocks). `extra` overrides fields.
+ */
+export function toolResultTurn(client, previous, raw, results, userText, extra = {}) {
+  const calls = clientToolCalls(client, raw);
+  if (calls.length !== results.length) throw new Error(`toolResultTurn: ${calls.length} calls, ${results.length} results`);
+  if (client === "chat") {
+    return {
+      ...previous,
+      messages: [
+        ...previous.messages,
+        raw.choices[0].message,
+        ...calls.map((c, i) => ({ role: "tool", tool_call_id: c.id, content: results[i].content })),
+        { role: "user", content: userText },
+      ],
+      ...extra,
+    };
+  }
+  if (client === "anthropic") {
+    return {
+      ...previous,
+      messages: [
+        ...previous.messages,
+        { role: "assistant", content: raw.content },
+        {
+          role: "user",
+          content: [
+            ...calls.map((c, i) => ({ type: "tool_result", tool_use_id: c.id, content: results[i].content, ...(results[i].isError ? { is_error: true } : {}) })),
+            { type: "text", text: userText },
+          ],
+        },
+      ],
+      ...extra,
+    };
+  }
+  const input = typeof previous.input === "string" ? [{ role: "user", content: previous.input }] : previous.input;
+  return {
+    ...previous,
+    input: [
+      ...input,
+      ...raw.output,
+      ...calls.map((c, i) => ({ type: "function_call_output", call_id: c.id, output: results[i].content })),
+      { role: "user", content: userText },
+    ],
+    ...extra,
+  };
+}
+
+/** Text of a tool result's content in any format (a string, or text parts joined with "\n"). */
+function resultText(content) {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return undefined;
+  return content.filter((p) => ["text", "input_text"].includes(p.type)).map((p) => p.text).join("\n");
+}
+
+/**
+ * The tool exchange in an upstream request, checked against the rules of the upstream's format
+ * (each check is an assertion naming the rule). Returns, format-neutral:
+ *   { before: [{ role, text }] (turns before the assistant tool turn),
+ *     assistant: [kinds of the assistant turn's parts in order: "reasoning" | "text" | "call"],
+ *     assistantText, calls: [{ id, name, input }], results: [{ id, content, isError }],
+ *     after: the user text that follows the results, trailing: what follows that }
+ *
+ * Chat: one assistant message with `tool_calls`, then exactly one `tool` message per call, right
+ * after it. Anthropic: an assistant turn with the `tool_use` blocks, then the next message is a
+ * user turn that starts with one `tool_result` per call. Responses: the assistant's items, the
+ * `function_call` items, then one `function_call_output` per call (after all the calls), each
+ * with a call_id of an earlier call.
+ */
+export function upstreamToolExchange(format, body) {
+  if (format === "chat") {
+    const messages = body.messages.filter((m) => m.role !== "system" && m.role !== "developer");
+    const at = messages.findIndex((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length);
+    assert.ok(at >= 0, "Chat: an assistant message with tool_calls");
+    const a = messages[at];
+    const calls = a.tool_calls.map((t) => {
+      assert.equal(t.type, "function", "Chat: tool_calls[].type is function");
+      assert.equal(typeof t.function.arguments, "string", "Chat: arguments are a JSON string");
+      return { id: t.id, name: t.function.name, input: JSON.parse(t.function.arguments) };
+    });
+    const tools = messages.slice(at + 1, at + 1 + calls.length);
+    assert.deepEqual(tools.map((m) => m.role), calls.map(() => "tool"), "Chat: one tool message per call right after the assistant message");
+    assert.deepEqual(tools.map((m) => m.tool_call_id).sort(), calls.map((c) => c.id).sort(), "Chat: each tool message answers one of the calls by id");
+    const rest = messages.slice(at + 1 + calls.length);
+    assert.ok(!rest.some((m) => m.role === "tool"), "Chat: no tool message after other messages");
+    const text = partsText(a.content, ["text"]);
+    return {
+      before: messages.slice(0, at).map((m) => ({ role: m.role, text: partsText(m.content, ["text"]) })),
+      assistant: [...(text ? ["text"] : []), ...calls.map(() => "call")],
+      assistantText: text || null,
+      calls,
+      results: tools.map((m) => ({ id: m.tool_call_id, content: resultText(m.content), isError: false })),
+      after: rest[0]?.role === "user" ? partsText(rest[0].content, ["text"]) : null,
+      trailing: rest.slice(1),
+    };
+  }
+  if (format === "anthropic") {
+    const messages = body.messages;
+    const at = messages.findIndex((m) => m.role === "assistant" && Array.isArray(m.content) && m.content.some((b) => b.type === "tool_use"));
+    assert.ok(at >= 0, "Anthropic: an assistant turn with tool_use blocks");
+    const blocks = messages[at].content;
+    const calls = blocks.filter((b) => b.type === "tool_use").map((b) => {
+      assert.match(b.id, /^[a-zA-Z0-9_-]+$/, "Anthropic: tool_use ids match ^[a-zA-Z0-9_-]+$");
+      assert.equal(typeof b.input, "object", "Anthropic: tool_use input is an object");
+      return { id: b.id, name: b.name, input: b.input };
+    });
+    const next = messages[at + 1];
+    assert.ok(next && next.role === "user" && Array.isArray(next.content), "Anthropic: a user turn right after the tool_use turn");
+    const results = next.content.slice(0, calls.length);
+    assert.deepEqual(results.map((b) => b.type), calls.map(() => "tool_result"), "Anthropic: the tool_result blocks come first in the next user turn");
+    assert.ok(!next.content.slice(calls.length).some((b) => b.type === "tool_result"), "Anthropic: one tool_result per tool_use");
+    for (const r of results) assert.match(r.tool_use_id, /^[a-zA-Z0-9_-]+$/, "Anthropic: tool_use_id matches ^[a-zA-Z0-9_-]+$");
+    assert.deepEqual(results.map((r) => r.tool_use_id).sort(), calls.map((c) => c.id).sort(), "Anthropic: each tool_result answers one of the tool_use blocks by id");
+    const kind = (b) => ({ thinking: "reasoning", redacted_thinking: "reasoning", text: "text", tool_use: "call" })[b.type] ?? b.type;
+    const after = next.content.slice(calls.length).filter((b) => b.type === "text").map((b) => b.text).join("");
+    return {
+      before: messages.slice(0, at).map((m) => ({ role: m.role, text: partsText(m.content, ["text"]) })),
+      assistant: blocks.map(kind),
+      assistantText: partsText(blocks, ["text"]) || null,
+      calls,
+      results: results.map((b) => ({ id: b.tool_use_id, content: resultText(b.content), isError: b.is_error === true })),
+      after: after || null,
+      trailing: messages.slice(at + 2),
+    };
+  }
+  const items = Array.isArray(body.input) ? body.input : [];
+  const isMessage = (i) => i.type === undefined || i.type === "message";
+  const first = items.findIndex((i) => i.type === "function_call");
+  assert.ok(first >= 0, "Responses: function_call items");
+  // The assistant's items: everything after the last user message before the first call.
+  let start = first;
+  while (start > 0 && !(isMessage(items[start - 1]) && items[start - 1].role === "user")) start--;
+  const calls = [];
+  let k = first;
+  for (; k < items.length && items[k].type === "function_call"; k++) {
+    assert.equal(typeof items[k].arguments, "string", "Responses: arguments are a JSON string");
+    calls.push({ id: items[k].call_id, name: items[k].name, input: JSON.parse(items[k].arguments) });
+  }
+  const outputs = [];
+  for (; k < items.length && items[k].type === "function_call_output"; k++) outputs.push(items[k]);
+  assert.equal(outputs.length, calls.length, "Responses: one function_call_output per function_call, after the calls");
+  assert.ok(!items.slice(k).some((i) => i.type === "function_call_output" || i.type === "function_call"), "Responses: no call or output after the exchange");
+  assert.ok(!items.slice(0, first).some((i) => i.type === "function_call_output"), "Responses: no output before its call");
+  assert.deepEqual(outputs.map((o) => o.call_id).sort(), calls.map((c) => c.id).sort(), "Responses: each function_call_output answers one of the calls by call_id");
+  const kind = (i) => (i.type === "reasoning" ? "reasoning" : isMessage(i) ? "text" : i.type);
+  const assistantItems = items.slice(start, k - outputs.length);
+  const rest = items.slice(k);
+  return {
+    before: items.slice(0, start).filter(isMessage).map((i) => ({ role: i.role, text: partsText(i.content, ["input_text", "output_text"]) })),
+    assistant: assistantItems.map((i) => (i.type === "function_call" ? "call" : kind(i))),
+    assistantText: assistantItems.filter(isMessage).map((i) => partsText(i.content, ["output_text"])).join("") || null,
+    calls,
+    results: outputs.map((o) => ({ id: o.call_id, content: resultText(o.output), isError: false })),
+    after: rest[0] && isMessage(rest[0]) && rest[0].role === "user" ? partsText(rest[0].content, ["input_text"]) : null,
+    trailing: rest.slice(1),
+  };
+}
+
+// ------------------------------------------------------------------------------------------ images
+
+/** A 1×1 transparent PNG. */
+export const PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+export const IMAGE_URL = "https://example.com/cat.png";
+
+/**
+ * A user image part in `client` format: { base64: PNG data } (media type image/png), { url },
+ * or { fileId }.
+ */
+export function imagePart(client, { base64, url, fileId }) {
+  if (client === "chat") return { type: "image_url", image_url: { url: base64 ? `data:image/png;base64,${base64}` : url } };
+  if (client === "anthropic") {
+    if (base64) return { type: "image", source: { type: "base64", media_type: "image/png", data: base64 } };
+    if (url) return { type: "image", source: { type: "url", url } };
+    return { type: "image", source: { type: "file", file_id: fileId } };
+  }
+  if (base64) return { type: "input_image", image_url: `data:image/png;base64,${base64}`, detail: "auto" };
+  if (url) return { type: "input_image", image_url: url, detail: "auto" };
+  return { type: "input_image", file_id: fileId, detail: "auto" };
+}
+
+/** A one-turn request in `client` format whose user turn is `text` then the image `parts`. */
+export function imageRequest(client, model, text, parts) {
+  if (client === "chat") return { model, max_completion_tokens: MAX_TOKENS, messages: [{ role: "user", content: [{ type: "text", text }, ...parts] }] };
+  if (client === "anthropic") return { model, max_tokens: MAX_TOKENS, messages: [{ role: "user", content: [{ type: "text", text }, ...parts] }] };
+  return { model, max_output_tokens: MAX_TOKENS, input: [{ role: "user", content: [{ type: "input_text", text }, ...parts] }] };
+}
+
+/**
+ * The images in the last user turn of an upstream request, format-neutral:
+ * { base64: { media_type, data } } or { url }, plus `raw` (the part as sent).
+ */
+export function upstreamImages(format, body) {
+  let parts;
+  if (format === "responses") parts = [...body.input].reverse().find((i) => (i.type === undefined || i.type === "message") && i.role === "user").content;
+  else parts = [...body.messages].reverse().find((m) => m.role === "user").content;
+  const fromUrl = (url) => {
+    const m = /^data:([^;,]+);base64,(.*)$/.exec(url);
+    return m ? { base64: { media_type: m[1], data: m[2] } } : { url };
+  };
+  return parts
+    .filter((p) => ["image_url", "image", "input_image"].includes(p.type))
+    .map((p) => {
+      if (format === "chat") return { ...fromUrl(p.image_url.url), raw: p };
+      if (format === "anthropic") {
+        if (p.source.type === "base64") return { base64: { media_type: p.source.media_type, data: p.source.data }, raw: p };
+        if (p.source.type === "url") return { url: p.source.url, raw: p };
+        return { other: p.source, raw: p };
+      }
+      return p.image_url ? { ...fromUrl(p.image_url), raw: p } : { other: { file_id: p.file_id }, raw: p };
+    });
 }

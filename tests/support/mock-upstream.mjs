@@ -20,6 +20,10 @@
 //   thinking        reasoning (Anthropic: when `thinking` is on; Responses: summary when
 //                   `reasoning.summary` is set, encrypted_content when included; Chat:
 //                   DeepSeek-style `reasoning_content`) then text
+//   thinking_tools  the `thinking` reasoning (same conditions, signature and encrypted blob), no
+//                   text, then the two `tools` calls
+//   tools_odd_ids   the `tools` answer, but the OpenAI formats' call ids contain characters
+//                   Anthropic ids cannot (`functions.get_weather:0`, `call|mockTime02`)
 //   max_tokens      a truncated answer (max_tokens / length / incomplete)
 //   refusal         a refusal (Chat `refusal` field, Responses refusal part, Anthropic stop_reason refusal)
 //   stop_sequence   stops on the request's first stop sequence (Anthropic reports which)
@@ -51,6 +55,14 @@ export const COUNTED_INPUT_TOKENS = 4242;
 
 const WEATHER_ARGS = ['{"city":', '"Paris",', '"unit":"celsius"}'];
 const TIME_ARGS = ['{"timezone"', ':"Europe/Paris"}'];
+const TOOL_CALLS = [
+  { name: "get_weather", callId: "call_mockWeather01", toolUseId: "toolu_01MockWeather", fragments: WEATHER_ARGS },
+  { name: "get_time", callId: "call_mockTime02", toolUseId: "toolu_01MockTime", fragments: TIME_ARGS },
+];
+const THINKING = ["The user wants", " a greeting.", " I will say hello."];
+/** Vendor reasoning state only the mock's own format can make sense of. */
+const SIGNATURE = "EqQBCkYIBRgCKkDmockSignatureOnlyValidForTheMockUpstream==";
+const ENCRYPTED = "gAAAAABmockEncryptedReasoningOnlyValidForTheMockUpstream==";
 
 /**
  * Fixed content per scenario. `usage` is canonical: `input` counts every prompt token (cache
@@ -64,18 +76,30 @@ export const SCENARIOS = {
   },
   tools: {
     text: ["Let me check", " both."],
-    tools: [
-      { name: "get_weather", callId: "call_mockWeather01", toolUseId: "toolu_01MockWeather", fragments: WEATHER_ARGS },
-      { name: "get_time", callId: "call_mockTime02", toolUseId: "toolu_01MockTime", fragments: TIME_ARGS },
-    ],
+    tools: TOOL_CALLS,
     usage: { input: 320, cacheRead: 0, cacheWrite: 0, output: 41, reasoning: 0 },
   },
   thinking: {
-    thinking: ["The user wants", " a greeting.", " I will say hello."],
-    signature: "EqQBCkYIBRgCKkDmockSignatureOnlyValidForTheMockUpstream==",
-    encrypted: "gAAAAABmockEncryptedReasoningOnlyValidForTheMockUpstream==",
+    thinking: THINKING,
+    signature: SIGNATURE,
+    encrypted: ENCRYPTED,
     text: ["Hello", " after thinking."],
     usage: { input: 400, cacheRead: 256, cacheWrite: 0, output: 90, reasoning: 64 },
+  },
+  thinking_tools: {
+    thinking: THINKING,
+    signature: SIGNATURE,
+    encrypted: ENCRYPTED,
+    tools: TOOL_CALLS,
+    usage: { input: 420, cacheRead: 0, cacheWrite: 0, output: 110, reasoning: 64 },
+  },
+  tools_odd_ids: {
+    text: ["Let me check", " both."],
+    tools: [
+      { ...TOOL_CALLS[0], callId: "functions.get_weather:0" },
+      { ...TOOL_CALLS[1], callId: "call|mockTime02" },
+    ],
+    usage: { input: 320, cacheRead: 0, cacheWrite: 0, output: 41, reasoning: 0 },
   },
   max_tokens: {
     text: ["This answer is", " cut short"],
