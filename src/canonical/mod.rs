@@ -27,8 +27,8 @@ pub use accumulate::Accumulator;
 pub use finish::{Finish, FinishReason};
 pub use reasoning::{Effort, Opaque, Thinking, Vendor};
 pub use request::{
-    ChatRequest, ClientOptions, Document, Media, MediaSource, Message, Part, ReasoningPart,
-    ResponseFormat, Role, Tool, ToolCall, ToolChoice, ToolKind, ToolResult,
+    ChatRequest, ClientOptions, Document, FileRef, Media, MediaSource, Message, Part,
+    ReasoningPart, ResponseFormat, Role, Tool, ToolCall, ToolChoice, ToolKind, ToolResult,
 };
 pub use response::{Block, ChatResponse};
 pub use stream::{BlockStart, Delta, StreamEvent};

@@ -29,6 +29,14 @@ pub enum Vendor {
     Gateway,
 }
 
+/// Whether a request body carries a gateway envelope anywhere (a JSON string starting with
+/// `toc1.`). Such a body is not forwarded as it is even to a same-format upstream: the envelope
+/// may hold another vendor's state, which only the codecs know to unwrap or drop.
+pub fn mentions_envelope(body: &[u8]) -> bool {
+    let needle = b"\"toc1.";
+    body.windows(needle.len()).any(|window| window == needle)
+}
+
 /// Vendor reasoning state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opaque {

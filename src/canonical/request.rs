@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value};
 
-use super::reasoning::{Opaque, Thinking};
+use super::reasoning::{Opaque, Thinking, Vendor};
 
 /// A conversation request in canonical form.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -106,7 +106,28 @@ pub enum MediaSource {
     },
     Url(String),
     /// A provider-side file id. It cannot cross vendors: encoders for another vendor answer 400.
-    FileId(String),
+    FileId(FileRef),
+}
+
+/// A file uploaded to one vendor, referenced by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRef {
+    pub id: String,
+    /// Whose file store the id belongs to.
+    pub vendor: Vendor,
+    /// Where the client sent it (e.g. `input[0].content[1]`), for the error that refuses it on
+    /// another vendor's model.
+    pub path: String,
+}
+
+impl FileRef {
+    pub fn new(id: impl Into<String>, vendor: Vendor, path: impl Into<String>) -> FileRef {
+        FileRef {
+            id: id.into(),
+            vendor,
+            path: path.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

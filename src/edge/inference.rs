@@ -111,7 +111,8 @@ pub async fn handle(
         anthropic_beta: req.headers().get("anthropic-beta").ok().flatten(),
         client_signal: req.inner().signal(),
         pool_offset: pool_offset(request_id),
-        allow_passthrough: !conversation.as_ref().is_some_and(|c| c.expanded),
+        allow_passthrough: !conversation.as_ref().is_some_and(|c| c.expanded)
+            && !crate::canonical::reasoning::mentions_envelope(&body),
     };
     let context = ResponseContext::for_request(&request, now_ms / 1000, request_id);
     let keep = conversation.filter(|c| c.store).map(|conversation| Keep {

@@ -196,6 +196,71 @@ pub fn client_id(prefix: &str, upstream_id: &str, context: &ResponseContext) -> 
     format!("{prefix}{core}")
 }
 
+/// An error tool result's text for formats with no error flag on results (Chat, Responses):
+/// prefixed with `Error: `, unless it already says so.
+pub fn error_result_text(text: &str) -> String {
+    let says_error = text
+        .trim_start()
+        .get(..5)
+        .is_some_and(|head| head.eq_ignore_ascii_case("error"));
+    match (text.is_empty(), says_error) {
+        (true, _) => "Error".to_owned(),
+        (false, true) => text.to_owned(),
+        (false, false) => format!("Error: {text}"),
+    }
+}
+
+/// Refuses a file id from another vendor's file store (it would not resolve upstream).
+pub fn check_file_vendor(
+    file: &crate::canonical::FileRef,
+    upstream: crate::canonical::Vendor,
+) -> Result<(), ApiError> {
+    if file.vendor == upstream {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "The file id `{}` belongs to another provider's file store and cannot be used with this model; send the content inline or by URL.",
+            file.id
+        ))
+        .with_param(file.path.as_str()))
+    }
+}
+
+/// Refuses the request if any image or document (tool results included) is a file id from
+/// another vendor's file store.
+pub fn check_request_files(
+    request: &ChatRequest,
+    upstream: crate::canonical::Vendor,
+) -> Result<(), ApiError> {
+    use crate::canonical::{MediaSource, Part};
+    fn check(parts: &[Part], upstream: crate::canonical::Vendor) -> Result<(), ApiError> {
+        for part in parts {
+            match part {
+                Part::Image(crate::canonical::Media {
+                    source: MediaSource::FileId(file),
+                    ..
+                })
+                | Part::Document(crate::canonical::Document {
+                    source: MediaSource::FileId(file),
+                    ..
+                }) => check_file_vendor(file, upstream)?,
+                Part::ToolResult(result) => check(&result.content, upstream)?,
+                Part::Text(_)
+                | Part::Image(_)
+                | Part::Document(_)
+                | Part::ToolCall(_)
+                | Part::Reasoning(_)
+                | Part::Refusal(_) => {}
+            }
+        }
+        Ok(())
+    }
+    request
+        .messages
+        .iter()
+        .try_for_each(|message| check(&message.parts, upstream))
+}
+
 /// OpenAI's end-user id fields (`user`, `safety_identifier`) take at most 64 characters. A
 /// longer id (Claude Code sends a JSON blob in `metadata.user_id`) is sent as its SHA-256 in
 /// hex, which stays stable per user.

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use super::wire::read;
 use crate::canonical::{
-    ChatRequest, Document, Effort, Media, MediaSource, Message, Opaque, Part, ReasoningPart,
-    ResponseFormat, Role, Thinking, Tool, ToolCall, ToolChoice, ToolKind, ToolResult, Vendor,
+    ChatRequest, Document, Effort, FileRef, Media, MediaSource, Message, Opaque, Part,
+    ReasoningPart, ResponseFormat, Role, Thinking, Tool, ToolCall, ToolChoice, ToolKind,
+    ToolResult, Vendor,
 };
 use crate::error::ApiError;
 use crate::translate::Warnings;
@@ -256,7 +257,11 @@ fn decode_block(
                     MediaSource::Base64 { media_type, data }
                 }
                 read::ImageSource::Url { url } => MediaSource::Url(url),
-                read::ImageSource::File { file_id } => MediaSource::FileId(file_id),
+                read::ImageSource::File { file_id } => MediaSource::FileId(FileRef {
+                    id: file_id,
+                    vendor: Vendor::Anthropic,
+                    path: format!("{path}.source"),
+                }),
                 read::ImageSource::Unknown => {
                     warnings.dropped("image(source)");
                     return Ok(());
@@ -274,7 +279,11 @@ fn decode_block(
                     MediaSource::Base64 { media_type, data }
                 }
                 read::DocumentSource::Url { url } => MediaSource::Url(url),
-                read::DocumentSource::File { file_id } => MediaSource::FileId(file_id),
+                read::DocumentSource::File { file_id } => MediaSource::FileId(FileRef {
+                    id: file_id,
+                    vendor: Vendor::Anthropic,
+                    path: format!("{path}.source"),
+                }),
                 read::DocumentSource::Text { data } => {
                     parts.push(Part::Text(data));
                     return Ok(());

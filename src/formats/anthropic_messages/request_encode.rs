@@ -365,11 +365,11 @@ fn encode_image(
                 });
             }
         },
-        MediaSource::FileId(_) => {
-            return Err(invalid_at(
-                path(),
-                "file ids cannot be sent to this model's provider; send the image data or a URL",
-            ));
+        MediaSource::FileId(file) => {
+            crate::formats::check_file_vendor(file, Vendor::Anthropic)?;
+            return Ok(ContentBlockParam::Image {
+                source: ImageSource::File { file_id: &file.id },
+            });
         }
     };
     if !IMAGE_MEDIA_TYPES.contains(&media_type) {
@@ -402,11 +402,12 @@ fn encode_document(
                 });
             }
         },
-        MediaSource::FileId(_) => {
-            return Err(invalid_at(
-                path(),
-                "file ids cannot be sent to this model's provider; send the file's content",
-            ));
+        MediaSource::FileId(file) => {
+            crate::formats::check_file_vendor(file, Vendor::Anthropic)?;
+            return Ok(ContentBlockParam::Document {
+                source: DocumentSource::File { file_id: &file.id },
+                title,
+            });
         }
     };
     let source = match media_type {

@@ -539,6 +539,7 @@ pub mod write {
     pub enum ImageSource<'a> {
         Base64 { media_type: &'a str, data: &'a str },
         Url { url: &'a str },
+        File { file_id: &'a str },
     }
 
     #[derive(Debug, Clone, Serialize)]
@@ -554,6 +555,9 @@ pub mod write {
         Text {
             media_type: &'static str,
             data: String,
+        },
+        File {
+            file_id: &'a str,
         },
     }
 

@@ -28,8 +28,8 @@ use super::wire::{
     Str, StringOr,
 };
 use crate::canonical::{
-    ChatRequest, Document, Effort, Media, MediaSource, Message, Part, ReasoningPart,
-    ResponseFormat, Role, Thinking, Tool, ToolCall, ToolChoice, ToolKind, ToolResult,
+    ChatRequest, Document, Effort, FileRef, Media, MediaSource, Message, Part, ReasoningPart,
+    ResponseFormat, Role, Thinking, Tool, ToolCall, ToolChoice, ToolKind, ToolResult, Vendor,
 };
 use crate::error::ApiError;
 use crate::translate::Warnings;
@@ -457,7 +457,11 @@ fn user_part(
                         data: data.into_owned(),
                     },
                 },
-                (None, Some(id)) => MediaSource::FileId(id.into_owned()),
+                (None, Some(id)) => MediaSource::FileId(FileRef {
+                    id: id.into_owned(),
+                    vendor: Vendor::OpenAi,
+                    path: path.to_owned(),
+                }),
                 (None, None) => {
                     return Err(
                         ApiError::invalid("A file part needs 'file_data' or 'file_id'.")

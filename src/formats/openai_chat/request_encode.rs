@@ -33,7 +33,7 @@ use super::wire::{
 };
 use crate::canonical::{
     ChatRequest, Document, Media, MediaSource, Message, Part, ResponseFormat, Role, Thinking, Tool,
-    ToolCall, ToolChoice, ToolKind, ToolResult,
+    ToolCall, ToolChoice, ToolKind, ToolResult, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
 use crate::formats::{MaxTokensParam, UpstreamTarget};
@@ -248,12 +248,8 @@ fn tool_message<'a>(
         }
     }
     let mut text = join(&texts, "\n");
-    if result.is_error && !starts_with_error(&text) {
-        text = Cow::Owned(if text.is_empty() {
-            "Error".to_owned()
-        } else {
-            format!("Error: {text}")
-        });
+    if result.is_error {
+        text = Cow::Owned(crate::formats::error_result_text(&text));
     }
     Ok(ChatCompletionMessageParam {
         role: Cow::Borrowed("tool"),
@@ -261,12 +257,6 @@ fn tool_message<'a>(
         tool_call_id: Some(Cow::Borrowed(&result.call_id)),
         ..ChatCompletionMessageParam::default()
     })
-}
-
-fn starts_with_error(text: &str) -> bool {
-    text.trim_start()
-        .get(..5)
-        .is_some_and(|head| head.eq_ignore_ascii_case("error"))
 }
 
 /// A user content part; `None` (with a warning) for parts a user message cannot hold.
@@ -281,7 +271,7 @@ fn user_part<'a>(
             text: Some(Cow::Borrowed(text)),
             ..ChatCompletionContentPart::default()
         },
-        Part::Image(image) => image_part(image, path)?,
+        Part::Image(image) => image_part(image)?,
         Part::Document(document) => file_part(document, path)?,
         other @ (Part::ToolCall(_)
         | Part::ToolResult(_)
@@ -293,16 +283,16 @@ fn user_part<'a>(
     }))
 }
 
-fn image_part<'a>(image: &'a Media, path: &str) -> Result<ChatCompletionContentPart<'a>, ApiError> {
+fn image_part<'a>(image: &'a Media) -> Result<ChatCompletionContentPart<'a>, ApiError> {
     let url = match &image.source {
         MediaSource::Base64 { media_type, data } => Cow::Owned(data_url::format(media_type, data)),
         MediaSource::Url(url) => Cow::Borrowed(url.as_str()),
-        MediaSource::FileId(_) => {
+        MediaSource::FileId(file) => {
             return Err(ApiError::invalid(
                 "Chat Completions upstreams cannot take an image by file id; send it inline or \
                  by URL.",
             )
-            .with_param(path));
+            .with_param(file.path.as_str()));
         }
     };
     Ok(ChatCompletionContentPart {
@@ -332,11 +322,14 @@ fn file_part<'a>(
                     .map_or(Cow::Borrowed("document.pdf"), Cow::Borrowed),
             ),
         },
-        MediaSource::FileId(id) => FileContent {
-            file_data: None,
-            file_id: Some(Cow::Borrowed(id)),
-            filename: None,
-        },
+        MediaSource::FileId(file) => {
+            crate::formats::check_file_vendor(file, Vendor::OpenAi)?;
+            FileContent {
+                file_data: None,
+                file_id: Some(Cow::Borrowed(&file.id)),
+                filename: None,
+            }
+        }
         MediaSource::Url(_) => {
             return Err(ApiError::invalid(
                 "Chat Completions upstreams cannot take a document by URL; send it inline as \

@@ -1,6 +1,7 @@
 //! Request codec tables: every documented input form, the errors, and the exact upstream
 //! bodies with their warnings.
 
+use crate::canonical::{FileRef, Vendor};
 use serde_json::{Value, json};
 
 use super::{decode_request, encode_request};
@@ -147,7 +148,11 @@ fn decode_full_conversation() {
                             title: None
                         }),
                         Part::Document(Document {
-                            source: MediaSource::FileId("file-abc123".into()),
+                            source: MediaSource::FileId(FileRef::new(
+                                "file-abc123",
+                                Vendor::OpenAi,
+                                "messages[2].content[4]"
+                            )),
                             filename: None,
                             title: None
                         }),
@@ -691,7 +696,11 @@ fn encode_every_canonical_feature() {
                         title: Some("report.pdf".into()),
                     }),
                     Part::Document(Document {
-                        source: MediaSource::FileId("file-abc".into()),
+                        source: MediaSource::FileId(FileRef::new(
+                            "file-abc",
+                            Vendor::OpenAi,
+                            "messages[0].content[2]",
+                        )),
                         filename: None,
                         title: None,
                     }),
@@ -1003,7 +1012,11 @@ fn encode_errors_name_the_field() {
         ),
         (
             simple(vec![Part::Image(Media {
-                source: MediaSource::FileId("file-1".into()),
+                source: MediaSource::FileId(FileRef::new(
+                    "file-1",
+                    Vendor::OpenAi,
+                    "messages[0].content[0]",
+                )),
                 detail: None,
             })]),
             "messages[0].content[0]",

@@ -30,8 +30,8 @@ use super::wire::{
     OutputRefusal, ReasoningItem, ToolCallOutputItem,
 };
 use crate::canonical::{
-    Document, Media, MediaSource, Message, Part, ReasoningPart, Role, ToolCall, ToolKind,
-    ToolResult,
+    Document, FileRef, Media, MediaSource, Message, Part, ReasoningPart, Role, ToolCall, ToolKind,
+    ToolResult, Vendor,
 };
 use crate::error::ApiError;
 use crate::translate::Warnings;
@@ -392,7 +392,11 @@ fn content_part(
             let image: InputImage = parse::take(part, path)?;
             let source = match (image.image_url, image.file_id) {
                 (Some(url), _) if !url.is_empty() => media::source_from_url(&url),
-                (_, Some(id)) if !id.is_empty() => MediaSource::FileId(id),
+                (_, Some(id)) if !id.is_empty() => MediaSource::FileId(FileRef {
+                    id,
+                    vendor: Vendor::OpenAi,
+                    path: path.to_owned(),
+                }),
                 _ => return Err(parse::missing(&format!("{path}.image_url"))),
             };
             Part::Image(Media {
@@ -411,7 +415,11 @@ fn content_part(
                     },
                 },
                 (_, Some(url), _) if !url.is_empty() => MediaSource::Url(url),
-                (_, _, Some(id)) if !id.is_empty() => MediaSource::FileId(id),
+                (_, _, Some(id)) if !id.is_empty() => MediaSource::FileId(FileRef {
+                    id,
+                    vendor: Vendor::OpenAi,
+                    path: path.to_owned(),
+                }),
                 _ => return Err(parse::missing(&format!("{path}.file_data"))),
             };
             Part::Document(Document {

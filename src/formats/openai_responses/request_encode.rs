@@ -37,6 +37,7 @@ pub fn encode_request(
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<Value, ApiError> {
+    crate::formats::check_request_files(request, Vendor::OpenAi)?;
     let mut input = Vec::new();
     for message in &request.messages {
         message_items(message, target, warnings, &mut input);
@@ -232,7 +233,7 @@ fn message_items<'a>(
             }
             (Role::User, Part::ToolResult(result)) => {
                 flush(&mut content, out);
-                let output = tool_output(&result.content, warnings);
+                let output = tool_output(&result.content, result.is_error, warnings);
                 out.push(match result.kind {
                     ToolKind::Function => InputItemParam::FunctionCallOutput {
                         call_id: &result.call_id,
@@ -272,9 +273,9 @@ fn image_param(image: &Media) -> ContentParam<'_> {
             file_id: None,
             detail,
         },
-        MediaSource::FileId(id) => ContentParam::InputImage {
+        MediaSource::FileId(file) => ContentParam::InputImage {
             image_url: None,
-            file_id: Some(id),
+            file_id: Some(&file.id),
             detail,
         },
     }
@@ -295,18 +296,23 @@ fn file_param(document: &Document) -> ContentParam<'_> {
             file_id: None,
             filename,
         },
-        MediaSource::FileId(id) => ContentParam::InputFile {
+        MediaSource::FileId(file) => ContentParam::InputFile {
             file_data: None,
             file_url: None,
-            file_id: Some(id),
+            file_id: Some(&file.id),
             filename,
         },
     }
 }
 
 /// A tool result's output: a string when it is text only (text parts joined with a newline),
-/// else an array of parts.
-fn tool_output<'a>(content: &'a [Part], warnings: &mut Warnings) -> ToolOutputParam<'a> {
+/// else an array of parts. Responses results have no error flag, so an error result says so in
+/// its text.
+fn tool_output<'a>(
+    content: &'a [Part],
+    is_error: bool,
+    warnings: &mut Warnings,
+) -> ToolOutputParam<'a> {
     if content.iter().all(|p| matches!(p, Part::Text(_))) {
         let texts: Vec<&str> = content
             .iter()
@@ -320,9 +326,17 @@ fn tool_output<'a>(content: &'a [Part], warnings: &mut Warnings) -> ToolOutputPa
                 | Part::Refusal(_) => None,
             })
             .collect();
-        return ToolOutputParam::Text(texts.join("\n"));
+        let text = texts.join("\n");
+        return ToolOutputParam::Text(if is_error {
+            crate::formats::error_result_text(&text)
+        } else {
+            text
+        });
     }
-    let mut parts = Vec::with_capacity(content.len());
+    let mut parts = Vec::with_capacity(content.len() + 1);
+    if is_error {
+        parts.push(ContentParam::InputText { text: "Error:" });
+    }
     for part in content {
         match part {
             Part::Text(text) | Part::Refusal(text) => parts.push(ContentParam::InputText { text }),

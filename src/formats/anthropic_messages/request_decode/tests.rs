@@ -1,6 +1,7 @@
 //! Table tests of `decode_request`: every input form, the errors and their `param`, and the
 //! warnings for what is dropped.
 
+use crate::canonical::{FileRef, Vendor};
 use serde_json::json;
 
 use super::*;
@@ -162,7 +163,11 @@ fn claude_code_request() {
                         detail: None
                     }),
                     Part::Image(Media {
-                        source: MediaSource::FileId("file_011".into()),
+                        source: MediaSource::FileId(FileRef::new(
+                            "file_011",
+                            Vendor::Anthropic,
+                            "messages[0].content[3].source"
+                        )),
                         detail: None
                     }),
                     Part::Document(Document {

@@ -1,5 +1,6 @@
 //! Table tests of `encode_request`: the exact JSON sent upstream and the warnings header.
 
+use crate::canonical::{FileRef, Vendor};
 use serde_json::json;
 
 use super::*;
@@ -298,11 +299,19 @@ fn media_inputs() {
     let cases = [
         (media(base64("image/bmp", "Qk0")), "messages[1].content[0]"),
         (
-            media(MediaSource::FileId("file_1".into())),
+            media(MediaSource::FileId(FileRef::new(
+                "file_1",
+                Vendor::OpenAi,
+                "messages[1].content[0]",
+            ))),
             "messages[1].content[0]",
         ),
         (
-            document(MediaSource::FileId("file_1".into())),
+            document(MediaSource::FileId(FileRef::new(
+                "file_1",
+                Vendor::OpenAi,
+                "messages[1].content[0]",
+            ))),
             "messages[1].content[0]",
         ),
         (

@@ -1,6 +1,7 @@
 //! `decode_request` table tests: every input form Codex and the OpenAI SDK send, the errors
 //! (with `param`), and what is dropped with a warning.
 
+use crate::canonical::FileRef;
 use serde_json::{Value, json};
 
 use crate::canonical::{
@@ -307,7 +308,14 @@ fn content_part_forms() {
                     Some("low")
                 ),
                 image(MediaSource::Url("https://example.com/cat.png".into()), None),
-                image(MediaSource::FileId("file-img1".into()), Some("auto")),
+                image(
+                    MediaSource::FileId(FileRef::new(
+                        "file-img1",
+                        Vendor::OpenAi,
+                        "input[1].content[3]"
+                    )),
+                    Some("auto")
+                ),
                 document(
                     MediaSource::Base64 {
                         media_type: "application/pdf".into(),
@@ -326,7 +334,14 @@ fn content_part_forms() {
                     MediaSource::Url("https://example.com/paper.pdf".into()),
                     None
                 ),
-                document(MediaSource::FileId("file-doc1".into()), None),
+                document(
+                    MediaSource::FileId(FileRef::new(
+                        "file-doc1",
+                        Vendor::OpenAi,
+                        "input[1].content[7]"
+                    )),
+                    None
+                ),
             ]),
             // Consecutive assistant messages are one turn; empty text is dropped.
             assistant(vec![

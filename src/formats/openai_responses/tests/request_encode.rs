@@ -1,6 +1,7 @@
 //! `encode_request` table tests: the exact body for every canonical feature, and the warnings
 //! header for everything lossy.
 
+use crate::canonical::FileRef;
 use serde_json::{Value, json};
 
 use crate::canonical::{
@@ -74,7 +75,11 @@ fn full_request() -> ChatRequest {
                         detail: Some("high".into()),
                     }),
                     Part::Image(Media {
-                        source: MediaSource::FileId("file-img".into()),
+                        source: MediaSource::FileId(FileRef::new(
+                            "file-img",
+                            Vendor::OpenAi,
+                            "input[0].content[1]",
+                        )),
                         detail: Some("low".into()),
                     }),
                     Part::Document(Document {
@@ -93,7 +98,11 @@ fn full_request() -> ChatRequest {
                         title: None,
                     }),
                     Part::Document(Document {
-                        source: MediaSource::FileId("file-doc".into()),
+                        source: MediaSource::FileId(FileRef::new(
+                            "file-doc",
+                            Vendor::OpenAi,
+                            "input[0].content[2]",
+                        )),
                         filename: Some("d.pdf".into()),
                         title: None,
                     }),
