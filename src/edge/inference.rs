@@ -52,8 +52,12 @@ pub async fn handle(
         Ok(body) => body,
         Err(error) => return fail(error),
     };
+    // The client's JSON as a value: parsed once, for Responses conversations and for
+    // same-format passthrough.
+    let mut client_json: Option<Value> = None;
     let conversation = if client == WireFormat::OpenAiResponses {
-        match resolve_conversation(env, config, &record, &mut body).await {
+        client_json = serde_json::from_slice(&body).ok();
+        match resolve_conversation(env, config, &record, client_json.as_mut(), &mut body).await {
             Ok(conversation) => conversation,
             Err(error) => return fail(error),
         }
@@ -99,11 +103,9 @@ pub async fn handle(
         None
     };
     let limit_header_values = admission.as_ref().map(limit_headers).unwrap_or_default();
-    let client_json: Option<Value> = if routes.iter().any(|r| r.provider.format == client) {
-        serde_json::from_slice(&body).ok()
-    } else {
-        None
-    };
+    if client_json.is_none() && routes.iter().any(|r| r.provider.format == client) {
+        client_json = serde_json::from_slice(&body).ok();
+    }
     let outbound = Outbound {
         client,
         client_json: client_json.as_ref(),
@@ -236,15 +238,16 @@ pub async fn handle(
     }
 }
 
-/// Resolves a Responses request's `previous_response_id` in `body` (rewritten when history was
-/// added) and says what to remember of the turn.
+/// Resolves a Responses request's `previous_response_id` in `json` and `body` (both rewritten
+/// when history was added) and says what to remember of the turn.
 async fn resolve_conversation(
     env: &Env,
     config: &Config,
     record: &KeyRecord,
+    json: Option<&mut Value>,
     body: &mut Vec<u8>,
 ) -> std::result::Result<Option<Conversation>, ApiError> {
-    let Ok(mut json) = serde_json::from_slice::<Value>(body) else {
+    let Some(json) = json else {
         return Ok(None); // the decoder reports the malformed body
     };
     let model = json
@@ -254,9 +257,9 @@ async fn resolve_conversation(
     let Some(upstream) = config.routes(model).next().map(|r| r.provider.format) else {
         return Ok(None); // the unknown model is reported after decoding
     };
-    let conversation = responses_state::resolve(env, &record.id, &mut json, upstream).await?;
+    let conversation = responses_state::resolve(env, &record.id, json, upstream).await?;
     if conversation.expanded
-        && let Ok(expanded) = serde_json::to_vec(&json)
+        && let Ok(expanded) = serde_json::to_vec(json)
     {
         *body = expanded;
     }
