@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use worker::{Env, Method, Request, Response, Result};
 
 use super::http;
-use super::inference::metering_enabled;
 use super::keystore::KeyStore;
 use super::meter_client::{History, IdentityBody, MeterClient};
 use super::random;
@@ -138,7 +137,7 @@ async fn create(req: &mut Request, env: &Env, config: &Config, store: &KeyStore)
         created_at: rfc3339(worker::Date::now().as_millis()),
         hash: keys::hash_key(&key),
     };
-    if metering_enabled(env) {
+    if state::metering_enabled(env) {
         MeterClient::for_key(env, &record.id)
             .map_err(storage)?
             .set_identity(&IdentityBody {
@@ -175,7 +174,7 @@ async fn find(store: &KeyStore, id: &str) -> std::result::Result<KeyRecord, ApiE
 async fn show(env: &Env, config: &Config, store: &KeyStore, id: &str) -> Answer {
     let record = find(store, id).await?;
     let mut shown = public(&record);
-    if metering_enabled(env) {
+    if state::metering_enabled(env) {
         let meter = MeterClient::for_key(env, &record.id).map_err(storage)?;
         let usage = meter.usage(&record.plan).await.map_err(storage)?;
         if let Some(object) = shown.as_object_mut() {
@@ -240,7 +239,7 @@ async fn apply(
     store: &KeyStore,
     record: &KeyRecord,
 ) -> std::result::Result<(), ApiError> {
-    if metering_enabled(env) {
+    if state::metering_enabled(env) {
         MeterClient::for_key(env, &record.id)
             .map_err(storage)?
             .set_identity(&IdentityBody {
@@ -257,7 +256,7 @@ async fn apply(
 
 async fn usage(env: &Env, store: &KeyStore, id: &str) -> Answer {
     let record = find(store, id).await?;
-    if !metering_enabled(env) {
+    if !state::metering_enabled(env) {
         return Err(ApiError::new(
             ErrorKind::NotFound,
             "metering is switched off",

@@ -8,6 +8,7 @@ use worker::{Env, Fetch, Request, Response, Result};
 
 use super::auth;
 use super::http;
+use super::request_body::read_body;
 use super::upstream::{self, Outbound};
 use super::usage;
 use crate::config::{Config, Route};
@@ -38,20 +39,7 @@ async fn count(
     config: &Config,
 ) -> std::result::Result<(u64, &'static str), ApiError> {
     let format = WireFormat::AnthropicMessages;
-    let body = match req.bytes().await {
-        Ok(body) if body.len() as u64 <= config.gateway.max_body_bytes => body,
-        Ok(_) => {
-            return Err(ApiError::new(
-                ErrorKind::RequestTooLarge,
-                "The request body is larger than this gateway's limit.",
-            ));
-        }
-        Err(e) => {
-            return Err(ApiError::invalid(format!(
-                "The body could not be read: {e}"
-            )));
-        }
-    };
+    let body = read_body(req, config.gateway.max_body_bytes).await?;
     // count_tokens takes a Messages request without `max_tokens`.
     let mut json: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid(format!("The body is not valid JSON: {e}")))?;

@@ -49,3 +49,15 @@ pub fn set_all<'a>(
     }
     Ok(())
 }
+
+/// A runtime failure inside a handler (a header that could not be set, a binding call that
+/// threw): logged for the operator, an internal error for the client.
+impl From<worker::Error> for ApiError {
+    fn from(error: worker::Error) -> ApiError {
+        worker::console_error!("runtime error: {error}");
+        ApiError::new(
+            crate::error::ErrorKind::Internal,
+            "The gateway hit an internal error; retry.",
+        )
+    }
+}

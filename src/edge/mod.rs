@@ -22,6 +22,7 @@ mod meter_client;
 mod meter_object;
 mod models;
 mod random;
+mod request_body;
 mod response_store;
 mod responses_state;
 mod settlement;

@@ -74,6 +74,8 @@ pub struct Settlement {
 pub struct Reporter {
     progress: Rc<RefCell<Meter>>,
     outcome: Option<oneshot::Sender<Report>>,
+    /// The answer is to be kept (a stored Responses turn).
+    keeps_answer: bool,
 }
 
 impl Reporter {
@@ -94,6 +96,11 @@ impl Reporter {
     pub fn finished(&self) -> bool {
         self.outcome.is_none()
     }
+
+    /// Whether the call should collect its answer for [`Report::answer`].
+    pub fn keeps_answer(&self) -> bool {
+        self.keeps_answer
+    }
 }
 
 impl Settlement {
@@ -106,6 +113,7 @@ impl Settlement {
     pub fn start(self, ctx: &worker::Context) -> Reporter {
         let progress = Rc::new(RefCell::new(Meter::default()));
         let (outcome, reported) = oneshot::channel();
+        let keeps_answer = self.keep.is_some();
         if self.needed() {
             let watched = Rc::clone(&progress);
             ctx.wait_until(async move { self.run(watched, reported).await });
@@ -113,6 +121,7 @@ impl Settlement {
         Reporter {
             progress,
             outcome: Some(outcome),
+            keeps_answer,
         }
     }
 

@@ -39,6 +39,12 @@ pub fn usable_config(env: &Env) -> Result<Rc<Config>, ApiError> {
     })
 }
 
+/// Whether per-key metering runs. Only benchmarks switch it off (`METERING = "off"`), to
+/// measure what admission costs.
+pub fn metering_enabled(env: &Env) -> bool {
+    binding_text(env, "METERING").as_deref() != Some("off")
+}
+
 /// A Worker variable or secret as text, if set.
 pub fn binding_text(env: &Env, name: &str) -> Option<String> {
     env.secret(name)

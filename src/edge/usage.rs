@@ -5,8 +5,8 @@ use worker::{Env, Request, Response, Result};
 
 use super::auth;
 use super::http;
-use super::inference::metering_enabled;
 use super::meter_client::MeterClient;
+use super::state;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
@@ -49,7 +49,7 @@ pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Respons
         Ok(caller) => caller,
         Err(error) => return http::error(format, &error, request_id),
     };
-    if !metering_enabled(env) {
+    if !state::metering_enabled(env) {
         return http::error(
             format,
             &ApiError::new(
@@ -81,7 +81,7 @@ pub async fn with_limit_headers(
     env: &Env,
     record: &KeyRecord,
 ) -> Result<Response> {
-    if metering_enabled(env)
+    if state::metering_enabled(env)
         && let Ok(meter) = MeterClient::for_key(env, &record.id)
         && let Ok(usage) = meter.usage(&record.plan).await
     {
