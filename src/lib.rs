@@ -11,6 +11,7 @@
 //! - [`sse`]: the server-sent-events decoder and encoder.
 //! - [`error`]: the error taxonomy and its rendering per format.
 //! - [`format`]: the [`format::WireFormat`] enum.
+//! - [`estimate`]: token estimates before any tokenizer has run (an upper bound for every script).
 #![cfg_attr(
     test,
     allow(
@@ -24,6 +25,7 @@
 pub mod canonical;
 pub mod config;
 pub mod error;
+pub mod estimate;
 pub mod format;
 pub mod formats;
 pub mod keys;
