@@ -120,6 +120,8 @@ pub struct ApiError {
     pub code: Option<String>,
     /// Seconds until a retry can succeed (`Retry-After`).
     pub retry_after_s: Option<u64>,
+    /// Retrying the same request cannot succeed (`x-should-retry: false`), whatever the kind.
+    pub final_answer: bool,
 }
 
 impl ApiError {
@@ -130,6 +132,7 @@ impl ApiError {
             param: None,
             code: None,
             retry_after_s: None,
+            final_answer: false,
         }
     }
 
@@ -149,6 +152,12 @@ impl ApiError {
 
     pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
         self.retry_after_s = Some(seconds);
+        self
+    }
+
+    /// Marks an error that the same request will always get (`x-should-retry: false`).
+    pub fn final_answer(mut self) -> ApiError {
+        self.final_answer = true;
         self
     }
 
@@ -238,34 +247,81 @@ pub fn from_upstream(format: WireFormat, status: u16, body: &[u8]) -> ApiError {
         .and_then(Value::as_str)
         .map(str::to_owned);
     let kind = classify(format, status, error_type, code, &message);
-    // The upstream's own words about the gateway's credentials concern the operator only, and
-    // may quote part of the key: the caller gets a plain statement instead.
-    let message = if status == 401 || error_type == "authentication_error" {
-        "the upstream rejected the gateway's credentials for this model; the operator must fix the provider's key".to_owned()
-    } else {
-        redact_secrets(&message)
-    };
-    let mut api = ApiError::new(kind, message);
-    api.param = param;
-    if kind == ErrorKind::InvalidRequest && !code.is_empty() {
-        api.code = Some(code.to_owned());
-    }
-    if matches!(kind, ErrorKind::UpstreamFailed | ErrorKind::Overloaded) {
-        // Errors inside a 200 stream carry no status of their own.
-        api.message = if (200..300).contains(&status) || status == 0 {
-            format!("upstream error: {}", api.message)
-        } else {
-            format!("upstream error (HTTP {status}): {}", api.message)
-        };
+    let mut api = ApiError::new(kind, client_message(kind, status, &message));
+    if kind_keeps_vendor_words(kind) {
+        api.param = param;
+        if kind == ErrorKind::InvalidRequest && !code.is_empty() {
+            api.code = Some(code.to_owned());
+        }
     }
     api
+}
+
+/// Whether a client may read the upstream's own words for an error of `kind`: only when the
+/// request itself is at fault (its shape, its size), which the client can fix. Everything else
+/// (the gateway's credentials, the operator's credit, rate limits and organisation ids,
+/// outages) concerns the operator, who finds the upstream's words in the log.
+fn kind_keeps_vendor_words(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::InvalidRequest | ErrorKind::ContextLengthExceeded | ErrorKind::RequestTooLarge
+    )
+}
+
+/// What a client is told about an upstream failure of `kind`: the upstream's words (with
+/// anything key- or account-shaped removed) where the request is at fault, a plain statement
+/// otherwise. `status` is 0 or 200 for an error inside a stream.
+pub fn client_message(kind: ErrorKind, status: u16, vendor_message: &str) -> String {
+    if kind_keeps_vendor_words(kind) {
+        let excerpt: String = vendor_message.chars().take(2000).collect();
+        let message = redact_secrets(&excerpt);
+        if !message.trim().is_empty() {
+            return message;
+        }
+    }
+    let http = if (200..300).contains(&status) || status == 0 {
+        String::new()
+    } else {
+        format!(" (HTTP {status})")
+    };
+    match kind {
+        ErrorKind::RateLimited => format!(
+            "The upstream provider is rate limiting the gateway for this model{http}; retry shortly."
+        ),
+        ErrorKind::Overloaded => {
+            format!("The upstream provider is overloaded{http}; retry shortly.")
+        }
+        ErrorKind::Timeout => format!("The upstream provider timed out{http}; retry."),
+        ErrorKind::InvalidRequest
+        | ErrorKind::ContextLengthExceeded
+        | ErrorKind::RequestTooLarge => format!("The upstream provider refused the request{http}."),
+        ErrorKind::UpstreamFailed
+        | ErrorKind::Authentication
+        | ErrorKind::QuotaExhausted
+        | ErrorKind::PermissionDenied
+        | ErrorKind::NotFound
+        | ErrorKind::ModelNotFound
+        | ErrorKind::MethodNotAllowed
+        | ErrorKind::Internal => format!(
+            "The upstream provider could not serve this model for the gateway{http}. If it persists, tell the gateway's operator the x-request-id of this response."
+        ),
+    }
+}
+
+/// A short excerpt of an upstream error body for the operator's log, with key-shaped strings
+/// removed (logs are kept and shared too).
+pub fn log_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let excerpt: String = text.chars().take(400).collect();
+    redact_secrets(&excerpt)
 }
 
 /// `message` with anything shaped like an API key (`sk-…`, `toc-…`, `key-…`, …) replaced by
 /// `[redacted]`, so an upstream that quotes a key never passes it on.
 pub fn redact_secrets(message: &str) -> String {
-    const PREFIXES: [&str; 8] = [
-        "sk-", "sk_", "rk-", "pk-", "key-", "toc-", "sess-", "Bearer ",
+    const PREFIXES: [&str; 16] = [
+        "sk-", "sk_", "rk-", "pk-", "key-", "toc-", "sess-", "Bearer ", "org-", "org_", "proj_",
+        "proj-", "AIza", "ghp_", "xoxb-", "AKIA",
     ];
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
@@ -298,6 +354,32 @@ pub fn redact_secrets(message: &str) -> String {
         rest = from.get(token_len..).unwrap_or_default();
     }
     out.push_str(rest);
+    redact_hex_runs(&out)
+}
+
+/// Runs of 32 or more hex digits (raw keys, account hashes) replaced by `[redacted]`.
+fn redact_hex_runs(text: &str) -> String {
+    const MIN_RUN: usize = 32;
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.len() >= MIN_RUN {
+            "[redacted]"
+        } else {
+            &run
+        });
+        run.clear();
+        out.push(c);
+    }
+    out.push_str(if run.len() >= MIN_RUN {
+        "[redacted]"
+    } else {
+        &run
+    });
     out
 }
 
@@ -324,9 +406,9 @@ fn classify(
     if format == WireFormat::AnthropicMessages {
         match error_type {
             "invalid_request_error" => return ErrorKind::InvalidRequest,
-            "authentication_error" | "billing_error" => return ErrorKind::UpstreamFailed,
-            "permission_error" => return ErrorKind::PermissionDenied,
-            "not_found_error" => return ErrorKind::NotFound,
+            "authentication_error" | "billing_error" | "permission_error" | "not_found_error" => {
+                return ErrorKind::UpstreamFailed;
+            }
             "request_too_large" => return ErrorKind::RequestTooLarge,
             "rate_limit_error" => return ErrorKind::RateLimited,
             "overloaded_error" => return ErrorKind::Overloaded,
@@ -340,9 +422,9 @@ fn classify(
     }
     match status {
         400 | 422 => ErrorKind::InvalidRequest,
-        401 | 402 => ErrorKind::UpstreamFailed,
-        403 => ErrorKind::PermissionDenied,
-        404 => ErrorKind::NotFound,
+        // The gateway's key, the operator's credit or permissions, the model the operator
+        // configured: nothing the caller can fix.
+        401..=404 => ErrorKind::UpstreamFailed,
         408 | 504 => ErrorKind::Timeout,
         413 => ErrorKind::RequestTooLarge,
         429 => ErrorKind::RateLimited,
@@ -509,6 +591,7 @@ mod tests {
             assert_eq!(from_upstream(format, status, body).kind, kind, "{status}");
         }
         let plain = from_upstream(WireFormat::OpenAiResponses, 500, b"oops");
-        assert_eq!(plain.message, "upstream error (HTTP 500): oops");
+        assert!(plain.message.contains("(HTTP 500)"), "{}", plain.message);
+        assert!(!plain.message.contains("oops"), "{}", plain.message);
     }
 }

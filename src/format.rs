@@ -43,6 +43,24 @@ impl WireFormat {
         }
     }
 
+    /// The request field that limits the answer's length, as the format names it.
+    pub fn output_limit_field(self) -> &'static str {
+        match self {
+            WireFormat::OpenAiChat => "max_completion_tokens",
+            WireFormat::AnthropicMessages => "max_tokens",
+            WireFormat::OpenAiResponses => "max_output_tokens",
+        }
+    }
+
+    /// The smallest output limit an upstream of this format accepts (OpenAI's Responses API
+    /// refuses less than 16).
+    pub fn min_output_tokens(self) -> u64 {
+        match self {
+            WireFormat::OpenAiResponses => 16,
+            WireFormat::OpenAiChat | WireFormat::AnthropicMessages => 1,
+        }
+    }
+
     /// Whose opaque reasoning state this format carries natively (see `canonical::reasoning`).
     pub fn native_vendor(self) -> Option<Vendor> {
         match self {

@@ -12,6 +12,7 @@
 //! - [`error`]: the error taxonomy and its rendering per format.
 //! - [`format`]: the [`format::WireFormat`] enum.
 //! - [`estimate`]: token estimates before any tokenizer has run (an upper bound for every script).
+//! - [`json_shape`]: the bound on values and nesting a request body may have.
 #![cfg_attr(
     test,
     allow(
@@ -28,12 +29,15 @@ pub mod error;
 pub mod estimate;
 pub mod format;
 pub mod formats;
+pub mod json_shape;
 pub mod keys;
 pub mod metering;
 pub mod sse;
 pub mod time;
 pub mod translate;
 
+#[cfg(test)]
+mod robustness_tests;
 #[cfg(test)]
 pub mod testing;
 

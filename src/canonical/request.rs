@@ -233,6 +233,30 @@ pub enum ResponseFormat {
 }
 
 impl ChatRequest {
+    /// The first file referenced by a vendor file id (tool results included), if any.
+    pub fn first_file_ref(&self) -> Option<&FileRef> {
+        fn in_parts(parts: &[Part]) -> Option<&FileRef> {
+            parts.iter().find_map(|part| match part {
+                Part::Image(Media {
+                    source: MediaSource::FileId(file),
+                    ..
+                })
+                | Part::Document(Document {
+                    source: MediaSource::FileId(file),
+                    ..
+                }) => Some(file),
+                Part::ToolResult(result) => in_parts(&result.content),
+                Part::Text(_)
+                | Part::Image(_)
+                | Part::Document(_)
+                | Part::ToolCall(_)
+                | Part::Reasoning(_)
+                | Part::Refusal(_) => None,
+            })
+        }
+        self.messages.iter().find_map(|m| in_parts(&m.parts))
+    }
+
     /// Characters of prompt content, for token estimates before the upstream has counted.
     pub fn prompt_chars(&self) -> usize {
         let system: usize = self.system.iter().map(String::len).sum();

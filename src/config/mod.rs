@@ -15,7 +15,7 @@ pub mod schema;
 use std::fmt;
 
 use crate::format::WireFormat;
-use crate::formats::MaxTokensParam;
+use crate::formats::{MaxTokensParam, UpstreamFeatures};
 use duration::parse_duration_ms;
 use glob::glob_match;
 use schema::{RawConfig, RawModel, RawPlan, RawProvider};
@@ -27,8 +27,38 @@ const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
 const DEFAULT_RESPONSES_TTL_MS: u64 = 30 * 86_400_000;
 const DEFAULT_REQUEST_LEASE_MS: u64 = 30_000;
 const DEFAULT_ABANDON_AFTER_MS: u64 = 10 * 60_000;
+const DEFAULT_KEEP_ALIVE_MS: u64 = 15_000;
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+const DEFAULT_ANSWER_TIMEOUT_MS: u64 = 600_000;
 const DEFAULT_MAX_TOKENS: u64 = 8_192;
+const DEFAULT_MAX_JSON_VALUES: u64 = 250_000;
+const DEFAULT_MAX_JSON_DEPTH: u64 = 64;
+const DEFAULT_MIN_OUTPUT_TOKENS: u64 = 1_024;
+
+/// `anthropic-beta` values passed on to Anthropic providers unless the provider lists its own:
+/// betas that change no price and reach no object stored at the vendor. Left out on purpose:
+/// `oauth-*` (subscription auth), `files-api-*`, `code-execution-*`, `mcp-*`, `web-fetch-*`,
+/// `web-search-*`, `advanced-tool-use-*`, `advisor-tool-*` (server tools, containers and files)
+/// and `fast-mode-*` (a price multiplier).
+pub const DEFAULT_ANTHROPIC_BETAS: [&str; 17] = [
+    "claude-code-20250219",
+    "interleaved-thinking-2025-05-14",
+    "context-management-2025-06-27",
+    "effort-2025-11-24",
+    "extended-cache-ttl-2025-04-11",
+    "fine-grained-tool-streaming-2025-05-14",
+    "token-efficient-tools-2025-02-19",
+    "token-efficient-tools-2026-03-28",
+    "structured-outputs-2025-11-13",
+    "structured-outputs-2025-12-15",
+    "mid-conversation-system-2026-04-07",
+    "thinking-token-count-2026-05-13",
+    "redact-thinking-2026-02-12",
+    "output-128k-2025-02-19",
+    "context-1m-2025-08-07",
+    "prompt-caching-scope-2026-01-05",
+    "prompt-caching-2024-07-31",
+];
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -42,9 +72,14 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
     pub max_body_bytes: u64,
+    pub max_json_values: u64,
+    pub max_json_depth: u64,
     pub responses_ttl_ms: u64,
     pub request_lease_ms: u64,
+    /// A stream whose upstream sends nothing for this long is ended with an error event.
     pub abandon_after_ms: u64,
+    /// A streamed answer silent for this long gets the client format's keep-alive.
+    pub keep_alive_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -55,7 +90,12 @@ pub struct Provider {
     pub base_url: String,
     pub keys: Vec<String>,
     pub max_tokens_param: MaxTokensParam,
+    /// Time allowed for a streamed answer's headers.
     pub timeout_ms: u64,
+    /// Time allowed for a whole non-streamed answer.
+    pub answer_timeout_ms: u64,
+    /// `anthropic-beta` values passed on from Anthropic clients.
+    pub anthropic_betas: Vec<String>,
 }
 
 impl Provider {
@@ -92,6 +132,10 @@ pub struct Plan {
     pub window_tokens: u64,
     /// Model ids or globs; `["*"]` when the operator gave none.
     pub models: Vec<String>,
+    /// The smallest output limit a call is run with when the window or minute cannot cover
+    /// the whole limit it asked for.
+    pub min_output_tokens: u64,
+    pub features: UpstreamFeatures,
 }
 
 impl Plan {
@@ -314,15 +358,34 @@ fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
         &raw.gateway.abandon_after,
         DEFAULT_ABANDON_AFTER_MS,
     );
+    let keep_alive_ms = duration("keep_alive", &raw.gateway.keep_alive, DEFAULT_KEEP_ALIVE_MS);
     let max_body_bytes = raw.gateway.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
-    if max_body_bytes == 0 {
-        check.error("gateway", "max_body_bytes", "must be greater than 0");
+    let max_json_values = raw
+        .gateway
+        .max_json_values
+        .unwrap_or(DEFAULT_MAX_JSON_VALUES);
+    let max_json_depth = raw.gateway.max_json_depth.unwrap_or(DEFAULT_MAX_JSON_DEPTH);
+    for (field, value) in [
+        ("max_body_bytes", max_body_bytes),
+        ("max_json_values", max_json_values),
+        ("max_json_depth", max_json_depth),
+    ] {
+        if value == 0 {
+            check.error("gateway", field, "must be greater than 0");
+        }
+    }
+    // serde_json refuses deeper documents itself; a larger setting would not be honoured.
+    if max_json_depth > 120 {
+        check.error("gateway", "max_json_depth", "must be at most 120");
     }
     GatewaySettings {
         max_body_bytes,
+        max_json_values,
+        max_json_depth,
         responses_ttl_ms,
         request_lease_ms,
         abandon_after_ms,
+        keep_alive_ms,
     }
 }
 
@@ -351,8 +414,8 @@ fn validate_provider(
         );
     }
     let base_url = raw.base_url.trim_end_matches('/').to_owned();
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        check.error(&entry, "base_url", "must start with https:// or http://");
+    if let Err(problem) = check_base_url(&base_url) {
+        check.error(&entry, "base_url", problem);
     }
     for (i, key) in raw.keys.iter().enumerate() {
         if key.trim().is_empty() {
@@ -371,10 +434,21 @@ fn validate_provider(
             MaxTokensParam::MaxCompletionTokens
         }
     };
-    if raw.timeout_ms == Some(0) {
-        check.error(&entry, "timeout_ms", "must be greater than 0");
+    for (field, value) in [
+        ("timeout_ms", raw.timeout_ms),
+        ("answer_timeout_ms", raw.answer_timeout_ms),
+    ] {
+        if value == Some(0) {
+            check.error(&entry, field, "must be greater than 0");
+        }
     }
     let format = format?;
+    let anthropic_betas = raw.anthropic_betas.clone().unwrap_or_else(|| {
+        DEFAULT_ANTHROPIC_BETAS
+            .iter()
+            .map(|beta| (*beta).to_owned())
+            .collect()
+    });
     (check.errors.len() == before).then(|| Provider {
         id: raw.id.clone(),
         format,
@@ -382,7 +456,40 @@ fn validate_provider(
         keys: raw.keys.clone(),
         max_tokens_param,
         timeout_ms: raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+        answer_timeout_ms: raw.answer_timeout_ms.unwrap_or(DEFAULT_ANSWER_TIMEOUT_MS),
+        anthropic_betas,
     })
+}
+
+/// A provider's base URL must be `https://`, or `http://` on the loopback interface (a local
+/// mock or proxy): anything else would send the provider's keys in clear text.
+fn check_base_url(base_url: &str) -> Result<(), &'static str> {
+    if base_url.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = base_url.strip_prefix("http://") else {
+        return Err("must start with https:// (or http:// for a loopback address)");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("must not carry credentials in the URL");
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host.strip_prefix("127.").is_some_and(|tail| {
+            tail.split('.').count() == 3 && tail.split('.').all(|n| n.parse::<u8>().is_ok())
+        });
+    if loopback {
+        Ok(())
+    } else {
+        Err(
+            "http:// is only allowed for loopback addresses (localhost, 127.x.x.x, [::1]); use https://",
+        )
+    }
 }
 
 fn validate_model(
@@ -495,6 +602,22 @@ fn validate_plan(
             check.error(&entry, &format!("models[{i}]"), "must not be empty");
         }
     }
+    let min_output_tokens = raw.min_output_tokens.unwrap_or(DEFAULT_MIN_OUTPUT_TOKENS);
+    if min_output_tokens == 0 {
+        check.error(&entry, "min_output_tokens", "must be greater than 0");
+    }
+    let mut features = UpstreamFeatures::default();
+    for (i, name) in raw.upstream_features.iter().flatten().enumerate() {
+        if !features.enable(name) {
+            check.error(
+                &entry,
+                &format!("upstream_features[{i}]"),
+                format!(
+                    "{name:?} is not one of \"service_tier\", \"server_tools\", \"mcp\", \"store\", \"files\""
+                ),
+            );
+        }
+    }
     let window_ms = window_ms?;
     (check.errors.len() == before).then(|| Plan {
         id: raw.id.clone(),
@@ -505,6 +628,8 @@ fn validate_plan(
         window: raw.window.clone(),
         window_tokens: raw.window_tokens,
         models,
+        min_output_tokens,
+        features,
     })
 }
 

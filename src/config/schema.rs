@@ -28,10 +28,17 @@ pub struct RawGateway {
     /// the request is settled at its last reported usage (default "30s"; the worker reports
     /// every third of it).
     pub request_lease: Option<String>,
-    /// A request whose answer made no progress for this long stops being reported, so its
-    /// lease runs out: how an abandoned call (client gone, invocation cancelled) ends up
-    /// settled (default "10m").
+    /// A streamed answer whose upstream sends nothing (or whose client reads nothing) for
+    /// this long is ended with the format's error event and settled (default "10m").
     pub abandon_after: Option<String>,
+    /// How long a streamed answer may stay silent before the client gets the format's
+    /// keep-alive (default "15s"); writing it is also how a client that went away is noticed.
+    pub keep_alive: Option<String>,
+    /// Most JSON values (objects, arrays, strings, numbers, ...) a request body may hold
+    /// (default 250000): bounds the memory a body takes once parsed.
+    pub max_json_values: Option<u64>,
+    /// Deepest nesting of arrays and objects a request body may have (default 64).
+    pub max_json_depth: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,8 +52,14 @@ pub struct RawProvider {
     pub keys: Vec<String>,
     /// Chat providers: `max_completion_tokens` (default) or `max_tokens`.
     pub max_tokens_param: Option<String>,
-    /// Time to wait for the upstream's response headers, in milliseconds (default 60000).
+    /// Time to wait for a streamed answer's response headers, in milliseconds (default 60000).
     pub timeout_ms: Option<u64>,
+    /// Time allowed for a whole non-streamed answer, in milliseconds (default 600000).
+    pub answer_timeout_ms: Option<u64>,
+    /// Anthropic providers: the `anthropic-beta` values passed on from Anthropic clients
+    /// (default: the betas that change no price and reach no stored object). Others are
+    /// dropped with a warning.
+    pub anthropic_betas: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,4 +91,11 @@ pub struct RawPlan {
     pub window: String,
     pub window_tokens: u64,
     pub models: Option<Vec<String>>,
+    /// When what is left of the window or the minute cannot cover a call's whole output
+    /// limit, the call runs with a lower limit if at least this much is left for the answer,
+    /// and is refused otherwise (default 1024).
+    pub min_output_tokens: Option<u64>,
+    /// Upstream features that cost extra or keep data at the vendor, off unless listed:
+    /// `service_tier`, `server_tools`, `mcp`, `store`, `files`.
+    pub upstream_features: Option<Vec<String>>,
 }

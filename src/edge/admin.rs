@@ -56,6 +56,11 @@ async fn route(req: &mut Request, env: &Env, path: &str) -> Answer {
     }
 }
 
+/// Whether `req` carries the admin token.
+pub fn is_admin(req: &Request, env: &Env) -> bool {
+    authorize(req, env).is_ok()
+}
+
 fn authorize(req: &Request, env: &Env) -> std::result::Result<(), ApiError> {
     let Some(expected) = state::binding_text(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else {
         return Err(ApiError::new(

@@ -4,11 +4,14 @@ use std::rc::Rc;
 
 use worker::{Env, Request};
 
+use super::inference::admission::meter_unavailable;
 use super::keystore::KeyStore;
+use super::meter_client::MeterClient;
 use super::state;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorKind};
 use crate::keys::{self, KeyRecord, KeyStatus};
+use crate::metering::Snapshot;
 
 const HOW_TO_AUTHENTICATE: &str =
     "send your key as `Authorization: Bearer toc-...` or as `x-api-key: toc-...`";
@@ -55,6 +58,28 @@ pub async fn caller(req: &Request, env: &Env) -> Result<(KeyRecord, Rc<Config>),
     let config = state::usable_config(env)?;
     let record = authenticate(req, env, worker::Date::now().as_millis()).await?;
     Ok((record, config))
+}
+
+/// The caller of a keyed endpoint that does not go through admission (models, usage, stored
+/// responses), checked against the key's Durable Object: the KV record (and the isolate's
+/// cache of it) can lag a revoke or a disable by a minute or more, the object never does. Also
+/// returns the object's counters for the limit headers. `None` only when metering is switched
+/// off (benchmarks).
+pub async fn verified_caller(
+    req: &Request,
+    env: &Env,
+) -> Result<(KeyRecord, Rc<Config>, Option<Snapshot>), ApiError> {
+    let (record, config) = caller(req, env).await?;
+    if !state::metering_enabled(env) {
+        return Ok((record, config, None));
+    }
+    let usage = match MeterClient::for_key(env, &record.id) {
+        Ok(meter) => meter.usage(&record.plan).await,
+        Err(e) => Err(e),
+    }
+    .map_err(meter_unavailable)?;
+    check_status(usage.status)?;
+    Ok((record, config, Some(usage.snapshot)))
 }
 
 /// Refuses keys that are not active.

@@ -1,17 +1,22 @@
-//! `GET /health/ready`: 200 when the config is valid and every binding and upstream secret it
-//! needs is present, 503 with the reasons otherwise. Secret values are never shown, only the
-//! names of missing ones.
+//! `GET /health/ready`: 200 `{"status":"ready"}` when the config is valid and every binding and
+//! upstream secret it needs is present, 503 `{"status":"unavailable"}` otherwise.
+//!
+//! Anyone may ask; only the operator (`Authorization: Bearer <ADMIN_TOKEN>`) is told why: the
+//! problems name providers, secrets and config entries, which are the operator's business.
+//! Secret values are never shown, only the names of missing ones.
 
 use serde_json::json;
-use worker::{Env, Response, Result};
+use worker::{Env, Request, Response, Result};
 
+use super::admin;
 use super::http;
 use super::keystore::KV_BINDING;
 use super::meter_client::DO_BINDING;
 use super::response_store::DO_BINDING as RESPONSES_BINDING;
 use super::state;
 
-pub fn handle(env: &Env) -> Result<Response> {
+pub fn handle(req: &Request, env: &Env) -> Result<Response> {
+    let details = admin::is_admin(req, env);
     let mut problems: Vec<String> = Vec::new();
     match state::config(env) {
         Err(errors) => problems.extend(errors.0.iter().map(|e| format!("config: {e}"))),
@@ -38,20 +43,15 @@ pub fn handle(env: &Env) -> Result<Response> {
             ));
         }
     }
-    if problems.is_empty() {
-        let body = if state::binding_text(env, "ADMIN_TOKEN").is_none_or(|v| v.is_empty()) {
-            json!({
-                "status": "ready",
-                "warnings": ["ADMIN_TOKEN is not set: the admin API is disabled"],
-            })
-        } else {
-            json!({ "status": "ready" })
-        };
-        http::json(200, &body)
-    } else {
-        http::json(
-            503,
-            &json!({ "status": "unavailable", "problems": problems }),
-        )
+    if !problems.is_empty() {
+        worker::console_error!("not ready: {}", problems.join("; "));
     }
+    let ready = problems.is_empty();
+    let status = if ready { "ready" } else { "unavailable" };
+    let body = if details {
+        json!({ "status": status, "problems": problems })
+    } else {
+        json!({ "status": status })
+    };
+    http::json(if ready { 200 } else { 503 }, &body)
 }

@@ -32,7 +32,7 @@ pub fn error(format: WireFormat, error: &ApiError, request_id: &str) -> Result<R
     } else if error.kind.wants_retry_after() {
         headers.set("retry-after", "1")?;
     }
-    if error.kind == crate::error::ErrorKind::QuotaExhausted {
+    if error.kind == crate::error::ErrorKind::QuotaExhausted || error.final_answer {
         headers.set("x-should-retry", "false")?;
     }
     Ok(response)

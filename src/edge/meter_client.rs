@@ -3,8 +3,8 @@
 //! | call | path | body → answer |
 //! |---|---|---|
 //! | admit | `POST /admit` | [`AdmitBody`] → [`Decision`] |
-//! | settle | `POST /settle` | [`SettleBody`] → `{}` |
-//! | checkpoint | `POST /checkpoint` | [`SettleBody`] (usage so far) → `{}` |
+//! | settle | `POST /settle` | [`SettleBody`] (the final charge) → `{}` |
+//! | checkpoint | `POST /checkpoint` | [`CheckpointBody`] (progress, renewing the lease) → `{}` |
 //! | identity | `POST /identity` | [`IdentityBody`] → [`Identity`] |
 //! | usage | `GET /usage` | → [`UsageBody`] |
 //! | history | `GET /history` | → [`History`] |
@@ -15,7 +15,7 @@ use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, RequestInit, Result, Stub};
 
 use crate::keys::KeyStatus;
-use crate::metering::{AdmitRequest, Decision, Snapshot};
+use crate::metering::{AdmitRequest, Decision, Progress, Snapshot};
 
 pub const DO_BINDING: &str = "KEY_METER";
 
@@ -26,11 +26,19 @@ pub struct AdmitBody {
     pub plan_hint: String,
 }
 
+/// A call's final charge. Settling twice is harmless: the second changes nothing.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SettleBody {
     pub id: String,
     pub input_tokens: u64,
     pub output_tokens: u64,
+}
+
+/// A call's progress so far.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckpointBody {
+    pub id: String,
+    pub progress: Progress,
 }
 
 /// An admin change; absent fields stay as they are.
@@ -103,7 +111,7 @@ impl MeterClient {
     }
 
     /// Reports the usage so far of a request in flight, renewing its lease.
-    pub async fn checkpoint(&self, body: &SettleBody) -> Result<()> {
+    pub async fn checkpoint(&self, body: &CheckpointBody) -> Result<()> {
         let _: serde_json::Value = self.call(Method::Post, "checkpoint", Some(body)).await?;
         Ok(())
     }

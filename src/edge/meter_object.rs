@@ -10,18 +10,18 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use worker::{
-    DurableObject, Env, Request, Response, Result, SqlStorage, SqlStorageValue, State,
-    durable_object,
+    DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, SqlStorageValue,
+    State, Storage, durable_object,
 };
 
 use super::meter_client::{
-    AdmitBody, DayUsage, History, Identity, IdentityBody, ModelUsage, SettleBody, UsageBody,
-    WindowUsage,
+    AdmitBody, CheckpointBody, DayUsage, History, Identity, IdentityBody, ModelUsage, SettleBody,
+    UsageBody, WindowUsage,
 };
 use super::state;
 use crate::config::Config;
 use crate::keys::KeyStatus;
-use crate::metering::{Change, Limits, Meter, Reservation, Window};
+use crate::metering::{Change, Charged, Limits, Meter, Progress, Reservation, Window};
 use crate::time::utc_date;
 
 /// Usage history older than this is deleted (the product promises at least 90 days).
@@ -32,15 +32,32 @@ const PRUNE_EVERY_MS: u64 = 3_600_000;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS identity (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL, used_tokens INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, admitted_ms INTEGER NOT NULL, estimate_tokens INTEGER NOT NULL, settled_tokens INTEGER, window_start_ms INTEGER NOT NULL, model TEXT NOT NULL, progress_input_tokens INTEGER NOT NULL DEFAULT 0, progress_output_tokens INTEGER NOT NULL DEFAULT 0, lease_until_ms INTEGER NOT NULL DEFAULT 0, provisional INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS calls (id TEXT PRIMARY KEY, model TEXT NOT NULL, admitted_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL, input_estimate_tokens INTEGER NOT NULL, output_cap_tokens INTEGER NOT NULL, reported_input_tokens INTEGER, output_tokens INTEGER NOT NULL, credit_output_tokens INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL, charged_input_tokens INTEGER, charged_output_tokens INTEGER, provisional INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS usage_window (window_start_ms INTEGER NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (window_start_ms, model));
 CREATE TABLE IF NOT EXISTS usage_daily (day TEXT NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (day, model));
 ";
 
-#[durable_object(fetch)]
+/// The first schema kept calls in `reservations`, with one estimate and no cap or credit. Rows
+/// left there are moved into `calls` once: the estimate becomes the input estimate (so a lapse
+/// still charges at least it), and a settled row keeps its charge.
+const MIGRATE_RESERVATIONS: &str = "
+INSERT OR IGNORE INTO calls SELECT id, model, admitted_ms, window_start_ms, estimate_tokens, 0,
+  CASE WHEN progress_input_tokens > 0 THEN progress_input_tokens END, progress_output_tokens,
+  progress_output_tokens, lease_until_ms,
+  CASE WHEN settled_tokens IS NOT NULL THEN progress_input_tokens END,
+  CASE WHEN settled_tokens IS NOT NULL THEN progress_output_tokens END, provisional
+FROM reservations;
+DROP TABLE reservations;
+";
+
+#[durable_object(alarm)]
 pub struct KeyMeter {
     sql: SqlStorage,
+    storage: Storage,
     env: Env,
+    /// The alarm this object last set (ms since the epoch; 0 when none is pending): it wakes
+    /// when a lease runs out, so a call whose worker died is charged on time.
+    alarm_ms: Cell<u64>,
     /// Loaded on first use; `None` until then.
     meter: RefCell<Option<Meter>>,
     /// When old history was last deleted (0: not since this object started).
@@ -53,9 +70,21 @@ impl DurableObject for KeyMeter {
         if let Err(e) = sql.exec(SCHEMA, None) {
             worker::console_error!("meter schema: {e}");
         }
+        let old_table = sql
+            .exec(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'reservations'",
+                None,
+            )
+            .and_then(|cursor| cursor.to_array::<serde_json::Value>())
+            .is_ok_and(|rows| !rows.is_empty());
+        if old_table && let Err(e) = sql.exec(MIGRATE_RESERVATIONS, None) {
+            worker::console_error!("meter migration: {e}");
+        }
         KeyMeter {
             sql,
+            storage: state.storage(),
             env,
+            alarm_ms: Cell::new(0),
             meter: RefCell::new(None),
             pruned_ms: Cell::new(0),
         }
@@ -75,6 +104,9 @@ impl DurableObject for KeyMeter {
             "/history" => self.history(now_ms),
             _ => return Response::error("unknown meter call", 404),
         };
+        if matches!(path.as_str(), "/admit" | "/checkpoint") {
+            self.wake_at_next_lease_end(now_ms).await;
+        }
         match answer {
             Ok(json) => Response::from_json(&json),
             Err(e) => {
@@ -82,6 +114,70 @@ impl DurableObject for KeyMeter {
                 Response::error(e.to_string(), 500)
             }
         }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let now_ms = worker::Date::now().as_millis();
+        self.alarm_ms.set(0);
+        if let Err(e) = self.lapse_expired(now_ms) {
+            worker::console_error!("meter alarm: {e}");
+        }
+        self.wake_at_next_lease_end(now_ms).await;
+        Response::ok("")
+    }
+}
+
+/// The limits to bring a meter up to date with when a call reports: its plan's, or, for a plan
+/// the config no longer has, the current window's length with no other limit (a call must
+/// settle whatever happened to its plan).
+fn settling_limits(config: &Config, meter: &Meter) -> Limits {
+    config
+        .plan(&meter.plan)
+        .map(Limits::from)
+        .unwrap_or_else(|| Limits {
+            rpm: u64::MAX,
+            tpm: u64::MAX,
+            concurrency: u64::MAX,
+            window_ms: meter
+                .window
+                .map_or(0, |w| w.end_ms.saturating_sub(w.start_ms)),
+            window_tokens: u64::MAX,
+        })
+}
+
+impl KeyMeter {
+    /// Sets the alarm for the first lease that runs out, unless one is already due by then.
+    async fn wake_at_next_lease_end(&self, now_ms: u64) {
+        let next = self
+            .meter
+            .borrow()
+            .as_ref()
+            .and_then(Meter::next_lease_end_ms);
+        let Some(next) = next else {
+            return;
+        };
+        let pending = self.alarm_ms.get();
+        if pending > now_ms && pending <= next {
+            return;
+        }
+        // A little after the lease, so the alarm finds it run out.
+        let at = next.saturating_add(50);
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+        match self.storage.set_alarm(ScheduledTime::new(date)).await {
+            Ok(()) => self.alarm_ms.set(at),
+            Err(e) => worker::console_error!("meter alarm: {e}"),
+        }
+    }
+
+    /// Charges the calls whose lease ran out, and wakes again for the next.
+    fn lapse_expired(&self, now_ms: u64) -> Result<()> {
+        let config = self.config()?;
+        let day = utc_date(now_ms);
+        self.with_meter(None, |meter| {
+            let limits = settling_limits(&config, meter);
+            let (_, changes) = meter.observe(&limits, now_ms, &day);
+            ((), changes)
+        })
     }
 }
 
@@ -138,16 +234,19 @@ impl KeyMeter {
             used_tokens: f64,
         }
         #[derive(Deserialize)]
-        struct ReservationRow {
+        struct CallRow {
             id: String,
-            admitted_ms: f64,
-            estimate_tokens: f64,
-            settled_tokens: Option<f64>,
-            window_start_ms: f64,
             model: String,
-            progress_input_tokens: f64,
-            progress_output_tokens: f64,
+            admitted_ms: f64,
+            window_start_ms: f64,
+            input_estimate_tokens: f64,
+            output_cap_tokens: f64,
+            reported_input_tokens: Option<f64>,
+            output_tokens: f64,
+            credit_output_tokens: f64,
             lease_until_ms: f64,
+            charged_input_tokens: Option<f64>,
+            charged_output_tokens: Option<f64>,
             provisional: f64,
         }
         let mut meter = Meter::new(plan_hint);
@@ -182,22 +281,29 @@ impl KeyMeter {
             });
         meter.reservations = self
             .sql
-            .exec(
-                "SELECT id, admitted_ms, estimate_tokens, settled_tokens, window_start_ms, model, progress_input_tokens, progress_output_tokens, lease_until_ms, provisional FROM reservations ORDER BY admitted_ms",
-                None,
-            )?
-            .to_array::<ReservationRow>()?
+            .exec("SELECT * FROM calls ORDER BY admitted_ms", None)?
+            .to_array::<CallRow>()?
             .into_iter()
             .map(|row| Reservation {
                 id: row.id,
-                admitted_ms: row.admitted_ms as u64,
-                estimate_tokens: row.estimate_tokens as u64,
-                settled_tokens: row.settled_tokens.map(|t| t as u64),
-                window_start_ms: row.window_start_ms as u64,
                 model: row.model,
-                progress_input_tokens: row.progress_input_tokens as u64,
-                progress_output_tokens: row.progress_output_tokens as u64,
+                admitted_ms: row.admitted_ms as u64,
+                window_start_ms: row.window_start_ms as u64,
+                input_estimate_tokens: row.input_estimate_tokens as u64,
+                output_cap_tokens: row.output_cap_tokens as u64,
+                progress: Progress {
+                    input_tokens: row.reported_input_tokens.map(|t| t as u64),
+                    output_tokens: row.output_tokens as u64,
+                    credit_output_tokens: row.credit_output_tokens as u64,
+                },
                 lease_until_ms: row.lease_until_ms as u64,
+                charged: match (row.charged_input_tokens, row.charged_output_tokens) {
+                    (Some(input), Some(output)) => Some(Charged {
+                        input_tokens: input as u64,
+                        output_tokens: output as u64,
+                    }),
+                    _ => None,
+                },
                 provisional: row.provisional != 0.0,
             })
             .collect();
@@ -214,28 +320,34 @@ impl KeyMeter {
                 )?;
             }
             Change::Reservation(r) => {
+                let charged = |pick: fn(&Charged) -> u64| {
+                    r.charged
+                        .as_ref()
+                        .map_or(SqlStorageValue::Null, |c| int(pick(c)))
+                };
                 self.sql.exec(
-                    "INSERT OR REPLACE INTO reservations (id, admitted_ms, estimate_tokens, settled_tokens, window_start_ms, model, progress_input_tokens, progress_output_tokens, lease_until_ms, provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO calls (id, model, admitted_ms, window_start_ms, input_estimate_tokens, output_cap_tokens, reported_input_tokens, output_tokens, credit_output_tokens, lease_until_ms, charged_input_tokens, charged_output_tokens, provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
                         r.id.as_str().into(),
-                        int(r.admitted_ms),
-                        int(r.estimate_tokens),
-                        r.settled_tokens.map_or(SqlStorageValue::Null, int),
-                        int(r.window_start_ms),
                         r.model.as_str().into(),
-                        int(r.progress_input_tokens),
-                        int(r.progress_output_tokens),
+                        int(r.admitted_ms),
+                        int(r.window_start_ms),
+                        int(r.input_estimate_tokens),
+                        int(r.output_cap_tokens),
+                        r.progress.input_tokens.map_or(SqlStorageValue::Null, int),
+                        int(r.progress.output_tokens),
+                        int(r.progress.credit_output_tokens),
                         int(r.lease_until_ms),
+                        charged(|c| c.input_tokens),
+                        charged(|c| c.output_tokens),
                         SqlStorageValue::Integer(i64::from(r.provisional)),
                     ],
                 )?;
             }
             Change::Forget(ids) => {
                 for id in ids {
-                    self.sql.exec(
-                        "DELETE FROM reservations WHERE id = ?",
-                        vec![id.as_str().into()],
-                    )?;
+                    self.sql
+                        .exec("DELETE FROM calls WHERE id = ?", vec![id.as_str().into()])?;
                 }
             }
             Change::Usage(usage) => {
@@ -243,8 +355,8 @@ impl KeyMeter {
                     vec![
                         first,
                         usage.model.as_str().into(),
-                        int(usage.input_tokens),
-                        int(usage.output_tokens),
+                        SqlStorageValue::Integer(usage.input_tokens),
+                        SqlStorageValue::Integer(usage.output_tokens),
                         int(u64::from(usage.new_request)),
                     ]
                 };
@@ -307,18 +419,15 @@ impl KeyMeter {
 
     fn settle(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
         let call: SettleBody = parse(body)?;
+        let config = self.config()?;
         let day = utc_date(now_ms);
+        let charged = Charged {
+            input_tokens: call.input_tokens,
+            output_tokens: call.output_tokens,
+        };
         self.with_meter(None, |meter| {
-            (
-                (),
-                meter.settle(
-                    &call.id,
-                    call.input_tokens,
-                    call.output_tokens,
-                    now_ms,
-                    &day,
-                ),
-            )
+            let limits = settling_limits(&config, meter);
+            ((), meter.settle(&call.id, charged, &limits, now_ms, &day))
         })?;
         if now_ms.saturating_sub(self.pruned_ms.get()) >= PRUNE_EVERY_MS {
             self.pruned_ms.set(now_ms);
@@ -343,19 +452,15 @@ impl KeyMeter {
     }
 
     fn checkpoint(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
-        let call: SettleBody = parse(body)?;
-        let lease_ms = self.config()?.gateway.request_lease_ms;
+        let call: CheckpointBody = parse(body)?;
+        let config = self.config()?;
+        let lease_ms = config.gateway.request_lease_ms;
+        let day = utc_date(now_ms);
         self.with_meter(None, |meter| {
-            (
-                (),
-                meter.checkpoint(
-                    &call.id,
-                    call.input_tokens,
-                    call.output_tokens,
-                    now_ms,
-                    lease_ms,
-                ),
-            )
+            let limits = settling_limits(&config, meter);
+            let changes =
+                meter.checkpoint(&call.id, call.progress, &limits, now_ms, lease_ms, &day);
+            ((), changes)
         })?;
         Ok(serde_json::json!({}))
     }

@@ -86,7 +86,7 @@ async fn route(
     let method = req.method();
     let path = path.trim_end_matches('/');
     match (method, path) {
-        (Method::Get, "/health/ready") => health::handle(env),
+        (Method::Get, "/health/ready") => health::handle(&req, env),
         (Method::Post, "/v1/chat/completions") => {
             inference::handle(req, env, ctx, WireFormat::OpenAiChat, request_id).await
         }

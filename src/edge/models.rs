@@ -26,7 +26,7 @@ pub async fn handle(
     } else {
         WireFormat::OpenAiChat
     };
-    let (record, config) = match auth::caller(&req, env).await {
+    let (record, config, snapshot) = match auth::verified_caller(&req, env).await {
         Ok(caller) => caller,
         Err(error) => return http::error(format, &error, request_id),
     };
@@ -45,7 +45,7 @@ pub async fn handle(
             ),
         },
     }?;
-    usage::with_limit_headers(response, env, &record).await
+    usage::with_limit_headers(response, snapshot.as_ref())
 }
 
 fn visible_models<'a>(config: &'a Config, plan: &str) -> Vec<&'a Model> {

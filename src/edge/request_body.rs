@@ -1,5 +1,13 @@
 //! Reading a client's request body within the gateway's size limit.
+//!
+//! The body is read as a stream with a running count: a client that sends more than the
+//! limit (with or without a `Content-Length`, chunked or not) is answered 413 as soon as it
+//! passes it, and the gateway never holds more than the limit of it in memory.
 
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::ReadableStreamDefaultReader;
 use worker::Request;
 
 use crate::error::{ApiError, ErrorKind};
@@ -21,12 +29,39 @@ pub async fn read_body(req: &mut Request, limit: u64) -> Result<Vec<u8>, ApiErro
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::invalid(format!("The request body could not be read: {e}")))?;
-    if body.len() as u64 > limit {
-        return Err(too_large());
+    let Some(stream) = req.inner().body() else {
+        return Ok(Vec::new());
+    };
+    let unreadable =
+        |_| ApiError::invalid("The request body could not be read (the connection failed).");
+    let reader: ReadableStreamDefaultReader = stream
+        .get_reader()
+        .dyn_into()
+        .map_err(|_| ApiError::invalid("The request body could not be read."))?;
+    let capacity = declared.unwrap_or(0).min(limit);
+    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    loop {
+        let result = JsFuture::from(reader.read()).await.map_err(unreadable)?;
+        let done = Reflect::get(&result, &JsValue::from_str("done"))
+            .map_err(unreadable)?
+            .as_bool()
+            .unwrap_or(true);
+        if done {
+            return Ok(body);
+        }
+        let value = Reflect::get(&result, &JsValue::from_str("value")).map_err(unreadable)?;
+        let Some(chunk) = value.dyn_ref::<Uint8Array>() else {
+            continue;
+        };
+        let total = (body.len() as u64).saturating_add(u64::from(chunk.length()));
+        if total > limit {
+            let _ = reader.cancel();
+            return Err(too_large());
+        }
+        let start = body.len();
+        body.resize(start + chunk.length() as usize, 0);
+        if let Some(tail) = body.get_mut(start..) {
+            chunk.copy_to(tail);
+        }
     }
-    Ok(body)
 }

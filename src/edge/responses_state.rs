@@ -2,9 +2,11 @@
 //! request is decoded, turns saved after the answer (when `store` is not `false`), and
 //! `GET`/`DELETE /v1/responses/{id}`.
 //!
-//! Turns are kept for every upstream, so a conversation can move between models. A
-//! `previous_response_id` the gateway does not know is passed on to an OpenAI Responses
-//! upstream untouched (it may know it) and refused with 400 for any other upstream.
+//! Turns are kept for every upstream, so a conversation can move between models. Turns live in
+//! a Durable Object per key, so a key only ever reaches its own. A `previous_response_id` the
+//! gateway does not know is refused with 400 (`previous_response_not_found`) and never passed
+//! on: upstream turns are not stored (`store: false`), and an id another key learned must not
+//! reach the conversation behind it.
 
 use serde_json::{Value, json};
 use worker::{Env, Request, Response, Result};
@@ -48,7 +50,6 @@ pub async fn resolve(
     env: &Env,
     key_id: &str,
     json: &mut Value,
-    upstream: WireFormat,
 ) -> std::result::Result<Conversation, ApiError> {
     let Some(object) = json.as_object_mut() else {
         return Ok(Conversation::default());
@@ -80,7 +81,6 @@ pub async fn resolve(
             conversation.expanded = true;
             Ok(conversation)
         }
-        None if upstream == WireFormat::OpenAiResponses => Ok(conversation),
         None => Err(ApiError::invalid(format!(
             "Previous response with id '{previous}' not found (it may have expired, or was created with store: false)."
         ))
@@ -123,9 +123,8 @@ pub async fn handle_stored(
     request_id: &str,
 ) -> Result<Response> {
     let format = WireFormat::OpenAiResponses;
-    let now_ms = worker::Date::now().as_millis();
-    let record = match auth::authenticate(&req, env, now_ms).await {
-        Ok(record) => record,
+    let (record, _, snapshot) = match auth::verified_caller(&req, env).await {
+        Ok(caller) => caller,
         Err(error) => return http::error(format, &error, request_id),
     };
     let store = match StoreClient::for_key(env, &record.id) {
@@ -152,5 +151,5 @@ pub async fn handle_stored(
             Err(e) => http::error(format, &auth::internal(e), request_id),
         }
     }?;
-    usage::with_limit_headers(response, env, &record).await
+    usage::with_limit_headers(response, snapshot.as_ref())
 }

@@ -1,31 +1,41 @@
-//! After admission, one `waitUntil` task per request settles it with the key's Durable Object.
+//! After admission, one `waitUntil` task per call keeps the key's object informed and settles
+//! the call.
 //!
-//! While the call runs, the task renews the request's lease every third of
-//! `gateway.request_lease` with a checkpoint of the usage so far. When the call reports its
-//! outcome (answer complete, stream ended or failed), the task settles it with the upstream's
-//! figures and, for Responses clients, stores the turn.
+//! While the call runs, the task sends checkpoints (each renews the call's lease):
+//! - as soon as the upstream reports the input, so a lapse charges the real input rather than
+//!   the estimate;
+//! - whenever the output that arrived reaches three quarters of the output credit, raising the
+//!   credit to twice the output (the lapse charges the credit, so it stays ahead of what the
+//!   call has received; a few checkpoints per call, whatever its length);
+//! - every third of `gateway.request_lease` otherwise, so a live call's lease never runs out.
 //!
-//! A call can also end without reporting: when a client disconnects, workerd cancels the
-//! invocation's pending I/O, so the stream never sees its own end. The task notices that the
-//! answer stopped progressing, stops renewing after `gateway.abandon_after`, and the object
-//! settles the request at its last checkpoint once the lease runs out. A final report arriving
-//! later still corrects it.
+//! When the call reports how it ended, the task settles it with the upstream's figures (or the
+//! conservative estimate, see `translate::meter`), retrying until the object confirms:
+//! settling is idempotent. For Responses clients it then stores the turn.
+//!
+//! If the worker dies first (evicted, crashed, `waitUntil` cut short), no report comes and the
+//! lease runs out: the object charges the reported input (or the estimate) plus the credit.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_channel::oneshot;
+use futures_channel::{mpsc, oneshot};
+use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use serde_json::Value;
 use worker::{Delay, Env};
 
-use super::meter_client::{MeterClient, SettleBody};
+use super::meter_client::{CheckpointBody, MeterClient, SettleBody};
 use super::responses_state::{self, Conversation};
 use crate::canonical::ChatResponse;
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
+use crate::metering::{INITIAL_OUTPUT_CREDIT_TOKENS, Progress};
 use crate::translate::{Billed, Meter};
+
+/// Waits between settlement attempts; after the last, the lease settles the call.
+const SETTLE_RETRY_MS: [u64; 5] = [0, 250, 1_000, 3_000, 8_000];
 
 /// The answer to keep as a stored Responses turn.
 pub enum KeptAnswer {
@@ -38,14 +48,28 @@ pub enum KeptAnswer {
 /// How a call ended.
 pub struct Report {
     pub meter: Meter,
+    /// The upstream never took the call on (it refused it, or was never reached): nothing is
+    /// charged.
+    pub refused: bool,
     pub answer: Option<KeptAnswer>,
 }
 
 impl Report {
-    /// A call that failed before producing anything: its reservation is given back.
-    pub fn nothing() -> Report {
+    /// A call no upstream took on: its reservation is given back.
+    pub fn refused() -> Report {
         Report {
             meter: Meter::default(),
+            refused: true,
+            answer: None,
+        }
+    }
+
+    /// A call an upstream took on but that produced nothing readable (a non-streamed answer
+    /// that timed out): charged its input.
+    pub fn accepted() -> Report {
+        Report {
+            meter: Meter::default(),
+            refused: false,
             answer: None,
         }
     }
@@ -64,25 +88,46 @@ pub struct Settlement {
     pub key_id: String,
     pub request_id: String,
     pub metering: bool,
-    pub estimated_input_tokens: u64,
+    /// The input estimate admission reserved (an upper bound).
+    pub input_estimate_tokens: u64,
+    /// The output cap the call was granted.
+    pub output_cap_tokens: u64,
     pub lease_ms: u64,
-    pub abandon_after_ms: u64,
     pub keep: Option<Keep>,
+}
+
+/// What the call has reported so far, shared with the task.
+struct Shared {
+    meter: Meter,
+    /// A checkpoint is due once the output reaches this (three quarters of the credit sent).
+    checkpoint_at_output_tokens: u64,
+    /// The upstream's input figure has been checkpointed.
+    input_sent: bool,
 }
 
 /// The call's side of a settlement: where it reports progress and its outcome.
 pub struct Reporter {
-    progress: Rc<RefCell<Meter>>,
+    shared: Rc<RefCell<Shared>>,
+    nudge: Option<mpsc::UnboundedSender<()>>,
     outcome: Option<oneshot::Sender<Report>>,
     /// The answer is to be kept (a stored Responses turn).
     keeps_answer: bool,
 }
 
 impl Reporter {
-    /// Records the usage so far (cheap: a small copy per upstream chunk).
+    /// Records the usage so far (cheap: a small copy per upstream chunk), and wakes the task
+    /// when a checkpoint is due.
     pub fn progress(&self, meter: &Meter) {
-        if let Ok(mut progress) = self.progress.try_borrow_mut() {
-            progress.clone_from(meter);
+        let Ok(mut shared) = self.shared.try_borrow_mut() else {
+            return;
+        };
+        shared.meter.clone_from(meter);
+        let input_due = !shared.input_sent && meter.usage.input_tokens.is_some();
+        let credit_due = meter.output_tokens() >= shared.checkpoint_at_output_tokens;
+        if (input_due || credit_due)
+            && let Some(nudge) = &self.nudge
+        {
+            let _ = nudge.unbounded_send(());
         }
     }
 
@@ -103,65 +148,136 @@ impl Reporter {
     }
 }
 
+impl Drop for Reporter {
+    /// A call dropped without a report (a panic, a path that forgot) is settled as it stands:
+    /// a cut answer, charged what arrived.
+    fn drop(&mut self) {
+        if let Some(outcome) = self.outcome.take() {
+            let meter = self
+                .shared
+                .try_borrow()
+                .map(|shared| shared.meter.clone())
+                .unwrap_or_default();
+            let _ = outcome.send(Report {
+                meter,
+                refused: false,
+                answer: None,
+            });
+        }
+    }
+}
+
 impl Settlement {
     /// Whether anything needs doing after the call.
-    pub fn needed(&self) -> bool {
+    fn needed(&self) -> bool {
         self.metering || self.keep.is_some()
+    }
+
+    /// The credit admission granted, before any checkpoint.
+    fn initial_credit(&self) -> u64 {
+        INITIAL_OUTPUT_CREDIT_TOKENS.min(self.output_cap_tokens)
     }
 
     /// Starts the task; the call reports through the returned [`Reporter`].
     pub fn start(self, ctx: &worker::Context) -> Reporter {
-        let progress = Rc::new(RefCell::new(Meter::default()));
+        let shared = Rc::new(RefCell::new(Shared {
+            meter: Meter::default(),
+            checkpoint_at_output_tokens: threshold(self.initial_credit()),
+            input_sent: false,
+        }));
         let (outcome, reported) = oneshot::channel();
+        let (nudge, nudged) = mpsc::unbounded();
         let keeps_answer = self.keep.is_some();
+        let metering = self.metering;
         if self.needed() {
-            let watched = Rc::clone(&progress);
-            ctx.wait_until(async move { self.run(watched, reported).await });
+            let watched = Rc::clone(&shared);
+            ctx.wait_until(async move { self.run(watched, reported, nudged).await });
         }
         Reporter {
-            progress,
+            shared,
+            nudge: metering.then_some(nudge),
             outcome: Some(outcome),
             keeps_answer,
         }
     }
 
-    async fn run(self, progress: Rc<RefCell<Meter>>, mut reported: oneshot::Receiver<Report>) {
-        let heartbeat = Duration::from_millis((self.lease_ms / 3).max(50));
-        let mut last_seen = Meter::default();
-        let mut last_change_ms = worker::Date::now().as_millis();
+    async fn run(
+        self,
+        shared: Rc<RefCell<Shared>>,
+        mut reported: oneshot::Receiver<Report>,
+        mut nudged: mpsc::UnboundedReceiver<()>,
+    ) {
+        let heartbeat_ms = (self.lease_ms / 3).max(50);
+        let mut credit = self.initial_credit();
         loop {
-            match select(&mut reported, Box::pin(Delay::from(heartbeat))).await {
+            let wake = select(
+                nudged.next(),
+                Box::pin(Delay::from(Duration::from_millis(heartbeat_ms))),
+            );
+            match select(&mut reported, wake).await {
                 Either::Left((report, _)) => {
-                    let report = report.unwrap_or_else(|_| Report {
-                        meter: progress.borrow().clone(),
-                        answer: None,
-                    });
+                    let report = report.unwrap_or_else(|_| Report::accepted());
                     self.finish(report).await;
                     return;
                 }
                 Either::Right(_) => {
-                    let meter = progress.borrow().clone();
-                    let now_ms = worker::Date::now().as_millis();
-                    if meter != last_seen {
-                        last_seen = meter.clone();
-                        last_change_ms = now_ms;
-                    } else if now_ms.saturating_sub(last_change_ms) >= self.abandon_after_ms {
-                        // Abandoned: stop renewing; the lease settles it at the last checkpoint.
-                        return;
-                    }
                     if self.metering {
-                        self.send(true, meter.billed(self.estimated_input_tokens))
-                            .await;
+                        credit = self.checkpoint(&shared, credit).await;
                     }
                 }
             }
         }
     }
 
+    /// Sends the progress so far, raising the credit if the output is near it; returns the
+    /// credit sent.
+    async fn checkpoint(&self, shared: &Rc<RefCell<Shared>>, credit: u64) -> u64 {
+        let (progress, credit) = {
+            let Ok(mut shared) = shared.try_borrow_mut() else {
+                return credit;
+            };
+            let billed = shared.meter.billed(self.input_estimate_tokens);
+            let output = billed.output_tokens;
+            let credit = if output >= threshold(credit) {
+                output
+                    .saturating_mul(2)
+                    .max(INITIAL_OUTPUT_CREDIT_TOKENS)
+                    .min(self.output_cap_tokens)
+                    .max(output)
+            } else {
+                credit
+            };
+            shared.checkpoint_at_output_tokens = threshold(credit).max(output.saturating_add(1));
+            shared.input_sent |= shared.meter.usage.input_tokens.is_some();
+            let progress = Progress {
+                input_tokens: shared.meter.usage.input_tokens,
+                output_tokens: output,
+                credit_output_tokens: credit,
+            };
+            (progress, credit)
+        };
+        let body = CheckpointBody {
+            id: self.request_id.clone(),
+            progress,
+        };
+        let sent = match MeterClient::for_key(&self.env, &self.key_id) {
+            Ok(meter) => meter.checkpoint(&body).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            worker::console_warn!("{}: checkpoint failed: {e}", self.request_id);
+        }
+        credit
+    }
+
     async fn finish(&self, report: Report) {
         if self.metering {
-            self.send(false, bill(&report.meter, self.estimated_input_tokens))
-                .await;
+            let billed = if report.refused {
+                Billed::default()
+            } else {
+                report.meter.billed(self.input_estimate_tokens)
+            };
+            self.settle(billed).await;
         }
         if let (Some(keep), Some(answer)) = (&self.keep, report.answer) {
             let json = match answer {
@@ -179,34 +295,41 @@ impl Settlement {
             )
             .await;
             if let Err(e) = stored {
-                worker::console_error!("could not store response {}: {e}", self.request_id);
+                worker::console_error!("{}: could not store the response: {e}", self.request_id);
             }
         }
     }
 
-    /// A checkpoint (`progress`) or the final settlement.
-    async fn send(&self, progress: bool, billed: Billed) {
+    /// The final charge, retried until the object confirms it.
+    async fn settle(&self, billed: Billed) {
         let body = SettleBody {
             id: self.request_id.clone(),
             input_tokens: billed.input_tokens,
             output_tokens: billed.output_tokens,
         };
-        let result = match MeterClient::for_key(&self.env, &self.key_id) {
-            Ok(meter) if progress => meter.checkpoint(&body).await,
-            Ok(meter) => meter.settle(&body).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            worker::console_error!("settlement of {} failed: {e}", self.request_id);
+        for wait_ms in SETTLE_RETRY_MS {
+            if wait_ms > 0 {
+                Delay::from(Duration::from_millis(wait_ms)).await;
+            }
+            let result = match MeterClient::for_key(&self.env, &self.key_id) {
+                Ok(meter) => meter.settle(&body).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => return,
+                Err(e) => worker::console_warn!("{}: settlement failed: {e}", self.request_id),
+            }
         }
+        worker::console_error!(
+            "{}: settlement of {} input + {} output tokens not confirmed; the lease will charge the call",
+            self.request_id,
+            billed.input_tokens,
+            billed.output_tokens
+        );
     }
 }
 
-/// A call that produced nothing is free; anything else pays input plus output.
-fn bill(meter: &Meter, estimated_input_tokens: u64) -> Billed {
-    if meter.finished || meter.produced_output {
-        meter.billed(estimated_input_tokens)
-    } else {
-        Billed::default()
-    }
+/// Where a credit is raised: at three quarters of it.
+fn threshold(credit: u64) -> u64 {
+    credit.saturating_mul(3) / 4
 }

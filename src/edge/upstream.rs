@@ -1,40 +1,47 @@
-//! Calling upstreams: authentication per format, key pools, failover and the header timeout.
+//! Calling upstreams: authentication per format, key pools, failover and timeouts.
 //!
 //! Routes (the `[[models]]` entries serving a model id) are tried in config order, and within a
-//! route each key of the provider's pool, starting at a random one to spread load. An attempt
-//! that fails in a way another upstream might not (connection error, timeout, 401/403 on that
-//! key, 408, 429, 5xx, 529) moves on to the next; any other answer is final. All of this happens
-//! before the client sees a byte.
+//! route each key of the provider's pool, starting at a random one to spread load. All of this
+//! happens before the client sees a byte, and only while a retry cannot double what the call
+//! costs:
+//!
+//! | what happened | next |
+//! |---|---|
+//! | no connection, a bad key secret, a stream's headers not in time (`timeout_ms`) | next key or route |
+//! | 401/402/403 (that key's account), 408, 429, 5xx, 529 | next key or route |
+//! | a non-streamed answer not complete in time (`answer_timeout_ms`) | 504: the upstream may be generating it, so it is never sent again |
+//! | the client went away | stop |
+//! | any other answer (the request itself is at fault) | that answer, in the client's format |
 
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
-use serde_json::Value;
 use wasm_bindgen::JsValue;
 use worker::{AbortSignal, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response};
 
 use super::state::binding_text;
-use crate::canonical::ChatRequest;
 use crate::config::Route;
 use crate::error::{self, ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::UpstreamTarget;
+use crate::translate::request::ClientCall;
 use crate::translate::{Restore, Warnings, upstream_request};
 
 /// What the client's request brings to every attempt.
 pub struct Outbound<'a> {
-    pub client: WireFormat,
-    /// The client's JSON, for same-format passthrough.
-    pub client_json: Option<&'a Value>,
-    pub request: &'a ChatRequest,
-    /// Anthropic client's `anthropic-beta`, forwarded to Anthropic upstreams only.
+    pub call: ClientCall<'a>,
+    /// The output cap the call reserved; no upstream is sent more.
+    pub output_cap: u64,
+    /// Anthropic client's `anthropic-beta`, passed on to Anthropic upstreams through the
+    /// provider's allowlist.
     pub anthropic_beta: Option<String>,
     /// Fires when the client goes away.
     pub client_signal: web_sys::AbortSignal,
+    /// Aborts the upstream call from the gateway's side (idle streams).
+    pub abort: web_sys::AbortController,
     /// Random start position in key pools.
     pub pool_offset: usize,
-    /// Same-format requests may be forwarded as the client wrote them.
-    pub allow_passthrough: bool,
+    pub request_id: &'a str,
 }
 
 /// A successful upstream answer (2xx, headers received).
@@ -43,15 +50,39 @@ pub struct Answer<'a> {
     pub route: Route<'a>,
     pub restore: Restore,
     pub warnings: Warnings,
+    /// Non-streamed answers: when the whole answer must have arrived (ms since the epoch).
+    pub deadline_ms: u64,
 }
 
-pub fn target(route: &Route, stream: bool) -> UpstreamTarget {
+/// Why no upstream answered.
+pub struct Failed {
+    pub error: ApiError,
+    /// An upstream may have accepted the request and be producing an answer nobody will read
+    /// (a non-streamed answer that timed out): the call is charged its input.
+    pub accepted: bool,
+}
+
+impl From<ApiError> for Failed {
+    fn from(error: ApiError) -> Failed {
+        Failed {
+            error,
+            accepted: false,
+        }
+    }
+}
+
+/// The request as one route's upstream takes it.
+pub fn target(route: &Route, stream: bool, output_cap: u64) -> UpstreamTarget {
+    let cap = route
+        .model
+        .max_output_tokens
+        .map_or(output_cap, |max| max.min(output_cap));
     UpstreamTarget {
         model: route.model.upstream.clone(),
         stream,
         max_tokens_param: route.provider.max_tokens_param,
-        default_max_tokens: route.model.default_max_tokens,
-        max_output_tokens: route.model.max_output_tokens,
+        default_max_tokens: cap,
+        max_output_tokens: Some(cap),
         reasoning: route.model.reasoning,
     }
 }
@@ -61,63 +92,78 @@ pub async fn call<'a>(
     env: &Env,
     routes: &[Route<'a>],
     outbound: &Outbound<'_>,
-) -> Result<Answer<'a>, ApiError> {
+) -> Result<Answer<'a>, Failed> {
     let mut failures: Vec<ApiError> = Vec::new();
+    let stream = outbound.call.request.stream;
     for route in routes {
         let mut warnings = Warnings::new();
         let prepared = upstream_request(
-            outbound.client,
-            outbound.allow_passthrough,
+            outbound.call,
             route.provider.format,
-            outbound.client_json.unwrap_or(&Value::Null),
-            outbound.request,
-            &target(route, outbound.request.stream),
+            &target(route, stream, outbound.output_cap),
             &mut warnings,
         )?;
         let keys = pool(env, route, outbound.pool_offset);
         if keys.is_empty() && !route.provider.keys.is_empty() {
             worker::console_error!(
-                "provider {:?} has no usable key: set the secret(s) {:?}",
+                "{}: provider {:?} has no usable key: set the secret(s) {:?}",
+                outbound.request_id,
                 route.provider.id,
                 route.provider.keys
             );
             failures.push(ApiError::new(
                 ErrorKind::Overloaded,
-                format!(
-                    "provider {:?} is not configured with a key",
-                    route.provider.id
-                ),
+                "a provider for this model is not configured with a key",
             ));
             continue;
         }
+        let beta = if outbound.call.format == WireFormat::AnthropicMessages {
+            allowed_betas(route, outbound.anthropic_beta.as_deref(), &mut warnings)
+        } else {
+            None
+        };
         let attempts: Vec<Option<String>> = if keys.is_empty() {
             vec![None]
         } else {
             keys.into_iter().map(Some).collect()
         };
         for key in attempts {
-            match attempt(route, key.as_deref(), &prepared.body, outbound).await {
-                Ok(response) => {
+            if outbound.client_signal.aborted() {
+                return Err(
+                    ApiError::new(ErrorKind::UpstreamFailed, "the client went away").into(),
+                );
+            }
+            match attempt(
+                route,
+                key.as_deref(),
+                &prepared.body,
+                beta.as_deref(),
+                outbound,
+            )
+            .await
+            {
+                Ok((response, deadline_ms)) => {
                     return Ok(Answer {
                         response,
                         route: *route,
                         restore: prepared.restore,
                         warnings,
+                        deadline_ms,
                     });
                 }
-                Err(Failure::Final(error)) => return Err(error),
-                Err(Failure::Retryable(error)) => failures.push(error),
+                Err(Attempt::Final(failed)) => return Err(failed),
+                Err(Attempt::Retryable(error)) => failures.push(error),
             }
         }
     }
-    Err(summarize(failures))
+    Err(summarize(failures).into())
 }
 
-enum Failure {
+enum Attempt {
     /// Another upstream or key might succeed.
     Retryable(ApiError),
-    /// The answer would be the same anywhere (the request itself is at fault).
-    Final(ApiError),
+    /// The answer would be the same anywhere, or trying again could cost twice.
+    Final(Failed),
 }
 
 /// The provider's key values, rotated to start at `offset`.
@@ -135,71 +181,137 @@ pub fn pool(env: &Env, route: &Route, offset: usize) -> Vec<String> {
     rotated
 }
 
+/// The client's `anthropic-beta` values (`header`) the route's provider takes (for Anthropic
+/// upstreams only); the others are reported as dropped.
+pub fn allowed_betas(
+    route: &Route,
+    header: Option<&str>,
+    warnings: &mut Warnings,
+) -> Option<String> {
+    if route.provider.format != WireFormat::AnthropicMessages {
+        return None;
+    }
+    let header = header?;
+    let kept: Vec<&str> = header
+        .split(',')
+        .map(str::trim)
+        .filter(|beta| !beta.is_empty())
+        .filter(|beta| {
+            let allowed = route.provider.anthropic_betas.iter().any(|a| a == beta);
+            if !allowed {
+                warnings.dropped(format!("anthropic-beta({beta})"));
+            }
+            allowed
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
+}
+
 async fn attempt(
     route: &Route<'_>,
     key: Option<&str>,
     body: &[u8],
+    beta: Option<&str>,
     outbound: &Outbound<'_>,
-) -> Result<Response, Failure> {
+) -> Result<(Response, u64), Attempt> {
     let format = route.provider.format;
-    let request =
-        build_request(format, &route.provider.endpoint(), key, body, outbound).map_err(|e| {
-            Failure::Final(ApiError::new(
-                ErrorKind::Internal,
-                format!("could not build the upstream request: {e}"),
-            ))
-        })?;
+    let stream = outbound.call.request.stream;
+    let request = match build_request(format, &route.provider.endpoint(), key, body, beta, stream) {
+        Ok(request) => request,
+        Err(e) => {
+            // A secret that is not a valid header value (a stray newline): that key is broken.
+            worker::console_error!(
+                "{}: provider {:?}: could not build the upstream request (check its key secrets): {e}",
+                outbound.request_id,
+                route.provider.id
+            );
+            return Err(Attempt::Retryable(ApiError::new(
+                ErrorKind::UpstreamFailed,
+                "a provider for this model is misconfigured",
+            )));
+        }
+    };
     let timeout = web_sys::AbortController::new().map_err(|_| {
-        Failure::Final(ApiError::new(
-            ErrorKind::Internal,
-            "AbortController unavailable",
-        ))
+        Attempt::Final(ApiError::new(ErrorKind::Internal, "AbortController unavailable").into())
     })?;
-    let signals = js_sys::Array::of2(&outbound.client_signal, &timeout.signal());
+    let signals = js_sys::Array::of3(
+        &outbound.client_signal,
+        &outbound.abort.signal(),
+        &timeout.signal(),
+    );
     let signal = AbortSignal::from(web_sys::AbortSignal::any(&signals));
+    let started_ms = worker::Date::now().as_millis();
+    // A stream's headers come at once; a whole answer's come when it is complete.
+    let wait_ms = if stream {
+        route.provider.timeout_ms
+    } else {
+        route.provider.answer_timeout_ms
+    };
+    let deadline_ms = started_ms.saturating_add(route.provider.answer_timeout_ms);
     let fetch = Fetch::Request(request);
     let sending = fetch.send_with_signal(&signal);
-    let waiting = Delay::from(Duration::from_millis(route.provider.timeout_ms));
-    let outcome = select(Box::pin(sending), Box::pin(waiting)).await;
-    let mut response = match outcome {
+    let waiting = Delay::from(Duration::from_millis(wait_ms));
+    let mut response = match select(Box::pin(sending), Box::pin(waiting)).await {
         Either::Left((Ok(response), _)) => response,
         Either::Left((Err(e), _)) => {
-            worker::console_warn!("upstream {:?} unreachable: {e}", route.provider.id);
-            return Err(Failure::Retryable(ApiError::new(
+            if outbound.client_signal.aborted() {
+                return Err(Attempt::Final(
+                    ApiError::new(ErrorKind::UpstreamFailed, "the client went away").into(),
+                ));
+            }
+            worker::console_warn!(
+                "{}: upstream {:?} unreachable: {e}",
+                outbound.request_id,
+                route.provider.id
+            );
+            return Err(Attempt::Retryable(ApiError::new(
                 ErrorKind::UpstreamFailed,
                 format!("could not reach the upstream for {}", route.model.id),
             )));
         }
         Either::Right(_) => {
             timeout.abort();
-            return Err(Failure::Retryable(ApiError::new(
+            let error = ApiError::new(
                 ErrorKind::Timeout,
                 format!(
-                    "the upstream for {} did not answer within {} ms",
-                    route.model.id, route.provider.timeout_ms
+                    "the upstream for {} did not answer within {} s",
+                    route.model.id,
+                    wait_ms.div_ceil(1000)
                 ),
-            )));
+            );
+            return Err(if stream {
+                Attempt::Retryable(error)
+            } else {
+                Attempt::Final(Failed {
+                    error,
+                    accepted: true,
+                })
+            });
         }
     };
     let status = response.status_code();
     if (200..300).contains(&status) {
-        return Ok(response);
+        return Ok((response, deadline_ms));
     }
     let bytes = response.bytes().await.unwrap_or_default();
     let mut error = error::from_upstream(format, status, &bytes);
+    error.message = error
+        .message
+        .replace(&route.model.upstream, &route.model.id);
     if let Some(seconds) = retry_after(&response) {
         error.retry_after_s = Some(seconds);
     }
     worker::console_warn!(
-        "upstream {:?} answered {status}: {}",
+        "{}: upstream {:?} answered {status}: {}",
+        outbound.request_id,
         route.provider.id,
-        error.message
+        error::log_excerpt(&bytes)
     );
-    let retryable = matches!(status, 401 | 403 | 408 | 429 | 500..=599);
+    let retryable = matches!(status, 401..=403 | 408 | 429 | 500..=599);
     Err(if retryable {
-        Failure::Retryable(error)
+        Attempt::Retryable(error)
     } else {
-        Failure::Final(error)
+        Attempt::Final(error.into())
     })
 }
 
@@ -209,15 +321,18 @@ fn retry_after(response: &Response) -> Option<u64> {
         .trim()
         .parse::<f64>()
         .ok()
-        .map(|s| s.ceil().max(0.0) as u64)
+        .filter(|s| s.is_finite())
+        .map(|s| s.ceil().clamp(0.0, 86_400.0) as u64)
 }
 
+/// An upstream request with the format's authentication.
 pub fn build_request(
     format: WireFormat,
     url: &str,
     key: Option<&str>,
     body: &[u8],
-    outbound: &Outbound<'_>,
+    anthropic_beta: Option<&str>,
+    stream: bool,
 ) -> worker::Result<Request> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
@@ -232,14 +347,12 @@ pub fn build_request(
                 headers.set("x-api-key", key)?;
             }
             headers.set("anthropic-version", "2023-06-01")?;
-            if outbound.client == WireFormat::AnthropicMessages
-                && let Some(beta) = &outbound.anthropic_beta
-            {
+            if let Some(beta) = anthropic_beta {
                 headers.set("anthropic-beta", beta)?;
             }
         }
     }
-    if outbound.request.stream {
+    if stream {
         headers.set("accept", "text/event-stream")?;
     }
     let body = js_sys::Uint8Array::from(body);
@@ -267,13 +380,9 @@ fn summarize(mut failures: Vec<ApiError>) -> ApiError {
         error.retry_after_s = retry.or(Some(1));
         return error;
     }
-    let last = failures
-        .last()
-        .map(|f| format!(" (last error: {})", f.message))
-        .unwrap_or_default();
     ApiError::new(
         ErrorKind::Overloaded,
-        format!("every upstream for this model is unavailable{last}; retry shortly"),
+        "every upstream for this model is unavailable; retry shortly",
     )
     .with_retry_after(5)
 }

@@ -5,12 +5,9 @@ use worker::{Env, Request, Response, Result};
 
 use super::auth;
 use super::http;
-use super::meter_client::MeterClient;
-use super::state;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
-use crate::keys::KeyRecord;
 use crate::metering::Snapshot;
 use crate::metering::headers::limit_headers;
 use crate::time::rfc3339;
@@ -45,47 +42,29 @@ pub fn usage_json(config: &Config, snapshot: &Snapshot) -> Value {
 
 pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let format = WireFormat::OpenAiChat;
-    let (record, config) = match auth::caller(&req, env).await {
-        Ok(caller) => caller,
+    let (config, snapshot) = match auth::verified_caller(&req, env).await {
+        Ok((_, config, Some(snapshot))) => (config, snapshot),
+        Ok((_, _, None)) => {
+            return http::error(
+                format,
+                &ApiError::new(
+                    ErrorKind::NotFound,
+                    "usage metering is switched off on this gateway",
+                ),
+                request_id,
+            );
+        }
         Err(error) => return http::error(format, &error, request_id),
     };
-    if !state::metering_enabled(env) {
-        return http::error(
-            format,
-            &ApiError::new(
-                ErrorKind::NotFound,
-                "usage metering is switched off on this gateway",
-            ),
-            request_id,
-        );
-    }
-    let usage = match MeterClient::for_key(env, &record.id) {
-        Ok(meter) => meter.usage(&record.plan).await,
-        Err(e) => Err(e),
-    };
-    match usage {
-        Ok(usage) => {
-            let mut response = http::json(200, &usage_json(&config, &usage.snapshot))?;
-            http::set_all(&mut response, limit_headers(&usage.snapshot))?;
-            Ok(response)
-        }
-        Err(e) => http::error(format, &auth::internal(e), request_id),
-    }
+    let mut response = http::json(200, &usage_json(&config, &snapshot))?;
+    http::set_all(&mut response, limit_headers(&snapshot))?;
+    Ok(response)
 }
 
-/// Adds the key's limit headers to a keyed response that did not go through admission (models,
-/// token counts, stored responses): one Durable Object read. Left out if metering is off or the
-/// object cannot be reached; the response itself does not depend on them.
-pub async fn with_limit_headers(
-    mut response: Response,
-    env: &Env,
-    record: &KeyRecord,
-) -> Result<Response> {
-    if state::metering_enabled(env)
-        && let Ok(meter) = MeterClient::for_key(env, &record.id)
-        && let Ok(usage) = meter.usage(&record.plan).await
-    {
-        http::set_all(&mut response, limit_headers(&usage.snapshot))?;
+/// Adds the key's limit headers (when metering runs) to a keyed response.
+pub fn with_limit_headers(mut response: Response, snapshot: Option<&Snapshot>) -> Result<Response> {
+    if let Some(snapshot) = snapshot {
+        http::set_all(&mut response, limit_headers(snapshot))?;
     }
     Ok(response)
 }

@@ -13,6 +13,7 @@
 //! fourth format is one new module plus one arm in each match below.
 
 pub mod anthropic_messages;
+pub mod forward;
 pub mod openai_chat;
 pub mod openai_responses;
 
@@ -33,6 +34,64 @@ pub enum MaxTokensParam {
     MaxTokens,
 }
 
+/// Upstream features that cost extra or keep data at the vendor. A plan enables them; without
+/// them, same-format forwarding leaves them out (with a warning) and translation never sends
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpstreamFeatures {
+    /// Priority or fast tiers and regional inference (`service_tier`, `speed`,
+    /// `inference_geo`).
+    pub service_tier: bool,
+    /// Tools the vendor runs and bills per call (web search and fetch, code execution,
+    /// containers, file search, image generation).
+    pub server_tools: bool,
+    /// Remote MCP servers called by the vendor.
+    pub mcp: bool,
+    /// Turns and metadata stored at the vendor (`store`, `metadata`).
+    pub store: bool,
+    /// Objects already stored at the vendor, referenced by id (files, containers, vector
+    /// stores): they belong to the operator's account, not to the key.
+    pub files: bool,
+}
+
+impl UpstreamFeatures {
+    /// Turns on the feature called `name` (as written in a plan); false for an unknown name.
+    pub fn enable(&mut self, name: &str) -> bool {
+        let flag = match name {
+            "service_tier" => &mut self.service_tier,
+            "server_tools" => &mut self.server_tools,
+            "mcp" => &mut self.mcp,
+            "store" => &mut self.store,
+            "files" => &mut self.files,
+            _ => return false,
+        };
+        *flag = true;
+        true
+    }
+}
+
+/// Who runs a vendor-defined (built-in) tool, which decides whether a plan must allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinTool {
+    /// The client runs it and sends the result back (shell, text editor, computer use): no
+    /// vendor charge beyond tokens.
+    ClientRun,
+    /// The vendor runs it and bills per call or keeps state (web search and fetch, code
+    /// execution, file search, image generation).
+    Server,
+    /// The vendor calls a remote MCP server.
+    Mcp,
+}
+
+/// What a built-in tool of type `kind` is, in whichever format defines it; an unknown type
+/// is taken for a server tool (the careful guess: it is then sent only where the plan allows
+/// server tools).
+pub fn builtin_tool(kind: &str) -> BuiltinTool {
+    anthropic_messages::builtin_tool(kind)
+        .or_else(|| openai_responses::builtin_tool(kind))
+        .unwrap_or(BuiltinTool::Server)
+}
+
 /// What an upstream encoder needs to know about where the request goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamTarget {
@@ -49,6 +108,14 @@ pub struct UpstreamTarget {
     /// Whether the model accepts reasoning controls (OpenAI `reasoning_effort`/`reasoning`,
     /// Anthropic `thinking`). Without it, reasoning requests are dropped with a warning.
     pub reasoning: bool,
+}
+
+impl UpstreamTarget {
+    /// The output limit the upstream is sent: the call's reservation, set by the gateway in
+    /// `max_output_tokens` before any encoder runs.
+    pub fn output_cap(&self) -> u64 {
+        self.max_output_tokens.unwrap_or(self.default_max_tokens)
+    }
 }
 
 /// What a client encoder needs to know to answer in the client's terms.
@@ -105,6 +172,28 @@ impl WireFormat {
         }
     }
 
+    /// The client's own body, for an upstream of the same format, through the format's
+    /// allowlist (see [`forward`]).
+    pub fn forward_request(
+        self,
+        body: &[u8],
+        target: &UpstreamTarget,
+        features: UpstreamFeatures,
+        warnings: &mut Warnings,
+    ) -> Result<Vec<u8>, ApiError> {
+        match self {
+            WireFormat::OpenAiChat => {
+                openai_chat::forward::forward_request(body, target, features, warnings)
+            }
+            WireFormat::AnthropicMessages => {
+                anthropic_messages::forward::forward_request(body, target, features, warnings)
+            }
+            WireFormat::OpenAiResponses => {
+                openai_responses::forward::forward_request(body, target, features, warnings)
+            }
+        }
+    }
+
     pub fn encode_request(
         self,
         request: &ChatRequest,
@@ -156,6 +245,19 @@ impl WireFormat {
         }
     }
 
+    /// The format's keep-alive frame for a silent stream: an SSE comment for the OpenAI
+    /// formats, a `ping` event for Anthropic's.
+    pub fn keep_alive_frame(self, out: &mut Vec<u8>) {
+        match self {
+            WireFormat::OpenAiChat | WireFormat::OpenAiResponses => {
+                out.extend_from_slice(b": keep-alive\n\n");
+            }
+            WireFormat::AnthropicMessages => {
+                out.extend_from_slice(b"event: ping\ndata: {\"type\":\"ping\"}\n\n");
+            }
+        }
+    }
+
     /// A standalone in-band error frame for a stream the gateway forwarded untranslated and the
     /// upstream cut short. `events_seen` is how many SSE events were forwarded (the next
     /// Responses `sequence_number`); `upstream_id` is the answer's id as the stream gave it.
@@ -183,12 +285,21 @@ impl WireFormat {
 /// A client-facing id with the client format's `prefix`, derived from the upstream's id so one
 /// answer keeps one id across formats (`msg_01X` → `chatcmpl-01X`). Falls back to the gateway's
 /// request id when the upstream sent none.
+///
+/// An upstream id that is not a short plain token (over 64 characters, or with characters
+/// other than letters, digits, `-`, `_` and `.`) is not repeated: translated streams repeat the
+/// id in every event, so an 8 KB id would multiply the client's stream many times over.
 pub fn client_id(prefix: &str, upstream_id: &str, context: &ResponseContext) -> String {
+    const MAX_ID_CHARS: usize = 64;
     let core = ["chatcmpl-", "msg_", "resp_"]
         .iter()
         .find_map(|known| upstream_id.strip_prefix(known))
         .unwrap_or(upstream_id);
-    let core = if core.is_empty() {
+    let plain = core.len() <= MAX_ID_CHARS
+        && core
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let core = if core.is_empty() || !plain {
         context.request_id.as_str()
     } else {
         core

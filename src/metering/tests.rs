@@ -1,6 +1,8 @@
 use super::*;
+use crate::keys::KeyStatus;
 
 const LEASE: u64 = 30_000;
+const DAY: &str = "2026-01-01";
 
 fn limits() -> Limits {
     Limits {
@@ -12,25 +14,45 @@ fn limits() -> Limits {
     }
 }
 
-fn ask(id: &str, estimate_tokens: u64) -> AdmitRequest {
+/// A call reserving `input` tokens of prompt and up to `output` of answer (the smallest useful
+/// answer is 1 token unless a test says otherwise).
+fn ask(id: &str, input: u64, output: u64) -> AdmitRequest {
     AdmitRequest {
         id: id.into(),
         model: "m".into(),
-        estimate_tokens,
+        input_tokens: input,
+        output_tokens: output,
+        min_output_tokens: 1,
+        instant: false,
     }
 }
 
-fn admit(meter: &mut Meter, id: &str, estimate: u64, now: u64) -> Decision {
-    meter
-        .admit(
-            &ask(id, estimate),
-            &limits(),
-            true,
-            now,
-            LEASE,
-            "2026-01-01",
-        )
-        .0
+fn admit_with(meter: &mut Meter, request: &AdmitRequest, limits: &Limits, now: u64) -> Decision {
+    meter.admit(request, limits, true, now, LEASE, DAY).0
+}
+
+/// Admits a call whose whole reservation is `tokens` (all of it prompt).
+fn admit(meter: &mut Meter, id: &str, tokens: u64, now: u64) -> Decision {
+    admit_with(meter, &ask(id, tokens, 0), &limits(), now)
+}
+
+fn charged(input: u64, output: u64) -> Charged {
+    Charged {
+        input_tokens: input,
+        output_tokens: output,
+    }
+}
+
+fn settle(meter: &mut Meter, id: &str, input: u64, output: u64, now: u64) -> Vec<Change> {
+    meter.settle(id, charged(input, output), &limits(), now, DAY)
+}
+
+fn progress(input: Option<u64>, output: u64, credit: u64) -> Progress {
+    Progress {
+        input_tokens: input,
+        output_tokens: output,
+        credit_output_tokens: credit,
+    }
 }
 
 #[test]
@@ -41,14 +63,14 @@ fn concurrency_then_requests_per_minute() {
     let third = admit(&mut meter, "c", 10, 1_000);
     assert_eq!(third.refusal, Some(Refusal::Concurrency));
     assert_eq!(third.retry_after_s, Some(1));
-    meter.settle("a", 5, 5, 2_000, "2026-01-01");
+    settle(&mut meter, "a", 5, 5, 2_000);
     assert_eq!(admit(&mut meter, "c", 10, 3_000).refusal, None);
-    meter.settle("b", 5, 5, 3_000, "2026-01-01");
+    settle(&mut meter, "b", 5, 5, 3_000);
     let fourth = admit(&mut meter, "d", 10, 4_000);
     assert_eq!(fourth.refusal, Some(Refusal::RequestsPerMinute));
     // "a" was admitted at 1_000, so a slot frees at 61_000: 57 s after 4_000.
     assert_eq!(fourth.retry_after_s, Some(57));
-    meter.settle("c", 1, 1, 5_000, "2026-01-01");
+    settle(&mut meter, "c", 1, 1, 5_000);
     assert_eq!(admit(&mut meter, "d", 10, 61_001).refusal, None);
 }
 
@@ -63,16 +85,7 @@ fn exactly_rpm_admissions_in_a_burst() {
     };
     let admitted = (0..60)
         .filter(|i| {
-            meter
-                .admit(
-                    &ask(&format!("r{i}"), 1),
-                    &burst_limits,
-                    true,
-                    10,
-                    LEASE,
-                    "d",
-                )
-                .0
+            admit_with(&mut meter, &ask(&format!("r{i}"), 1, 0), &burst_limits, 10)
                 .refusal
                 .is_none()
         })
@@ -81,26 +94,48 @@ fn exactly_rpm_admissions_in_a_burst() {
 }
 
 #[test]
-fn quota_window_counts_reservations_and_settlements() {
+fn admission_counts_this_calls_reservation_not_only_what_is_committed() {
     let mut meter = Meter::new("p");
+    // 400 reserved of 500: a call needing 200 more does not fit, even though the window is
+    // not yet used up.
     assert_eq!(admit(&mut meter, "a", 400, 0).refusal, None);
-    // 400 reserved of 500: still below the quota.
-    assert_eq!(admit(&mut meter, "b", 200, 0).refusal, None);
-    let refused = admit(&mut meter, "c", 1, 0);
+    let refused = admit(&mut meter, "b", 200, 0);
     assert_eq!(refused.refusal, Some(Refusal::QuotaExhausted));
     assert_eq!(refused.retry_after_s, Some(3_600));
-    // Settled far below the estimates: room again.
-    meter.settle("a", 50, 50, 1_000, "d");
-    meter.settle("b", 100, 100, 1_000, "d");
+    assert_eq!(refused.output_tokens, 100, "what is left is reported");
+    assert_eq!(admit(&mut meter, "b", 100, 0).refusal, None);
+    assert_eq!(
+        meter.snapshot(&limits(), 0).window_committed_tokens,
+        500,
+        "exactly the window, never over"
+    );
+    assert_eq!(
+        admit(&mut meter, "c", 1, 0).refusal,
+        Some(Refusal::QuotaExhausted)
+    );
+}
+
+#[test]
+fn quota_window_counts_reservations_and_settlements() {
+    let mut meter = Meter::new("p");
+    assert_eq!(admit(&mut meter, "a", 300, 0).refusal, None);
+    assert_eq!(admit(&mut meter, "b", 200, 0).refusal, None);
+    assert_eq!(
+        admit(&mut meter, "c", 1, 0).refusal,
+        Some(Refusal::QuotaExhausted)
+    );
+    // Settled far below the reservations: room again.
+    settle(&mut meter, "a", 50, 50, 1_000);
+    settle(&mut meter, "b", 100, 100, 1_000);
     let decision = admit(&mut meter, "c", 10, 2_000);
     assert_eq!(decision.refusal, None);
     assert_eq!(decision.snapshot.window_used_tokens, 300);
     assert_eq!(decision.snapshot.window_committed_tokens, 310);
-    meter.settle("c", 100, 100, 3_000, "d");
+    settle(&mut meter, "c", 100, 100, 3_000);
     let exhausted = admit(&mut meter, "e", 1, 70_000);
     assert_eq!(exhausted.refusal, Some(Refusal::QuotaExhausted));
     assert_eq!(exhausted.snapshot.window_used_tokens, 500);
-    // A new window starts with the first request after the old one ended.
+    // A new window starts with the first call after the old one ended.
     let next = admit(&mut meter, "f", 1, 3_600_000);
     assert_eq!(next.refusal, None);
     assert_eq!(next.snapshot.window_start_ms, 3_600_000);
@@ -109,24 +144,72 @@ fn quota_window_counts_reservations_and_settlements() {
 }
 
 #[test]
-fn tokens_per_minute_uses_reservations_until_settled() {
+fn the_output_cap_is_lowered_to_fit_down_to_the_smallest_useful_answer() {
+    let mut meter = Meter::new("p");
+    let request = |id: &str| AdmitRequest {
+        min_output_tokens: 100,
+        ..ask(id, 50, 1_000)
+    };
+    // 500 in the window: 50 of input leaves 450 of the 1,000 asked for.
+    let first = admit_with(&mut meter, &request("a"), &limits(), 0);
+    assert_eq!(first.refusal, None);
+    assert_eq!(first.output_tokens, 450);
+    assert!(first.clamped);
+    assert_eq!(first.snapshot.window_remaining_tokens(), 0);
+    settle(&mut meter, "a", 50, 250, 1_000);
+    // 200 left: 50 + 150 fits the floor of 100, so 150 is granted.
+    let second = admit_with(&mut meter, &request("b"), &limits(), 2_000);
+    assert_eq!((second.refusal, second.output_tokens), (None, 150));
+    settle(&mut meter, "b", 50, 100, 3_000);
+    // 50 left: not even the input and the floor.
+    let third = admit_with(&mut meter, &request("c"), &limits(), 4_000);
+    assert_eq!(third.refusal, Some(Refusal::QuotaExhausted));
+    assert_eq!(third.output_tokens, 50);
+    // A call asking for less than the floor needs only what it asks for.
+    let small = AdmitRequest {
+        min_output_tokens: 100,
+        ..ask("d", 20, 30)
+    };
+    let fits = admit_with(&mut meter, &small, &limits(), 5_000);
+    assert_eq!(
+        (fits.refusal, fits.output_tokens, fits.clamped),
+        (None, 30, false)
+    );
+}
+
+#[test]
+fn a_call_larger_than_the_whole_window_or_minute_is_told_so() {
+    let mut meter = Meter::new("p");
+    let window = admit_with(&mut meter, &ask("a", 501, 0), &limits(), 0);
+    assert_eq!(window.refusal, Some(Refusal::LargerThanWindow));
+    assert_eq!(window.retry_after_s, None, "waiting does not help");
+    let roomy_window = Limits {
+        window_tokens: 1_000_000,
+        ..limits()
+    };
+    let minute = admit_with(&mut meter, &ask("b", 1_001, 0), &roomy_window, 0);
+    assert_eq!(minute.refusal, Some(Refusal::LargerThanMinute));
+    assert_eq!(minute.retry_after_s, None);
+}
+
+#[test]
+fn tokens_per_minute_counts_this_calls_reservation() {
     let mut meter = Meter::new("p");
     let tpm_limits = Limits {
         tpm: 100,
         window_tokens: 1_000_000,
         ..limits()
     };
-    let admit_at = |meter: &mut Meter, id: &str, est: u64, now: u64| {
-        meter
-            .admit(&ask(id, est), &tpm_limits, true, now, LEASE, "d")
-            .0
+    let admit_at = |meter: &mut Meter, id: &str, tokens: u64, now: u64| {
+        admit_with(meter, &ask(id, tokens, 0), &tpm_limits, now)
     };
-    assert_eq!(admit_at(&mut meter, "a", 150, 0).refusal, None);
-    let refused = admit_at(&mut meter, "b", 1, 10_000);
+    assert_eq!(admit_at(&mut meter, "a", 90, 0).refusal, None);
+    let refused = admit_at(&mut meter, "b", 20, 10_000);
     assert_eq!(refused.refusal, Some(Refusal::TokensPerMinute));
     assert_eq!(refused.retry_after_s, Some(50));
-    meter.settle("a", 10, 10, 11_000, "d");
-    assert_eq!(admit_at(&mut meter, "b", 1, 12_000).refusal, None);
+    assert_eq!(admit_at(&mut meter, "b", 10, 10_000).refusal, None);
+    meter.settle("a", charged(10, 10), &tpm_limits, 11_000, DAY);
+    assert_eq!(admit_at(&mut meter, "c", 60, 12_000).refusal, None);
 }
 
 #[test]
@@ -140,67 +223,203 @@ fn status_and_model_refusals_reserve_nothing() {
     meter.status = KeyStatus::Revoked;
     assert_eq!(admit(&mut meter, "a", 1, 0).refusal, Some(Refusal::Revoked));
     meter.status = KeyStatus::Active;
-    let (decision, _) = meter.admit(&ask("a", 1), &limits(), false, 0, LEASE, "d");
+    let (decision, _) = meter.admit(&ask("a", 1, 0), &limits(), false, 0, LEASE, DAY);
     assert_eq!(decision.refusal, Some(Refusal::ModelNotAllowed));
     assert!(meter.reservations.is_empty());
 }
 
 #[test]
-fn failed_requests_give_their_reservation_back() {
+fn instant_calls_count_as_requests_only() {
+    let mut meter = Meter::new("p");
+    let instant = |id: &str| AdmitRequest {
+        instant: true,
+        ..ask(id, 10_000, 10_000)
+    };
+    for id in ["a", "b", "c"] {
+        let decision = admit_with(&mut meter, &instant(id), &limits(), 0);
+        assert_eq!(decision.refusal, None, "{id}");
+        assert_eq!(decision.snapshot.in_flight, 0);
+        assert_eq!(decision.snapshot.window_committed_tokens, 0);
+    }
+    assert_eq!(
+        admit_with(&mut meter, &instant("d"), &limits(), 0).refusal,
+        Some(Refusal::RequestsPerMinute)
+    );
+}
+
+#[test]
+fn failed_calls_give_their_reservation_back() {
     let mut meter = Meter::new("p");
     admit(&mut meter, "a", 400, 0);
-    let changes = meter.settle("a", 0, 0, 100, "d");
+    let changes = settle(&mut meter, "a", 0, 0, 100);
     assert!(!changes.iter().any(|c| matches!(c, Change::Usage(_))));
     assert_eq!(meter.snapshot(&limits(), 200).window_committed_tokens, 0);
     assert_eq!(meter.snapshot(&limits(), 200).in_flight, 0);
 }
 
 #[test]
-fn checkpoints_renew_the_lease_and_an_expired_lease_settles_at_the_last_checkpoint() {
+fn a_lapsed_lease_charges_the_input_estimate_and_the_credit_until_corrected() {
     let mut meter = Meter::new("p");
-    admit(&mut meter, "a", 300, 0);
-    meter.checkpoint("a", 20, 10, 20_000, LEASE);
+    admit_with(&mut meter, &ask("a", 100, 300), &limits(), 0);
+    // No checkpoint at all: the input estimate and the initial credit.
+    let quiet = meter.clone();
+    // With a checkpoint: reported input replaces the estimate; the credit covers the output.
+    meter.checkpoint(
+        "a",
+        progress(Some(80), 10, 300),
+        &limits(),
+        20_000,
+        LEASE,
+        DAY,
+    );
     // Still leased at 49 s (renewed at 20 s for 30 s).
-    let (snapshot, _) = meter.observe(&limits(), 49_000, "d");
+    let (snapshot, _) = meter.observe(&limits(), 49_000, DAY);
     assert_eq!(snapshot.in_flight, 1);
     assert_eq!(
-        snapshot.window_committed_tokens, 300,
-        "reserved estimate while in flight"
+        snapshot.window_committed_tokens, 400,
+        "reserved while in flight"
     );
-    let (snapshot, changes) = meter.observe(&limits(), 50_000, "d");
+    let (snapshot, changes) = meter.observe(&limits(), 50_000, DAY);
     assert_eq!(snapshot.in_flight, 0);
-    assert_eq!(
-        snapshot.window_used_tokens, 30,
-        "charged at its last checkpoint"
-    );
+    assert_eq!(snapshot.window_used_tokens, 80 + 300, "input plus credit");
     assert!(changes.contains(&Change::Usage(UsageRecord {
         model: "m".into(),
         window_start_ms: 0,
-        day: "d".into(),
-        input_tokens: 20,
-        output_tokens: 10,
+        day: DAY.into(),
+        input_tokens: 80,
+        output_tokens: 300,
         new_request: true,
     })));
-    // A late final settlement corrects the provisional one, without counting a new request.
-    let changes = meter.settle("a", 20, 50, 60_000, "d");
+    // A late final settlement corrects the provisional charge, down as well as up, without
+    // counting a new request.
+    let changes = settle(&mut meter, "a", 80, 20, 60_000);
     assert!(changes.contains(&Change::Usage(UsageRecord {
         model: "m".into(),
         window_start_ms: 0,
-        day: "d".into(),
+        day: DAY.into(),
         input_tokens: 0,
-        output_tokens: 40,
+        output_tokens: -280,
         new_request: false,
     })));
-    assert_eq!(meter.snapshot(&limits(), 60_000).window_used_tokens, 70);
+    assert_eq!(meter.snapshot(&limits(), 60_000).window_used_tokens, 100);
     // Final now: settling again changes nothing.
-    assert!(meter.settle("a", 99, 99, 61_000, "d").is_empty());
+    assert!(settle(&mut meter, "a", 99, 99, 61_000).is_empty());
+
+    let mut quiet = quiet;
+    let (snapshot, _) = quiet.observe(&limits(), 30_000, DAY);
+    assert_eq!(
+        snapshot.window_used_tokens,
+        100 + INITIAL_OUTPUT_CREDIT_TOKENS,
+        "never less than the input estimate and the initial credit"
+    );
+}
+
+#[test]
+fn checkpoints_only_grow_and_the_credit_never_trails_the_output() {
+    let mut meter = Meter::new("p");
+    admit_with(&mut meter, &ask("a", 10, 400), &limits(), 0);
+    meter.checkpoint("a", progress(None, 50, 100), &limits(), 1_000, LEASE, DAY);
+    // A stale checkpoint arriving late lowers nothing.
+    meter.checkpoint("a", progress(None, 20, 40), &limits(), 2_000, LEASE, DAY);
+    // Output past the credit (a raise still on its way) is charged in full.
+    meter.checkpoint(
+        "a",
+        progress(Some(12), 300, 0),
+        &limits(),
+        3_000,
+        LEASE,
+        DAY,
+    );
+    let (snapshot, _) = meter.observe(&limits(), 3_000 + LEASE, DAY);
+    assert_eq!(snapshot.window_used_tokens, 12 + 300);
+}
+
+#[test]
+fn calls_in_flight_when_a_window_ends_are_charged_to_the_next_one() {
+    let mut meter = Meter::new("p");
+    let roomy = Limits {
+        concurrency: 100,
+        rpm: 100,
+        ..limits()
+    };
+    admit_with(&mut meter, &ask("first", 0, 0), &roomy, 0);
+    settle(&mut meter, "first", 0, 0, 0);
+    // Just before the window ends, the whole window is reserved by calls in flight.
+    for id in ["a", "b"] {
+        let decision = admit_with(&mut meter, &ask(id, 50, 200), &roomy, 3_599_000);
+        assert_eq!(decision.refusal, None);
+    }
+    meter.checkpoint(
+        "a",
+        progress(Some(50), 10, 64),
+        &roomy,
+        3_599_500,
+        LEASE,
+        DAY,
+    );
+    // After the end, they carry into a new window: it starts full of their reservations.
+    let after = admit_with(&mut meter, &ask("c", 50, 200), &roomy, 3_600_500);
+    assert_eq!(after.refusal, Some(Refusal::QuotaExhausted));
+    assert_eq!(after.snapshot.window_start_ms, 3_600_500);
+    assert_eq!(after.snapshot.window_committed_tokens, 500);
+    // Their settlements land in the new window.
+    meter.settle("a", charged(50, 200), &roomy, 3_601_000, DAY);
+    meter.settle("b", charged(50, 200), &roomy, 3_601_000, DAY);
+    let (snapshot, _) = meter.observe(&roomy, 3_601_000, DAY);
+    assert_eq!(snapshot.window_start_ms, 3_600_500);
+    assert_eq!(snapshot.window_used_tokens, 500);
+}
+
+#[test]
+fn a_settlement_after_the_window_ended_starts_the_next_window() {
+    let mut meter = Meter::new("p");
+    admit(&mut meter, "first", 0, 0);
+    admit_with(&mut meter, &ask("a", 100, 100), &limits(), 3_599_000);
+    meter.checkpoint("a", progress(None, 0, 0), &limits(), 3_620_000, LEASE, DAY);
+    // No admission since: the settlement itself rolls the window.
+    meter.settle("a", charged(100, 100), &limits(), 3_640_000, DAY);
+    let (snapshot, _) = meter.observe(&limits(), 3_640_000, DAY);
+    assert_eq!(snapshot.window_start_ms, 3_620_000);
+    assert_eq!(snapshot.window_used_tokens, 200);
+}
+
+#[test]
+fn client_chosen_figures_near_the_type_limits_saturate() {
+    let mut meter = Meter::new("p");
+    let huge = Limits {
+        rpm: u64::MAX,
+        tpm: u64::MAX,
+        concurrency: u64::MAX,
+        window_ms: u64::MAX,
+        window_tokens: u64::MAX,
+    };
+    let first = admit_with(&mut meter, &ask("a", u64::MAX - 5, u64::MAX), &huge, 0);
+    assert_eq!(first.refusal, None);
+    assert_eq!(first.snapshot.window_committed_tokens, u64::MAX);
+    // The window is full: nothing more fits, nothing wraps to a small number.
+    let second = admit_with(&mut meter, &ask("b", 1, 1), &huge, 1);
+    assert_eq!(second.refusal, Some(Refusal::QuotaExhausted));
+    meter.checkpoint(
+        "a",
+        progress(Some(u64::MAX), u64::MAX, u64::MAX),
+        &huge,
+        2,
+        LEASE,
+        DAY,
+    );
+    meter.settle("a", charged(u64::MAX, u64::MAX), &huge, 3, DAY);
+    let (snapshot, _) = meter.observe(&huge, 4, DAY);
+    assert_eq!(snapshot.window_used_tokens, u64::MAX);
+    assert_eq!(snapshot.minute_tokens, u64::MAX);
 }
 
 #[test]
 fn settlement_records_usage_per_model_and_forgets_old_rows() {
     let mut meter = Meter::new("p");
     admit(&mut meter, "a", 10, 0);
-    let changes = meter.settle("a", 7, 3, 90_000, "2026-01-02");
+    meter.checkpoint("a", progress(None, 0, 0), &limits(), 25_000, LEASE, DAY);
+    meter.checkpoint("a", progress(None, 0, 0), &limits(), 50_000, LEASE, DAY);
+    let changes = meter.settle("a", charged(7, 3), &limits(), 61_000, "2026-01-02");
     assert!(changes.contains(&Change::Usage(UsageRecord {
         model: "m".into(),
         window_start_ms: 0,
@@ -212,5 +431,5 @@ fn settlement_records_usage_per_model_and_forgets_old_rows() {
     assert!(changes.contains(&Change::Forget(vec!["a".into()])));
     assert!(meter.reservations.is_empty());
     // Settling twice changes nothing.
-    assert!(meter.settle("a", 7, 3, 90_000, "d").is_empty());
+    assert!(settle(&mut meter, "a", 7, 3, 62_000).is_empty());
 }

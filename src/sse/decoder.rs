@@ -29,6 +29,17 @@ pub struct SseDecoder {
     data: String,
     /// At least one `data:` line was seen in the frame being read.
     has_data: bool,
+    /// Raw capture (see [`SseDecoder::capturing_raw`]).
+    raw: Option<RawCapture>,
+}
+
+/// The raw bytes of frames, for callers that forward them as they came.
+#[derive(Debug, Default)]
+struct RawCapture {
+    /// Bytes of the frame being read (and of anything before it since the last frame).
+    current: Vec<u8>,
+    /// Bytes of dispatched frames not yet taken, one per event, in order.
+    frames: std::collections::VecDeque<Vec<u8>>,
 }
 
 impl SseDecoder {
@@ -39,8 +50,35 @@ impl SseDecoder {
         }
     }
 
+    /// A decoder that also keeps each event's raw bytes (its lines and the blank line that
+    /// ends it, with any comment lines before it), for [`SseDecoder::take_raw`]: a forwarder
+    /// can then pass on exactly the frames it accepts, byte for byte.
+    pub fn capturing_raw() -> SseDecoder {
+        SseDecoder {
+            raw: Some(RawCapture::default()),
+            ..SseDecoder::new()
+        }
+    }
+
+    /// The raw bytes of the oldest event not yet taken (capturing decoders only).
+    pub fn take_raw(&mut self) -> Option<Vec<u8>> {
+        self.raw.as_mut().and_then(|raw| raw.frames.pop_front())
+    }
+
+    /// Bytes read since the last event that belong to none (comments, a partial frame at the
+    /// end of the body).
+    pub fn take_unclaimed(&mut self) -> Vec<u8> {
+        self.raw
+            .as_mut()
+            .map(|raw| std::mem::take(&mut raw.current))
+            .unwrap_or_default()
+    }
+
     /// Feeds one chunk; complete events are appended to `out`.
-    pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) {
+    pub fn push(&mut self, whole: &[u8], out: &mut Vec<SseEvent>) {
+        let mut chunk = whole;
+        // Where the current frame's bytes start in `whole` (raw capture).
+        let mut frame_start = 0;
         if self.skip_lf {
             self.skip_lf = false;
             if let Some((b'\n', rest)) = chunk.split_first() {
@@ -59,26 +97,47 @@ impl SseDecoder {
                     None => self.skip_lf = true,
                 }
             }
+            let dispatched_before = out.len();
             if self.line.is_empty() {
                 self.process_line(line, out);
             } else {
                 self.line.extend_from_slice(line);
-                let whole = std::mem::take(&mut self.line);
-                self.process_line(&whole, out);
+                let joined = std::mem::take(&mut self.line);
+                self.process_line(&joined, out);
             }
             chunk = rest;
+            if out.len() > dispatched_before
+                && let Some(raw) = &mut self.raw
+            {
+                let line_end = whole.len() - chunk.len();
+                let mut frame = std::mem::take(&mut raw.current);
+                frame.extend_from_slice(whole.get(frame_start..line_end).unwrap_or_default());
+                raw.frames.push_back(frame);
+                frame_start = line_end;
+            }
         }
         self.line.extend_from_slice(chunk);
+        if let Some(raw) = &mut self.raw {
+            raw.current
+                .extend_from_slice(whole.get(frame_start..).unwrap_or_default());
+        }
     }
 
     /// Ends the input. A final frame without its blank line is still dispatched: several
     /// upstreams close the connection right after `data: [DONE]`.
     pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        let dispatched_before = out.len();
         if !self.line.is_empty() {
             let last = std::mem::take(&mut self.line);
             self.process_line(&last, out);
         }
         self.dispatch(out);
+        if out.len() > dispatched_before
+            && let Some(raw) = &mut self.raw
+        {
+            let frame = std::mem::take(&mut raw.current);
+            raw.frames.push_back(frame);
+        }
     }
 
     fn process_line(&mut self, mut line: &[u8], out: &mut Vec<SseEvent>) {
@@ -130,6 +189,28 @@ impl SseDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_capture_gives_each_event_its_own_bytes_at_any_split() {
+        let input: &[u8] =
+            b": hi\r\nevent: a\r\ndata: 1\r\n\r\ndata: 2\n\n: trailing\n\ndata: 3\rdata: 4\r\r";
+        for split in 1..=input.len() {
+            let mut decoder = SseDecoder::capturing_raw();
+            let mut events = Vec::new();
+            for piece in input.chunks(split) {
+                decoder.push(piece, &mut events);
+            }
+            decoder.finish(&mut events);
+            let frames: Vec<Vec<u8>> = std::iter::from_fn(|| decoder.take_raw()).collect();
+            assert_eq!(frames.len(), events.len(), "split {split}");
+            assert_eq!(
+                frames.concat(),
+                input,
+                "split {split}: every byte, in order"
+            );
+            assert_eq!(events.len(), 3, "split {split}");
+        }
+    }
 
     fn decode_whole(input: &[u8]) -> Vec<SseEvent> {
         let mut decoder = SseDecoder::new();

@@ -1,25 +1,100 @@
-//! What an answer cost, observed from its canonical events.
+//! What a call costs: the input estimate admission reserves, and the charge once the answer is
+//! in (or cut short).
 //!
-//! The upstream's own usage figures are used whenever it reported them. A stream cut short
-//! (client disconnect, upstream failure) is billed for its input and for the output generated so
-//! far; where the upstream had not reported that yet, it is estimated at 4 bytes per token.
+//! The upstream's own usage figures are used whenever it reported them. Where it did not (a
+//! stream cut before its usage came, an answer the gateway cannot read, an upstream that never
+//! reports usage), the charge is a conservative figure: the input estimate plus an upper-bound
+//! estimate of the output that arrived. Both estimates come from [`crate::estimate`], whose
+//! bound holds for ordinary text in any script.
 
-use crate::canonical::{Block, ChatRequest, ChatResponse, Delta, StreamEvent, Usage};
+use crate::canonical::{
+    Block, ChatRequest, ChatResponse, Delta, MediaSource, Message, Part, StreamEvent, Tool, Usage,
+};
+use crate::estimate::text_tokens;
 
-/// Bytes per token for estimates (a common rule of thumb for English text and code).
-pub const BYTES_PER_TOKEN: u64 = 4;
+/// Tokens of overhead per message (role markers and separators).
+const TOKENS_PER_MESSAGE: u64 = 8;
+/// Overhead of a request that defines tools (the vendors' tool-use preambles).
+const TOOLS_OVERHEAD_TOKENS: u64 = 600;
+/// An image: larger than any vendor's count for one image at the sizes they accept.
+const IMAGE_TOKENS: u64 = 6_400;
+/// A document the gateway cannot measure (by URL or file id).
+const UNMEASURED_DOCUMENT_TOKENS: u64 = 32_000;
 
-/// Tokens of overhead per message (role markers and separators) in the estimate.
-const TOKENS_PER_MESSAGE: u64 = 3;
-
-/// Prompt tokens before an upstream has counted them: ⌈prompt bytes / 4⌉ plus 3 per message
-/// (images count as about 1,600 tokens each). Used for reservations, for bills of streams cut
-/// before the upstream reported usage, and by `count_tokens` for non-Anthropic models.
+/// The most the prompt of `request` can count, for the reservation and for charges the
+/// upstream never reported: an upper bound for text in any script, images at more than any
+/// vendor charges, PDFs at one token per byte (a page of dense text costs about that).
+/// Callers cap it at the model's context window, past which the upstream refuses (and charges
+/// nothing).
 pub fn estimate_input_tokens(request: &ChatRequest) -> u64 {
     let messages = request.messages.len() as u64 + u64::from(!request.system.is_empty());
-    (request.prompt_chars() as u64)
-        .div_ceil(BYTES_PER_TOKEN)
+    let system = sum(request.system.iter().map(|s| text_tokens(s)));
+    let content = sum(request.messages.iter().map(message_tokens));
+    let tools = sum(request.tools.iter().map(tool_tokens));
+    let tools_overhead = if request.tools.is_empty() {
+        0
+    } else {
+        TOOLS_OVERHEAD_TOKENS
+    };
+    system
+        .saturating_add(content)
+        .saturating_add(tools)
+        .saturating_add(tools_overhead)
         .saturating_add(messages.saturating_mul(TOKENS_PER_MESSAGE))
+}
+
+fn sum(values: impl Iterator<Item = u64>) -> u64 {
+    values.fold(0, u64::saturating_add)
+}
+
+fn message_tokens(message: &Message) -> u64 {
+    sum(message.parts.iter().map(part_tokens))
+}
+
+fn part_tokens(part: &Part) -> u64 {
+    match part {
+        Part::Text(text) | Part::Refusal(text) => text_tokens(text),
+        Part::Image(_) => IMAGE_TOKENS,
+        Part::Document(document) => match &document.source {
+            // Plain-text documents carry their text as it is.
+            MediaSource::Base64 { media_type, data } if media_type.starts_with("text/") => {
+                text_tokens(data)
+            }
+            // Base64 is 4 characters per 3 bytes.
+            MediaSource::Base64 { data, .. } => (data.len() as u64).saturating_mul(3) / 4,
+            MediaSource::Url(_) | MediaSource::FileId(_) => UNMEASURED_DOCUMENT_TOKENS,
+        },
+        Part::ToolCall(call) => {
+            text_tokens(&call.name).saturating_add(text_tokens(&call.arguments))
+        }
+        Part::ToolResult(result) => sum(result.content.iter().map(part_tokens)),
+        Part::Reasoning(reasoning) => {
+            // Replayed reasoning state counts as input at some vendors; its size bounds it.
+            let opaque = reasoning.opaque.as_ref().map_or(0, |o| o.data.len() as u64);
+            text_tokens(&reasoning.text).saturating_add(opaque)
+        }
+    }
+}
+
+fn tool_tokens(tool: &Tool) -> u64 {
+    match tool {
+        Tool::Function {
+            name,
+            description,
+            parameters,
+            ..
+        } => text_tokens(name)
+            .saturating_add(description.as_deref().map_or(0, text_tokens))
+            .saturating_add(text_tokens(&parameters.to_string())),
+        Tool::Custom {
+            name,
+            description,
+            format,
+        } => text_tokens(name)
+            .saturating_add(description.as_deref().map_or(0, text_tokens))
+            .saturating_add(format.as_ref().map_or(0, |f| text_tokens(&f.to_string()))),
+        Tool::Builtin { raw, .. } => text_tokens(&raw.to_string()),
+    }
 }
 
 /// Usage observed on a stream or a response.
@@ -27,15 +102,13 @@ pub fn estimate_input_tokens(request: &ChatRequest) -> u64 {
 pub struct Meter {
     /// Usage the upstream reported (merged as it arrives).
     pub usage: Usage,
-    /// Bytes of generated output seen (text, reasoning, tool arguments).
-    pub output_bytes: u64,
-    /// The stream reached `Finish`: `usage` is final.
+    /// Upper-bound estimate of the output that arrived (text, reasoning, tool arguments).
+    pub output_estimate_tokens: u64,
+    /// The answer reached its end (`Finish`): `usage` is final.
     pub finished: bool,
-    /// Any content was generated (a failure after this point still costs output).
-    pub produced_output: bool,
 }
 
-/// Tokens to bill for one request.
+/// Tokens to charge for one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Billed {
     pub input_tokens: u64,
@@ -53,52 +126,59 @@ impl Meter {
         match event {
             StreamEvent::Start { usage, .. } => self.usage.merge(usage),
             StreamEvent::BlockDelta { delta, .. } => {
-                let bytes = match delta {
+                let tokens = match delta {
                     Delta::Text(t)
                     | Delta::Refusal(t)
                     | Delta::Reasoning(t)
-                    | Delta::ToolArguments(t) => t.len(),
+                    | Delta::ToolArguments(t) => text_tokens(t),
                     Delta::Signature(_) => 0,
                 };
-                self.output_bytes = self.output_bytes.saturating_add(bytes as u64);
-                self.produced_output = true;
+                self.output_estimate_tokens = self.output_estimate_tokens.saturating_add(tokens);
             }
-            StreamEvent::BlockStart { .. } => self.produced_output = true,
             StreamEvent::Finish { usage, .. } => {
                 self.usage.merge(usage);
                 self.finished = true;
             }
-            StreamEvent::BlockStop { .. } | StreamEvent::KeepAlive | StreamEvent::Error(_) => {}
+            StreamEvent::BlockStart { .. }
+            | StreamEvent::BlockStop { .. }
+            | StreamEvent::KeepAlive
+            | StreamEvent::Error(_) => {}
         }
     }
 
     pub fn observe_response(&mut self, response: &ChatResponse) {
         self.usage.merge(&response.usage);
         self.finished = true;
-        self.produced_output = !response.blocks.is_empty();
-        self.output_bytes = response
-            .blocks
-            .iter()
-            .map(|b| match b {
-                Block::Text(t) | Block::Refusal(t) => t.len(),
-                Block::Reasoning(r) => r.text.len(),
-                Block::ToolCall(c) => c.arguments.len(),
-            } as u64)
-            .sum();
+        self.output_estimate_tokens = sum(response.blocks.iter().map(|block| match block {
+            Block::Text(t) | Block::Refusal(t) => text_tokens(t),
+            Block::Reasoning(r) => text_tokens(&r.text),
+            Block::ToolCall(c) => text_tokens(&c.arguments),
+        }));
     }
 
-    /// Tokens to bill, with `estimated_input_tokens` standing in for an input count the
-    /// upstream never reported.
-    pub fn billed(&self, estimated_input_tokens: u64) -> Billed {
-        let estimated_output = self.output_bytes.div_ceil(BYTES_PER_TOKEN);
-        let output_tokens = match self.usage.output_tokens {
+    /// An answer the gateway could not read: `body` bounds what it holds.
+    pub fn observe_unreadable(&mut self, body: &[u8]) {
+        self.output_estimate_tokens = self
+            .output_estimate_tokens
+            .saturating_add(text_tokens(&String::from_utf8_lossy(body)));
+    }
+
+    /// The output so far: the upstream's figure once final, else the larger of what it
+    /// reported and the estimate of what arrived.
+    pub fn output_tokens(&self) -> u64 {
+        match self.usage.output_tokens {
             Some(reported) if self.finished => reported,
-            Some(reported) => reported.max(estimated_output),
-            None => estimated_output,
-        };
+            Some(reported) => reported.max(self.output_estimate_tokens),
+            None => self.output_estimate_tokens,
+        }
+    }
+
+    /// What the call is charged, with `input_estimate_tokens` standing in for an input the
+    /// upstream never reported.
+    pub fn billed(&self, input_estimate_tokens: u64) -> Billed {
         Billed {
-            input_tokens: self.usage.input_tokens.unwrap_or(estimated_input_tokens),
-            output_tokens,
+            input_tokens: self.usage.input_tokens.unwrap_or(input_estimate_tokens),
+            output_tokens: self.output_tokens(),
         }
     }
 }
@@ -109,7 +189,7 @@ mod tests {
     use crate::canonical::{BlockStart, Finish, FinishReason};
 
     #[test]
-    fn final_usage_wins_and_cut_streams_are_estimated() {
+    fn final_usage_wins_and_cut_streams_are_charged_at_least_what_arrived() {
         let mut meter = Meter::default();
         meter.observe(&StreamEvent::Start {
             id: "m".into(),
@@ -128,13 +208,12 @@ mod tests {
             index: 0,
             delta: Delta::Text("0123456789".into()),
         });
+        let cut = meter.billed(7);
         assert_eq!(
-            meter.billed(7),
-            Billed {
-                input_tokens: 100,
-                output_tokens: 3
-            }
+            cut.input_tokens, 100,
+            "the reported input, not the estimate"
         );
+        assert_eq!(cut.output_tokens, text_tokens("0123456789"));
         meter.observe(&StreamEvent::Finish {
             finish: Finish::new(FinishReason::EndTurn),
             usage: Usage {
@@ -143,7 +222,11 @@ mod tests {
                 ..Usage::default()
             },
         });
-        assert_eq!(meter.billed(7).output_tokens, 2);
+        assert_eq!(
+            meter.billed(7).output_tokens,
+            2,
+            "the final figure is exact"
+        );
         assert_eq!(Meter::default().billed(7).total(), 7);
     }
 }

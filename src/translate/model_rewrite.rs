@@ -1,119 +1,107 @@
 //! Forwarded (same-format) answers name the model the client asked for, not the upstream's id,
-//! without re-encoding: the `"model": "<upstream id>"` fields are rewritten in the bytes as they
-//! pass, so vendor fields, keep-alive comments and the upstream's own framing are untouched.
+//! without re-encoding: the `"model": "<upstream id>"` fields are rewritten in the bytes of each
+//! frame (or of a whole answer) as they pass, so vendor fields and the upstream's own framing
+//! are untouched. One linear pass per buffer.
 
-/// Rewrites `"model":"<from>"` (with or without a space after the colon) to name `to`, across
-/// chunk boundaries.
+/// Rewrites `"model":"<from>"` (with or without a space after the colon) to name `to`.
 #[derive(Debug)]
 pub struct ModelRewrite {
-    /// Byte patterns and their replacements.
-    rules: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The end of the previous chunk, held back because it could be the start of a pattern.
-    held: Vec<u8>,
+    /// The upstream's id as a JSON string (quotes included).
+    from: Vec<u8>,
+    /// The client's id as a JSON string.
+    to: Vec<u8>,
 }
 
+const KEY: &[u8] = b"\"model\":";
+
+/// Upstream ids longer than this are not looked for (a real one is a few dozen bytes; an
+/// absurd one would only cost time).
+const MAX_ID_BYTES: usize = 256;
+
 impl ModelRewrite {
-    /// `None` when there is nothing to rewrite (the ids are equal).
+    /// `None` when there is nothing to rewrite (the ids are equal, or the upstream's is empty or
+    /// absurdly long).
     pub fn new(from: &str, to: &str) -> Option<ModelRewrite> {
-        if from == to || from.is_empty() {
+        if from == to || from.is_empty() || from.len() > MAX_ID_BYTES {
             return None;
         }
-        let quoted = |id: &str| serde_json::to_string(id).unwrap_or_default();
-        let (from, to) = (quoted(from), quoted(to));
-        let rules = ["\"model\":", "\"model\": "]
-            .iter()
-            .map(|key| {
-                (
-                    format!("{key}{from}").into_bytes(),
-                    format!("{key}{to}").into_bytes(),
-                )
-            })
-            .collect();
+        let quoted = |id: &str| serde_json::to_vec(id).unwrap_or_default();
         Some(ModelRewrite {
-            rules,
-            held: Vec::new(),
+            from: quoted(from),
+            to: quoted(to),
         })
     }
 
-    /// Rewrites one chunk into `out`, holding back a tail that could start a pattern.
-    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut buffer = std::mem::take(&mut self.held);
-        buffer.extend_from_slice(chunk);
-        let mut start = 0;
-        let mut at = 0;
-        while at < buffer.len() {
-            let matched = self.rules.iter().find(|(pattern, _)| {
-                buffer
-                    .get(at..)
-                    .is_some_and(|rest| rest.starts_with(pattern))
-            });
-            match matched {
-                Some((pattern, replacement)) => {
-                    out.extend_from_slice(buffer.get(start..at).unwrap_or_default());
-                    out.extend_from_slice(replacement);
-                    at += pattern.len();
-                    start = at;
+    /// Appends `input` to `out` with every `"model":"<from>"` naming `to` instead.
+    pub fn apply(&self, input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(input.len());
+        let mut rest = input;
+        while let Some(at) = find(rest, KEY) {
+            let (before, from_key) = rest.split_at(at);
+            out.extend_from_slice(before);
+            out.extend_from_slice(KEY);
+            let mut value = from_key.get(KEY.len()..).unwrap_or_default();
+            if let Some(after_space) = value.strip_prefix(b" ") {
+                out.push(b' ');
+                value = after_space;
+            }
+            match value.strip_prefix(self.from.as_slice()) {
+                Some(after) => {
+                    out.extend_from_slice(&self.to);
+                    rest = after;
                 }
-                None => at += 1,
+                None => rest = value,
             }
         }
-        let keep = self.partial_tail(buffer.get(start..).unwrap_or_default());
-        let emit_to = buffer.len() - keep;
-        out.extend_from_slice(buffer.get(start..emit_to).unwrap_or_default());
-        self.held = buffer.get(emit_to..).unwrap_or_default().to_vec();
+        out.extend_from_slice(rest);
     }
+}
 
-    /// Emits what was held back.
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
-        out.append(&mut self.held);
+/// The first position of `needle` in `haystack`. Candidates start at a `"`, so the scan costs
+/// one comparison per byte plus one per quote.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(offset) = haystack.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + offset;
+        if haystack.get(at..)?.starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
     }
-
-    /// Length of the longest suffix of `tail` that is a proper prefix of a pattern.
-    fn partial_tail(&self, tail: &[u8]) -> usize {
-        let longest = self.rules.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
-        (1..longest.min(tail.len() + 1))
-            .rev()
-            .find(|&n| {
-                let suffix = tail.get(tail.len() - n..).unwrap_or_default();
-                self.rules.iter().any(|(p, _)| p.starts_with(suffix))
-            })
-            .unwrap_or(0)
-    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run(from: &str, to: &str, input: &[u8], chunk: usize) -> Vec<u8> {
-        let mut rewrite = ModelRewrite::new(from, to).unwrap();
+    fn run(from: &str, to: &str, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        for piece in input.chunks(chunk) {
-            rewrite.push(piece, &mut out);
-        }
-        rewrite.finish(&mut out);
+        ModelRewrite::new(from, to).unwrap().apply(input, &mut out);
         out
     }
 
     #[test]
-    fn rewrites_every_occurrence_across_any_split() {
-        let input = b"data: {\"id\":\"x\",\"model\":\"gpt-up\",\"choices\":[]}\n\n: ping\n\ndata: {\"model\": \"gpt-up\"}\n\ndata: {\"model\":\"gpt-upper\"}\n\n";
-        let expected = b"data: {\"id\":\"x\",\"model\":\"m-pub\",\"choices\":[]}\n\n: ping\n\ndata: {\"model\": \"m-pub\"}\n\ndata: {\"model\":\"gpt-upper\"}\n\n";
-        for chunk in 1..=input.len() {
-            assert_eq!(
-                run("gpt-up", "m-pub", input, chunk),
-                expected,
-                "chunk {chunk}"
-            );
-        }
+    fn rewrites_every_occurrence_and_nothing_else() {
+        let input = b"data: {\"id\":\"x\",\"model\":\"gpt-up\",\"choices\":[]}\n\n: ping\n\ndata: {\"model\": \"gpt-up\"}\n\ndata: {\"model\":\"gpt-upper\"}\n\ndata: {\"model\":5}";
+        let expected = b"data: {\"id\":\"x\",\"model\":\"m-pub\",\"choices\":[]}\n\n: ping\n\ndata: {\"model\": \"m-pub\"}\n\ndata: {\"model\":\"m-publ\"}\n\ndata: {\"model\":5}";
+        // "gpt-upper" starts with `"gpt-up` but not with the quoted id `"gpt-up"`.
+        let expected = std::str::from_utf8(expected)
+            .unwrap()
+            .replace("m-publ", "gpt-upper");
+        assert_eq!(run("gpt-up", "m-pub", input), expected.as_bytes());
+        assert!(ModelRewrite::new("same", "same").is_none());
+        assert!(ModelRewrite::new(&"x".repeat(300), "m").is_none());
     }
 
     #[test]
-    fn nothing_is_held_when_a_chunk_ends_between_events() {
-        let mut rewrite = ModelRewrite::new("a", "b").unwrap();
-        let mut out = Vec::new();
-        rewrite.push(b"data: {\"model\":\"a\"}\n\n", &mut out);
-        assert_eq!(out, b"data: {\"model\":\"b\"}\n\n");
-        assert!(ModelRewrite::new("same", "same").is_none());
+    fn linear_in_the_input() {
+        // A frame full of near-misses: every quote starts a candidate.
+        let input = "\"model\":\"gpt-u".repeat(200_000);
+        let started = std::time::Instant::now();
+        let out = run("gpt-up", "m-pub", input.as_bytes());
+        assert_eq!(out, input.as_bytes());
+        assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
     }
 }

@@ -103,7 +103,8 @@ fn every_upstream_answer_reads_the_same_streamed_and_not_in_every_client_format(
                         &Restore::default(),
                         &context("public-model"),
                     )
-                    .and_then(|(bytes, _)| client.decode_response(&bytes))
+                    .0
+                    .and_then(|bytes| client.decode_response(&bytes))
                 });
                 match (streamed, non_streamed) {
                     (Ok(streamed), Some(Ok(non_streamed))) => {

@@ -1,13 +1,11 @@
-//! The upstream request body for one route.
-
-use serde_json::{Value, json};
+//! The upstream body for one route.
 
 use super::adapt::{self, Restore};
 use super::warnings::Warnings;
-use crate::canonical::ChatRequest;
+use crate::canonical::{ChatRequest, Tool};
 use crate::error::ApiError;
 use crate::format::WireFormat;
-use crate::formats::{MaxTokensParam, UpstreamTarget};
+use crate::formats::{BuiltinTool, UpstreamFeatures, UpstreamTarget, builtin_tool};
 
 /// An upstream body and how to read its answer back.
 #[derive(Debug)]
@@ -16,141 +14,59 @@ pub struct UpstreamRequest {
     pub restore: Restore,
 }
 
-/// Builds the body to send upstream.
+/// What the client sent, as the upstream request is built from it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientCall<'a> {
+    pub format: WireFormat,
+    /// The client's body, when it may be forwarded to an upstream of its own format (it says
+    /// exactly what the gateway decoded: no content was left out, no history added).
+    pub forwardable_body: Option<&'a [u8]>,
+    pub request: &'a ChatRequest,
+    /// What the key's plan lets the call use upstream.
+    pub features: UpstreamFeatures,
+}
+
+/// Builds the body to send upstream. `target.max_output_tokens` is the output cap the call
+/// reserved: whatever the client asked for, the upstream is sent exactly that.
 ///
-/// When the client already speaks the upstream's format (and `allow_passthrough`), the client's
-/// own JSON is forwarded with only the model id replaced, the output limit named and bounded as
-/// the upstream wants, and, for Chat streams, usage requested; vendor fields the canonical model
-/// does not carry survive and Anthropic thinking blocks stay byte-exact.
-/// Otherwise the canonical request is adapted to the upstream's limits and encoded.
+/// When the client already speaks the upstream's format, its own body is forwarded through the
+/// format's allowlist (`formats::forward`): vendor fields the canonical model does not carry
+/// survive and Anthropic thinking blocks stay byte-exact. Otherwise the canonical request is
+/// adapted to the upstream's limits and encoded.
 pub fn upstream_request(
-    client: WireFormat,
-    allow_passthrough: bool,
+    call: ClientCall<'_>,
     upstream: WireFormat,
-    client_json: &Value,
-    request: &ChatRequest,
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<UpstreamRequest, ApiError> {
-    if client == upstream && allow_passthrough {
-        let mut body = client_json.clone();
-        if let Some(object) = body.as_object_mut() {
-            object.insert("model".into(), Value::String(target.model.clone()));
-            fit_output_limit(object, upstream, target, warnings);
-            if upstream == WireFormat::OpenAiChat && target.stream {
-                let options = object.entry("stream_options").or_insert_with(|| json!({}));
-                if let Some(options) = options.as_object_mut() {
-                    options.insert("include_usage".into(), Value::Bool(true));
-                }
-            }
-        }
+    if call.format == upstream
+        && let Some(body) = call.forwardable_body
+    {
         return Ok(UpstreamRequest {
-            body: serde_json::to_vec(&body).unwrap_or_default(),
+            body: upstream.forward_request(body, target, call.features, warnings)?,
             restore: Restore::default(),
         });
     }
-    let (adapted, restore) = adapt::for_upstream(request.clone(), upstream);
+    let mut request = call.request.clone();
+    request.max_output_tokens = Some(target.output_cap());
+    request.tools.retain(|tool| match tool {
+        Tool::Builtin { kind, .. } => {
+            let allowed = match builtin_tool(kind) {
+                BuiltinTool::ClientRun => true,
+                BuiltinTool::Server => call.features.server_tools,
+                BuiltinTool::Mcp => call.features.mcp,
+            };
+            if !allowed {
+                warnings.dropped(format!("tools({kind})"));
+            }
+            allowed
+        }
+        Tool::Function { .. } | Tool::Custom { .. } => true,
+    });
+    let (adapted, restore) = adapt::for_upstream(request, upstream);
     let body = upstream.encode_request(&adapted, target, warnings)?;
     Ok(UpstreamRequest {
         body: serde_json::to_vec(&body).unwrap_or_default(),
         restore,
     })
-}
-
-/// A forwarded body's output limit, under the field name the upstream takes (Chat providers
-/// differ on `max_tokens` / `max_completion_tokens`) and within the model's maximum.
-fn fit_output_limit(
-    object: &mut serde_json::Map<String, Value>,
-    format: WireFormat,
-    target: &UpstreamTarget,
-    warnings: &mut Warnings,
-) {
-    let field = match format {
-        WireFormat::OpenAiChat => {
-            let (wanted, other) = match target.max_tokens_param {
-                MaxTokensParam::MaxCompletionTokens => ("max_completion_tokens", "max_tokens"),
-                MaxTokensParam::MaxTokens => ("max_tokens", "max_completion_tokens"),
-            };
-            if let Some(value) = object.remove(other) {
-                object.entry(wanted).or_insert(value);
-            }
-            wanted
-        }
-        WireFormat::AnthropicMessages => "max_tokens",
-        WireFormat::OpenAiResponses => "max_output_tokens",
-    };
-    let (Some(max), Some(asked)) = (
-        target.max_output_tokens,
-        object.get(field).and_then(Value::as_u64),
-    ) else {
-        return;
-    };
-    if asked > max {
-        object.insert(field.into(), json!(max));
-        warnings.clamped(format!("{field}({asked}->{max})"));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn target(param: MaxTokensParam) -> UpstreamTarget {
-        UpstreamTarget {
-            model: "up".into(),
-            stream: true,
-            max_tokens_param: param,
-            default_max_tokens: 100,
-            max_output_tokens: Some(1000),
-            reasoning: false,
-        }
-    }
-
-    fn forwarded(format: WireFormat, json: Value, param: MaxTokensParam) -> (Value, Warnings) {
-        let mut warnings = Warnings::new();
-        let request = upstream_request(
-            format,
-            true,
-            format,
-            &json,
-            &ChatRequest::default(),
-            &target(param),
-            &mut warnings,
-        )
-        .unwrap();
-        (serde_json::from_slice(&request.body).unwrap(), warnings)
-    }
-
-    #[test]
-    fn passthrough_renames_and_clamps_the_output_limit() {
-        let (body, warnings) = forwarded(
-            WireFormat::OpenAiChat,
-            json!({"model": "m", "max_tokens": 5000, "stream": true, "messages": []}),
-            MaxTokensParam::MaxCompletionTokens,
-        );
-        assert_eq!(
-            body,
-            json!({"model": "up", "stream": true, "messages": [], "max_completion_tokens": 1000,
-                   "stream_options": {"include_usage": true}})
-        );
-        assert_eq!(
-            warnings.header_value().as_deref(),
-            Some("clamped=max_completion_tokens(5000->1000)")
-        );
-        let (body, _) = forwarded(
-            WireFormat::OpenAiChat,
-            json!({"model": "m", "max_completion_tokens": 10}),
-            MaxTokensParam::MaxTokens,
-        );
-        assert_eq!(
-            body,
-            json!({"model": "up", "max_tokens": 10, "stream_options": {"include_usage": true}})
-        );
-        let (body, _) = forwarded(
-            WireFormat::AnthropicMessages,
-            json!({"model": "m", "max_tokens": 32000}),
-            MaxTokensParam::MaxCompletionTokens,
-        );
-        assert_eq!(body["max_tokens"], 1000);
-    }
 }

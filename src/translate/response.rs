@@ -7,39 +7,41 @@ use crate::error::ApiError;
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
 
-/// The client's answer body and its metered usage.
+/// The client's answer body (or why there is none), and what the answer cost.
 ///
 /// Same-format answers are forwarded byte for byte but for the model id, which names the
-/// client's model (decoded only to meter them; an answer the gateway cannot decode is still
-/// forwarded, and metered by estimate).
+/// client's model. An answer the gateway cannot decode is still forwarded to a same-format
+/// client, and refused (502) for another format; either way the upstream produced it, so its
+/// size is metered as output.
 pub fn translate_response(
     client: WireFormat,
     upstream: WireFormat,
     body: &[u8],
     restore: &Restore,
     context: &ResponseContext,
-) -> Result<(Vec<u8>, Meter), ApiError> {
+) -> (Result<Vec<u8>, ApiError>, Meter) {
     let mut meter = Meter::default();
+    let decoded = upstream.decode_response(body);
+    match &decoded {
+        Ok(response) => meter.observe_response(response),
+        Err(_) => meter.observe_unreadable(body),
+    }
     if client == upstream {
         let mut forwarded = Vec::with_capacity(body.len());
-        match upstream.decode_response(body) {
-            Ok(response) => {
-                meter.observe_response(&response);
-                match ModelRewrite::new(&response.model, &context.model) {
-                    Some(mut rewrite) => {
-                        rewrite.push(body, &mut forwarded);
-                        rewrite.finish(&mut forwarded);
-                    }
-                    None => forwarded.extend_from_slice(body),
-                }
-            }
-            Err(_) => forwarded.extend_from_slice(body),
+        match decoded
+            .as_ref()
+            .ok()
+            .and_then(|response| ModelRewrite::new(&response.model, &context.model))
+        {
+            Some(rewrite) => rewrite.apply(body, &mut forwarded),
+            None => forwarded.extend_from_slice(body),
         }
-        return Ok((forwarded, meter));
+        return (Ok(forwarded), meter);
     }
-    let mut response = upstream.decode_response(body)?;
-    restore.response(&mut response);
-    meter.observe_response(&response);
-    let json = client.encode_response(&response, context);
-    Ok((serde_json::to_vec(&json).unwrap_or_default(), meter))
+    let result = decoded.map(|mut response| {
+        restore.response(&mut response);
+        let json = client.encode_response(&response, context);
+        serde_json::to_vec(&json).unwrap_or_default()
+    });
+    (result, meter)
 }

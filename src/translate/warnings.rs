@@ -5,6 +5,14 @@
 /// `x-toc-warnings: dropped=top_k,seed; clamped=temperature(1.3->1); disabled=thinking(no-valid-signature)`.
 pub const WARNINGS_HEADER: &str = "x-toc-warnings";
 
+/// Most entries kept per group: a request with thousands of unknown parts must not make
+/// thousands of warnings (each one is compared with every other) or a header proxies reject.
+const MAX_PER_GROUP: usize = 32;
+/// Longest header value sent; longer values end with `...`.
+const MAX_HEADER_BYTES: usize = 2048;
+/// Longest single entry kept (a client-chosen name can be long).
+const MAX_ENTRY_BYTES: usize = 96;
+
 /// Deviations collected while translating one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Warnings {
@@ -12,6 +20,9 @@ pub struct Warnings {
     clamped: Vec<String>,
     disabled: Vec<String>,
     converted: Vec<String>,
+    /// Message, system or input content was left out: the client's body no longer says what
+    /// the gateway will send, so it must not be forwarded verbatim.
+    content_dropped: bool,
 }
 
 impl Warnings {
@@ -22,6 +33,17 @@ impl Warnings {
     /// A field or item the upstream cannot carry was left out (`top_k`, `tools[2]`, ...).
     pub fn dropped(&mut self, what: impl Into<String>) {
         push_unique(&mut self.dropped, what.into());
+    }
+
+    /// Content inside the conversation (a part, block or item) was left out.
+    pub fn dropped_content(&mut self, what: impl Into<String>) {
+        self.content_dropped = true;
+        self.dropped(what);
+    }
+
+    /// Whether [`Warnings::dropped_content`] was called.
+    pub fn content_dropped(&self) -> bool {
+        self.content_dropped
     }
 
     /// A value was brought into the upstream's range, e.g. `temperature(1.3->1)`.
@@ -51,6 +73,7 @@ impl Warnings {
                 push_unique(mine, item.clone());
             }
         }
+        self.content_dropped |= other.content_dropped;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -76,24 +99,41 @@ impl Warnings {
             return None;
         }
         // Header values must be visible ASCII; anything else in a field name becomes '?'.
-        Some(
-            groups
-                .join("; ")
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_graphic() || c == ' ' {
-                        c
-                    } else {
-                        '?'
-                    }
-                })
-                .collect(),
-        )
+        let mut value: String = groups
+            .join("; ")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
+        if value.len() > MAX_HEADER_BYTES {
+            value.truncate(MAX_HEADER_BYTES.saturating_sub(3));
+            value.push_str("...");
+        }
+        Some(value)
     }
 }
 
-fn push_unique(list: &mut Vec<String>, item: String) {
-    if !list.contains(&item) {
+/// Adds `item` unless it is already there or the group is full (then a final `...` says so).
+fn push_unique(list: &mut Vec<String>, mut item: String) {
+    if item.len() > MAX_ENTRY_BYTES {
+        let mut end = MAX_ENTRY_BYTES;
+        while !item.is_char_boundary(end) {
+            end -= 1;
+        }
+        item.truncate(end);
+        item.push_str("...");
+    }
+    if list.len() > MAX_PER_GROUP || list.contains(&item) {
+        return;
+    }
+    if list.len() == MAX_PER_GROUP {
+        list.push("...".to_owned());
+    } else {
         list.push(item);
     }
 }
@@ -117,5 +157,18 @@ mod tests {
                 "dropped=top_k,seed; clamped=temperature(1.3->1); disabled=thinking(no-valid-signature)"
             )
         );
+    }
+
+    #[test]
+    fn thousands_of_drops_stay_a_short_header_in_linear_time() {
+        let mut w = Warnings::new();
+        for i in 0..100_000 {
+            w.dropped_content(format!("content(kind{i})"));
+        }
+        w.dropped("x".repeat(10_000));
+        let value = w.header_value().unwrap();
+        assert!(value.len() <= MAX_HEADER_BYTES, "{}", value.len());
+        assert!(value.ends_with("..."), "{value}");
+        assert!(w.content_dropped());
     }
 }

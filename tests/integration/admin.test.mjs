@@ -338,10 +338,13 @@ test("GET /health/ready: 200 when config and bindings are usable", async () => {
   assertRequestId(res);
 });
 
-test("GET /health/ready: 503 naming a missing upstream secret, without its value", async () => {
+test("GET /health/ready: 503; only the operator is told it is a missing upstream secret, never its value", async () => {
   const broken = await startGateway({ mock, bindings: { [UPSTREAM_SECRET]: undefined } });
   try {
-    const res = await broken.request("GET", "/health/ready");
+    const anyone = await broken.request("GET", "/health/ready");
+    assert.equal(anyone.status, 503);
+    assert.deepEqual(anyone.json, { status: "unavailable" }, "no provider or secret names in public");
+    const res = await broken.request("GET", "/health/ready", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     assert.equal(res.status, 503);
     assert.equal(res.json.status, "unavailable");
     assert.ok(Array.isArray(res.json.problems));
@@ -364,7 +367,7 @@ test("GET /health/ready: 503 naming the invalid config entry and field", async (
   for (const [mutate, words] of cases) {
     const broken = await startGateway({ mock, config: (m) => mutate(gatewayConfig(m)) });
     try {
-      const res = await broken.request("GET", "/health/ready");
+      const res = await broken.request("GET", "/health/ready", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       assert.equal(res.status, 503, words.join(" "));
       const text = JSON.stringify(res.json.problems);
       const problem = res.json.problems.find((p) => words.every((w) => p.includes(w)));

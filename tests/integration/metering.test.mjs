@@ -114,18 +114,21 @@ describe("quota window", () => {
       successes++;
       await gateway.settled(key);
     }
-    // 6 × 15 = 90 < 100 admits a 7th; 7 × 15 = 105 ≥ 100 refuses the 8th.
-    assert.equal(successes, 7);
+    // Admission counts this call's reservation too: after 6 × 15 = 90, the 10 tokens left
+    // cannot cover a 7th call's prompt estimate plus its 5 tokens of answer, so the window is
+    // never overshot (the old rule admitted a 7th and ended at 105 of 100).
+    assert.equal(successes, 6);
     const usage = await gateway.usage(key);
     assert.equal(usage.window.used_tokens, successes * perRequest);
-    assert.equal(usage.window.remaining_tokens, 0);
+    assert.equal(usage.window.remaining_tokens, 10);
     assert.ok(refusal, "a 402 came");
     const body = await refusal.json();
     assert.equal(body.error.type, "billing_error");
     assert.match(body.error.message, new RegExp(`resets at ${usage.window.resets_at}`));
+    assert.match(body.error.message, /has 10 tokens left/);
     assert.match(body.error.message, /upgrade your plan/);
     assert.equal(refusal.headers.get("x-quota-limit-tokens"), "100");
-    assert.equal(refusal.headers.get("x-quota-remaining-tokens"), "0");
+    assert.equal(refusal.headers.get("x-quota-remaining-tokens"), "10");
     assert.equal(refusal.headers.get("x-quota-reset"), usage.window.resets_at);
     // The operator sees the same figures per model.
     const history = await gateway.admin("GET", `/admin/keys/${id}/usage`);
@@ -210,7 +213,7 @@ describe("refusals in every client format, through the official SDKs", () => {
     const rpmKey = (await gateway.createKey("rpm20")).key;
     for (let i = 0; i < 20; i++) assert.equal((await call(rpmKey)).status, 200);
     const quotaKey = (await gateway.createKey("quota")).key;
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 6; i++) {
       assert.equal((await call(quotaKey)).status, 200);
       await gateway.settled(quotaKey);
     }
@@ -234,7 +237,7 @@ describe("refusals in every client format, through the official SDKs", () => {
       const exhausted = await send(quotaKey).then(() => null, (e) => e);
       assert.ok(exhausted, `${format}: 402 raised`);
       assert.equal(exhausted.status, 402, format);
-      assert.equal(exhausted.headers.get("x-quota-remaining-tokens"), "0", format);
+      assert.equal(exhausted.headers.get("x-quota-remaining-tokens"), "10", format);
       if (format === "messages") {
         assert.equal(exhausted.error.error.type, "billing_error");
         assert.equal(limited.error.error.type, "rate_limit_error");

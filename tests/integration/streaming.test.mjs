@@ -191,7 +191,8 @@ function isSdkStreamError(client, error) {
   return error instanceof OpenAI.OpenAIError || error?.type === "error";
 }
 
-const MIDSTREAM_MESSAGE = { chat: ERROR_MESSAGES.server.chat, anthropic: ERROR_MESSAGES.overloaded.anthropic, responses: ERROR_MESSAGES.server.responses };
+// Mid-stream failures are the operator's: the client is told what happened, not the vendor's words.
+const MIDSTREAM_MESSAGE = { chat: /could not serve this model/, anthropic: /The upstream provider is overloaded/, responses: /could not serve this model/ };
 
 for (const client of CLIENTS) {
   for (const upstream of FORMATS) {
@@ -202,7 +203,7 @@ for (const client of CLIENTS) {
       assertEndsInError(client, raw.frames, "raw");
       const last = raw.frames.filter((f) => f.data !== "[DONE]").at(-1).data;
       const message = client === "chat" ? last.error.message : client === "anthropic" ? last.error.message : last.response.error.message;
-      assert.ok(message.includes(MIDSTREAM_MESSAGE[upstream]), `the upstream's message is kept: ${message}`);
+      assert.match(message, MIDSTREAM_MESSAGE[upstream]);
 
       await assert.rejects(sdkStream(client, upstream, "midstream_error"), (e) => {
         assert.ok(isSdkStreamError(client, e), `SDK error: ${e?.constructor?.name} ${JSON.stringify(e)}`);
@@ -237,7 +238,7 @@ for (const client of CLIENTS) {
     if (client === "anthropic") {
       assert.equal(raw.json.type, "error");
       assert.equal(raw.json.error.type, "overloaded_error");
-      assert.ok(raw.json.error.message.includes("Overloaded"));
+      assert.match(raw.json.error.message, /The upstream provider is overloaded/);
     } else {
       assert.equal(raw.json.error.type, "server_error");
       assert.equal(raw.json.error.code, "overloaded");

@@ -7,7 +7,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 
-import { startGateway, MODELS, UPSTREAM_MODELS, ANTHROPIC_DEFAULT_MAX_TOKENS } from "../support/gateway.mjs";
+import { startGateway, MODELS, UPSTREAM_MODELS, ANTHROPIC_DEFAULT_MAX_TOKENS, DEFAULT_PLANS } from "../support/gateway.mjs";
 import { FORMATS, SCENARIOS, scenarioText } from "../support/mock-upstream.mjs";
 import {
   CLIENTS,
@@ -39,10 +39,14 @@ const THINK_MODELS = [
 
 let gw;
 let key;
+/** A key whose plan may name files stored at the vendor (`upstream_features = ["files"]`). */
+let filesKey;
 
 before(async () => {
-  gw = await startGateway({ config: { extraModels: THINK_MODELS } });
+  const plans = [...DEFAULT_PLANS, { ...DEFAULT_PLANS[0], id: "files", upstream_features: ["files"] }];
+  gw = await startGateway({ config: { extraModels: THINK_MODELS, plans } });
   key = (await gw.createKey()).key;
+  filesKey = (await gw.createKey("files")).key;
 });
 after(async () => {
   await gw?.close();
@@ -322,8 +326,10 @@ describe("reasoning round trips", () => {
       assert.deepEqual(exchange.results.map((r) => r.id), MOCK_IDS.anthropic);
       assert.deepEqual(seen2.body.thinking, { type: "enabled", budget_tokens: 8192 }, "thinking still on");
       assert.ok(!seen2.rawBody.includes("toc1."), "no envelope reaches the upstream");
-      // The default max_tokens (4096) is raised above the 8192 budget; nothing dropped or disabled.
-      if (!stream) assert.equal(a2.headers.get("x-toc-warnings"), "clamped=max_tokens(4096->9216)");
+      // With no limit from the client, the reservation makes room for the 8192 budget and an
+      // answer (the model's default of 4096 would not); nothing dropped, clamped or disabled.
+      assert.equal(seen2.body.max_tokens, 8192 + 1024);
+      if (!stream) assert.equal(a2.headers.get("x-toc-warnings"), null);
     });
   }
 
@@ -502,9 +508,20 @@ for (const { client, fileId, foreign } of FILE_ID_CASES) {
       assert.equal(seen.length, 0, "the upstream is not called");
     });
   }
-  test(`images: a ${client} file_id image to its own vendor's upstream goes through`, async () => {
+  test(`images: a ${client} file_id image to its own vendor's upstream is refused unless the plan allows stored files`, async () => {
     const request = imageRequest(client, MODELS[client], "What is this? [scenario:text]", [imagePart(client, { fileId })]);
-    const [answer, seen] = await oneCall(client, () => call(gw, key, client, request));
+    // A stored file belongs to the operator's vendor account, not to the key: any key could
+    // name another's.
+    const [, refused] = await upstreamCalls(() =>
+      assert.rejects(call(gw, key, client, request), (e) => {
+        assert.equal(e.status, 400, String(e));
+        const message = client === "anthropic" ? e.error?.error?.message : e.error?.message;
+        assert.match(message, /stored at the model's vendor/);
+        return true;
+      }),
+    );
+    assert.equal(refused.length, 0, "the upstream is not called");
+    const [answer, seen] = await oneCall(client, () => call(gw, filesKey, client, request));
     assert.equal(answer.text, scenarioText("text"));
     assert.deepEqual(upstreamImages(client, seen.body).map((i) => i.raw), [imagePart(client, { fileId })]);
   });

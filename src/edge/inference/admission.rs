@@ -1,69 +1,202 @@
 //! Admission: the reservation asked of the key's Durable Object before the upstream call, and
 //! its refusals as errors in the product's taxonomy.
+//!
+//! A call reserves its input estimate (an upper bound of the prompt, never more than the
+//! model's context window) plus its output cap: what the client asked for, or the model's
+//! default, within the model's maximum. The object may lower the cap to fit what is left of
+//! the window or the minute (never below the plan's `min_output_tokens`); the upstream is then
+//! sent exactly the granted cap.
 
 use crate::canonical::ChatRequest;
-use crate::config::{Config, Route};
+use crate::config::{Config, Plan, Route};
 use crate::edge::auth;
 use crate::edge::meter_client::{AdmitBody, MeterClient};
 use crate::error::{ApiError, ErrorKind};
+use crate::format::WireFormat;
 use crate::keys::{KeyRecord, KeyStatus};
 use crate::metering::{AdmitRequest, Decision, Refusal, Snapshot};
 use crate::time::rfc3339;
+use crate::translate::Warnings;
 use crate::translate::meter::estimate_input_tokens;
 
-/// Asks the key's Durable Object to admit the request. A refusal comes with the counters for
-/// the limit headers.
-pub async fn admit(
-    env: &worker::Env,
-    config: &Config,
-    record: &KeyRecord,
-    request: &ChatRequest,
-    routes: &[Route<'_>],
-    request_id: &str,
-) -> Result<Snapshot, (ApiError, Option<Snapshot>)> {
-    let estimate_tokens = routes
-        .first()
-        .map_or(0, |route| estimate_tokens(request, route));
-    let meter = MeterClient::for_key(env, &record.id).map_err(|e| (auth::internal(e), None))?;
-    let decision = meter
-        .admit(&AdmitBody {
-            request: AdmitRequest {
-                id: request_id.to_owned(),
-                model: request.model.clone(),
-                estimate_tokens,
-            },
-            plan_hint: record.plan.clone(),
-        })
-        .await
-        .map_err(|e| (auth::internal(e), None))?;
-    match decision.refusal {
-        None => Ok(decision.snapshot),
-        Some(refusal) => Err((
-            refusal_error(refusal, &decision, config),
-            Some(decision.snapshot),
-        )),
-    }
+/// Room left for the answer above a thinking budget when the client set no output limit.
+const THINKING_ANSWER_ROOM_TOKENS: u64 = 1024;
+
+/// An admitted call.
+pub struct Admitted {
+    pub snapshot: Snapshot,
+    /// The input estimate reserved.
+    pub input_tokens: u64,
+    /// The output cap granted: the most the upstream is asked for.
+    pub output_tokens: u64,
 }
 
-/// The reservation for a request: its prompt plus the most it may generate.
-fn estimate_tokens(request: &ChatRequest, route: &Route) -> u64 {
-    let output = request
-        .max_output_tokens
-        .unwrap_or(route.model.default_max_tokens);
+/// A refused call: the error, and the counters for the limit headers when the object answered.
+pub type Refused = (ApiError, Option<Snapshot>);
+
+/// What a call reserves before the object decides.
+pub struct Reservation {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// The reservation for `request` on its first route.
+pub fn reservation(request: &ChatRequest, route: &Route) -> Reservation {
+    let input = estimate_input_tokens(request);
+    let input = route
+        .model
+        .context_window
+        .map_or(input, |window| input.min(window));
+    // A thinking budget needs room for an answer after it: a client that set a budget (or an
+    // effort) but no limit gets the budget plus the smallest thinking budget on top.
+    let default = request
+        .thinking
+        .as_ref()
+        .and_then(|thinking| thinking.budget_tokens())
+        .map_or(route.model.default_max_tokens, |budget| {
+            route
+                .model
+                .default_max_tokens
+                .max(budget.saturating_add(THINKING_ANSWER_ROOM_TOKENS))
+        });
+    let output = request.max_output_tokens.unwrap_or(default);
     let output = route
         .model
         .max_output_tokens
-        .map_or(output, |max| output.min(max));
-    estimate_input_tokens(request).saturating_add(output)
+        .map_or(output, |max| output.min(max))
+        .max(route.provider.format.min_output_tokens());
+    Reservation {
+        input_tokens: input,
+        output_tokens: output,
+    }
 }
 
-fn refusal_error(refusal: Refusal, decision: &Decision, config: &Config) -> ApiError {
+/// Asks the key's Durable Object to admit the call. A lowered cap is reported in `warnings`.
+#[allow(clippy::too_many_arguments)]
+pub async fn admit(
+    env: &worker::Env,
+    config: &Config,
+    plan: &Plan,
+    record: &KeyRecord,
+    request: &ChatRequest,
+    route: &Route<'_>,
+    client: WireFormat,
+    request_id: &str,
+    warnings: &mut Warnings,
+) -> Result<Admitted, Refused> {
+    let wanted = reservation(request, route);
+    let decision = decide(
+        env,
+        record,
+        AdmitRequest {
+            id: request_id.to_owned(),
+            model: request.model.clone(),
+            input_tokens: wanted.input_tokens,
+            output_tokens: wanted.output_tokens,
+            min_output_tokens: plan.min_output_tokens,
+            instant: false,
+        },
+    )
+    .await?;
+    if let Some(refusal) = decision.refusal {
+        let error = refusal_error(refusal, &decision, config, &wanted, plan);
+        return Err((error, Some(decision.snapshot)));
+    }
+    if decision.clamped {
+        warnings.clamped(format!(
+            "{}({}->{},quota)",
+            client.output_limit_field(),
+            wanted.output_tokens,
+            decision.output_tokens
+        ));
+    }
+    Ok(Admitted {
+        snapshot: decision.snapshot,
+        input_tokens: wanted.input_tokens,
+        output_tokens: decision.output_tokens,
+    })
+}
+
+/// A request that only counts toward the requests per minute (token counting).
+pub async fn admit_instant(
+    env: &worker::Env,
+    config: &Config,
+    record: &KeyRecord,
+    model: &str,
+    request_id: &str,
+) -> Result<Snapshot, Refused> {
+    let decision = decide(
+        env,
+        record,
+        AdmitRequest {
+            id: request_id.to_owned(),
+            model: model.to_owned(),
+            input_tokens: 0,
+            output_tokens: 0,
+            min_output_tokens: 0,
+            instant: true,
+        },
+    )
+    .await?;
+    match decision.refusal {
+        None => Ok(decision.snapshot),
+        Some(refusal) => {
+            let nothing = Reservation {
+                input_tokens: 0,
+                output_tokens: 0,
+            };
+            let plan = config.plan(&decision.snapshot.plan);
+            let error = match plan {
+                Some(plan) => refusal_error(refusal, &decision, config, &nothing, plan),
+                None => status_error(KeyStatus::Disabled),
+            };
+            Err((error, Some(decision.snapshot)))
+        }
+    }
+}
+
+async fn decide(
+    env: &worker::Env,
+    record: &KeyRecord,
+    request: AdmitRequest,
+) -> Result<Decision, Refused> {
+    let meter = MeterClient::for_key(env, &record.id).map_err(|e| (meter_unavailable(e), None))?;
+    meter
+        .admit(&AdmitBody {
+            request,
+            plan_hint: record.plan.clone(),
+        })
+        .await
+        .map_err(|e| (meter_unavailable(e), None))
+}
+
+/// The key's object could not be reached or is overloaded: 503, and no call goes out unmetered.
+pub fn meter_unavailable(error: worker::Error) -> ApiError {
+    worker::console_error!("key meter unavailable: {error}");
+    ApiError::new(
+        ErrorKind::Overloaded,
+        "The gateway could not reach the usage meter for your key; retry in a few seconds.",
+    )
+    .with_retry_after(2)
+}
+
+fn refusal_error(
+    refusal: Refusal,
+    decision: &Decision,
+    config: &Config,
+    wanted: &Reservation,
+    plan: &Plan,
+) -> ApiError {
     let snapshot = &decision.snapshot;
     let limits = &snapshot.limits;
     let window = config
         .plan(&snapshot.plan)
         .map_or_else(|| format!("{} ms", limits.window_ms), |p| p.window.clone());
     let retry = decision.retry_after_s.unwrap_or(1);
+    let needed = wanted
+        .input_tokens
+        .saturating_add(plan.min_output_tokens.min(wanted.output_tokens));
+    let left = decision.output_tokens;
     let error = match refusal {
         Refusal::Disabled => return status_error(KeyStatus::Disabled),
         Refusal::Revoked => return status_error(KeyStatus::Revoked),
@@ -77,10 +210,20 @@ fn refusal_error(refusal: Refusal, decision: &Decision, config: &Config) -> ApiE
             )
             .with_param("model");
         }
+        Refusal::LargerThanWindow => {
+            return ApiError::new(
+                ErrorKind::QuotaExhausted,
+                format!(
+                    "This call needs about {needed} tokens (its prompt and a useful answer), more than your plan's whole quota of {} tokens per {window} window. Shorten the prompt or upgrade your plan.",
+                    limits.window_tokens
+                ),
+            )
+            .final_answer();
+        }
         Refusal::QuotaExhausted => ApiError::new(
             ErrorKind::QuotaExhausted,
             format!(
-                "Your plan's quota of {} tokens per {window} window is used up. It resets at {}; wait until then or upgrade your plan.",
+                "Your plan's quota of {} tokens per {window} window has {left} tokens left, less than this call needs (about {needed}: its prompt and a useful answer). It resets at {}; wait until then or upgrade your plan.",
                 limits.window_tokens,
                 rfc3339(snapshot.window_end_ms)
             ),
@@ -92,10 +235,21 @@ fn refusal_error(refusal: Refusal, decision: &Decision, config: &Config) -> ApiE
                 limits.rpm
             ),
         ),
+        Refusal::LargerThanMinute => {
+            return ApiError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "Request too large: this call needs about {needed} tokens, more than your plan's {} tokens per minute. Shorten the prompt or lower the output limit.",
+                    limits.tpm
+                ),
+            )
+            .with_retry_after(60)
+            .final_answer();
+        }
         Refusal::TokensPerMinute => ApiError::new(
             ErrorKind::RateLimited,
             format!(
-                "Rate limit reached: your plan allows {} tokens per minute. Retry in {retry} s.",
+                "Rate limit reached: your plan allows {} tokens per minute and this call needs about {needed}. Retry in {retry} s.",
                 limits.tpm
             ),
         ),
@@ -110,7 +264,7 @@ fn refusal_error(refusal: Refusal, decision: &Decision, config: &Config) -> ApiE
     error.with_retry_after(retry)
 }
 
-fn status_error(status: KeyStatus) -> ApiError {
+pub fn status_error(status: KeyStatus) -> ApiError {
     match auth::check_status(status) {
         Err(error) => error,
         Ok(()) => ApiError::new(ErrorKind::Authentication, "This API key cannot be used."),

@@ -1,12 +1,15 @@
 //! The client's response, built from the upstream's: a stream piped through the translator, or
 //! a whole answer translated at once. Both report the outcome to the settlement.
 
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
 use serde_json::Value;
-use worker::{Context, Headers, Response, ResponseBuilder};
+use worker::{Context, Delay, Headers, Response, ResponseBuilder};
 
 use super::Step;
 use crate::canonical::ChatRequest;
-use crate::edge::body_stream::UpstreamBody;
+use crate::edge::body_stream::{self, StreamTimers};
 use crate::edge::settlement::{KeptAnswer, Report, Reporter};
 use crate::edge::upstream::Answer as UpstreamAnswer;
 use crate::error::{ApiError, ErrorKind};
@@ -21,6 +24,9 @@ pub struct Answer<'a> {
     pub context: ResponseContext,
     pub limit_headers: &'a [(&'static str, String)],
     pub warnings: &'a Warnings,
+    /// Aborts the upstream call (also wired into its fetch).
+    pub abort: web_sys::AbortController,
+    pub timers: StreamTimers,
 }
 
 impl Answer<'_> {
@@ -36,13 +42,9 @@ impl Answer<'_> {
         if self.request.stream {
             self.stream(ctx, upstream, reporter, headers).await
         } else {
-            match self.whole(upstream, &mut reporter, headers).await {
-                Ok(response) => Ok(response),
-                Err(error) => {
-                    reporter.finish(Report::nothing());
-                    Err(error)
-                }
-            }
+            // Past the headers the upstream has taken the call on: whatever happens now, the
+            // answer is charged (a dropped reporter reports a cut answer).
+            self.whole(upstream, &mut reporter, headers).await
         }
     }
 
@@ -83,26 +85,22 @@ impl Answer<'_> {
         let raw = match upstream.response.body() {
             worker::ResponseBody::Stream(raw) => raw.clone(),
             _ => {
-                reporter.finish(Report::nothing());
+                reporter.finish(Report::refused());
                 return Err(ApiError::new(
                     ErrorKind::UpstreamFailed,
                     "the upstream answered without a body",
                 ));
             }
         };
-        let mut body = UpstreamBody::new(raw, translator, reporter)?;
-        body.prime().await;
-        if let Some(error) = body.translator().early_error().cloned() {
-            body.cancel();
-            return Err(error);
-        }
+        let body =
+            body_stream::stream(ctx, raw, translator, reporter, self.abort, self.timers).await?;
         headers.set("content-type", "text/event-stream; charset=utf-8")?;
         headers.set("cache-control", "no-cache")?;
         headers.set("x-accel-buffering", "no")?;
         Ok(ResponseBuilder::new()
             .with_status(200)
             .with_headers(headers)
-            .stream(body.into_client_body(ctx)?))
+            .stream(body))
     }
 
     async fn whole(
@@ -112,19 +110,47 @@ impl Answer<'_> {
         headers: Headers,
     ) -> Step<Response> {
         let upstream_format = upstream.route.provider.format;
-        let upstream_body = upstream.response.bytes().await.map_err(|e| {
-            ApiError::new(
-                ErrorKind::UpstreamFailed,
-                format!("the upstream's answer could not be read: {e}"),
-            )
-        })?;
-        let (bytes, meter) = translate_response(
+        let left_ms = upstream
+            .deadline_ms
+            .saturating_sub(worker::Date::now().as_millis());
+        let reading = upstream.response.bytes();
+        let waiting = Delay::from(Duration::from_millis(left_ms));
+        let upstream_body = match select(Box::pin(reading), Box::pin(waiting)).await {
+            Either::Left((Ok(bytes), _)) => bytes,
+            Either::Left((Err(e), _)) => {
+                reporter.finish(Report::accepted());
+                return Err(ApiError::new(
+                    ErrorKind::UpstreamFailed,
+                    format!("the upstream's answer could not be read: {e}"),
+                ));
+            }
+            Either::Right(_) => {
+                self.abort.abort();
+                reporter.finish(Report::accepted());
+                return Err(ApiError::new(
+                    ErrorKind::Timeout,
+                    "the upstream's answer did not arrive in time",
+                ));
+            }
+        };
+        let (translated, meter) = translate_response(
             self.client,
             upstream_format,
             &upstream_body,
             &upstream.restore,
             &self.context,
-        )?;
+        );
+        let bytes = match translated {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                reporter.finish(Report {
+                    meter,
+                    refused: false,
+                    answer: None,
+                });
+                return Err(error);
+            }
+        };
         let answer = if reporter.keeps_answer() {
             serde_json::from_slice::<Value>(&bytes)
                 .ok()
@@ -132,7 +158,11 @@ impl Answer<'_> {
         } else {
             None
         };
-        reporter.finish(Report { meter, answer });
+        reporter.finish(Report {
+            meter,
+            refused: false,
+            answer,
+        });
         headers.set("content-type", "application/json")?;
         Ok(ResponseBuilder::new()
             .with_status(200)

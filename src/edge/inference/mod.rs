@@ -15,27 +15,30 @@
 //! - [`admission`]: the reservation asked of the key's object, and its refusals as errors.
 //! - [`answer`]: the client's response from the upstream's, streamed or whole.
 
-mod admission;
+pub mod admission;
 mod answer;
 
 use serde_json::Value;
 use worker::{Context, Env, Request, Response, Result};
 
 use super::auth;
+use super::body_stream::StreamTimers;
 use super::http;
 use super::request_body::read_body;
 use super::responses_state::{self, Conversation};
-use super::settlement::{Keep, Settlement};
+use super::settlement::{Keep, Report, Settlement};
 use super::state;
 use super::upstream::{self, Outbound};
 use crate::canonical::ChatRequest;
-use crate::config::{Config, Route};
+use crate::config::{Config, Plan, Route};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
+use crate::json_shape::{self, JsonLimits};
 use crate::keys::KeyRecord;
+use crate::metering::headers::limit_headers;
 use crate::translate::Warnings;
-use crate::translate::meter::estimate_input_tokens;
+use crate::translate::request::ClientCall;
 
 /// What the pipeline knows about the call so far, for the error response.
 struct Call<'a> {
@@ -78,38 +81,63 @@ async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) ->
     let client = call.client;
     let (record, config) = auth::caller(&req, env).await?;
     let config = config.as_ref();
+    let plan = plan_of(config, &record)?;
+    let limits = body_limits(config);
     let mut body = read_body(&mut req, config.gateway.max_body_bytes).await?;
-    let (mut client_json, conversation) =
-        resolve_conversation(env, config, &record, client, &mut body).await?;
-    let mut decode_warnings = Warnings::new();
-    let request = client.decode_request(&body, &mut decode_warnings)?;
+    json_shape::check(&body, limits)?;
+    let conversation = resolve_conversation(env, config, &record, client, &mut body).await?;
+    let mut warnings = Warnings::new();
+    let request = client.decode_request(&body, &mut warnings)?;
     let routes = routes(config, &request)?;
-    check_plan(config, &record, &request.model)?;
+    check_plan(plan, &request.model)?;
+    check_vendor_objects(&request, plan)?;
+    let first_route = routes.first().ok_or_else(|| not_found(&request.model))?;
 
     let metering = state::metering_enabled(env);
-    if metering {
-        let snapshot = admission::admit(env, config, &record, &request, &routes, call.request_id)
-            .await
-            .map_err(|(error, snapshot)| {
-                if let Some(snapshot) = snapshot {
-                    call.limit_headers = crate::metering::headers::limit_headers(&snapshot);
-                }
-                error
-            })?;
-        call.limit_headers = crate::metering::headers::limit_headers(&snapshot);
-    }
-    if client_json.is_none() && routes.iter().any(|r| r.provider.format == client) {
-        client_json = serde_json::from_slice(&body).ok();
-    }
+    let (input_estimate, output_cap) = if metering {
+        let admitted = admission::admit(
+            env,
+            config,
+            plan,
+            &record,
+            &request,
+            first_route,
+            client,
+            call.request_id,
+            &mut warnings,
+        )
+        .await
+        .map_err(|(error, snapshot)| {
+            if let Some(snapshot) = snapshot {
+                call.limit_headers = limit_headers(&snapshot);
+            }
+            error
+        })?;
+        call.limit_headers = limit_headers(&admitted.snapshot);
+        (admitted.input_tokens, admitted.output_tokens)
+    } else {
+        let wanted = admission::reservation(&request, first_route);
+        (wanted.input_tokens, wanted.output_tokens)
+    };
+    // The client's body may be forwarded as it is only if it says exactly what was decoded.
+    let forwardable = !conversation.as_ref().is_some_and(|c| c.expanded)
+        && !warnings.content_dropped()
+        && !crate::canonical::reasoning::mentions_envelope(&body);
+    let abort = web_sys::AbortController::new()
+        .map_err(|_| ApiError::new(ErrorKind::Internal, "AbortController unavailable"))?;
     let outbound = Outbound {
-        client,
-        client_json: client_json.as_ref(),
-        request: &request,
+        call: ClientCall {
+            format: client,
+            forwardable_body: forwardable.then_some(body.as_slice()),
+            request: &request,
+            features: plan.features,
+        },
+        output_cap,
         anthropic_beta: req.headers().get("anthropic-beta").ok().flatten(),
         client_signal: req.inner().signal(),
+        abort: abort.clone(),
         pool_offset: pool_offset(call.request_id),
-        allow_passthrough: !conversation.as_ref().is_some_and(|c| c.expanded)
-            && !crate::canonical::reasoning::mentions_envelope(&body),
+        request_id: call.request_id,
     };
     let context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
     let keep = conversation.filter(|c| c.store).map(|conversation| Keep {
@@ -122,20 +150,24 @@ async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) ->
         key_id: record.id.clone(),
         request_id: call.request_id.to_owned(),
         metering,
-        estimated_input_tokens: estimate_input_tokens(&request),
+        input_estimate_tokens: input_estimate,
+        output_cap_tokens: output_cap,
         lease_ms: config.gateway.request_lease_ms,
-        abandon_after_ms: config.gateway.abandon_after_ms,
         keep,
     }
     .start(ctx);
     let upstream_answer = match upstream::call(env, &routes, &outbound).await {
         Ok(answer) => answer,
-        Err(error) => {
-            reporter.finish(super::settlement::Report::nothing());
-            return Err(error);
+        Err(failed) => {
+            reporter.finish(if failed.accepted {
+                Report::accepted()
+            } else {
+                Report::refused()
+            });
+            return Err(failed.error);
         }
     };
-    let mut warnings = decode_warnings;
+    drop(body);
     warnings.merge(&upstream_answer.warnings);
     let answer = answer::Answer {
         client,
@@ -143,72 +175,115 @@ async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) ->
         context,
         limit_headers: &call.limit_headers,
         warnings: &warnings,
+        abort,
+        timers: StreamTimers {
+            commit_ms: COMMIT_WINDOW_MS,
+            keep_alive_ms: config.gateway.keep_alive_ms,
+            idle_ms: config.gateway.abandon_after_ms,
+        },
     };
     answer.respond(ctx, upstream_answer, reporter).await
+}
+
+/// The longest a streamed answer's response waits for the answer to start (so an upstream that
+/// fails at once still gets an HTTP error status); after it, keep-alives cover the silence.
+const COMMIT_WINDOW_MS: u64 = 5_000;
+
+/// The bound on what a request body may hold once parsed.
+pub fn body_limits(config: &Config) -> JsonLimits {
+    JsonLimits {
+        max_values: config.gateway.max_json_values,
+        max_depth: config.gateway.max_json_depth,
+    }
+}
+
+/// The key's plan, which must still be in the config.
+fn plan_of<'a>(config: &'a Config, record: &KeyRecord) -> Step<&'a Plan> {
+    config.plan(&record.plan).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "Your key's plan `{}` is not offered by this gateway any more; ask its operator to move your key to another plan.",
+                record.plan
+            ),
+        )
+    })
+}
+
+/// Objects stored at the vendor (files, referenced by id) belong to the operator's account,
+/// not to the key: any key could name another's. Refused unless the plan allows them.
+fn check_vendor_objects(request: &ChatRequest, plan: &Plan) -> Step<()> {
+    if plan.features.files {
+        return Ok(());
+    }
+    match request.first_file_ref() {
+        None => Ok(()),
+        Some(file) => Err(ApiError::invalid(format!(
+            "The file id `{}` names a file stored at the model's vendor; this gateway does not pass stored files on. Send the content inline (base64) or by URL.",
+            file.id
+        ))
+        .with_param(file.path.as_str())),
+    }
 }
 
 /// A step's result, or the error the client gets instead.
 type Step<T> = std::result::Result<T, ApiError>;
 
 /// Resolves a Responses request's `previous_response_id` (rewriting `body` when history was
-/// added) and says what to remember of the turn; other formats have no conversations. Also
-/// returns the client's JSON when it had to be parsed for that.
+/// added) and says what to remember of the turn; other formats have no conversations. The
+/// expanded body is held to the same limits as the client's.
 async fn resolve_conversation(
     env: &Env,
     config: &Config,
     record: &KeyRecord,
     client: WireFormat,
     body: &mut Vec<u8>,
-) -> Step<(Option<Value>, Option<Conversation>)> {
+) -> Step<Option<Conversation>> {
     if client != WireFormat::OpenAiResponses {
-        return Ok((None, None));
+        return Ok(None);
     }
     let Ok(mut json) = serde_json::from_slice::<Value>(body) else {
-        return Ok((None, None)); // the decoder reports the malformed body
+        return Ok(None); // the decoder reports the malformed body
     };
-    let model = json
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let Some(upstream) = config.routes(&model).next().map(|r| r.provider.format) else {
-        return Ok((Some(json), None)); // the unknown model is reported after decoding
-    };
-    let conversation = responses_state::resolve(env, &record.id, &mut json, upstream).await?;
-    if conversation.expanded
-        && let Ok(expanded) = serde_json::to_vec(&json)
-    {
+    let conversation = responses_state::resolve(env, &record.id, &mut json).await?;
+    if conversation.expanded {
+        let expanded = serde_json::to_vec(&json).unwrap_or_default();
+        if expanded.len() as u64 > config.gateway.max_body_bytes {
+            return Err(ApiError::new(
+                ErrorKind::RequestTooLarge,
+                format!(
+                    "The conversation up to `previous_response_id` is larger than this gateway's limit of {} bytes; start a new conversation or send a shorter history.",
+                    config.gateway.max_body_bytes
+                ),
+            )
+            .with_param("previous_response_id"));
+        }
+        json_shape::check(&expanded, body_limits(config))?;
         *body = expanded;
     }
-    Ok((Some(json), Some(conversation)))
+    Ok(Some(conversation))
 }
 
 /// The routes serving the requested model, in failover order.
 fn routes<'a>(config: &'a Config, request: &'a ChatRequest) -> Step<Vec<Route<'a>>> {
     let routes: Vec<Route> = config.routes(&request.model).collect();
     if routes.is_empty() {
-        return Err(ApiError::new(
-            ErrorKind::ModelNotFound,
-            format!(
-                "The model `{}` does not exist on this gateway; GET /v1/models lists the models your key can use.",
-                request.model
-            ),
-        )
-        .with_param("model"));
+        return Err(not_found(&request.model));
     }
     Ok(routes)
 }
 
-fn check_plan(config: &Config, record: &KeyRecord, model: &str) -> Step<()> {
-    let Some(plan) = config.plan(&record.plan) else {
-        return Err(ApiError::new(
-            ErrorKind::PermissionDenied,
-            format!(
-                "Your key's plan `{}` is not offered by this gateway any more; ask its operator to move your key to another plan.",
-                record.plan
-            ),
-        ));
-    };
+fn not_found(model: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::ModelNotFound,
+        format!(
+            "The model `{model}` does not exist on this gateway; GET /v1/models lists the models your key can use."
+        ),
+    )
+    .with_param("model")
+}
+
+fn check_plan(plan: &Plan, model: &str) -> Step<()> {
     if plan.allows(model) {
         Ok(())
     } else {

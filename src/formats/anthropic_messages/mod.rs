@@ -18,6 +18,7 @@
 //! [`ChatRequest`]: crate::canonical::ChatRequest
 //! [`ChatResponse`]: crate::canonical::ChatResponse
 
+pub mod forward;
 pub mod request_decode;
 pub mod request_encode;
 pub mod response;
@@ -38,8 +39,32 @@ pub use response::{decode_response, encode_response};
 pub use stream_decoder::StreamDecoder;
 pub use stream_encoder::StreamEncoder;
 
-use super::ResponseContext;
+use super::{BuiltinTool, ResponseContext};
 use crate::error::ApiError;
+
+/// Anthropic's own tool types, by prefix (they carry a version date).
+pub fn builtin_tool(kind: &str) -> Option<BuiltinTool> {
+    const CLIENT_RUN: [&str; 4] = ["bash_", "text_editor_", "computer_", "memory_"];
+    const SERVER: [&str; 5] = [
+        "web_search_",
+        "web_fetch_",
+        "code_execution_",
+        "tool_search_tool_",
+        "advisor_",
+    ];
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| kind.starts_with(p));
+    if starts(&CLIENT_RUN) {
+        Some(BuiltinTool::ClientRun)
+    } else if starts(&SERVER) {
+        Some(BuiltinTool::Server)
+    } else if kind == "mcp_toolset" {
+        Some(BuiltinTool::Mcp)
+    } else if kind.is_empty() || kind == "custom" {
+        None
+    } else {
+        Some(BuiltinTool::Server)
+    }
+}
 
 /// The `error` event that ends a stream forwarded untranslated and cut short.
 pub fn stream_error_frame(

@@ -145,7 +145,7 @@ fn decode_system(system: Value, warnings: &mut Warnings) -> Result<Vec<String>, 
                 let path = format!("system[{i}]");
                 match block_type(&block, &path)?.as_str() {
                     "text" => texts.push(parse::<read::TextBlockParam>(block, &path)?.text),
-                    other => warnings.dropped(format!("system({other})")),
+                    other => warnings.dropped_content(format!("system({other})")),
                 }
             }
             Ok(texts)
@@ -226,7 +226,7 @@ fn decode_content(
                 let block_path = format!("{path}[{i}]");
                 let kind = block_type(&block, &block_path)?;
                 if !allowed.permits(&kind) {
-                    warnings.dropped(format!("content({kind})"));
+                    warnings.dropped_content(format!("content({kind})"));
                     continue;
                 }
                 decode_block(&kind, block, &block_path, &mut parts, warnings)?;
@@ -263,7 +263,7 @@ fn decode_block(
                     path: format!("{path}.source"),
                 }),
                 read::ImageSource::Unknown => {
-                    warnings.dropped("image(source)");
+                    warnings.dropped_content("image(source)");
                     return Ok(());
                 }
             };
@@ -294,7 +294,7 @@ fn decode_block(
                     return Ok(());
                 }
                 read::DocumentSource::Unknown => {
-                    warnings.dropped("document(source)");
+                    warnings.dropped_content("document(source)");
                     return Ok(());
                 }
             };
@@ -361,7 +361,7 @@ fn decode_block(
                 }));
             }
         }
-        other => warnings.dropped(format!("content({other})")),
+        other => warnings.dropped_content(format!("content({other})")),
     }
     Ok(())
 }

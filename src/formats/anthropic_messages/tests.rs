@@ -228,7 +228,10 @@ fn mid_stream_error_is_terminal_and_keeps_its_kind() {
         panic!("no error: {events:?}");
     };
     assert_eq!(error.kind, ErrorKind::Overloaded);
-    assert_eq!(error.message, "upstream error: Overloaded");
+    assert_eq!(
+        error.message,
+        "The upstream provider is overloaded; retry shortly."
+    );
     assert_eq!(answer("error").unwrap_err(), error.clone());
 }
 

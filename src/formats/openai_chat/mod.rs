@@ -19,6 +19,7 @@
 //! are dropped on the way to a Chat client.
 
 mod data_url;
+pub mod forward;
 mod request_decode;
 mod request_encode;
 mod response;

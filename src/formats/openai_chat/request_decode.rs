@@ -318,7 +318,7 @@ impl MessagesDecoder {
                             &part_path,
                             "refusal",
                         )?)),
-                        other => warnings.dropped(format!("content_part({other})")),
+                        other => warnings.dropped_content(format!("content_part({other})")),
                     }
                 }
             }
@@ -349,7 +349,7 @@ impl MessagesDecoder {
             }));
         }
         if message.audio.is_some() {
-            warnings.dropped("assistant_audio");
+            warnings.dropped_content("assistant_audio");
         }
         Ok(parts)
     }
@@ -381,7 +381,7 @@ fn text_content(
                         "text",
                     )?);
                 } else {
-                    warnings.dropped(format!("content_part({})", part.kind));
+                    warnings.dropped_content(format!("content_part({})", part.kind));
                 }
             }
             Ok(texts)
@@ -479,7 +479,7 @@ fn user_part(
             return Err(ApiError::invalid("Audio input is not supported.").with_param(path));
         }
         other => {
-            warnings.dropped(format!("content_part({other})"));
+            warnings.dropped_content(format!("content_part({other})"));
             return Ok(None);
         }
     }))
@@ -517,7 +517,7 @@ fn decode_tool_call(
             (custom.name, custom.input, ToolKind::Custom)
         }
         other => {
-            warnings.dropped(format!("tool_call({other})"));
+            warnings.dropped_content(format!("tool_call({other})"));
             return Ok(None);
         }
     };

@@ -20,6 +20,8 @@
 //! reason, an `{"error":...}` chunk, an `event: error` frame or unreadable data end it with an
 //! `Error`.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::wire::{ChatCompletionChunk, ChoiceDelta, List, Str};
@@ -40,6 +42,15 @@ pub struct StreamDecoder {
     open: Option<OpenBlock>,
     /// Every tool call seen, in order of first appearance.
     calls: Vec<PendingCall>,
+    /// Position in `calls` by upstream index, and by id once known: a fragment finds its call
+    /// in constant time, however many calls the answer has.
+    positions_by_index: HashMap<u64, usize>,
+    positions_by_id: HashMap<String, usize>,
+    /// One more than the largest upstream index seen (the index given to an index-less call).
+    next_upstream_index: u64,
+    /// No call before this position is still pending (states only move forward, so this only
+    /// advances).
+    first_pending: usize,
     /// Position in `calls` of the call that received the latest delta; deltas without `index`
     /// continue it.
     active_call: Option<usize>,
@@ -88,8 +99,6 @@ enum ContentKind {
 /// One upstream tool call.
 #[derive(Debug)]
 struct PendingCall {
-    /// The upstream's `tool_calls[].index` (made up for index-less upstreams).
-    upstream_index: u64,
     /// First non-empty id seen; empty until then.
     id: String,
     /// First non-empty name seen; empty until then.
@@ -123,6 +132,10 @@ impl StreamDecoder {
             next_index: 0,
             open: None,
             calls: Vec::new(),
+            positions_by_index: HashMap::new(),
+            positions_by_id: HashMap::new(),
+            next_upstream_index: 0,
+            first_pending: 0,
             active_call: None,
             finish: None,
             usage: Usage::default(),
@@ -272,19 +285,17 @@ impl StreamDecoder {
         self.active_call = Some(position);
         let open_index = self.open.map(|open| open.index);
         // Calls start in order of first appearance, one at a time.
-        let may_start = !self.call_is_open()
-            && !self
-                .calls
-                .iter()
-                .take(position)
-                .any(|call| call.state == CallState::Pending);
+        let may_start = !self.call_is_open() && self.first_pending_position() >= position;
         let Some(call) = self.calls.get_mut(position) else {
             return;
         };
         if call.id.is_empty()
-            && let Some(id) = id
+            && let Some(id) = id.filter(|id| !id.is_empty())
         {
             call.id = id.into_owned();
+            self.positions_by_id
+                .entry(call.id.clone())
+                .or_insert(position);
         }
         if call.name.is_empty()
             && let Some(name) = name
@@ -327,7 +338,7 @@ impl StreamDecoder {
             None => {
                 let id = id.filter(|id| !id.is_empty());
                 if let Some(id) = id
-                    && let Some(position) = self.calls.iter().position(|call| call.id == id)
+                    && let Some(&position) = self.positions_by_id.get(id)
                 {
                     return position;
                 }
@@ -339,22 +350,18 @@ impl StreamDecoder {
                 {
                     return active;
                 }
-                self.calls
-                    .iter()
-                    .map(|call| call.upstream_index.saturating_add(1))
-                    .max()
-                    .unwrap_or(0)
+                self.next_upstream_index
             }
         };
-        if let Some(position) = self
-            .calls
-            .iter()
-            .position(|call| call.upstream_index == upstream_index)
-        {
+        if let Some(&position) = self.positions_by_index.get(&upstream_index) {
             return position;
         }
+        self.next_upstream_index = self
+            .next_upstream_index
+            .max(upstream_index.saturating_add(1));
+        self.positions_by_index
+            .insert(upstream_index, self.calls.len());
         self.calls.push(PendingCall {
-            upstream_index,
             id: String::new(),
             name: String::new(),
             kind: ToolKind::Function,
@@ -362,6 +369,18 @@ impl StreamDecoder {
             state: CallState::Pending,
         });
         self.calls.len() - 1
+    }
+
+    /// The first position whose call is still pending (`calls.len()` when none is).
+    fn first_pending_position(&mut self) -> usize {
+        while self
+            .calls
+            .get(self.first_pending)
+            .is_some_and(|call| call.state != CallState::Pending)
+        {
+            self.first_pending += 1;
+        }
+        self.first_pending
     }
 
     /// Opens the block of the pending call at `position` and flushes its buffered arguments.
@@ -374,6 +393,9 @@ impl StreamDecoder {
         self.next_index += 1;
         if call.id.is_empty() {
             call.id = format!("call_{position}");
+            self.positions_by_id
+                .entry(call.id.clone())
+                .or_insert(position);
         }
         out.push(StreamEvent::BlockStart {
             index,

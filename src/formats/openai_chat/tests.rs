@@ -273,8 +273,7 @@ fn mid_stream_error_fixture() {
     assert_eq!(streamed.kind, ErrorKind::UpstreamFailed);
     assert_eq!(
         streamed.message,
-        "upstream error (HTTP 500): The server had an error while processing your request. \
-         Sorry about that!"
+        "The upstream provider could not serve this model for the gateway (HTTP 500). If it persists, tell the gateway's operator the x-request-id of this response."
     );
     let whole = json_fixture("error_mid_stream").unwrap_err();
     assert_eq!(whole.kind, streamed.kind);

@@ -6,9 +6,10 @@
 //! parsing "try again in Ns" from rate-limit messages.
 
 use super::wire::ResponseError;
-use crate::error::{ApiError, ErrorKind, is_context_overflow, redact_secrets};
+use crate::error::{ApiError, ErrorKind, client_message, is_context_overflow};
 
-/// An upstream error code → an [`ApiError`] (the upstream message kept).
+/// An upstream error code → an [`ApiError`] (the upstream's words kept only where the request
+/// is at fault, see `error::client_message`).
 ///
 /// | `code` | kind |
 /// |---|---|
@@ -20,41 +21,31 @@ use crate::error::{ApiError, ErrorKind, is_context_overflow, redact_secrets};
 /// | `server_error`, anything else | `UpstreamFailed` |
 pub fn decode(error: &ResponseError) -> ApiError {
     let code = error.code.as_deref().unwrap_or("");
-    let message = error
-        .message
-        .as_deref()
-        .map(redact_secrets)
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| {
-            format!(
-                "the upstream failed ({})",
-                if code.is_empty() { "no code" } else { code }
-            )
-        });
-    let mut api = match code {
-        "context_length_exceeded" => ApiError::new(ErrorKind::ContextLengthExceeded, message),
-        "rate_limit_exceeded" => {
-            let retry = retry_after_s(&message);
-            let api = ApiError::new(ErrorKind::RateLimited, message);
-            match retry {
-                Some(seconds) => api.with_retry_after(seconds),
-                None => api,
+    let vendor_message = error.message.as_deref().unwrap_or_default();
+    let kind = match code {
+        "context_length_exceeded" => ErrorKind::ContextLengthExceeded,
+        "rate_limit_exceeded" => ErrorKind::RateLimited,
+        "invalid_prompt" => ErrorKind::InvalidRequest,
+        "server_is_overloaded" | "slow_down" => ErrorKind::Overloaded,
+        _ if is_context_overflow(vendor_message) => ErrorKind::ContextLengthExceeded,
+        _ => ErrorKind::UpstreamFailed,
+    };
+    let mut api = ApiError::new(kind, client_message(kind, 0, vendor_message));
+    match kind {
+        ErrorKind::InvalidRequest => {
+            api = api.with_code(code);
+            api.param = error.param.clone();
+        }
+        ErrorKind::RateLimited => {
+            if let Some(seconds) = retry_after_s(vendor_message) {
+                // Codex reads "try again in Ns" from the message.
+                api.message = format!(
+                    "The upstream provider is rate limiting the gateway for this model. Please try again in {seconds}s."
+                );
+                api = api.with_retry_after(seconds);
             }
         }
-        "invalid_prompt" => ApiError::new(ErrorKind::InvalidRequest, message).with_code(code),
-        "server_is_overloaded" | "slow_down" => {
-            ApiError::new(ErrorKind::Overloaded, format!("upstream error: {message}"))
-        }
-        _ if is_context_overflow(&message) => {
-            ApiError::new(ErrorKind::ContextLengthExceeded, message)
-        }
-        _ => ApiError::new(
-            ErrorKind::UpstreamFailed,
-            format!("upstream error: {message}"),
-        ),
-    };
-    if api.param.is_none() {
-        api.param = error.param.clone();
+        _ => {}
     }
     api
 }
@@ -184,16 +175,16 @@ mod tests {
         }
         let limited = decode(&wire("rate_limit_exceeded", "Please try again in 11.054s."));
         assert_eq!(limited.retry_after_s, Some(12));
-        assert_eq!(limited.message, "Please try again in 11.054s.");
-        let server = decode(&wire("server_error", "boom"));
-        assert_eq!(server.message, "upstream error: boom");
+        assert_eq!(
+            limited.message,
+            "The upstream provider is rate limiting the gateway for this model. Please try again in 12s."
+        );
+        let server = decode(&wire("server_error", "boom org-AbCdEf0123456789"));
+        assert!(!server.message.contains("boom"), "{}", server.message);
         let prompt = decode(&wire("invalid_prompt", "bad"));
         assert_eq!(prompt.openai_code(), Some("invalid_prompt"));
         let empty = decode(&ResponseError::default());
-        assert_eq!(
-            empty.message,
-            "upstream error: the upstream failed (no code)"
-        );
+        assert!(empty.message.contains("could not serve this model"));
     }
 
     #[test]

@@ -75,12 +75,18 @@ pub fn decode(input: Value, warnings: &mut Warnings) -> Result<Conversation, Api
 struct History {
     /// Leading system/developer text, in order.
     system: Vec<String>,
-    /// The conversation so far (deferred messages excluded).
+    /// The conversation so far (deferred messages and the turn being built excluded).
     messages: Vec<Message>,
     /// A user or assistant item has been seen; system/developer messages now stay in place.
     started: bool,
+    /// The assistant turn being built, kept in its three parts so each item is added in
+    /// constant time, however long the turn.
+    turn: Option<AssistantTurn>,
+    /// The last message in `messages` is a user message holding only tool results (the next
+    /// result joins it).
+    results_open: bool,
     /// Call ids of the latest assistant turn that have no output yet.
-    pending: Vec<String>,
+    pending: HashSet<String>,
     /// User/system messages that arrived while `pending` was non-empty, in order.
     deferred: Vec<Message>,
     /// Call ids of dropped call items (`local_shell_call`, ...): their outputs are dropped
@@ -88,7 +94,38 @@ struct History {
     dropped_calls: HashSet<String>,
 }
 
+/// An assistant turn in the order the upstreams need: reasoning, then text and other content,
+/// then tool calls.
+#[derive(Debug, Default)]
+struct AssistantTurn {
+    reasoning: Vec<Part>,
+    content: Vec<Part>,
+    calls: Vec<Part>,
+}
+
 impl History {
+    /// Ends the assistant turn being built, if any.
+    fn flush_turn(&mut self) {
+        if let Some(turn) = self.turn.take() {
+            let mut parts = turn.reasoning;
+            parts.extend(turn.content);
+            parts.extend(turn.calls);
+            self.messages.push(Message {
+                role: Role::Assistant,
+                parts,
+            });
+            self.results_open = false;
+        }
+    }
+
+    /// Moves the deferred messages into the conversation.
+    fn release_deferred(&mut self) {
+        if !self.deferred.is_empty() {
+            self.messages.append(&mut self.deferred);
+            self.results_open = false;
+        }
+    }
+
     fn item(&mut self, item: Value, index: usize, warnings: &mut Warnings) -> Result<(), ApiError> {
         let path = format!("input[{index}]");
         let kind = match parse::type_of(&item) {
@@ -122,7 +159,7 @@ impl History {
             "function_call_output" | "custom_tool_call_output" => {
                 let output: ToolCallOutputItem = parse::take(item, &path)?;
                 if self.dropped_calls.contains(&output.call_id) {
-                    warnings.dropped(format!("input({kind})"));
+                    warnings.dropped_content(format!("input({kind})"));
                     return Ok(());
                 }
                 let content = tool_output(output.output, &path, warnings)?;
@@ -154,7 +191,7 @@ impl History {
                 if let Some(call_id) = item.get("call_id").and_then(Value::as_str) {
                     self.dropped_calls.insert(call_id.to_owned());
                 }
-                warnings.dropped(format!("input({other})"));
+                warnings.dropped_content(format!("input({other})"));
                 Ok(())
             }
         }
@@ -203,9 +240,11 @@ impl History {
                     self.started = true;
                 }
                 if !parts.is_empty() {
+                    self.flush_turn();
                     let message = Message { role, parts };
                     if self.pending.is_empty() {
                         self.messages.push(message);
+                        self.results_open = false;
                     } else {
                         self.deferred.push(message);
                     }
@@ -221,65 +260,45 @@ impl History {
         if !self.deferred.is_empty() {
             // The model spoke again before the outputs came: they are not coming.
             self.pending.clear();
-            self.messages.append(&mut self.deferred);
+            self.flush_turn();
+            self.release_deferred();
         }
-        if !matches!(self.messages.last(), Some(m) if m.role == Role::Assistant) {
-            self.messages.push(Message {
-                role: Role::Assistant,
-                parts: Vec::new(),
-            });
-        }
-        let Some(turn) = self.messages.last_mut() else {
-            return;
-        };
-        let position = match &part {
-            Part::Reasoning(_) => turn
-                .parts
-                .iter()
-                .position(|p| !matches!(p, Part::Reasoning(_))),
-            Part::ToolCall(call) => {
-                self.pending.push(call.id.clone());
-                None
+        let turn = self.turn.get_or_insert_with(AssistantTurn::default);
+        match part {
+            Part::Reasoning(_) => turn.reasoning.push(part),
+            Part::ToolCall(ref call) => {
+                self.pending.insert(call.id.clone());
+                turn.calls.push(part);
             }
             Part::Text(_)
             | Part::Refusal(_)
             | Part::Image(_)
             | Part::Document(_)
-            | Part::ToolResult(_) => turn
-                .parts
-                .iter()
-                .position(|p| matches!(p, Part::ToolCall(_))),
-        };
-        match position {
-            Some(at) => turn.parts.insert(at, part),
-            None => turn.parts.push(part),
+            | Part::ToolResult(_) => turn.content.push(part),
         }
     }
 
     fn tool_result(&mut self, result: ToolResult) {
         self.started = true;
-        self.pending.retain(|id| *id != result.call_id);
+        self.flush_turn();
+        self.pending.remove(&result.call_id);
         match self.messages.last_mut() {
-            Some(message)
-                if message.role == Role::User
-                    && message
-                        .parts
-                        .iter()
-                        .all(|p| matches!(p, Part::ToolResult(_))) =>
-            {
-                message.parts.push(Part::ToolResult(result));
+            Some(message) if self.results_open => message.parts.push(Part::ToolResult(result)),
+            _ => {
+                self.messages.push(Message {
+                    role: Role::User,
+                    parts: vec![Part::ToolResult(result)],
+                });
+                self.results_open = true;
             }
-            _ => self.messages.push(Message {
-                role: Role::User,
-                parts: vec![Part::ToolResult(result)],
-            }),
         }
         if self.pending.is_empty() {
-            self.messages.append(&mut self.deferred);
+            self.release_deferred();
         }
     }
 
     fn finish(mut self) -> Conversation {
+        self.flush_turn();
         self.messages.append(&mut self.deferred);
         Conversation {
             system: self.system,
@@ -347,7 +366,7 @@ fn content(
             (Part::Refusal(_), Role::User | Role::System)
             | (Part::Image(_) | Part::Document(_), Role::Assistant | Role::System)
             | (Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_), _) => {
-                warnings.dropped(format!("content({})", part_kind(&decoded)));
+                warnings.dropped_content(format!("content({})", part_kind(&decoded)));
                 false
             }
         };
@@ -429,7 +448,7 @@ fn content_part(
             })
         }
         other => {
-            warnings.dropped(format!("content({other})"));
+            warnings.dropped_content(format!("content({other})"));
             return Ok(None);
         }
     }))

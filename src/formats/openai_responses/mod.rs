@@ -25,6 +25,7 @@
 
 mod echo;
 mod errors;
+pub mod forward;
 mod input;
 mod media;
 mod namespace;
@@ -44,6 +45,26 @@ mod wire;
 mod tests;
 
 pub use request_decode::decode_request;
+
+/// The Responses API's own tool types.
+pub fn builtin_tool(kind: &str) -> Option<super::BuiltinTool> {
+    use super::BuiltinTool;
+    match kind {
+        "local_shell" | "shell" | "apply_patch" | "computer_use_preview" | "computer" => {
+            Some(BuiltinTool::ClientRun)
+        }
+        "mcp" => Some(BuiltinTool::Mcp),
+        "web_search"
+        | "web_search_preview"
+        | "web_search_2025_08_26"
+        | "web_search_preview_2025_03_11"
+        | "file_search"
+        | "code_interpreter"
+        | "image_generation"
+        | "tool_search" => Some(BuiltinTool::Server),
+        _ => None,
+    }
+}
 pub use request_encode::encode_request;
 pub use response_decode::decode_response;
 pub use response_encode::encode_response;

@@ -235,7 +235,7 @@ fn terminal_and_error_fixtures() {
 
     let failed = non_stream("failed").unwrap_err();
     assert_eq!(failed.kind, ErrorKind::UpstreamFailed);
-    assert!(failed.message.contains("The server had an error"));
+    assert!(failed.message.contains("could not serve this model"));
     let limited = non_stream("rate_limited").unwrap_err();
     assert_eq!(limited.kind, ErrorKind::RateLimited);
     assert_eq!(limited.retry_after_s, Some(3));

@@ -210,7 +210,7 @@ fn error_event_shapes() {
         "an error before anything else is the whole stream"
     );
     assert!(
-        matches!(&nested[0], StreamEvent::Error(e) if e.kind == ErrorKind::UpstreamFailed && e.message == "upstream error: quota")
+        matches!(&nested[0], StreamEvent::Error(e) if e.kind == ErrorKind::UpstreamFailed && !e.message.contains("quota"))
     );
     let incomplete = decode(&[
         created(),

@@ -1,0 +1,97 @@
+//! One admitted call, as the key's meter tracks it from admission to its final charge.
+
+use serde::{Deserialize, Serialize};
+
+use super::{MINUTE_MS, PROVISIONAL_KEEP_MS, Progress};
+
+/// What a call was charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Charged {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl Charged {
+    pub fn total(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+}
+
+/// One admitted call, kept while in flight and for a minute after admission (an hour when its
+/// charge was provisional).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub id: String,
+    pub model: String,
+    pub admitted_ms: u64,
+    /// Start of the window the call counts in (moved forward while in flight when a window
+    /// ends).
+    pub window_start_ms: u64,
+    /// Upper bound of the prompt, from admission.
+    pub input_estimate_tokens: u64,
+    /// The output cap the upstream was sent.
+    pub output_cap_tokens: u64,
+    /// The last checkpoint.
+    pub progress: Progress,
+    /// The worker must report again before this time.
+    pub lease_until_ms: u64,
+    /// `None` while in flight.
+    pub charged: Option<Charged>,
+    /// Charged because the lease ran out; a final settlement may still correct it.
+    pub provisional: bool,
+}
+
+impl Reservation {
+    pub(crate) fn in_flight(&self) -> bool {
+        self.charged.is_none()
+    }
+
+    /// Whether the admission still counts toward the per-minute limits at `now_ms`.
+    pub(crate) fn in_minute(&self, now_ms: u64) -> bool {
+        self.admitted_ms.saturating_add(MINUTE_MS) > now_ms
+    }
+
+    /// The most this call can cost: its input estimate plus its output cap.
+    pub fn reserved_tokens(&self) -> u64 {
+        self.input_estimate_tokens
+            .saturating_add(self.output_cap_tokens)
+    }
+
+    fn progress_tokens(&self) -> u64 {
+        self.progress
+            .input_tokens
+            .unwrap_or(0)
+            .saturating_add(self.progress.output_tokens)
+    }
+
+    /// Tokens this call counts for: charged, else reserved (or used so far, if more).
+    pub(crate) fn tokens(&self) -> u64 {
+        match self.charged {
+            Some(charged) => charged.total(),
+            None => self.reserved_tokens().max(self.progress_tokens()),
+        }
+    }
+
+    /// What the call is charged when its lease runs out: the reported input (else the
+    /// estimate) plus the output credit (never less than the output reported so far).
+    pub(crate) fn lapse_charge(&self) -> Charged {
+        Charged {
+            input_tokens: self
+                .progress
+                .input_tokens
+                .unwrap_or(self.input_estimate_tokens),
+            output_tokens: self
+                .progress
+                .credit_output_tokens
+                .min(self.output_cap_tokens)
+                .max(self.progress.output_tokens),
+        }
+    }
+
+    /// Whether the row is still needed at `now_ms`.
+    pub(crate) fn needed(&self, now_ms: u64) -> bool {
+        self.in_flight()
+            || self.in_minute(now_ms)
+            || self.provisional && self.admitted_ms.saturating_add(PROVISIONAL_KEEP_MS) > now_ms
+    }
+}
