@@ -207,7 +207,10 @@ impl Config {
 
     /// The model entries serving `model_id`, in failover order (several `[[models]]` entries
     /// with one id form a failover list).
-    pub fn routes<'a>(&'a self, model_id: &'a str) -> impl Iterator<Item = Route<'a>> + 'a {
+    pub fn routes<'a, 'm>(&'a self, model_id: &'m str) -> impl Iterator<Item = Route<'a>> + 'm
+    where
+        'a: 'm,
+    {
         self.models
             .iter()
             .filter(move |m| m.id == model_id)

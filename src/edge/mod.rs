@@ -60,6 +60,14 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         }
     };
     response.headers_mut().set("x-request-id", &request_id)?;
+    if state::binding_text(&env, "TOC_DEBUG_MEMORY").as_deref() == Some("1") {
+        // The isolate's Wasm memory, which only grows: after a request, its high-water mark.
+        // A measuring aid for benchmarks (bench/memory.mjs), off unless the variable is set.
+        let bytes = core::arch::wasm32::memory_size(0) * 65_536;
+        response
+            .headers_mut()
+            .set("x-toc-wasm-memory-bytes", &bytes.to_string())?;
+    }
     Ok(response)
 }
 

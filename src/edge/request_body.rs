@@ -38,6 +38,11 @@ pub async fn read_body(req: &mut Request, limit: u64) -> Result<Vec<u8>, ApiErro
         .get_reader()
         .dyn_into()
         .map_err(|_| ApiError::invalid("The request body could not be read."))?;
+    // With a declared length the body is read into one buffer of that size; without one
+    // (chunked), chunks are kept as they come and joined once at the end, so the body is never
+    // copied by a growing buffer (which would briefly hold it twice and a half).
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    let mut total: u64 = 0;
     let capacity = declared.unwrap_or(0).min(limit);
     let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     loop {
@@ -47,21 +52,31 @@ pub async fn read_body(req: &mut Request, limit: u64) -> Result<Vec<u8>, ApiErro
             .as_bool()
             .unwrap_or(true);
         if done {
+            if !chunks.is_empty() {
+                body = chunks.concat();
+            }
             return Ok(body);
         }
         let value = Reflect::get(&result, &JsValue::from_str("value")).map_err(unreadable)?;
         let Some(chunk) = value.dyn_ref::<Uint8Array>() else {
             continue;
         };
-        let total = (body.len() as u64).saturating_add(u64::from(chunk.length()));
+        total = total.saturating_add(u64::from(chunk.length()));
         if total > limit {
             let _ = reader.cancel();
             return Err(too_large());
         }
-        let start = body.len();
-        body.resize(start + chunk.length() as usize, 0);
-        if let Some(tail) = body.get_mut(start..) {
-            chunk.copy_to(tail);
+        if declared.is_some() && total <= capacity {
+            let start = body.len();
+            body.resize(start + chunk.length() as usize, 0);
+            if let Some(tail) = body.get_mut(start..) {
+                chunk.copy_to(tail);
+            }
+        } else {
+            if !body.is_empty() {
+                chunks.push(std::mem::take(&mut body));
+            }
+            chunks.push(chunk.to_vec());
         }
     }
 }

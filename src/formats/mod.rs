@@ -118,6 +118,28 @@ impl UpstreamTarget {
     }
 }
 
+/// How a request encoder hands over what it built: a JSON value, or the bytes sent upstream.
+pub trait EncodedBody: Sized {
+    /// `size_hint`: about how many bytes the body will take (its prompt text), so the bytes
+    /// are written into one buffer rather than a growing one that briefly holds them twice.
+    fn from_wire<T: serde::Serialize>(wire: &T, size_hint: usize) -> serde_json::Result<Self>;
+}
+
+impl EncodedBody for Value {
+    fn from_wire<T: serde::Serialize>(wire: &T, _size_hint: usize) -> serde_json::Result<Value> {
+        serde_json::to_value(wire)
+    }
+}
+
+impl EncodedBody for Vec<u8> {
+    fn from_wire<T: serde::Serialize>(wire: &T, size_hint: usize) -> serde_json::Result<Vec<u8>> {
+        let mut out =
+            Vec::with_capacity(size_hint.saturating_add(size_hint / 8).saturating_add(4096));
+        serde_json::to_writer(&mut out, wire)?;
+        Ok(out)
+    }
+}
+
 /// What a client encoder needs to know to answer in the client's terms.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResponseContext {
@@ -207,6 +229,26 @@ impl WireFormat {
             }
             WireFormat::OpenAiResponses => {
                 openai_responses::encode_request(request, target, warnings)
+            }
+        }
+    }
+
+    /// [`WireFormat::encode_request`], as the bytes sent upstream.
+    pub fn encode_request_bytes(
+        self,
+        request: &ChatRequest,
+        target: &UpstreamTarget,
+        warnings: &mut Warnings,
+    ) -> Result<Vec<u8>, ApiError> {
+        match self {
+            WireFormat::OpenAiChat => {
+                openai_chat::request_encode::encode_request_as(request, target, warnings)
+            }
+            WireFormat::AnthropicMessages => {
+                anthropic_messages::request_encode::encode_request_as(request, target, warnings)
+            }
+            WireFormat::OpenAiResponses => {
+                openai_responses::request_encode::encode_request_as(request, target, warnings)
             }
         }
     }

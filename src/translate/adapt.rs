@@ -61,6 +61,48 @@ fn custom_tool_schema() -> Value {
     })
 }
 
+/// Whether [`for_upstream`] would change anything in `request` for `upstream`. Most requests
+/// fit as they are, and are then encoded without a copy.
+pub fn needed(request: &ChatRequest, upstream: WireFormat) -> bool {
+    let limits = limits(upstream);
+    let fits = |value: &str, max_chars: usize| {
+        !value.is_empty()
+            && value.len() <= max_chars
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    let tools = request.tools.iter().any(|tool| match tool {
+        Tool::Function { name, .. } => !fits(name, limits.tool_name_chars),
+        Tool::Custom { name, .. } => {
+            !limits.supports_custom_tools || !fits(name, limits.tool_name_chars)
+        }
+        Tool::Builtin { .. } => false,
+    });
+    let choice = matches!(&request.tool_choice, Some(ToolChoice::Named(name)) if !fits(name, limits.tool_name_chars));
+    let parts = request
+        .messages
+        .iter()
+        .flat_map(|m| m.parts.iter())
+        .any(|part| match part {
+            Part::ToolCall(call) => {
+                !fits(&call.name, limits.tool_name_chars)
+                    || !fits(&call.id, limits.call_id_chars)
+                    || (!limits.supports_custom_tools && call.kind == ToolKind::Custom)
+            }
+            Part::ToolResult(result) => {
+                !fits(&result.call_id, limits.call_id_chars)
+                    || (!limits.supports_custom_tools && result.kind == ToolKind::Custom)
+            }
+            Part::Text(_)
+            | Part::Image(_)
+            | Part::Document(_)
+            | Part::Reasoning(_)
+            | Part::Refusal(_) => false,
+        });
+    tools || choice || parts
+}
+
 /// Rewrites `request` for `upstream`; the returned [`Restore`] maps the answer back.
 pub fn for_upstream(mut request: ChatRequest, upstream: WireFormat) -> (ChatRequest, Restore) {
     let limits = limits(upstream);

@@ -26,13 +26,14 @@ pub struct ClientCall<'a> {
     pub features: UpstreamFeatures,
 }
 
-/// Builds the body to send upstream. `target.max_output_tokens` is the output cap the call
-/// reserved: whatever the client asked for, the upstream is sent exactly that.
+/// Builds the body to send upstream. The caller has already set the request's output limit to
+/// the call's cap and left out what the plan does not allow (see [`fit_to_plan`]).
 ///
 /// When the client already speaks the upstream's format, its own body is forwarded through the
 /// format's allowlist (`formats::forward`): vendor fields the canonical model does not carry
 /// survive and Anthropic thinking blocks stay byte-exact. Otherwise the canonical request is
-/// adapted to the upstream's limits and encoded.
+/// adapted to the upstream's limits (copied only if something must change) and encoded
+/// straight to bytes.
 pub fn upstream_request(
     call: ClientCall<'_>,
     upstream: WireFormat,
@@ -47,14 +48,32 @@ pub fn upstream_request(
             restore: Restore::default(),
         });
     }
-    let mut request = call.request.clone();
-    request.max_output_tokens = Some(target.output_cap());
+    if adapt::needed(call.request, upstream) {
+        let (adapted, restore) = adapt::for_upstream(call.request.clone(), upstream);
+        let body = upstream.encode_request_bytes(&adapted, target, warnings)?;
+        return Ok(UpstreamRequest { body, restore });
+    }
+    Ok(UpstreamRequest {
+        body: upstream.encode_request_bytes(call.request, target, warnings)?,
+        restore: Restore::default(),
+    })
+}
+
+/// Fits a decoded request to the call: its output limit becomes the reserved `output_cap`
+/// (every encoder sends it), and built-in tools the plan does not allow are left out.
+pub fn fit_to_plan(
+    request: &mut ChatRequest,
+    output_cap: u64,
+    features: UpstreamFeatures,
+    warnings: &mut Warnings,
+) {
+    request.max_output_tokens = Some(output_cap);
     request.tools.retain(|tool| match tool {
         Tool::Builtin { kind, .. } => {
             let allowed = match builtin_tool(kind) {
                 BuiltinTool::ClientRun => true,
-                BuiltinTool::Server => call.features.server_tools,
-                BuiltinTool::Mcp => call.features.mcp,
+                BuiltinTool::Server => features.server_tools,
+                BuiltinTool::Mcp => features.mcp,
             };
             if !allowed {
                 warnings.dropped(format!("tools({kind})"));
@@ -63,10 +82,4 @@ pub fn upstream_request(
         }
         Tool::Function { .. } | Tool::Custom { .. } => true,
     });
-    let (adapted, restore) = adapt::for_upstream(request, upstream);
-    let body = upstream.encode_request(&adapted, target, warnings)?;
-    Ok(UpstreamRequest {
-        body: serde_json::to_vec(&body).unwrap_or_default(),
-        restore,
-    })
 }

@@ -38,7 +38,7 @@ use crate::json_shape::{self, JsonLimits};
 use crate::keys::KeyRecord;
 use crate::metering::headers::limit_headers;
 use crate::translate::Warnings;
-use crate::translate::request::ClientCall;
+use crate::translate::request::{ClientCall, fit_to_plan};
 
 /// What the pipeline knows about the call so far, for the error response.
 struct Call<'a> {
@@ -87,7 +87,7 @@ async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) ->
     json_shape::check(&body, limits)?;
     let conversation = resolve_conversation(env, config, &record, client, &mut body).await?;
     let mut warnings = Warnings::new();
-    let request = client.decode_request(&body, &mut warnings)?;
+    let mut request = client.decode_request(&body, &mut warnings)?;
     let routes = routes(config, &request)?;
     check_plan(plan, &request.model)?;
     check_vendor_objects(&request, plan)?;
@@ -119,16 +119,27 @@ async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) ->
         let wanted = admission::reservation(&request, first_route);
         (wanted.input_tokens, wanted.output_tokens)
     };
-    // The client's body may be forwarded as it is only if it says exactly what was decoded.
-    let forwardable = !conversation.as_ref().is_some_and(|c| c.expanded)
+    fit_to_plan(&mut request, output_cap, plan.features, &mut warnings);
+    // The client's body may be forwarded as it is only to an upstream of its format, and only
+    // if it says exactly what was decoded; otherwise it is let go now (a body can be 10 MB).
+    let forwardable = routes.iter().any(|r| r.provider.format == client)
+        && !conversation.as_ref().is_some_and(|c| c.expanded)
         && !warnings.content_dropped()
         && !crate::canonical::reasoning::mentions_envelope(&body);
+    let body = forwardable.then_some(body);
+    if forwardable && routes.iter().all(|r| r.provider.format == client) {
+        // Every route forwards the client's body: the decoded conversation has served its
+        // purpose (checks, estimate) and is let go, so the body is never held three times.
+        request.messages = Vec::new();
+        request.system = Vec::new();
+        request.tools = Vec::new();
+    }
     let abort = web_sys::AbortController::new()
         .map_err(|_| ApiError::new(ErrorKind::Internal, "AbortController unavailable"))?;
     let outbound = Outbound {
         call: ClientCall {
             format: client,
-            forwardable_body: forwardable.then_some(body.as_slice()),
+            forwardable_body: body.as_deref(),
             request: &request,
             features: plan.features,
         },
@@ -265,7 +276,7 @@ async fn resolve_conversation(
 }
 
 /// The routes serving the requested model, in failover order.
-fn routes<'a>(config: &'a Config, request: &'a ChatRequest) -> Step<Vec<Route<'a>>> {
+fn routes<'a>(config: &'a Config, request: &ChatRequest) -> Step<Vec<Route<'a>>> {
     let routes: Vec<Route> = config.routes(&request.model).collect();
     if routes.is_empty() {
         return Err(not_found(&request.model));

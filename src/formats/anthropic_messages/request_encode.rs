@@ -27,7 +27,7 @@ use crate::canonical::{
     ToolChoice, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
-use crate::formats::UpstreamTarget;
+use crate::formats::{EncodedBody, UpstreamTarget};
 use crate::translate::Warnings;
 
 /// Image media types the Messages API accepts.
@@ -61,6 +61,16 @@ pub fn encode_request(
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<Value, ApiError> {
+    encode_request_as(request, target, warnings)
+}
+
+/// [`encode_request`], handing the body over as a JSON value or straight as the bytes sent
+/// upstream (one serialization, no intermediate tree).
+pub fn encode_request_as<B: EncodedBody>(
+    request: &ChatRequest,
+    target: &UpstreamTarget,
+    warnings: &mut Warnings,
+) -> Result<B, ApiError> {
     let mut system: Vec<TextBlockParam> = request
         .system
         .iter()
@@ -150,7 +160,7 @@ pub fn encode_request(
         metadata: request.user.as_deref().map(|user_id| Metadata { user_id }),
         stream: target.stream,
     };
-    serde_json::to_value(&params).map_err(|e| {
+    B::from_wire(&params, request.prompt_chars()).map_err(|e| {
         ApiError::new(
             ErrorKind::Internal,
             format!("could not write the upstream request: {e}"),

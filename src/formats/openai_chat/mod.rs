@@ -21,7 +21,7 @@
 mod data_url;
 pub mod forward;
 mod request_decode;
-mod request_encode;
+pub mod request_encode;
 mod response;
 mod stop_reason;
 mod stream_decoder;

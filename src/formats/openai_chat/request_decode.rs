@@ -36,7 +36,7 @@ use crate::translate::Warnings;
 
 /// Decodes a Chat Completions request body.
 pub fn decode_request(body: &[u8], warnings: &mut Warnings) -> Result<ChatRequest, ApiError> {
-    let params: ChatCompletionCreateParams<'static> = parse_body(body)?;
+    let params: ChatCompletionCreateParams<'_> = parse_body(body)?;
     if params.model.is_empty() {
         return Err(ApiError::invalid("'model' must not be empty.").with_param("model"));
     }

@@ -36,7 +36,7 @@ use crate::canonical::{
     ToolCall, ToolChoice, ToolKind, ToolResult, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
-use crate::formats::{MaxTokensParam, UpstreamTarget};
+use crate::formats::{EncodedBody, MaxTokensParam, UpstreamTarget};
 use crate::translate::Warnings;
 
 /// Chat accepts at most this many stop sequences.
@@ -48,6 +48,16 @@ pub fn encode_request(
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<Value, ApiError> {
+    encode_request_as(request, target, warnings)
+}
+
+/// [`encode_request`], handing the body over as a JSON value or straight as the bytes sent
+/// upstream (one serialization, no intermediate tree).
+pub fn encode_request_as<B: EncodedBody>(
+    request: &ChatRequest,
+    target: &UpstreamTarget,
+    warnings: &mut Warnings,
+) -> Result<B, ApiError> {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if !request.system.is_empty() {
         let blocks: Vec<&str> = request.system.iter().map(String::as_str).collect();
@@ -111,7 +121,7 @@ pub fn encode_request(
             .map(|user| Cow::Owned(crate::formats::openai_user_id(user, warnings))),
         ..ChatCompletionCreateParams::default()
     };
-    serde_json::to_value(&params).map_err(|error| {
+    B::from_wire(&params, request.prompt_chars()).map_err(|error| {
         ApiError::new(
             ErrorKind::Internal,
             format!("could not serialize the upstream request: {error}"),

@@ -31,7 +31,7 @@ mod media;
 mod namespace;
 mod parse;
 mod request_decode;
-mod request_encode;
+pub mod request_encode;
 mod response_decode;
 mod response_encode;
 mod state;

@@ -26,7 +26,7 @@ use crate::canonical::{
     Thinking, Tool, ToolChoice, ToolKind, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
-use crate::formats::UpstreamTarget;
+use crate::formats::{EncodedBody, UpstreamTarget};
 use crate::translate::Warnings;
 
 /// OpenAI's smallest accepted `max_output_tokens`.
@@ -37,6 +37,16 @@ pub fn encode_request(
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<Value, ApiError> {
+    encode_request_as(request, target, warnings)
+}
+
+/// [`encode_request`], handing the body over as a JSON value or straight as the bytes sent
+/// upstream (one serialization, no intermediate tree).
+pub fn encode_request_as<B: EncodedBody>(
+    request: &ChatRequest,
+    target: &UpstreamTarget,
+    warnings: &mut Warnings,
+) -> Result<B, ApiError> {
     crate::formats::check_request_files(request, Vendor::OpenAi)?;
     let mut input = Vec::new();
     for message in &request.messages {
@@ -76,7 +86,7 @@ pub fn encode_request(
         store: false,
         stream: target.stream,
     };
-    serde_json::to_value(&body).map_err(|e| {
+    B::from_wire(&body, request.prompt_chars()).map_err(|e| {
         ApiError::new(
             ErrorKind::Internal,
             format!("could not serialize the upstream request: {e}"),
