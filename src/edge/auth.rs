@@ -97,10 +97,13 @@ pub fn check_status(status: KeyStatus) -> Result<(), ApiError> {
     }
 }
 
+/// A storage binding (KV, a Durable Object) that failed: transient as far as the caller can
+/// tell, so 503 with `Retry-After`.
 pub fn internal(error: worker::Error) -> ApiError {
     worker::console_error!("storage error: {error}");
     ApiError::new(
-        ErrorKind::Internal,
-        "The gateway could not reach its key storage. Retry in a moment.",
+        ErrorKind::Overloaded,
+        "The gateway could not reach its storage; retry in a few seconds.",
     )
+    .with_retry_after(2)
 }

@@ -92,6 +92,14 @@ pub fn builtin_tool(kind: &str) -> BuiltinTool {
         .unwrap_or(BuiltinTool::Server)
 }
 
+/// Whether a built-in tool names objects stored at the vendor (files in the operator's account,
+/// reachable by any key that learns the id): `file_search`'s vector stores, a
+/// `code_interpreter` container given by id rather than `{"type": "auto"}`, an Anthropic code
+/// execution `container`.
+pub fn tool_names_stored_object(tool: &Value) -> bool {
+    tool.get("vector_store_ids").is_some() || tool.get("container").is_some_and(Value::is_string)
+}
+
 /// What an upstream encoder needs to know about where the request goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamTarget {

@@ -5,7 +5,9 @@ use super::warnings::Warnings;
 use crate::canonical::{ChatRequest, Tool};
 use crate::error::ApiError;
 use crate::format::WireFormat;
-use crate::formats::{BuiltinTool, UpstreamFeatures, UpstreamTarget, builtin_tool};
+use crate::formats::{
+    BuiltinTool, UpstreamFeatures, UpstreamTarget, builtin_tool, tool_names_stored_object,
+};
 
 /// An upstream body and how to read its answer back.
 #[derive(Debug)]
@@ -69,10 +71,12 @@ pub fn fit_to_plan(
 ) {
     request.max_output_tokens = Some(output_cap);
     request.tools.retain(|tool| match tool {
-        Tool::Builtin { kind, .. } => {
+        Tool::Builtin { kind, raw } => {
             let allowed = match builtin_tool(kind) {
                 BuiltinTool::ClientRun => true,
-                BuiltinTool::Server => features.server_tools,
+                BuiltinTool::Server => {
+                    features.server_tools && (features.files || !tool_names_stored_object(raw))
+                }
                 BuiltinTool::Mcp => features.mcp,
             };
             if !allowed {

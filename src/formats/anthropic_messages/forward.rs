@@ -8,7 +8,7 @@
 //! | `thinking` | as sent, its budget lowered below the cap when it would not fit |
 //! | `tools` | client tools and client-run Anthropic tools; server tools with the plan's `server_tools`, `mcp_toolset` with `mcp` |
 //! | `service_tier`, `speed`, `inference_geo` | with the plan's `service_tier` |
-//! | `container` | with `server_tools` |
+//! | `container` | with `server_tools` and `files` (a container is reused by id: it belongs to the operator's account) |
 //! | `mcp_servers` | with `mcp` |
 //! | anything else | left out, with a warning |
 
@@ -29,7 +29,7 @@ fn allowed(field: &str, features: UpstreamFeatures) -> bool {
         | "stop_sequences" | "stream" | "metadata" | "tools" | "tool_choice" | "thinking"
         | "output_config" | "cache_control" | "context_management" => true,
         "service_tier" | "speed" | "inference_geo" => features.service_tier,
-        "container" => features.server_tools,
+        "container" => features.server_tools && features.files,
         "mcp_servers" => features.mcp,
         _ => false,
     }
@@ -204,6 +204,19 @@ mod tests {
             store: true,
             files: true,
         };
+        let tools_only = UpstreamFeatures {
+            server_tools: true,
+            ..UpstreamFeatures::default()
+        };
+        let (sent, _) = forward(
+            json!({"model": "m", "max_tokens": 1, "messages": [], "container": "c"}),
+            10,
+            tools_only,
+        );
+        assert!(
+            sent.get("container").is_none(),
+            "a container id needs `files` too"
+        );
         let body = json!({"model": "pub", "max_tokens": 1, "messages": [], "speed": "fast",
             "container": "c", "mcp_servers": [], "tools": [{"type": "web_search_20250305"}]});
         let (sent, warnings) = forward(body, 10, everything);

@@ -7,7 +7,7 @@
 //! | `max_output_tokens` | the call's reserved output cap |
 //! | `store` | `false`, unless the plan has `store` (OpenAI keeps turns by default) |
 //! | `include` | `reasoning.encrypted_content` (added for reasoning models when `store` is forced off, so a turn can be replayed), output logprobs and image URLs; server-tool results with `server_tools` |
-//! | `tools` | function, custom and namespace tools and the client-run built-ins (shell, apply_patch, computer use); server tools with `server_tools`, `mcp` with `mcp` |
+//! | `tools` | function, custom and namespace tools and the client-run built-ins (shell, apply_patch, computer use); server tools with `server_tools` (and `files` for those naming stored objects: `file_search`'s vector stores, a `code_interpreter` container by id), `mcp` with `mcp` |
 //! | `service_tier` | with the plan's `service_tier` |
 //! | `metadata` | with `store` |
 //! | `previous_response_id` and anything else | left out (the gateway resolves conversations itself) |
@@ -15,7 +15,7 @@
 use super::builtin_tool;
 use crate::error::ApiError;
 use crate::formats::forward::{RawObject, filter_array, type_of};
-use crate::formats::{BuiltinTool, UpstreamFeatures, UpstreamTarget};
+use crate::formats::{BuiltinTool, UpstreamFeatures, UpstreamTarget, tool_names_stored_object};
 use crate::translate::Warnings;
 
 const ENCRYPTED_REASONING: &str = "reasoning.encrypted_content";
@@ -109,7 +109,9 @@ pub fn forward_request(
                 kind => match builtin_tool(kind) {
                     Some(BuiltinTool::ClientRun) => true,
                     Some(BuiltinTool::Mcp) => features.mcp,
-                    Some(BuiltinTool::Server) | None => features.server_tools,
+                    Some(BuiltinTool::Server) | None => {
+                        features.server_tools && (features.files || !names_stored_object(tool))
+                    }
                 },
             },
             warnings,
@@ -119,6 +121,11 @@ pub fn forward_request(
         }
     }
     Ok(object.to_bytes())
+}
+
+fn names_stored_object(tool: &serde_json::value::RawValue) -> bool {
+    serde_json::from_str::<serde_json::Value>(tool.get())
+        .is_ok_and(|tool| tool_names_stored_object(&tool))
 }
 
 #[cfg(test)]
@@ -175,6 +182,30 @@ mod tests {
                 "dropped=previous_response_id,service_tier,metadata,client_metadata,background,include(file_search_call.results),tools(web_search),tools(mcp),tools(file_search)"
             )
         );
+    }
+
+    #[test]
+    fn server_tools_naming_stored_objects_need_files_too() {
+        let tools_only = UpstreamFeatures {
+            server_tools: true,
+            ..UpstreamFeatures::default()
+        };
+        let body = json!({"model": "m", "input": "hi", "tools": [
+            {"type": "web_search"},
+            {"type": "file_search", "vector_store_ids": ["vs_other_tenant"]},
+            {"type": "code_interpreter", "container": "cntr_other_tenant"},
+            {"type": "code_interpreter", "container": {"type": "auto"}}
+        ]});
+        let (sent, _) = forward(body.clone(), tools_only);
+        assert_eq!(
+            sent["tools"],
+            json!([{"type": "web_search"}, {"type": "code_interpreter", "container": {"type": "auto"}}])
+        );
+        let both = UpstreamFeatures {
+            files: true,
+            ..tools_only
+        };
+        assert_eq!(forward(body, both).0["tools"].as_array().unwrap().len(), 4);
     }
 
     #[test]
