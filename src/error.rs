@@ -5,7 +5,7 @@
 //! [`ApiError::to_body`] the one place that writes error bodies, so a row of the product's error
 //! table changes in exactly one match arm.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::format::WireFormat;
 
@@ -58,46 +58,6 @@ impl ErrorKind {
             ErrorKind::UpstreamFailed => 502,
             ErrorKind::Overloaded => 503,
             ErrorKind::Timeout => 504,
-        }
-    }
-
-    /// OpenAI `error.type` and default `error.code`.
-    pub fn openai_type_code(self) -> (&'static str, Option<&'static str>) {
-        match self {
-            ErrorKind::InvalidRequest => ("invalid_request_error", None),
-            ErrorKind::ContextLengthExceeded => {
-                ("invalid_request_error", Some("context_length_exceeded"))
-            }
-            ErrorKind::Authentication => ("authentication_error", Some("invalid_api_key")),
-            ErrorKind::QuotaExhausted => ("insufficient_quota", Some("quota_exhausted")),
-            ErrorKind::PermissionDenied => ("permission_error", None),
-            ErrorKind::NotFound => ("not_found_error", None),
-            ErrorKind::ModelNotFound => ("not_found_error", Some("model_not_found")),
-            ErrorKind::MethodNotAllowed => ("invalid_request_error", Some("method_not_allowed")),
-            ErrorKind::RequestTooLarge => ("invalid_request_error", Some("request_too_large")),
-            ErrorKind::RateLimited => ("rate_limit_error", Some("rate_limit_exceeded")),
-            ErrorKind::UpstreamFailed => ("server_error", Some("upstream_error")),
-            ErrorKind::Overloaded => ("server_error", Some("overloaded")),
-            ErrorKind::Timeout => ("server_error", Some("timeout")),
-            ErrorKind::Internal => ("server_error", Some("internal_error")),
-        }
-    }
-
-    /// Anthropic `error.type`.
-    pub fn anthropic_type(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidRequest
-            | ErrorKind::ContextLengthExceeded
-            | ErrorKind::MethodNotAllowed => "invalid_request_error",
-            ErrorKind::Authentication => "authentication_error",
-            ErrorKind::QuotaExhausted => "billing_error",
-            ErrorKind::PermissionDenied => "permission_error",
-            ErrorKind::NotFound | ErrorKind::ModelNotFound => "not_found_error",
-            ErrorKind::RequestTooLarge => "request_too_large",
-            ErrorKind::RateLimited => "rate_limit_error",
-            ErrorKind::UpstreamFailed | ErrorKind::Internal => "api_error",
-            ErrorKind::Overloaded => "overloaded_error",
-            ErrorKind::Timeout => "timeout_error",
         }
     }
 
@@ -165,49 +125,9 @@ impl ApiError {
         self.kind.status()
     }
 
-    /// The OpenAI `error.code` for this error.
-    pub fn openai_code(&self) -> Option<&str> {
-        self.code.as_deref().or(self.kind.openai_type_code().1)
-    }
-
-    /// The message as an Anthropic client should read it. Claude Code compacts its context only
-    /// when an overflow says "prompt is too long", whatever the upstream called it.
-    pub fn anthropic_message(&self) -> String {
-        if self.kind == ErrorKind::ContextLengthExceeded
-            && !self.message.starts_with("prompt is too long")
-        {
-            format!("prompt is too long: {}", self.message)
-        } else {
-            self.message.clone()
-        }
-    }
-
-    /// The OpenAI error object (`{"message","type","param","code"}`), shared by both OpenAI
-    /// formats and by the Chat mid-stream error chunk.
-    pub fn openai_object(&self) -> Value {
-        json!({
-            "message": self.message,
-            "type": self.kind.openai_type_code().0,
-            "param": self.param,
-            "code": self.openai_code(),
-        })
-    }
-
-    /// The error body in a client's format.
+    /// The error body in a client's format (each format renders its own).
     pub fn to_body(&self, format: WireFormat, request_id: &str) -> Value {
-        match format {
-            WireFormat::OpenAiChat | WireFormat::OpenAiResponses => {
-                json!({ "error": self.openai_object() })
-            }
-            WireFormat::AnthropicMessages => json!({
-                "type": "error",
-                "error": {
-                    "type": self.kind.anthropic_type(),
-                    "message": self.anthropic_message(),
-                },
-                "request_id": request_id,
-            }),
-        }
+        format.spec().render_error(self, request_id)
     }
 }
 
@@ -219,42 +139,101 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// Builds an [`ApiError`] from an upstream's error answer (before or during a stream).
-///
-/// The upstream's message is kept. Upstream credential and billing failures are the operator's
-/// problem, not the caller's, so they become 502 rather than a 401/402 that would make the
-/// caller think their own key is bad.
+/// Builds an [`ApiError`] from an upstream's error answer (before or during a stream), as the
+/// upstream's format classifies it.
 pub fn from_upstream(format: WireFormat, status: u16, body: &[u8]) -> ApiError {
-    let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let error = parsed.get("error").unwrap_or(&parsed);
-    let message = error
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(body);
-            let text = text.trim();
-            if text.is_empty() {
-                format!("the upstream answered HTTP {status}")
-            } else {
-                text.chars().take(500).collect()
-            }
-        });
-    let error_type = error.get("type").and_then(Value::as_str).unwrap_or("");
-    let code = error.get("code").and_then(Value::as_str).unwrap_or("");
-    let param = error
-        .get("param")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let kind = classify(format, status, error_type, code, &message);
-    let mut api = ApiError::new(kind, client_message(kind, status, &message));
-    if kind_keeps_vendor_words(kind) {
-        api.param = param;
-        if kind == ErrorKind::InvalidRequest && !code.is_empty() {
-            api.code = Some(code.to_owned());
+    format.spec().classify_error(status, body)
+}
+
+/// The fields most vendors put in an error body (`{"error": {"message", "type", "code",
+/// "param"}}`, or the same at the top level), read leniently.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamError {
+    pub status: u16,
+    pub message: String,
+    pub error_type: String,
+    pub code: String,
+    pub param: Option<String>,
+}
+
+impl UpstreamError {
+    pub fn parse(status: u16, body: &[u8]) -> UpstreamError {
+        let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let error = parsed.get("error").unwrap_or(&parsed);
+        let text = |name: &str| {
+            error
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let message = error
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                let text = String::from_utf8_lossy(body);
+                let text = text.trim();
+                if text.is_empty() {
+                    format!("the upstream answered HTTP {status}")
+                } else {
+                    text.chars().take(500).collect()
+                }
+            });
+        UpstreamError {
+            status,
+            message,
+            error_type: text("type"),
+            code: text("code"),
+            param: error
+                .get("param")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         }
     }
-    api
+
+    /// The error a client gets for this upstream failure, once its format decided the kind:
+    /// the upstream's words (and field) only where the request is at fault.
+    pub fn into_api_error(self, kind: ErrorKind) -> ApiError {
+        let mut api = ApiError::new(kind, client_message(kind, self.status, &self.message));
+        if kind_keeps_vendor_words(kind) {
+            api.param = self.param;
+            if kind == ErrorKind::InvalidRequest && !self.code.is_empty() {
+                api.code = Some(self.code);
+            }
+        }
+        api
+    }
+
+    /// The kind by the shape every vendor shares: a context overflow in any words, operator-side
+    /// failures (the gateway's key, the operator's credit, permissions or configured model),
+    /// then the HTTP status.
+    pub fn common_kind(&self) -> ErrorKind {
+        if self.code == "context_length_exceeded"
+            || is_context_overflow(&self.message) && self.status < 500
+        {
+            return ErrorKind::ContextLengthExceeded;
+        }
+        if self.code == "insufficient_quota" || self.error_type == "insufficient_quota" {
+            return ErrorKind::UpstreamFailed;
+        }
+        kind_for_status(self.status)
+    }
+}
+
+/// The kind an upstream HTTP status means for the client.
+pub fn kind_for_status(status: u16) -> ErrorKind {
+    match status {
+        400 | 422 => ErrorKind::InvalidRequest,
+        // The gateway's key, the operator's credit or permissions, the model the operator
+        // configured: nothing the caller can fix.
+        401..=404 => ErrorKind::UpstreamFailed,
+        408 | 504 => ErrorKind::Timeout,
+        413 => ErrorKind::RequestTooLarge,
+        429 => ErrorKind::RateLimited,
+        502 | 503 | 529 => ErrorKind::Overloaded,
+        _ => ErrorKind::UpstreamFailed,
+    }
 }
 
 /// Whether a client may read the upstream's own words for an error of `kind`: only when the
@@ -393,46 +372,6 @@ pub fn is_context_overflow(message: &str) -> bool {
         || lower.contains("exceeds the context")
 }
 
-fn classify(
-    format: WireFormat,
-    status: u16,
-    error_type: &str,
-    code: &str,
-    message: &str,
-) -> ErrorKind {
-    if code == "context_length_exceeded" || is_context_overflow(message) && status < 500 {
-        return ErrorKind::ContextLengthExceeded;
-    }
-    if format == WireFormat::AnthropicMessages {
-        match error_type {
-            "invalid_request_error" => return ErrorKind::InvalidRequest,
-            "authentication_error" | "billing_error" | "permission_error" | "not_found_error" => {
-                return ErrorKind::UpstreamFailed;
-            }
-            "request_too_large" => return ErrorKind::RequestTooLarge,
-            "rate_limit_error" => return ErrorKind::RateLimited,
-            "overloaded_error" => return ErrorKind::Overloaded,
-            "timeout_error" => return ErrorKind::Timeout,
-            "api_error" => return ErrorKind::UpstreamFailed,
-            _ => {}
-        }
-    }
-    if code == "insufficient_quota" || error_type == "insufficient_quota" {
-        return ErrorKind::UpstreamFailed;
-    }
-    match status {
-        400 | 422 => ErrorKind::InvalidRequest,
-        // The gateway's key, the operator's credit or permissions, the model the operator
-        // configured: nothing the caller can fix.
-        401..=404 => ErrorKind::UpstreamFailed,
-        408 | 504 => ErrorKind::Timeout,
-        413 => ErrorKind::RequestTooLarge,
-        429 => ErrorKind::RateLimited,
-        502 | 503 | 529 => ErrorKind::Overloaded,
-        _ => ErrorKind::UpstreamFailed,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,124 +379,20 @@ mod tests {
     #[test]
     fn statuses_follow_the_product_table() {
         let table = [
-            (
-                ErrorKind::InvalidRequest,
-                400,
-                "invalid_request_error",
-                None,
-                "invalid_request_error",
-            ),
-            (
-                ErrorKind::Authentication,
-                401,
-                "authentication_error",
-                Some("invalid_api_key"),
-                "authentication_error",
-            ),
-            (
-                ErrorKind::QuotaExhausted,
-                402,
-                "insufficient_quota",
-                Some("quota_exhausted"),
-                "billing_error",
-            ),
-            (
-                ErrorKind::PermissionDenied,
-                403,
-                "permission_error",
-                None,
-                "permission_error",
-            ),
-            (
-                ErrorKind::ModelNotFound,
-                404,
-                "not_found_error",
-                Some("model_not_found"),
-                "not_found_error",
-            ),
-            (
-                ErrorKind::RequestTooLarge,
-                413,
-                "invalid_request_error",
-                Some("request_too_large"),
-                "request_too_large",
-            ),
-            (
-                ErrorKind::RateLimited,
-                429,
-                "rate_limit_error",
-                Some("rate_limit_exceeded"),
-                "rate_limit_error",
-            ),
-            (
-                ErrorKind::UpstreamFailed,
-                502,
-                "server_error",
-                Some("upstream_error"),
-                "api_error",
-            ),
-            (
-                ErrorKind::Overloaded,
-                503,
-                "server_error",
-                Some("overloaded"),
-                "overloaded_error",
-            ),
-            (
-                ErrorKind::Timeout,
-                504,
-                "server_error",
-                Some("timeout"),
-                "timeout_error",
-            ),
+            (ErrorKind::InvalidRequest, 400),
+            (ErrorKind::Authentication, 401),
+            (ErrorKind::QuotaExhausted, 402),
+            (ErrorKind::PermissionDenied, 403),
+            (ErrorKind::ModelNotFound, 404),
+            (ErrorKind::RequestTooLarge, 413),
+            (ErrorKind::RateLimited, 429),
+            (ErrorKind::UpstreamFailed, 502),
+            (ErrorKind::Overloaded, 503),
+            (ErrorKind::Timeout, 504),
         ];
-        for (kind, status, openai_type, openai_code, anthropic_type) in table {
+        for (kind, status) in table {
             assert_eq!(kind.status(), status, "{kind:?}");
-            assert_eq!(
-                kind.openai_type_code(),
-                (openai_type, openai_code),
-                "{kind:?}"
-            );
-            assert_eq!(kind.anthropic_type(), anthropic_type, "{kind:?}");
         }
-    }
-
-    #[test]
-    fn bodies_in_each_format() {
-        let err = ApiError::invalid("bad").with_param("messages");
-        assert_eq!(
-            err.to_body(WireFormat::OpenAiChat, "req_1"),
-            json!({"error":{"message":"bad","type":"invalid_request_error","param":"messages","code":null}})
-        );
-        assert_eq!(
-            err.to_body(WireFormat::AnthropicMessages, "req_1"),
-            json!({"type":"error","error":{"type":"invalid_request_error","message":"bad"},"request_id":"req_1"})
-        );
-    }
-
-    #[test]
-    fn context_overflow_keeps_its_meaning() {
-        let from_openai = from_upstream(
-            WireFormat::OpenAiChat,
-            400,
-            br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
-        );
-        assert_eq!(from_openai.kind, ErrorKind::ContextLengthExceeded);
-        assert!(
-            from_openai
-                .anthropic_message()
-                .starts_with("prompt is too long: This model's")
-        );
-        let from_anthropic = from_upstream(
-            WireFormat::AnthropicMessages,
-            400,
-            br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
-        );
-        assert_eq!(from_anthropic.kind, ErrorKind::ContextLengthExceeded);
-        assert_eq!(
-            from_anthropic.openai_code(),
-            Some("context_length_exceeded")
-        );
     }
 
     #[test]

@@ -99,9 +99,11 @@ pub struct Provider {
 }
 
 impl Provider {
-    /// The full URL of this provider's inference endpoint.
-    pub fn endpoint(&self) -> String {
-        format!("{}{}", self.base_url, self.format.upstream_path())
+    /// The URL of an answer from this provider for `model`.
+    pub fn endpoint(&self, model: &str, stream: bool) -> String {
+        self.format
+            .spec()
+            .upstream_url(&self.base_url, model, stream)
     }
 }
 
@@ -407,13 +409,14 @@ fn validate_provider(
     }
     let format = WireFormat::from_config_name(&raw.format);
     if format.is_none() {
+        let names: Vec<String> = WireFormat::ALL
+            .iter()
+            .map(|format| format!("{:?}", format.config_name()))
+            .collect();
         check.error(
             &entry,
             "format",
-            format!(
-                "{:?} is not one of \"openai-chat\", \"anthropic\", \"openai-responses\"",
-                raw.format
-            ),
+            format!("{:?} is not one of {}", raw.format, names.join(", ")),
         );
     }
     let base_url = raw.base_url.trim_end_matches('/').to_owned();
@@ -664,7 +667,7 @@ mod tests {
         }"#;
         let config = Config::from_json(json).unwrap();
         assert_eq!(
-            config.providers[0].endpoint(),
+            config.providers[0].endpoint("claude-x", false),
             "http://127.0.0.1:9/v1/messages"
         );
         assert_eq!(config.models.len(), 1);

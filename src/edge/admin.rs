@@ -24,7 +24,8 @@ pub async fn handle(mut req: Request, env: &Env, path: &str, request_id: &str) -
     let answer = route(&mut req, env, path).await;
     match answer {
         Ok((status, body)) => http::json(status, &body),
-        Err(error) => http::error(WireFormat::OpenAiChat, &error, request_id),
+        // Not a format's endpoint: errors in the first registered format's shape (OpenAI's).
+        Err(error) => http::error(WireFormat::ALL[0], &error, request_id),
     }
 }
 

@@ -4,28 +4,36 @@ use std::rc::Rc;
 
 use worker::{Env, Request};
 
+use super::http;
 use super::inference::admission::meter_unavailable;
 use super::keystore::KeyStore;
 use super::meter_client::MeterClient;
 use super::state;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorKind};
+use crate::format::WireFormat;
 use crate::keys::{self, KeyRecord, KeyStatus};
 use crate::metering::Snapshot;
 
 const HOW_TO_AUTHENTICATE: &str =
     "send your key as `Authorization: Bearer toc-...` or as `x-api-key: toc-...`";
 
-/// The caller's key record, or a 401 saying what is wrong.
-pub async fn authenticate(req: &Request, env: &Env, now_ms: u64) -> Result<KeyRecord, ApiError> {
-    let header = |name: &str| req.headers().get(name).ok().flatten();
-    let (authorization, x_api_key) = (header("authorization"), header("x-api-key"));
-    let Some(key) = keys::presented_key(authorization.as_deref(), x_api_key.as_deref()) else {
+/// The caller's key record, or a 401 saying what is wrong. The key is where `format` looks for
+/// it (every format takes `Authorization: Bearer` and `x-api-key`).
+pub async fn authenticate(
+    req: &Request,
+    env: &Env,
+    format: WireFormat,
+    now_ms: u64,
+) -> Result<KeyRecord, ApiError> {
+    let presented = http::with_incoming(req, |incoming| format.spec().presented_key(incoming));
+    let Some(key) = presented else {
         return Err(ApiError::new(
             ErrorKind::Authentication,
             format!("No API key was sent: {HOW_TO_AUTHENTICATE}."),
         ));
     };
+    let key = key.as_str();
     let invalid = || {
         ApiError::new(
             ErrorKind::Authentication,
@@ -53,10 +61,14 @@ pub async fn authenticate(req: &Request, env: &Env, now_ms: u64) -> Result<KeyRe
     Ok(record)
 }
 
-/// The caller of a keyed endpoint: its key record and the config.
-pub async fn caller(req: &Request, env: &Env) -> Result<(KeyRecord, Rc<Config>), ApiError> {
+/// The caller of a keyed endpoint of `format`: its key record and the config.
+pub async fn caller(
+    req: &Request,
+    env: &Env,
+    format: WireFormat,
+) -> Result<(KeyRecord, Rc<Config>), ApiError> {
     let config = state::usable_config(env)?;
-    let record = authenticate(req, env, worker::Date::now().as_millis()).await?;
+    let record = authenticate(req, env, format, worker::Date::now().as_millis()).await?;
     Ok((record, config))
 }
 
@@ -68,8 +80,9 @@ pub async fn caller(req: &Request, env: &Env) -> Result<(KeyRecord, Rc<Config>),
 pub async fn verified_caller(
     req: &Request,
     env: &Env,
+    format: WireFormat,
 ) -> Result<(KeyRecord, Rc<Config>, Option<Snapshot>), ApiError> {
-    let (record, config) = caller(req, env).await?;
+    let (record, config) = caller(req, env, format).await?;
     if !state::metering_enabled(env) {
         return Ok((record, config, None));
     }

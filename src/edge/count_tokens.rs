@@ -1,6 +1,7 @@
-//! `POST /v1/messages/count_tokens` for every model: exact when the model's upstream is
-//! Anthropic (the request goes to its count endpoint), an estimate otherwise (an upper bound,
-//! see `translate::meter::estimate_input_tokens`). The answer says which in
+//! Token counting for every model, at each format's count endpoint (Anthropic's
+//! `POST /v1/messages/count_tokens`, ...): exact when the model's upstream has a count endpoint
+//! of its own (Anthropic's, OpenAI's `responses/input_tokens`), the input estimate otherwise (an
+//! upper bound, see `translate::meter::estimate_input_tokens`). The answer says which in
 //! `x-toc-token-count: exact | estimate`.
 //!
 //! A count is a request like any other for the key: it needs an active key and counts toward
@@ -10,7 +11,6 @@
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
-use serde_json::{Value, json};
 use worker::{Delay, Env, Fetch, Request, Response, Result};
 
 use super::auth;
@@ -20,24 +20,33 @@ use super::inference::body_limits;
 use super::request_body::read_body;
 use super::state;
 use super::upstream;
-use crate::config::{Plan, Route};
+use crate::canonical::ChatRequest;
+use crate::config::Route;
 use crate::error::{self, ApiError, ErrorKind};
 use crate::format::WireFormat;
-use crate::formats::anthropic_messages::forward::forward_count_request;
 use crate::json_shape;
 use crate::keys::KeyRecord;
 use crate::metering::headers::limit_headers;
 use crate::translate::Warnings;
 use crate::translate::meter::estimate_input_tokens;
+use crate::translate::request::fit_to_plan;
 
 /// The longest an upstream count may take before the estimate is used instead.
 const COUNT_TIMEOUT_MS: u64 = 10_000;
 
-pub async fn handle(mut req: Request, env: &Env, request_id: &str) -> Result<Response> {
-    let format = WireFormat::AnthropicMessages;
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    format: WireFormat,
+    request_id: &str,
+) -> Result<Response> {
     let mut headers = Vec::new();
-    let mut response = match count(&mut req, env, request_id, &mut headers).await {
-        Ok((tokens, how)) => answer(tokens, how)?,
+    let mut response = match count(&mut req, env, format, request_id, &mut headers).await {
+        Ok((tokens, how)) => {
+            let mut response = http::json(200, &format.spec().count_answer(tokens))?;
+            response.headers_mut().set("x-toc-token-count", how)?;
+            response
+        }
         Err(error) => http::error(format, &error, request_id)?,
     };
     http::set_all(&mut response, headers)?;
@@ -48,11 +57,11 @@ pub async fn handle(mut req: Request, env: &Env, request_id: &str) -> Result<Res
 async fn count(
     req: &mut Request,
     env: &Env,
+    format: WireFormat,
     request_id: &str,
     headers: &mut Vec<(&'static str, String)>,
 ) -> std::result::Result<(u64, &'static str), ApiError> {
-    let format = WireFormat::AnthropicMessages;
-    let (record, config) = auth::caller(req, env).await?;
+    let (record, config) = auth::caller(req, env, format).await?;
     let config = config.as_ref();
     let plan = config.plan(&record.plan).ok_or_else(|| {
         ApiError::new(
@@ -62,16 +71,9 @@ async fn count(
     })?;
     let body = read_body(req, config.gateway.max_body_bytes).await?;
     json_shape::check(&body, body_limits(config))?;
-    // count_tokens takes a Messages request without `max_tokens`.
-    let mut json: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid(format!("The body is not valid JSON: {e}")))?;
-    if let Some(object) = json.as_object_mut() {
-        object.entry("max_tokens").or_insert(json!(1));
-        object.remove("stream");
-    }
-    let patched = serde_json::to_vec(&json).unwrap_or_default();
-    drop(json);
-    let request = format.decode_request(&patched, &mut Warnings::new())?;
+    let mut warnings = Warnings::new();
+    let mut request = format.spec().decode_count_request(&body, &mut warnings)?;
+    drop(body);
     let routes: Vec<Route> = config.routes(&request.model).collect();
     if routes.is_empty() {
         return Err(ApiError::new(
@@ -100,24 +102,14 @@ async fn count(
             })?;
         *headers = limit_headers(&snapshot);
     }
-    let beta = req.headers().get("anthropic-beta").ok().flatten();
-    if let Some(route) = routes
-        .iter()
-        .find(|r| r.provider.format == WireFormat::AnthropicMessages)
-    {
-        match exact(
-            env,
-            plan,
-            &record,
-            route,
-            &body,
-            beta.as_deref(),
-            request_id,
-        )
-        .await
-        {
-            Some(tokens) => return Ok((tokens, "exact")),
-            None => worker::console_warn!("{request_id}: count_tokens upstream failed, estimating"),
+    fit_to_plan(&mut request, 1, plan.features, &mut warnings);
+    let betas = format
+        .spec()
+        .beta_header()
+        .and_then(|name| req.headers().get(name).ok().flatten());
+    for route in &routes {
+        if let Some(tokens) = exact(env, &record, route, &request, betas.as_deref()).await {
+            return Ok((tokens, "exact"));
         }
     }
     let estimate = estimate_input_tokens(&request);
@@ -128,46 +120,40 @@ async fn count(
     Ok((estimate, "estimate"))
 }
 
-fn answer(input_tokens: u64, how: &str) -> Result<Response> {
-    let mut response = http::json(200, &json!({ "input_tokens": input_tokens }))?;
-    response.headers_mut().set("x-toc-token-count", how)?;
-    Ok(response)
-}
-
-/// The upstream's count, trying each key of the pool; `None` when none answered in time.
+/// The upstream's own count for `request`, trying each key of the pool; `None` when the
+/// upstream has no count endpoint or no key answered in time.
 async fn exact(
     env: &Env,
-    plan: &Plan,
     record: &KeyRecord,
     route: &Route<'_>,
-    body: &[u8],
-    beta: Option<&str>,
-    request_id: &str,
+    request: &ChatRequest,
+    betas: Option<&str>,
 ) -> Option<u64> {
+    let spec = route.provider.format.spec();
+    let target = upstream::target(route, false, 1);
+    let (url, body) = spec
+        .count_request(&route.provider.base_url, request, &target)?
+        .ok()?;
     let mut warnings = Warnings::new();
-    let forwarded =
-        forward_count_request(body, &route.model.upstream, plan.features, &mut warnings).ok()?;
-    let beta = upstream::allowed_betas(route, beta, &mut warnings);
-    let url = format!("{}/messages/count_tokens", route.provider.base_url);
-    let offset = record.id.len().wrapping_add(request_id.len());
-    let keys = upstream::pool(env, route, offset);
+    let betas = upstream::allowed_betas(route, betas, &mut warnings);
+    let keys = upstream::pool(env, route, record.id.len());
     let attempts: Vec<Option<String>> = if keys.is_empty() {
         vec![None]
     } else {
         keys.into_iter().map(Some).collect()
     };
     for key in attempts {
-        let Ok(request) = upstream::build_request(
-            WireFormat::AnthropicMessages,
+        let Ok(upstream_request) = upstream::build_request(
+            route.provider.format,
             &url,
             key.as_deref(),
-            &forwarded,
-            beta.as_deref(),
+            &body,
+            betas.as_deref(),
             false,
         ) else {
             continue;
         };
-        let fetch = Fetch::Request(request);
+        let fetch = Fetch::Request(upstream_request);
         let sending = fetch.send();
         let waiting = Delay::from(Duration::from_millis(COUNT_TIMEOUT_MS));
         let mut response = match select(Box::pin(sending), Box::pin(waiting)).await {
@@ -177,12 +163,11 @@ async fn exact(
         let status = response.status_code();
         let bytes = response.bytes().await.unwrap_or_default();
         if status == 200 {
-            return serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("input_tokens").and_then(Value::as_u64));
+            return spec.count_response(&bytes);
         }
         worker::console_warn!(
-            "{request_id}: count_tokens upstream answered {status}: {}",
+            "count_tokens upstream {:?} answered {status}: {}",
+            route.provider.id,
             error::log_excerpt(&bytes)
         );
         if !matches!(status, 401..=403 | 408 | 429 | 500..=599) {

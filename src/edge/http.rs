@@ -5,6 +5,30 @@ use worker::{Headers, Response, ResponseBuilder, Result};
 
 use crate::error::ApiError;
 use crate::format::WireFormat;
+use crate::formats::spec::Incoming;
+
+/// Runs `f` on `req` as the formats see an incoming request.
+pub fn with_incoming<R>(req: &worker::Request, f: impl FnOnce(&Incoming) -> R) -> R {
+    with_incoming_as(req, &req.inner().method(), f)
+}
+
+/// [`with_incoming`], as if `req` had been sent with `method`.
+pub fn with_incoming_as<R>(
+    req: &worker::Request,
+    method: &str,
+    f: impl FnOnce(&Incoming) -> R,
+) -> R {
+    let path = req.path();
+    let url = req.inner().url();
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    f(&Incoming {
+        method,
+        path: path.trim_end_matches('/'),
+        header: &header,
+        query,
+    })
+}
 
 /// A JSON response with `status`.
 pub fn json(status: u16, body: &Value) -> Result<Response> {

@@ -30,10 +30,11 @@ mod state;
 mod upstream;
 mod usage;
 
-use worker::{Context, Env, Method, Request, Response, Result, event};
+use worker::{Context, Env, Request, Response, Result, event};
 
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
+use crate::formats::spec::{Endpoint, EndpointKind, Incoming};
 
 #[event(start)]
 fn start() {
@@ -43,9 +44,8 @@ fn start() {
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let request_id = random::request_id();
-    let path = req.path();
-    let format = error_format(&path, &req);
-    let mut response = match route(req, &env, &ctx, &path, &request_id).await {
+    let format = http::with_incoming(&req, error_format);
+    let mut response = match route(req, &env, &ctx, &request_id).await {
         Ok(response) => response,
         Err(e) => {
             worker::console_error!("{request_id}: unhandled error: {e}");
@@ -71,81 +71,78 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     Ok(response)
 }
 
-/// The format errors on `path` are written in.
-fn error_format(path: &str, req: &Request) -> WireFormat {
-    if path.starts_with("/v1/messages")
-        || req.headers().has("anthropic-version").unwrap_or(false) && !path.starts_with("/v1/chat")
-    {
-        WireFormat::AnthropicMessages
-    } else if path.starts_with("/v1/responses") {
-        WireFormat::OpenAiResponses
-    } else {
-        WireFormat::OpenAiChat
-    }
+/// The format errors for `request` are written in: the first that claims its path, else the
+/// first registered.
+fn error_format(request: &Incoming) -> WireFormat {
+    WireFormat::ALL
+        .into_iter()
+        .find(|format| format.spec().claims_errors(request))
+        .unwrap_or(WireFormat::ALL[0])
 }
 
-async fn route(
-    req: Request,
-    env: &Env,
-    ctx: &Context,
-    path: &str,
-    request_id: &str,
-) -> Result<Response> {
-    let method = req.method();
-    let path = path.trim_end_matches('/');
-    match (method, path) {
-        (Method::Get, "/health/ready") => health::handle(&req, env),
-        (Method::Post, "/v1/chat/completions") => {
-            inference::handle(req, env, ctx, WireFormat::OpenAiChat, request_id).await
-        }
-        (Method::Post, "/v1/messages") => {
-            inference::handle(req, env, ctx, WireFormat::AnthropicMessages, request_id).await
-        }
-        (Method::Post, "/v1/messages/count_tokens") => {
-            count_tokens::handle(req, env, request_id).await
-        }
-        (Method::Post, "/v1/responses") => {
-            inference::handle(req, env, ctx, WireFormat::OpenAiResponses, request_id).await
-        }
-        (Method::Get, "/v1/models") => models::handle(req, env, None, request_id).await,
-        (Method::Get, p) if p.starts_with("/v1/models/") => {
-            let id = p.trim_start_matches("/v1/models/").to_owned();
-            models::handle(req, env, Some(&id), request_id).await
-        }
-        (Method::Get | Method::Delete, p) if p.starts_with("/v1/responses/") => {
-            let id = p.trim_start_matches("/v1/responses/").to_owned();
-            let delete = req.method() == Method::Delete;
-            responses_state::handle_stored(req, env, &id, delete, request_id).await
-        }
-        (Method::Get, "/v1/usage") => usage::handle(req, env, request_id).await,
+/// The format endpoint `request` asks for, if any format serves it.
+fn format_endpoint(request: &Incoming) -> Option<(WireFormat, Endpoint)> {
+    WireFormat::ALL
+        .into_iter()
+        .find_map(|format| format.spec().endpoint(request).map(|e| (format, e)))
+}
+
+/// Paths the gateway itself serves, with their method.
+const GATEWAY_ENDPOINTS: [(&str, &str); 2] = [("GET", "/health/ready"), ("GET", "/v1/usage")];
+
+async fn route(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Result<Response> {
+    let method = req.inner().method();
+    let path = req.path();
+    let path = path.trim_end_matches('/').to_owned();
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/health/ready") => return health::handle(&req, env),
+        ("GET", "/v1/usage") => return usage::handle(req, env, request_id).await,
         (_, p) if p == "/admin" || p.starts_with("/admin/") => {
-            admin::handle(req, env, p, request_id).await
+            return admin::handle(req, env, p, request_id).await;
         }
-        (
-            _,
-            "/v1/chat/completions"
-            | "/v1/messages"
-            | "/v1/responses"
-            | "/v1/usage"
-            | "/v1/models"
-            | "/health/ready",
-        ) => http::error(
-            error_format(path, &req),
+        _ => {}
+    }
+    if let Some((format, endpoint)) = http::with_incoming(&req, format_endpoint) {
+        return match endpoint.kind {
+            EndpointKind::Inference => {
+                inference::handle(req, env, ctx, format, endpoint, request_id).await
+            }
+            EndpointKind::CountTokens => count_tokens::handle(req, env, format, request_id).await,
+            EndpointKind::ListModels => models::handle(req, env, format, None, request_id).await,
+            EndpointKind::GetModel(id) => {
+                models::handle(req, env, format, Some(&id), request_id).await
+            }
+            EndpointKind::StoredTurn { id, delete } => {
+                responses_state::handle_stored(req, env, format, &id, delete, request_id).await
+            }
+        };
+    }
+    let format = http::with_incoming(&req, error_format);
+    // A path some endpoint serves, asked with another method: 405.
+    let known_path = GATEWAY_ENDPOINTS.iter().any(|(_, p)| *p == path)
+        || ["GET", "POST", "DELETE", "PUT", "PATCH"]
+            .into_iter()
+            .any(|other| {
+                http::with_incoming_as(&req, other, |request| format_endpoint(request).is_some())
+            });
+    if known_path {
+        return http::error(
+            format,
             &ApiError::new(
                 ErrorKind::MethodNotAllowed,
-                format!("{} is not allowed on {path}", req.method()),
+                format!("{method} is not allowed on {path}"),
             ),
             request_id,
-        ),
-        _ => http::error(
-            error_format(path, &req),
-            &ApiError::new(
-                ErrorKind::NotFound,
-                format!(
-                    "No endpoint at {path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/models and /v1/usage."
-                ),
-            ),
-            request_id,
-        ),
+        );
     }
+    http::error(
+        format,
+        &ApiError::new(
+            ErrorKind::NotFound,
+            format!(
+                "No endpoint at {path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/models and /v1/usage."
+            ),
+        ),
+        request_id,
+    )
 }

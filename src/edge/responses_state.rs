@@ -118,12 +118,12 @@ pub async fn store_turn(
 pub async fn handle_stored(
     req: Request,
     env: &Env,
+    format: WireFormat,
     id: &str,
     delete: bool,
     request_id: &str,
 ) -> Result<Response> {
-    let format = WireFormat::OpenAiResponses;
-    let (record, _, snapshot) = match auth::verified_caller(&req, env).await {
+    let (record, _, snapshot) = match auth::verified_caller(&req, env, format).await {
         Ok(caller) => caller,
         Err(error) => return http::error(format, &error, request_id),
     };

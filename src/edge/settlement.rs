@@ -39,7 +39,7 @@ const SETTLE_RETRY_MS: [u64; 5] = [0, 250, 1_000, 3_000, 8_000];
 
 /// The answer to keep as a stored Responses turn.
 pub enum KeptAnswer {
-    /// A streamed answer, folded; encoded as a Responses object when stored.
+    /// A streamed answer, folded; encoded in the client's format when stored.
     Canonical(ChatResponse),
     /// A non-streamed answer as the client received it.
     Client(Value),
@@ -75,8 +75,9 @@ impl Report {
     }
 }
 
-/// A Responses turn to store once the answer is complete.
+/// A conversation turn to store once the answer is complete, in the client's format.
 pub struct Keep {
+    pub format: WireFormat,
     pub conversation: Conversation,
     pub context: ResponseContext,
     pub ttl_ms: u64,
@@ -282,7 +283,7 @@ impl Settlement {
         if let (Some(keep), Some(answer)) = (&self.keep, report.answer) {
             let json = match answer {
                 KeptAnswer::Canonical(response) => {
-                    WireFormat::OpenAiResponses.encode_response(&response, &keep.context)
+                    keep.format.encode_response(&response, &keep.context)
                 }
                 KeptAnswer::Client(json) => json,
             };

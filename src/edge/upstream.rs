@@ -32,9 +32,9 @@ pub struct Outbound<'a> {
     pub call: ClientCall<'a>,
     /// The output cap the call reserved; no upstream is sent more.
     pub output_cap: u64,
-    /// Anthropic client's `anthropic-beta`, passed on to Anthropic upstreams through the
-    /// provider's allowlist.
-    pub anthropic_beta: Option<String>,
+    /// The client's beta flags (for formats that take them), passed on to upstreams that take
+    /// them through the provider's allowlist.
+    pub betas: Option<String>,
     /// Fires when the client goes away.
     pub client_signal: web_sys::AbortSignal,
     /// Aborts the upstream call from the gateway's side (idle streams).
@@ -117,11 +117,7 @@ pub async fn call<'a>(
             ));
             continue;
         }
-        let beta = if outbound.call.format == WireFormat::AnthropicMessages {
-            allowed_betas(route, outbound.anthropic_beta.as_deref(), &mut warnings)
-        } else {
-            None
-        };
+        let beta = allowed_betas(route, outbound.betas.as_deref(), &mut warnings);
         let attempts: Vec<Option<String>> = if keys.is_empty() {
             vec![None]
         } else {
@@ -181,16 +177,15 @@ pub fn pool(env: &Env, route: &Route, offset: usize) -> Vec<String> {
     rotated
 }
 
-/// The client's `anthropic-beta` values (`header`) the route's provider takes (for Anthropic
-/// upstreams only); the others are reported as dropped.
+/// The client's beta flags (`header`) the route's provider takes (for upstreams whose format
+/// takes them); the others are reported as dropped.
 pub fn allowed_betas(
     route: &Route,
     header: Option<&str>,
     warnings: &mut Warnings,
 ) -> Option<String> {
-    if route.provider.format != WireFormat::AnthropicMessages {
-        return None;
-    }
+    // Only upstreams whose format takes beta flags.
+    route.provider.format.spec().beta_header()?;
     let header = header?;
     let kept: Vec<&str> = header
         .split(',')
@@ -216,7 +211,8 @@ async fn attempt(
 ) -> Result<(Response, u64), Attempt> {
     let format = route.provider.format;
     let stream = outbound.call.request.stream;
-    let request = match build_request(format, &route.provider.endpoint(), key, body, beta, stream) {
+    let url = route.provider.endpoint(&route.model.upstream, stream);
+    let request = match build_request(format, &url, key, body, beta, stream) {
         Ok(request) => request,
         Err(e) => {
             // A secret that is not a valid header value (a stray newline): that key is broken.
@@ -331,26 +327,13 @@ pub fn build_request(
     url: &str,
     key: Option<&str>,
     body: &[u8],
-    anthropic_beta: Option<&str>,
+    betas: Option<&str>,
     stream: bool,
 ) -> worker::Result<Request> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
-    match format {
-        WireFormat::OpenAiChat | WireFormat::OpenAiResponses => {
-            if let Some(key) = key {
-                headers.set("authorization", &format!("Bearer {key}"))?;
-            }
-        }
-        WireFormat::AnthropicMessages => {
-            if let Some(key) = key {
-                headers.set("x-api-key", key)?;
-            }
-            headers.set("anthropic-version", "2023-06-01")?;
-            if let Some(beta) = anthropic_beta {
-                headers.set("anthropic-beta", beta)?;
-            }
-        }
+    for (name, value) in format.spec().upstream_headers(key, betas) {
+        headers.set(name, &value)?;
     }
     if stream {
         headers.set("accept", "text/event-stream")?;

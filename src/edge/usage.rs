@@ -41,8 +41,9 @@ pub fn usage_json(config: &Config, snapshot: &Snapshot) -> Value {
 }
 
 pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Response> {
-    let format = WireFormat::OpenAiChat;
-    let (config, snapshot) = match auth::verified_caller(&req, env).await {
+    // Not a format's endpoint: errors in the first registered format's shape (OpenAI's).
+    let format = WireFormat::ALL[0];
+    let (config, snapshot) = match auth::verified_caller(&req, env, format).await {
         Ok((_, config, Some(snapshot))) => (config, snapshot),
         Ok((_, _, None)) => {
             return http::error(

@@ -9,13 +9,28 @@
 //! | `StreamDecoder` | upstream SSE events → [`StreamEvent`]s |
 //! | `StreamEncoder` | [`StreamEvent`]s → client SSE bytes |
 //!
-//! [`WireFormat`] dispatches to them, so the translation layer never names a format, and a
-//! fourth format is one new module plus one arm in each match below.
+//! Everything else a format decides (URLs, authentication, error bodies, limits, endpoints) is in
+//! its descriptor ([`spec::FormatSpec`]), registered in [`spec_of`]: shared code asks
+//! [`WireFormat::spec`] and never names a format, so a fourth format is one new module, one
+//! variant of [`WireFormat`] and one line in [`spec_of`].
 
 pub mod anthropic_messages;
 pub mod forward;
 pub mod openai_chat;
+pub mod openai_common;
 pub mod openai_responses;
+pub mod spec;
+
+use spec::FormatSpec;
+
+/// The one place formats are registered: each format's descriptor.
+pub fn spec_of(format: WireFormat) -> &'static dyn FormatSpec {
+    match format {
+        WireFormat::OpenAiChat => &openai_chat::spec::Spec,
+        WireFormat::AnthropicMessages => &anthropic_messages::spec::Spec,
+        WireFormat::OpenAiResponses => &openai_responses::spec::Spec,
+    }
+}
 
 use serde_json::{Map, Value};
 
@@ -87,8 +102,9 @@ pub enum BuiltinTool {
 /// is taken for a server tool (the careful guess: it is then sent only where the plan allows
 /// server tools).
 pub fn builtin_tool(kind: &str) -> BuiltinTool {
-    anthropic_messages::builtin_tool(kind)
-        .or_else(|| openai_responses::builtin_tool(kind))
+    WireFormat::ALL
+        .iter()
+        .find_map(|format| format.spec().builtin_tool(kind))
         .unwrap_or(BuiltinTool::Server)
 }
 
@@ -189,17 +205,38 @@ pub trait StreamEncode {
     fn push(&mut self, event: &StreamEvent, out: &mut Vec<u8>);
 }
 
+/// The codecs, through each format's descriptor.
 impl WireFormat {
+    /// This format's descriptor.
+    pub fn spec(self) -> &'static dyn FormatSpec {
+        spec_of(self)
+    }
+
     pub fn decode_request(
         self,
         body: &[u8],
         warnings: &mut Warnings,
     ) -> Result<ChatRequest, ApiError> {
-        match self {
-            WireFormat::OpenAiChat => openai_chat::decode_request(body, warnings),
-            WireFormat::AnthropicMessages => anthropic_messages::decode_request(body, warnings),
-            WireFormat::OpenAiResponses => openai_responses::decode_request(body, warnings),
-        }
+        self.spec().decode_request(body, warnings)
+    }
+
+    pub fn encode_request(
+        self,
+        request: &ChatRequest,
+        target: &UpstreamTarget,
+        warnings: &mut Warnings,
+    ) -> Result<Value, ApiError> {
+        self.spec().encode_request(request, target, warnings)
+    }
+
+    /// [`WireFormat::encode_request`], as the bytes sent upstream.
+    pub fn encode_request_bytes(
+        self,
+        request: &ChatRequest,
+        target: &UpstreamTarget,
+        warnings: &mut Warnings,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.spec().encode_request_bytes(request, target, warnings)
     }
 
     /// The client's own body, for an upstream of the same format, through the format's
@@ -211,101 +248,29 @@ impl WireFormat {
         features: UpstreamFeatures,
         warnings: &mut Warnings,
     ) -> Result<Vec<u8>, ApiError> {
-        match self {
-            WireFormat::OpenAiChat => {
-                openai_chat::forward::forward_request(body, target, features, warnings)
-            }
-            WireFormat::AnthropicMessages => {
-                anthropic_messages::forward::forward_request(body, target, features, warnings)
-            }
-            WireFormat::OpenAiResponses => {
-                openai_responses::forward::forward_request(body, target, features, warnings)
-            }
-        }
-    }
-
-    pub fn encode_request(
-        self,
-        request: &ChatRequest,
-        target: &UpstreamTarget,
-        warnings: &mut Warnings,
-    ) -> Result<Value, ApiError> {
-        match self {
-            WireFormat::OpenAiChat => openai_chat::encode_request(request, target, warnings),
-            WireFormat::AnthropicMessages => {
-                anthropic_messages::encode_request(request, target, warnings)
-            }
-            WireFormat::OpenAiResponses => {
-                openai_responses::encode_request(request, target, warnings)
-            }
-        }
-    }
-
-    /// [`WireFormat::encode_request`], as the bytes sent upstream.
-    pub fn encode_request_bytes(
-        self,
-        request: &ChatRequest,
-        target: &UpstreamTarget,
-        warnings: &mut Warnings,
-    ) -> Result<Vec<u8>, ApiError> {
-        match self {
-            WireFormat::OpenAiChat => {
-                openai_chat::request_encode::encode_request_as(request, target, warnings)
-            }
-            WireFormat::AnthropicMessages => {
-                anthropic_messages::request_encode::encode_request_as(request, target, warnings)
-            }
-            WireFormat::OpenAiResponses => {
-                openai_responses::request_encode::encode_request_as(request, target, warnings)
-            }
-        }
+        self.spec()
+            .forward_request(body, target, features, warnings)
     }
 
     pub fn decode_response(self, body: &[u8]) -> Result<ChatResponse, ApiError> {
-        match self {
-            WireFormat::OpenAiChat => openai_chat::decode_response(body),
-            WireFormat::AnthropicMessages => anthropic_messages::decode_response(body),
-            WireFormat::OpenAiResponses => openai_responses::decode_response(body),
-        }
+        self.spec().decode_response(body)
     }
 
     pub fn encode_response(self, response: &ChatResponse, context: &ResponseContext) -> Value {
-        match self {
-            WireFormat::OpenAiChat => openai_chat::encode_response(response, context),
-            WireFormat::AnthropicMessages => anthropic_messages::encode_response(response, context),
-            WireFormat::OpenAiResponses => openai_responses::encode_response(response, context),
-        }
+        self.spec().encode_response(response, context)
     }
 
     pub fn stream_decoder(self) -> Box<dyn StreamDecode> {
-        match self {
-            WireFormat::OpenAiChat => Box::new(openai_chat::StreamDecoder::new()),
-            WireFormat::AnthropicMessages => Box::new(anthropic_messages::StreamDecoder::new()),
-            WireFormat::OpenAiResponses => Box::new(openai_responses::StreamDecoder::new()),
-        }
+        self.spec().stream_decoder()
     }
 
     pub fn stream_encoder(self, context: ResponseContext) -> Box<dyn StreamEncode> {
-        match self {
-            WireFormat::OpenAiChat => Box::new(openai_chat::StreamEncoder::new(context)),
-            WireFormat::AnthropicMessages => {
-                Box::new(anthropic_messages::StreamEncoder::new(context))
-            }
-            WireFormat::OpenAiResponses => Box::new(openai_responses::StreamEncoder::new(context)),
-        }
+        self.spec().stream_encoder(context)
     }
 
-    /// The format's keep-alive frame for a silent stream: an SSE comment for the OpenAI
-    /// formats, a `ping` event for Anthropic's.
+    /// The format's keep-alive frame for a silent stream.
     pub fn keep_alive_frame(self, out: &mut Vec<u8>) {
-        match self {
-            WireFormat::OpenAiChat | WireFormat::OpenAiResponses => {
-                out.extend_from_slice(b": keep-alive\n\n");
-            }
-            WireFormat::AnthropicMessages => {
-                out.extend_from_slice(b"event: ping\ndata: {\"type\":\"ping\"}\n\n");
-            }
-        }
+        self.spec().keep_alive_frame(out);
     }
 
     /// A standalone in-band error frame for a stream the gateway forwarded untranslated and the
@@ -318,17 +283,8 @@ impl WireFormat {
         events_seen: u64,
         upstream_id: &str,
     ) -> Vec<u8> {
-        match self {
-            WireFormat::OpenAiChat => {
-                openai_chat::stream_error_frame(error, context, events_seen, upstream_id)
-            }
-            WireFormat::AnthropicMessages => {
-                anthropic_messages::stream_error_frame(error, context, events_seen, upstream_id)
-            }
-            WireFormat::OpenAiResponses => {
-                openai_responses::stream_error_frame(error, context, events_seen, upstream_id)
-            }
-        }
+        self.spec()
+            .stream_error_frame(error, context, events_seen, upstream_id)
     }
 }
 
@@ -341,9 +297,9 @@ impl WireFormat {
 /// id in every event, so an 8 KB id would multiply the client's stream many times over.
 pub fn client_id(prefix: &str, upstream_id: &str, context: &ResponseContext) -> String {
     const MAX_ID_CHARS: usize = 64;
-    let core = ["chatcmpl-", "msg_", "resp_"]
+    let core = WireFormat::ALL
         .iter()
-        .find_map(|known| upstream_id.strip_prefix(known))
+        .find_map(|format| upstream_id.strip_prefix(format.spec().answer_id_prefix()))
         .unwrap_or(upstream_id);
     let plain = core.len() <= MAX_ID_CHARS
         && core

@@ -23,32 +23,11 @@ use crate::canonical::{
     ToolKind,
 };
 use crate::format::WireFormat;
+use crate::formats::spec::IdLimits;
 
-/// Limits of one upstream format.
-struct Limits {
-    tool_name_chars: usize,
-    call_id_chars: usize,
-    supports_custom_tools: bool,
-}
-
-fn limits(upstream: WireFormat) -> Limits {
-    match upstream {
-        WireFormat::AnthropicMessages => Limits {
-            tool_name_chars: 128,
-            call_id_chars: 128,
-            supports_custom_tools: false,
-        },
-        WireFormat::OpenAiChat => Limits {
-            tool_name_chars: 64,
-            call_id_chars: 40,
-            supports_custom_tools: false,
-        },
-        WireFormat::OpenAiResponses => Limits {
-            tool_name_chars: 64,
-            call_id_chars: 64,
-            supports_custom_tools: true,
-        },
-    }
+/// What `upstream` allows in tool names and call ids.
+fn limits(upstream: WireFormat) -> IdLimits {
+    upstream.spec().id_limits()
 }
 
 /// The schema a wrapped freeform tool takes.

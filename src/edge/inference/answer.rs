@@ -68,10 +68,7 @@ impl Answer<'_> {
     ) -> Step<Response> {
         let client = self.client;
         let upstream_format = upstream.route.provider.format;
-        // A Chat client that did not ask for usage must not get the usage chunk the gateway
-        // asked the upstream for, so that pair is re-encoded rather than forwarded.
-        let passthrough = upstream_format == client
-            && (client != WireFormat::OpenAiChat || self.request.client.include_usage);
+        let passthrough = upstream_format == client && client.spec().forwards_stream(self.request);
         let mut translator = StreamTranslator::new(
             client,
             upstream_format,

@@ -34,6 +34,7 @@ use crate::config::{Config, Plan, Route};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
+use crate::formats::spec::Endpoint;
 use crate::json_shape::{self, JsonLimits};
 use crate::keys::KeyRecord;
 use crate::metering::headers::limit_headers;
@@ -63,6 +64,7 @@ pub async fn handle(
     env: &Env,
     ctx: &Context,
     client: WireFormat,
+    endpoint: Endpoint,
     request_id: &str,
 ) -> Result<Response> {
     let mut call = Call {
@@ -70,16 +72,22 @@ pub async fn handle(
         request_id,
         limit_headers: Vec::new(),
     };
-    match run(&mut call, req, env, ctx).await {
+    match run(&mut call, req, env, ctx, endpoint).await {
         Ok(response) => Ok(response),
         Err(error) => call.error_response(&error),
     }
 }
 
-async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) -> Step<Response> {
+async fn run(
+    call: &mut Call<'_>,
+    mut req: Request,
+    env: &Env,
+    ctx: &Context,
+    endpoint: Endpoint,
+) -> Step<Response> {
     let now_ms = worker::Date::now().as_millis();
     let client = call.client;
-    let (record, config) = auth::caller(&req, env).await?;
+    let (record, config) = auth::caller(&req, env, client).await?;
     let config = config.as_ref();
     let plan = plan_of(config, &record)?;
     let limits = body_limits(config);
@@ -88,6 +96,13 @@ async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) ->
     let conversation = resolve_conversation(env, config, &record, client, &mut body).await?;
     let mut warnings = Warnings::new();
     let mut request = client.decode_request(&body, &mut warnings)?;
+    // Formats that say the model or streaming in the URL.
+    if let Some(model) = endpoint.model {
+        request.model = model;
+    }
+    if let Some(stream) = endpoint.stream {
+        request.stream = stream;
+    }
     let routes = routes(config, &request)?;
     check_plan(plan, &request.model)?;
     check_vendor_objects(&request, plan)?;
@@ -144,7 +159,10 @@ async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) ->
             features: plan.features,
         },
         output_cap,
-        anthropic_beta: req.headers().get("anthropic-beta").ok().flatten(),
+        betas: client
+            .spec()
+            .beta_header()
+            .and_then(|name| req.headers().get(name).ok().flatten()),
         client_signal: req.inner().signal(),
         abort: abort.clone(),
         pool_offset: pool_offset(call.request_id),
@@ -152,6 +170,7 @@ async fn run(call: &mut Call<'_>, mut req: Request, env: &Env, ctx: &Context) ->
     };
     let context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
     let keep = conversation.filter(|c| c.store).map(|conversation| Keep {
+        format: client,
         conversation,
         context: context.clone(),
         ttl_ms: config.gateway.responses_ttl_ms,
@@ -250,7 +269,7 @@ async fn resolve_conversation(
     client: WireFormat,
     body: &mut Vec<u8>,
 ) -> Step<Option<Conversation>> {
-    if client != WireFormat::OpenAiResponses {
+    if !client.spec().stores_conversations() {
         return Ok(None);
     }
     let Ok(mut json) = serde_json::from_slice::<Value>(body) else {

@@ -18,10 +18,12 @@
 //! [`ChatRequest`]: crate::canonical::ChatRequest
 //! [`ChatResponse`]: crate::canonical::ChatResponse
 
+pub mod errors;
 pub mod forward;
 pub mod request_decode;
 pub mod request_encode;
 pub mod response;
+pub mod spec;
 pub mod stop_reason;
 pub mod stream_decoder;
 pub mod stream_encoder;
@@ -39,8 +41,7 @@ pub use response::{decode_response, encode_response};
 pub use stream_decoder::StreamDecoder;
 pub use stream_encoder::StreamEncoder;
 
-use super::{BuiltinTool, ResponseContext};
-use crate::error::ApiError;
+use super::BuiltinTool;
 
 /// Anthropic's own tool types, by prefix (they carry a version date).
 pub fn builtin_tool(kind: &str) -> Option<BuiltinTool> {
@@ -64,16 +65,4 @@ pub fn builtin_tool(kind: &str) -> Option<BuiltinTool> {
     } else {
         Some(BuiltinTool::Server)
     }
-}
-
-/// The `error` event that ends a stream forwarded untranslated and cut short.
-pub fn stream_error_frame(
-    error: &ApiError,
-    _context: &ResponseContext,
-    _events_seen: u64,
-    _upstream_id: &str,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    stream_encoder::write_error(error, &mut out);
-    out
 }

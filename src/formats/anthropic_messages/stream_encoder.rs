@@ -359,10 +359,10 @@ impl StreamEncode for StreamEncoder {
 
 /// The in-band `error` event.
 pub fn write_error(error: &ApiError, out: &mut Vec<u8>) {
-    let message = error.anthropic_message();
+    let message = super::errors::client_message(error);
     let event = MessageStreamEvent::Error {
         error: ErrorObject {
-            kind: error.kind.anthropic_type(),
+            kind: super::errors::error_type(error.kind),
             message: &message,
         },
     };

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::client_check::check;
-use super::{StreamDecoder, decode_response, encode_response, stream_error_frame};
+use super::{StreamDecoder, decode_response, encode_response};
 use crate::canonical::{
     Block, BlockStart, ChatResponse, Delta, Finish, FinishReason, Opaque, ReasoningPart,
     StreamEvent, ToolCall, ToolKind, Usage, Vendor,
@@ -582,7 +582,13 @@ fn error_frames() {
     // Before anything else: just the error event.
     assert_eq!(encode(&[StreamEvent::Error(error.clone())]), expected);
     assert_eq!(
-        String::from_utf8(stream_error_frame(&error, &context("m"), 7, "")).unwrap(),
+        String::from_utf8(WireFormat::AnthropicMessages.stream_error_frame(
+            &error,
+            &context("m"),
+            7,
+            ""
+        ))
+        .unwrap(),
         expected
     );
     // Mid-block: the error ends the stream; nothing is written after it.

@@ -23,6 +23,7 @@ pub mod forward;
 mod request_decode;
 pub mod request_encode;
 mod response;
+pub mod spec;
 mod stop_reason;
 mod stream_decoder;
 mod stream_encoder;

@@ -304,7 +304,7 @@ pub fn write_error(error: &ApiError, out: &mut Vec<u8>) {
         out,
         None,
         &ErrorChunk {
-            error: error.openai_object(),
+            error: crate::formats::openai_common::error_object(error),
         },
     );
 }

@@ -182,7 +182,10 @@ mod tests {
         let server = decode(&wire("server_error", "boom org-AbCdEf0123456789"));
         assert!(!server.message.contains("boom"), "{}", server.message);
         let prompt = decode(&wire("invalid_prompt", "bad"));
-        assert_eq!(prompt.openai_code(), Some("invalid_prompt"));
+        assert_eq!(
+            crate::formats::openai_common::code(&prompt),
+            Some("invalid_prompt")
+        );
         let empty = decode(&ResponseError::default());
         assert!(empty.message.contains("could not serve this model"));
     }

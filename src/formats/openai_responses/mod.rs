@@ -34,6 +34,7 @@ mod request_decode;
 pub mod request_encode;
 mod response_decode;
 mod response_encode;
+pub mod spec;
 mod state;
 mod stop_reason;
 mod stream_decoder;

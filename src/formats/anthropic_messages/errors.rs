@@ -1,0 +1,133 @@
+//! Anthropic error types ⇄ [`ErrorKind`], both directions in one place.
+//!
+//! | kind | `error.type` |
+//! |---|---|
+//! | `InvalidRequest`, `ContextLengthExceeded`, `MethodNotAllowed` | `invalid_request_error` |
+//! | `Authentication` | `authentication_error` |
+//! | `QuotaExhausted` | `billing_error` |
+//! | `PermissionDenied` | `permission_error` |
+//! | `NotFound`, `ModelNotFound` | `not_found_error` |
+//! | `RequestTooLarge` | `request_too_large` |
+//! | `RateLimited` | `rate_limit_error` |
+//! | `UpstreamFailed`, `Internal` | `api_error` |
+//! | `Overloaded` | `overloaded_error` |
+//! | `Timeout` | `timeout_error` |
+//!
+//! From an upstream, the operator-side types (`authentication_error`, `billing_error`,
+//! `permission_error`, `not_found_error`) are the gateway's account or configuration, so they
+//! become `UpstreamFailed`.
+
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ErrorKind, UpstreamError};
+
+pub fn error_type(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidRequest
+        | ErrorKind::ContextLengthExceeded
+        | ErrorKind::MethodNotAllowed => "invalid_request_error",
+        ErrorKind::Authentication => "authentication_error",
+        ErrorKind::QuotaExhausted => "billing_error",
+        ErrorKind::PermissionDenied => "permission_error",
+        ErrorKind::NotFound | ErrorKind::ModelNotFound => "not_found_error",
+        ErrorKind::RequestTooLarge => "request_too_large",
+        ErrorKind::RateLimited => "rate_limit_error",
+        ErrorKind::UpstreamFailed | ErrorKind::Internal => "api_error",
+        ErrorKind::Overloaded => "overloaded_error",
+        ErrorKind::Timeout => "timeout_error",
+    }
+}
+
+/// The message as an Anthropic client should read it. Claude Code compacts its context only
+/// when an overflow says "prompt is too long", whatever the upstream called it.
+pub fn client_message(error: &ApiError) -> String {
+    if error.kind == ErrorKind::ContextLengthExceeded
+        && !error.message.starts_with("prompt is too long")
+    {
+        format!("prompt is too long: {}", error.message)
+    } else {
+        error.message.clone()
+    }
+}
+
+/// An Anthropic error body (with the gateway's request id, as Anthropic adds its own).
+pub fn error_body(error: &ApiError, request_id: &str) -> Value {
+    json!({
+        "type": "error",
+        "error": {
+            "type": error_type(error.kind),
+            "message": client_message(error),
+        },
+        "request_id": request_id,
+    })
+}
+
+/// An Anthropic upstream's error answer (an error status, or an `error` event in a stream).
+pub fn classify(status: u16, body: &[u8]) -> ApiError {
+    let parsed = UpstreamError::parse(status, body);
+    let common = parsed.common_kind();
+    let kind = if common == ErrorKind::ContextLengthExceeded {
+        common
+    } else {
+        match parsed.error_type.as_str() {
+            "invalid_request_error" => ErrorKind::InvalidRequest,
+            "authentication_error" | "billing_error" | "permission_error" | "not_found_error" => {
+                ErrorKind::UpstreamFailed
+            }
+            "request_too_large" => ErrorKind::RequestTooLarge,
+            "rate_limit_error" => ErrorKind::RateLimited,
+            "overloaded_error" => ErrorKind::Overloaded,
+            "timeout_error" => ErrorKind::Timeout,
+            "api_error" => ErrorKind::UpstreamFailed,
+            _ => common,
+        }
+    };
+    parsed.into_api_error(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_name_the_type_and_the_request() {
+        let err = ApiError::invalid("bad").with_param("messages");
+        assert_eq!(
+            error_body(&err, "req_1"),
+            json!({"type":"error","error":{"type":"invalid_request_error","message":"bad"},"request_id":"req_1"})
+        );
+        for (kind, expected) in [
+            (ErrorKind::QuotaExhausted, "billing_error"),
+            (ErrorKind::RateLimited, "rate_limit_error"),
+            (ErrorKind::Overloaded, "overloaded_error"),
+            (ErrorKind::UpstreamFailed, "api_error"),
+            (ErrorKind::Timeout, "timeout_error"),
+            (ErrorKind::RequestTooLarge, "request_too_large"),
+        ] {
+            assert_eq!(error_type(kind), expected);
+        }
+    }
+
+    #[test]
+    fn an_overflow_in_any_words_reads_prompt_is_too_long() {
+        let from_anthropic = classify(
+            400,
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+        );
+        assert_eq!(from_anthropic.kind, ErrorKind::ContextLengthExceeded);
+        assert_eq!(
+            client_message(&from_anthropic),
+            "prompt is too long: 210000 tokens > 200000 maximum"
+        );
+        let other_words = ApiError::new(
+            ErrorKind::ContextLengthExceeded,
+            "This model's maximum context length is 128000 tokens.",
+        );
+        assert!(client_message(&other_words).starts_with("prompt is too long: This model's"));
+        let overloaded = classify(
+            529,
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+        assert_eq!(overloaded.kind, ErrorKind::Overloaded);
+    }
+}
