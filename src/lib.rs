@@ -13,6 +13,7 @@
 //! - [`format`]: the [`format::WireFormat`] enum.
 //! - [`estimate`]: token estimates before any tokenizer has run (an upper bound for every script).
 //! - [`json_shape`]: the bound on values and nesting a request body may have.
+//! - [`resilience`]: upstream health (breakers), route order and retry budgets.
 #![cfg_attr(
     test,
     allow(
@@ -32,6 +33,7 @@ pub mod formats;
 pub mod json_shape;
 pub mod keys;
 pub mod metering;
+pub mod resilience;
 pub mod sse;
 pub mod time;
 pub mod translate;

@@ -292,6 +292,7 @@ fn mutated_streams_never_panic_in_any_pair_at_any_chunking() {
                         rest = tail;
                     }
                     translator.finish(&mut out);
+                    translator.release(&mut out);
                     let _ = translator.collected();
                     let _ = translator.meter().billed(u64::MAX);
                 }
@@ -434,6 +435,7 @@ fn chat_tool_call_fragments_decode_in_linear_time() {
         let mut out = Vec::new();
         translator.push(sse.as_bytes(), &mut out);
         translator.finish(&mut out);
+        translator.release(&mut out);
     });
 }
 
@@ -454,6 +456,7 @@ fn forwarded_streams_fed_a_byte_at_a_time_cost_linear_time() {
             translator.push(byte, &mut out);
         }
         translator.finish(&mut out);
+        translator.release(&mut out);
     });
 }
 
@@ -482,6 +485,7 @@ fn translated_streams_do_not_repeat_a_long_upstream_id() {
         let mut out = Vec::new();
         translator.push(sse.as_bytes(), &mut out);
         translator.finish(&mut out);
+        translator.release(&mut out);
         assert!(
             out.len() < sse.len() / 10,
             "{client:?}: {} bytes out of {} in",

@@ -7,17 +7,22 @@
 //!
 //! - [`schema`]: the file's shape as operators write it.
 //! - [`duration`], [`glob`]: the small languages inside it.
+//! - [`resilience`]: providers' timeouts and breakers, and the retry allowance.
 
 pub mod duration;
 pub mod glob;
+pub mod resilience;
 pub mod schema;
 
 use std::fmt;
 
 use crate::format::WireFormat;
 use crate::formats::{MaxTokensParam, UpstreamFeatures};
+use crate::resilience::CircuitPolicy;
+use crate::resilience::budget::RetryPolicy;
 use duration::parse_duration_ms;
 use glob::glob_match;
+pub use resilience::Timeouts;
 use schema::{RawConfig, RawModel, RawPlan, RawProvider};
 
 /// The configuration bundled with the Worker.
@@ -26,10 +31,8 @@ pub const BUNDLED_TOML: &str = include_str!("../../config/gateway.toml");
 const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
 const DEFAULT_RESPONSES_TTL_MS: u64 = 30 * 86_400_000;
 const DEFAULT_REQUEST_LEASE_MS: u64 = 30_000;
-const DEFAULT_ABANDON_AFTER_MS: u64 = 10 * 60_000;
+const DEFAULT_ABANDON_AFTER_MS: u64 = 5 * 60_000;
 const DEFAULT_KEEP_ALIVE_MS: u64 = 15_000;
-const DEFAULT_TIMEOUT_MS: u64 = 60_000;
-const DEFAULT_ANSWER_TIMEOUT_MS: u64 = 600_000;
 const DEFAULT_MAX_TOKENS: u64 = 8_192;
 const DEFAULT_MAX_JSON_VALUES: u64 = 250_000;
 const DEFAULT_MAX_JSON_DEPTH: u64 = 64;
@@ -76,10 +79,12 @@ pub struct GatewaySettings {
     pub max_json_depth: u64,
     pub responses_ttl_ms: u64,
     pub request_lease_ms: u64,
-    /// A stream whose upstream sends nothing for this long is ended with an error event.
+    /// The default of providers' `idle_timeout_ms`.
     pub abandon_after_ms: u64,
     /// A streamed answer silent for this long gets the client format's keep-alive.
     pub keep_alive_ms: u64,
+    /// How many upstream attempts a request may make, and until when.
+    pub retry: RetryPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -90,10 +95,9 @@ pub struct Provider {
     pub base_url: String,
     pub keys: Vec<String>,
     pub max_tokens_param: MaxTokensParam,
-    /// Time allowed for a streamed answer's headers.
-    pub timeout_ms: u64,
-    /// Time allowed for a whole non-streamed answer.
-    pub answer_timeout_ms: u64,
+    pub timeouts: Timeouts,
+    /// When the provider, or one of its keys, is skipped after failures.
+    pub breaker: CircuitPolicy,
     /// `anthropic-beta` values passed on from Anthropic clients.
     pub anthropic_betas: Vec<String>,
 }
@@ -120,6 +124,8 @@ pub struct Model {
     pub reasoning: bool,
     pub input_price: Option<f64>,
     pub output_price: Option<f64>,
+    /// The entry's share of its id's traffic (see `resilience::route_order`).
+    pub weight: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -272,12 +278,12 @@ fn parse_error<E: fmt::Display>(error: &serde_path_to_error::Error<E>) -> Config
 }
 
 /// Collects problems for one entry.
-struct Checker {
+pub(crate) struct Checker {
     errors: Vec<ConfigError>,
 }
 
 impl Checker {
-    fn error(&mut self, entry: &str, field: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, entry: &str, field: &str, message: impl Into<String>) {
         self.errors.push(ConfigError {
             entry: entry.to_owned(),
             field: field.to_owned(),
@@ -301,7 +307,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         .providers
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| validate_provider(i, p, &raw.providers, &mut check))
+        .filter_map(|(i, p)| validate_provider(i, p, &raw.providers, &gateway, &mut check))
         .collect();
     let models: Vec<Model> = raw
         .models
@@ -383,6 +389,11 @@ fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
     if max_json_depth > 120 {
         check.error("gateway", "max_json_depth", "must be at most 120");
     }
+    let retry = resilience::retry(
+        raw.gateway.max_attempts,
+        raw.gateway.attempt_window.as_deref(),
+        check,
+    );
     GatewaySettings {
         max_body_bytes,
         max_json_values,
@@ -391,6 +402,7 @@ fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
         request_lease_ms,
         abandon_after_ms,
         keep_alive_ms,
+        retry,
     }
 }
 
@@ -398,6 +410,7 @@ fn validate_provider(
     index: usize,
     raw: &RawProvider,
     all: &[RawProvider],
+    gateway: &GatewaySettings,
     check: &mut Checker,
 ) -> Option<Provider> {
     let entry = entry_name("providers", index, &raw.id);
@@ -440,14 +453,18 @@ fn validate_provider(
             MaxTokensParam::MaxCompletionTokens
         }
     };
-    for (field, value) in [
-        ("timeout_ms", raw.timeout_ms),
-        ("answer_timeout_ms", raw.answer_timeout_ms),
-    ] {
-        if value == Some(0) {
-            check.error(&entry, field, "must be greater than 0");
-        }
-    }
+    let timeouts = resilience::timeouts(
+        &resilience::RawTimeouts {
+            timeout_ms: raw.timeout_ms,
+            first_event_timeout_ms: raw.first_event_timeout_ms,
+            idle_timeout_ms: raw.idle_timeout_ms,
+            answer_timeout_ms: raw.answer_timeout_ms,
+        },
+        gateway.abandon_after_ms,
+        &entry,
+        check,
+    );
+    let breaker = resilience::breaker(raw.breaker.as_ref(), &entry, check);
     let format = format?;
     let anthropic_betas = raw.anthropic_betas.clone().unwrap_or_else(|| {
         DEFAULT_ANTHROPIC_BETAS
@@ -461,8 +478,8 @@ fn validate_provider(
         base_url,
         keys: raw.keys.clone(),
         max_tokens_param,
-        timeout_ms: raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
-        answer_timeout_ms: raw.answer_timeout_ms.unwrap_or(DEFAULT_ANSWER_TIMEOUT_MS),
+        timeouts,
+        breaker,
         anthropic_betas,
     })
 }
@@ -565,6 +582,7 @@ fn validate_model(
         reasoning: raw.reasoning.unwrap_or(false),
         input_price: raw.input_price,
         output_price: raw.output_price,
+        weight: raw.weight,
     })
 }
 

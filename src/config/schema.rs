@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use super::resilience::RawBreaker;
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -39,6 +41,10 @@ pub struct RawGateway {
     pub max_json_values: Option<u64>,
     /// Deepest nesting of arrays and objects a request body may have (default 64).
     pub max_json_depth: Option<u64>,
+    /// Upstream attempts per request, over every route and key (default 4).
+    pub max_attempts: Option<u32>,
+    /// No upstream attempt starts later than this after the request arrived (default "90s").
+    pub attempt_window: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -52,10 +58,17 @@ pub struct RawProvider {
     pub keys: Vec<String>,
     /// Chat providers: `max_completion_tokens` (default) or `max_tokens`.
     pub max_tokens_param: Option<String>,
-    /// Time to wait for a streamed answer's response headers, in milliseconds (default 60000).
+    /// Time to wait for a streamed answer's response headers, in milliseconds (default 30000).
     pub timeout_ms: Option<u64>,
+    /// Time from a stream's headers to its first event, in milliseconds (default 60000).
+    pub first_event_timeout_ms: Option<u64>,
+    /// The longest silence between a stream's events, in milliseconds (default: the
+    /// gateway's `abandon_after`).
+    pub idle_timeout_ms: Option<u64>,
     /// Time allowed for a whole non-streamed answer, in milliseconds (default 600000).
     pub answer_timeout_ms: Option<u64>,
+    /// When the provider and its keys are skipped after failures.
+    pub breaker: Option<RawBreaker>,
     /// Anthropic providers: the `anthropic-beta` values passed on from Anthropic clients
     /// (default: the betas that change no price and reach no stored object). Others are
     /// dropped with a warning.
@@ -79,6 +92,9 @@ pub struct RawModel {
     pub input_price: Option<f64>,
     /// US dollars per million output tokens.
     pub output_price: Option<f64>,
+    /// Entries of one id with a weight share its traffic in proportion (the others are
+    /// fallbacks, in order); without weights entries are tried in order.
+    pub weight: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,26 +1,32 @@
-//! The client's body for a streamed answer: the upstream body piped through a
-//! `TransformStream` whose `transform` runs the Rust translator on each chunk.
+//! The client's body for a streamed answer: upstream bodies piped, one attempt after another,
+//! through a `TransformStream` whose `transform` runs the Rust translator on each chunk.
 //!
 //! ```text
-//! upstream body ──pipeTo──▶ TransformStream.writable ─(transform: StreamTranslator)─▶ .readable ──▶ client
+//! attempt 1 body ──pipeTo──┐
+//! attempt 2 body ──pipeTo──┴▶ TransformStream.writable ─(transform: StreamTranslator)─▶ .readable ──▶ client
 //! ```
 //!
-//! - **Commit.** The pipe starts at once; the response is committed when the answer has
-//!   started (or failed, or `commit_ms` passed), so an upstream that fails at once (an
-//!   Anthropic 200 followed by `overloaded_error`) still gets a proper HTTP error status. The
-//!   readable side buffers a few chunks meanwhile.
-//! - **Backpressure and memory.** Past that buffer the pipe moves a chunk only when the client
-//!   has room for it; the translator keeps only its own state, however long the stream.
-//! - **Silence.** While the upstream sends nothing, the client gets the format's keep-alive
-//!   every `keep_alive_ms`. Writing it is also how a client that went away is noticed (workerd
-//!   cancels the body on the next write). After `idle_ms` of silence the stream is ended with
-//!   the format's error event and the upstream call aborted.
-//! - **Endings.** However the pipe settles (upstream done, upstream failed, client gone, idle),
-//!   the translator is finished (a stream that did not reach its terminal event gets the
-//!   format's in-band error event, never a silent truncation) and the outcome reported to the
-//!   settlement: the upstream's usage, or what arrived when the stream was cut.
-//! - **Lifetimes.** The JS callbacks and the translator are owned by the `waitUntil` task that
-//!   awaits the pipe, and freed when it settles.
+//! - **Commit.** Nothing reaches the client before the answer's first content (the translator
+//!   holds it). An attempt that fails before then (an error event, a stream that closes empty,
+//!   no first event within `first_event_timeout_ms`, a silence of `idle_timeout_ms`) is
+//!   abandoned and the next upstream is piped into the same client stream, so the client never
+//!   sees a failure another upstream could answer. The handler returns the response once an
+//!   upstream has started its answer (its start event), or after `commit_ms` (keep-alives then
+//!   cover the wait); if everything fails before that, the client gets a real HTTP error
+//!   status instead.
+//! - **Backpressure and memory.** The pipe moves a chunk only when the client has room for it
+//!   (past a small buffer); the translator keeps only its own state, however long the stream.
+//! - **Silence.** While nothing goes to the client, it gets the format's keep-alive every
+//!   `keep_alive_ms`. Writing it is also how a client that went away is noticed (workerd
+//!   cancels the body on the next write). After the answer started, a silence of the
+//!   upstream's `idle_timeout_ms` ends the stream with the format's error event and aborts the
+//!   upstream at once.
+//! - **Charges.** An abandoned attempt that the upstream had taken on (it stalled after its
+//!   headers) is charged its input before the next is tried, if the key's window has room;
+//!   one that failed with an error of its own is charged nothing. However the stream ends, the
+//!   last attempt's usage is reported to the settlement.
+//! - **Lifetimes.** The JS callbacks, the translator and the attempts are owned by the
+//!   `waitUntil` task that drives the pipes, and freed when it ends.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -33,27 +39,37 @@ use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, QueuingStrategy, ReadableStream, StreamPipeOptions, TransformStream,
-    TransformStreamDefaultController,
+    QueuingStrategy, ReadableStream, StreamPipeOptions, TransformStream,
+    TransformStreamDefaultController, WritableStream,
 };
 use worker::{Context, Delay};
 
 use super::settlement::{KeptAnswer, Report, Reporter};
+use super::upstream::{Answer, Attempts};
+use crate::config::Timeouts;
 use crate::error::{ApiError, ErrorKind};
-use crate::translate::StreamTranslator;
+use crate::formats::ResponseContext;
+use crate::resilience::{Failure, outcome};
+use crate::translate::{Restore, StreamTranslator};
 
 /// Chunks the client's side may hold before it reads (the commit window's buffer).
 const READABLE_BUFFER_CHUNKS: f64 = 16.0;
 
-/// When the stream's silences are filled and ended.
+/// When the handler stops waiting, and how silences are filled.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamTimers {
     /// The longest the handler waits for the answer to start before committing the response.
     pub commit_ms: u64,
     /// A keep-alive goes out after this long without anything for the client.
     pub keep_alive_ms: u64,
-    /// The stream is ended after this long without anything from the upstream.
-    pub idle_ms: u64,
+}
+
+/// What the handler hears from the task.
+enum Started {
+    /// The answer started (or ended, or the client went away): return the stream.
+    Committed,
+    /// Every upstream failed before the answer started.
+    Failed(ApiError),
 }
 
 /// Translator state shared by the transform callbacks and the task.
@@ -63,11 +79,13 @@ struct PipeState {
     controller: Option<TransformStreamDefaultController>,
     /// `finish` has run; it must not run twice.
     finished: bool,
-    /// When something last came from the upstream, and when the client was last sent bytes.
+    /// When the current attempt began, when its upstream last sent bytes, and when the client
+    /// was last sent bytes.
+    attempt_ms: u64,
     upstream_ms: u64,
     client_ms: u64,
-    /// Told once the answer has started or ended (the commit can happen).
-    started: Option<oneshot::Sender<()>>,
+    /// Told once the answer has started, or every upstream has failed.
+    started: Option<oneshot::Sender<Started>>,
     /// The client cancelled the body (went away).
     client_gone: bool,
 }
@@ -77,14 +95,16 @@ impl PipeState {
         self.translator.push(chunk, out);
         self.reporter.progress(self.translator.meter());
         self.upstream_ms = now_ms();
-        self.tell_if_started();
+        // The response goes out once the upstream has started its answer: a failure after
+        // that (before the first content) is still failed over, behind keep-alives.
+        if self.translator.started() || self.translator.committed() {
+            self.tell(Started::Committed);
+        }
     }
 
-    fn tell_if_started(&mut self) {
-        if (self.translator.started() || self.translator.ended())
-            && let Some(started) = self.started.take()
-        {
-            let _ = started.send(());
+    fn tell(&mut self, started: Started) {
+        if let Some(sender) = self.started.take() {
+            let _ = sender.send(started);
         }
     }
 
@@ -97,8 +117,26 @@ impl PipeState {
         }
     }
 
-    /// Ends the translation (once) and reports the outcome.
-    fn finish(&mut self, error: Option<ApiError>) {
+    /// A new attempt's translator takes over.
+    fn begin_attempt(&mut self, translator: StreamTranslator) {
+        self.translator = translator;
+        self.attempt_ms = now_ms();
+        self.upstream_ms = self.attempt_ms;
+    }
+
+    /// The attempt's body ended: lets the translator see the end (what it adds is held if the
+    /// answer never started).
+    fn end_of_body(&mut self) {
+        let mut tail = Vec::new();
+        self.translator.finish(&mut tail);
+        self.send(&tail);
+        self.reporter.progress(self.translator.meter());
+    }
+
+    /// Ends the client's stream (once): with `error` as the format's error event if given,
+    /// and reports the outcome; `refused` when no upstream took the call on (nothing is
+    /// charged beyond abandoned attempts already charged).
+    fn finish(&mut self, error: Option<ApiError>, refused: bool) {
         if self.finished {
             return;
         }
@@ -106,31 +144,21 @@ impl PipeState {
         let mut tail = Vec::new();
         match error {
             Some(error) => self.translator.abort(error, &mut tail),
-            None => self.translator.finish(&mut tail),
+            None => self.translator.release(&mut tail),
         }
         self.send(&tail);
         if let Some(controller) = self.controller.take() {
             controller.terminate();
         }
-        self.tell_if_started();
-        self.report();
-    }
-
-    /// Reports the outcome (once; the reporter ignores later calls). An upstream that failed
-    /// before the answer started took nothing on.
-    fn report(&mut self) {
-        if self.reporter.finished() {
-            return;
+        self.tell(Started::Committed);
+        if !self.reporter.finished() {
+            let answer = self.translator.collected().map(KeptAnswer::Canonical);
+            self.reporter.finish(Report {
+                meter: self.translator.meter().clone(),
+                refused,
+                answer,
+            });
         }
-        // A client gone before the answer started still leaves an upstream that took the
-        // call on.
-        let refused = self.translator.early_error().is_some() && !self.client_gone;
-        let answer = self.translator.collected().map(KeptAnswer::Canonical);
-        self.reporter.finish(Report {
-            meter: self.translator.meter().clone(),
-            refused,
-            answer,
-        });
     }
 }
 
@@ -146,161 +174,390 @@ fn js_error(context: &str) -> ApiError {
     )
 }
 
-/// Pipes `raw` through `translator` and waits until the answer has started (or failed). Returns
-/// the client's body, or the error to answer with when the upstream failed before its answer
-/// started (the call then counts as refused).
+/// How the client's stream is built from each attempt.
+pub struct StreamPlan {
+    pub context: ResponseContext,
+    pub timers: StreamTimers,
+}
+
+impl StreamPlan {
+    fn translator(
+        &self,
+        attempts: &Attempts,
+        answer: &mut Answer,
+        collect: bool,
+    ) -> StreamTranslator {
+        let client = attempts.client();
+        let passthrough =
+            answer.format == client && client.spec().forwards_stream(attempts.request());
+        let restore = std::mem::take(&mut answer.restore);
+        let translator = StreamTranslator::new(
+            client,
+            answer.format,
+            passthrough,
+            restore,
+            self.context.clone(),
+        );
+        if collect {
+            translator.collect()
+        } else {
+            translator
+        }
+    }
+
+    /// A translator that only writes the client's error event (no upstream left).
+    fn error_writer(&self, attempts: &Attempts) -> StreamTranslator {
+        let client = attempts.client();
+        StreamTranslator::new(
+            client,
+            client,
+            false,
+            Restore::default(),
+            self.context.clone(),
+        )
+    }
+}
+
+/// Starts piping `first` (and, if it fails before its answer starts, the next upstreams) into
+/// the client's stream; returns the client's body once the answer has started or `commit_ms`
+/// passed, or the error to answer with when every upstream failed before that.
 pub async fn stream(
     ctx: &Context,
-    raw: ReadableStream,
-    translator: StreamTranslator,
+    mut attempts: Attempts,
+    mut first: Answer,
     reporter: Reporter,
-    abort: AbortController,
-    timers: StreamTimers,
+    plan: StreamPlan,
 ) -> Result<ReadableStream, ApiError> {
+    let collect = reporter.keeps_answer();
+    let translator = plan.translator(&attempts, &mut first, collect);
     let (started_tx, started_rx) = oneshot::channel();
     let shared = Rc::new(RefCell::new(PipeState {
         translator,
         reporter,
         controller: None,
         finished: false,
+        attempt_ms: now_ms(),
         upstream_ms: now_ms(),
         client_ms: now_ms(),
         started: Some(started_tx),
         client_gone: false,
     }));
+    let callbacks = Callbacks::new(&shared);
+    let pipe = callbacks.transform_stream()?;
+    let writable = pipe.writable();
+    let commit_ms = plan.timers.commit_ms;
+    let task_state = Rc::clone(&shared);
+    ctx.wait_until(async move {
+        drive(&mut attempts, first, &task_state, &writable, &plan, collect).await;
+        drop(callbacks);
+    });
+    let waiting = Delay::from(Duration::from_millis(commit_ms));
+    match select(started_rx, Box::pin(waiting)).await {
+        Either::Left((Ok(Started::Failed(error)), _)) => Err(error),
+        _ => Ok(pipe.readable()),
+    }
+}
 
-    let start_state = Rc::clone(&shared);
-    let start = Closure::<dyn FnMut(TransformStreamDefaultController)>::new(
-        move |controller: TransformStreamDefaultController| {
-            if let Ok(mut state) = start_state.try_borrow_mut() {
-                state.controller = Some(controller);
-            }
-        },
-    );
-    let transform_state = Rc::clone(&shared);
-    let mut out = Vec::new();
-    let transform = Closure::<dyn FnMut(JsValue, TransformStreamDefaultController)>::new(
-        move |chunk: JsValue, _controller: TransformStreamDefaultController| {
-            let Some(chunk) = chunk.dyn_ref::<Uint8Array>() else {
+/// How one attempt's pipe ended.
+enum Watched {
+    /// The upstream body ended or failed.
+    Ended,
+    /// The upstream stalled: no first event, or a silence too long.
+    Stalled(ApiError),
+    /// The client went away.
+    ClientGone,
+}
+
+/// Runs the attempts until one answers completely (or the answer fails after it started, or
+/// nothing is left), then finishes the client's stream and reports the outcome.
+async fn drive(
+    attempts: &mut Attempts,
+    mut answer: Answer,
+    state: &Rc<RefCell<PipeState>>,
+    writable: &WritableStream,
+    plan: &StreamPlan,
+    collect: bool,
+) {
+    loop {
+        let watched = pipe_attempt(attempts, &answer, state, writable, plan.timers).await;
+        let (error, failure, abandoned_tokens) = {
+            let Ok(mut s) = state.try_borrow_mut() else {
                 return;
             };
-            if let Ok(mut state) = transform_state.try_borrow_mut()
-                && !state.finished
-            {
-                state.push(&chunk.to_vec(), &mut out);
-                state.send(&out);
-                out.clear();
+            let committed = s.translator.committed();
+            match watched {
+                Watched::ClientGone => {
+                    s.finish(None, false);
+                    return;
+                }
+                Watched::Stalled(error) if committed => {
+                    // Mid-answer: the error event ends it, the slot is released now.
+                    attempts.failed(
+                        &answer.candidate,
+                        error.clone(),
+                        Some(Failure::Unavailable),
+                        None,
+                    );
+                    s.finish(Some(error), false);
+                    return;
+                }
+                Watched::Stalled(error) => {
+                    // The upstream took the call on and may bill its input.
+                    let meter = s.translator.meter();
+                    let tokens = meter
+                        .usage
+                        .input_tokens
+                        .unwrap_or_else(|| s.reporter.input_estimate_tokens());
+                    (error, Some(Failure::Unavailable), tokens)
+                }
+                Watched::Ended => match s.translator.early_error().cloned() {
+                    None => {
+                        if s.translator.meter().finished {
+                            attempts.succeeded(&answer.candidate);
+                        } else {
+                            // Cut after the answer started: the client got the error event.
+                            let error = ApiError::new(
+                                ErrorKind::UpstreamFailed,
+                                "the upstream's stream was cut",
+                            );
+                            attempts.failed(
+                                &answer.candidate,
+                                error,
+                                Some(Failure::Unavailable),
+                                None,
+                            );
+                        }
+                        s.finish(None, false);
+                        return;
+                    }
+                    // The upstream failed before the answer started: it took nothing on.
+                    Some(error) => {
+                        let failure = outcome::of_error_kind(error.kind);
+                        (error, failure, 0)
+                    }
+                },
             }
-        },
-    );
-    let flush_state = Rc::clone(&shared);
-    let flush = Closure::<dyn FnMut(TransformStreamDefaultController)>::new(
-        move |_controller: TransformStreamDefaultController| {
-            if let Ok(mut state) = flush_state.try_borrow_mut() {
-                state.finish(None);
-            }
-        },
-    );
-
-    let cancel_state = Rc::clone(&shared);
-    let cancel = Closure::<dyn FnMut(JsValue)>::new(move |_reason: JsValue| {
-        if let Ok(mut state) = cancel_state.try_borrow_mut() {
-            state.client_gone = true;
+        };
+        worker::console_warn!(
+            "{}: upstream failed before its answer started: {}",
+            attempts.request_id(),
+            error.message
+        );
+        attempts.failed(&answer.candidate, error.clone(), failure, None);
+        if failure.is_none() {
+            // The request itself is at fault: every upstream would refuse it.
+            give_up(state, plan, attempts, error, true);
+            return;
         }
-    });
-
-    let transformer = Object::new();
-    for (name, callback) in [
-        ("start", start.as_ref()),
-        ("transform", transform.as_ref()),
-        ("flush", flush.as_ref()),
-        ("cancel", cancel.as_ref()),
-    ] {
-        Reflect::set(&transformer, &JsValue::from_str(name), callback)
-            .map_err(|_| js_error("transformer"))?;
+        if !attempts.charge_abandoned(abandoned_tokens).await {
+            // No room left to pay for another attempt: the stalled one is the call's outcome.
+            if let Ok(mut s) = state.try_borrow_mut() {
+                s.tell(Started::Failed(error.clone()));
+                s.finish(Some(error), false);
+            }
+            return;
+        }
+        match attempts.next().await {
+            Ok(mut next) => {
+                let translator = plan.translator(attempts, &mut next, collect);
+                if let Ok(mut s) = state.try_borrow_mut() {
+                    s.begin_attempt(translator);
+                }
+                answer = next;
+            }
+            Err(failed) => {
+                // The abandoned attempts were charged as they were abandoned; this one took
+                // nothing on unless it timed out after being accepted.
+                give_up(state, plan, attempts, failed.error, !failed.accepted);
+                return;
+            }
+        }
     }
-    let writable_strategy = QueuingStrategy::new();
-    writable_strategy.set_high_water_mark(1.0);
-    let readable_strategy = QueuingStrategy::new();
-    readable_strategy.set_high_water_mark(READABLE_BUFFER_CHUNKS);
-    let pipe = TransformStream::new_with_transformer_and_writable_strategy_and_readable_strategy(
-        &transformer,
-        &writable_strategy,
-        &readable_strategy,
-    )
-    .map_err(|_| js_error("TransformStream"))?;
-    // preventAbort: when the upstream body fails, the client's stream is not errored (workerd
-    // would end it as if complete); the translator finishes it with the format's error event.
+}
+
+/// Nothing more can be tried: the client gets `error` (an HTTP status if the response was not
+/// returned yet, else the format's error event).
+fn give_up(
+    state: &Rc<RefCell<PipeState>>,
+    plan: &StreamPlan,
+    attempts: &Attempts,
+    error: ApiError,
+    refused: bool,
+) {
+    let Ok(mut s) = state.try_borrow_mut() else {
+        return;
+    };
+    s.tell(Started::Failed(error.clone()));
+    s.translator = plan.error_writer(attempts);
+    s.finish(Some(error), refused);
+}
+
+/// Pipes one attempt's body into the client's stream and watches it: keep-alives, the first
+/// event and idle timeouts, the client going away.
+async fn pipe_attempt(
+    attempts: &mut Attempts,
+    answer: &Answer,
+    state: &Rc<RefCell<PipeState>>,
+    writable: &WritableStream,
+    timers: StreamTimers,
+) -> Watched {
+    let raw = match answer.response.body() {
+        worker::ResponseBody::Stream(raw) => raw.clone(),
+        _ => return Watched::Ended,
+    };
+    // preventClose: the next attempt may still write; preventAbort: a failing upstream body
+    // must not error the client's stream (the translator ends it with the format's event).
     let options = StreamPipeOptions::new();
+    options.set_prevent_close(true);
     options.set_prevent_abort(true);
-    options.set_signal(&abort.signal());
-    let piped = raw.pipe_to_with_options(&pipe.writable(), &options);
-
-    let probe = Rc::clone(&shared);
-    let task_state = Rc::clone(&shared);
-    let task_abort = abort.clone();
-    ctx.wait_until(async move {
-        let mut piped = JsFuture::from(piped);
-        let tick_ms = timers.keep_alive_ms.min(timers.idle_ms).max(50);
-        let mut settled = false;
-        loop {
-            let tick = Delay::from(Duration::from_millis(tick_ms));
-            match select(&mut piped, Box::pin(tick)).await {
-                Either::Left(_) => {
-                    settled = true;
-                    break;
+    options.set_signal(&answer.abort.signal());
+    let mut piped = JsFuture::from(raw.pipe_to_with_options(writable, &options));
+    let Timeouts {
+        first_event_ms,
+        idle_ms,
+        ..
+    } = answer.timeouts;
+    let tick_ms = timers
+        .keep_alive_ms
+        .min(first_event_ms)
+        .min(idle_ms)
+        .clamp(50, 1_000);
+    let watched = loop {
+        let tick = Delay::from(Duration::from_millis(tick_ms));
+        match select(&mut piped, Box::pin(tick)).await {
+            // The pipe has settled: it must not be awaited again.
+            Either::Left(_) => {
+                let Ok(mut s) = state.try_borrow_mut() else {
+                    return Watched::Ended;
+                };
+                // A client that went away also cuts the upstream's body: that is not the
+                // upstream failing. (The request's signal may fire before the body's cancel.)
+                if s.client_gone || attempts.client_gone() {
+                    return Watched::ClientGone;
                 }
-                Either::Right(_) => {
-                    let Ok(mut state) = task_state.try_borrow_mut() else {
-                        continue;
-                    };
-                    if state.finished {
-                        break;
-                    }
-                    let now = now_ms();
-                    if now.saturating_sub(state.upstream_ms) >= timers.idle_ms {
-                        task_abort.abort();
-                        state.finish(Some(ApiError::new(
-                            ErrorKind::Timeout,
-                            format!(
-                                "The upstream sent nothing for {} s; the stream was ended.",
-                                timers.idle_ms / 1000
-                            ),
-                        )));
-                        break;
-                    }
-                    if now.saturating_sub(state.client_ms) >= timers.keep_alive_ms {
-                        let mut ping = Vec::new();
-                        state.translator.keep_alive(&mut ping);
-                        state.send(&ping);
-                    }
+                s.end_of_body();
+                return Watched::Ended;
+            }
+            Either::Right(_) => {
+                let Ok(mut s) = state.try_borrow_mut() else {
+                    continue;
+                };
+                if s.client_gone || attempts.client_gone() {
+                    break Watched::ClientGone;
+                }
+                if s.translator.committed() {
+                    // Nothing more will be sent upstream: the request is let go.
+                    attempts.drop_body();
+                }
+                let now = now_ms();
+                if !s.translator.heard_from() && now.saturating_sub(s.attempt_ms) >= first_event_ms
+                {
+                    break Watched::Stalled(ApiError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "The upstream sent no event within {} s.",
+                            first_event_ms.div_ceil(1000)
+                        ),
+                    ));
+                }
+                if s.translator.heard_from() && now.saturating_sub(s.upstream_ms) >= idle_ms {
+                    break Watched::Stalled(ApiError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "The upstream sent nothing for {} s; the stream was ended.",
+                            idle_ms.div_ceil(1000)
+                        ),
+                    ));
+                }
+                if now.saturating_sub(s.client_ms) >= timers.keep_alive_ms {
+                    let mut ping = Vec::new();
+                    s.translator.keep_alive(&mut ping);
+                    s.send(&ping);
                 }
             }
         }
-        // Settled when the upstream body ended or failed, the client went away, or the stream
-        // idled out: however it ended, it is finished and reported here.
-        if !settled {
-            let _ = piped.await;
-        }
-        drop((start, transform, flush, cancel));
-        if let Ok(mut state) = shared.try_borrow_mut() {
-            state.finish(None);
-        }
-    });
+    };
+    // Stalled or abandoned: stop the upstream, and let the pipe settle before anything else
+    // writes to the client's stream.
+    answer.abort.abort();
+    let _ = piped.await;
+    watched
+}
 
-    let waiting = Delay::from(Duration::from_millis(timers.commit_ms));
-    let _ = select(started_rx, Box::pin(waiting)).await;
-    let early = probe
-        .try_borrow()
-        .ok()
-        .and_then(|state| state.translator.early_error().cloned());
-    if let Some(error) = early {
-        // The upstream failed before its answer started: the client gets a real HTTP error;
-        // the pipe winds down and reports the call as refused.
-        abort.abort();
-        return Err(error);
+/// The transformer's JS callbacks, kept alive as long as the pipes run.
+struct Callbacks {
+    start: Closure<dyn FnMut(TransformStreamDefaultController)>,
+    transform: Closure<dyn FnMut(JsValue, TransformStreamDefaultController)>,
+    flush: Closure<dyn FnMut(TransformStreamDefaultController)>,
+    cancel: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Callbacks {
+    fn new(shared: &Rc<RefCell<PipeState>>) -> Callbacks {
+        let start_state = Rc::clone(shared);
+        let start = Closure::<dyn FnMut(TransformStreamDefaultController)>::new(
+            move |controller: TransformStreamDefaultController| {
+                if let Ok(mut state) = start_state.try_borrow_mut() {
+                    state.controller = Some(controller);
+                }
+            },
+        );
+        let transform_state = Rc::clone(shared);
+        let mut out = Vec::new();
+        let transform = Closure::<dyn FnMut(JsValue, TransformStreamDefaultController)>::new(
+            move |chunk: JsValue, _controller: TransformStreamDefaultController| {
+                let Some(chunk) = chunk.dyn_ref::<Uint8Array>() else {
+                    return;
+                };
+                if let Ok(mut state) = transform_state.try_borrow_mut()
+                    && !state.finished
+                {
+                    state.push(&chunk.to_vec(), &mut out);
+                    state.send(&out);
+                    out.clear();
+                }
+            },
+        );
+        // The writable side is never closed (each pipe prevents it); the task ends the stream.
+        let flush = Closure::<dyn FnMut(TransformStreamDefaultController)>::new(
+            move |_controller: TransformStreamDefaultController| {},
+        );
+        let cancel_state = Rc::clone(shared);
+        let cancel = Closure::<dyn FnMut(JsValue)>::new(move |_reason: JsValue| {
+            if let Ok(mut state) = cancel_state.try_borrow_mut() {
+                state.client_gone = true;
+            }
+        });
+        Callbacks {
+            start,
+            transform,
+            flush,
+            cancel,
+        }
     }
-    Ok(pipe.readable())
+
+    fn transform_stream(&self) -> Result<TransformStream, ApiError> {
+        let transformer = Object::new();
+        for (name, callback) in [
+            ("start", self.start.as_ref()),
+            ("transform", self.transform.as_ref()),
+            ("flush", self.flush.as_ref()),
+            ("cancel", self.cancel.as_ref()),
+        ] {
+            Reflect::set(&transformer, &JsValue::from_str(name), callback)
+                .map_err(|_| js_error("transformer"))?;
+        }
+        let writable_strategy = QueuingStrategy::new();
+        writable_strategy.set_high_water_mark(1.0);
+        let readable_strategy = QueuingStrategy::new();
+        readable_strategy.set_high_water_mark(READABLE_BUFFER_CHUNKS);
+        TransformStream::new_with_transformer_and_writable_strategy_and_readable_strategy(
+            &transformer,
+            &writable_strategy,
+            &readable_strategy,
+        )
+        .map_err(|_| js_error("TransformStream"))
+    }
 }
 
 fn enqueue(controller: &TransformStreamDefaultController, bytes: &[u8]) {

@@ -3,7 +3,8 @@
 //!
 //! Anyone may ask; only the operator (`Authorization: Bearer <ADMIN_TOKEN>`) is told why: the
 //! problems name providers, secrets and config entries, which are the operator's business.
-//! Secret values are never shown, only the names of missing ones.
+//! Secret values are never shown, only the names of missing ones. The operator also sees this
+//! isolate's upstream breakers (`upstreams`: closed, open, benched or probing, and why).
 
 use serde_json::json;
 use worker::{Env, Request, Response, Result};
@@ -14,6 +15,7 @@ use super::keystore::KV_BINDING;
 use super::meter_client::DO_BINDING;
 use super::response_store::DO_BINDING as RESPONSES_BINDING;
 use super::state;
+use super::upstream;
 
 pub fn handle(req: &Request, env: &Env) -> Result<Response> {
     let details = admin::is_admin(req, env);
@@ -49,7 +51,11 @@ pub fn handle(req: &Request, env: &Env) -> Result<Response> {
     let ready = problems.is_empty();
     let status = if ready { "ready" } else { "unavailable" };
     let body = if details {
-        json!({ "status": status, "problems": problems })
+        json!({
+            "status": status,
+            "problems": problems,
+            "upstreams": upstream::health::report_json(worker::Date::now().as_millis()),
+        })
     } else {
         json!({ "status": status })
     };

@@ -41,6 +41,14 @@ pub struct CheckpointBody {
     pub progress: Progress,
 }
 
+/// Tokens to add to a call in flight for an upstream attempt abandoned after the upstream took
+/// it on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExtendBody {
+    pub id: String,
+    pub tokens: u64,
+}
+
 /// An admin change; absent fields stay as they are.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct IdentityBody {
@@ -114,6 +122,13 @@ impl MeterClient {
     pub async fn checkpoint(&self, body: &CheckpointBody) -> Result<()> {
         let _: serde_json::Value = self.call(Method::Post, "checkpoint", Some(body)).await?;
         Ok(())
+    }
+
+    /// Adds an abandoned attempt's tokens to a call in flight; `Ok(false)` when the window or
+    /// the minute has no room for them (the call must not try another upstream).
+    pub async fn extend(&self, body: &ExtendBody) -> Result<bool> {
+        let answer: serde_json::Value = self.call(Method::Post, "extend", Some(body)).await?;
+        Ok(answer.get("extended").and_then(serde_json::Value::as_bool) == Some(true))
     }
 
     pub async fn set_identity(&self, body: &IdentityBody) -> Result<Identity> {

@@ -15,8 +15,8 @@ use worker::{
 };
 
 use super::meter_client::{
-    AdmitBody, CheckpointBody, DayUsage, History, Identity, IdentityBody, ModelUsage, SettleBody,
-    UsageBody, WindowUsage,
+    AdmitBody, CheckpointBody, DayUsage, ExtendBody, History, Identity, IdentityBody, ModelUsage,
+    SettleBody, UsageBody, WindowUsage,
 };
 use super::state;
 use crate::config::Config;
@@ -32,7 +32,7 @@ const PRUNE_EVERY_MS: u64 = 3_600_000;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS identity (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL, used_tokens INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS calls (id TEXT PRIMARY KEY, model TEXT NOT NULL, admitted_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL, input_estimate_tokens INTEGER NOT NULL, output_cap_tokens INTEGER NOT NULL, reported_input_tokens INTEGER, output_tokens INTEGER NOT NULL, credit_output_tokens INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL, charged_input_tokens INTEGER, charged_output_tokens INTEGER, provisional INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS calls (id TEXT PRIMARY KEY, model TEXT NOT NULL, admitted_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL, input_estimate_tokens INTEGER NOT NULL, output_cap_tokens INTEGER NOT NULL, reported_input_tokens INTEGER, output_tokens INTEGER NOT NULL, credit_output_tokens INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL, charged_input_tokens INTEGER, charged_output_tokens INTEGER, provisional INTEGER NOT NULL, abandoned_input_tokens INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS usage_window (window_start_ms INTEGER NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (window_start_ms, model));
 CREATE TABLE IF NOT EXISTS usage_daily (day TEXT NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (day, model));
 ";
@@ -41,7 +41,10 @@ CREATE TABLE IF NOT EXISTS usage_daily (day TEXT NOT NULL, model TEXT NOT NULL, 
 /// left there are moved into `calls` once: the estimate becomes the input estimate (so a lapse
 /// still charges at least it), and a settled row keeps its charge.
 const MIGRATE_RESERVATIONS: &str = "
-INSERT OR IGNORE INTO calls SELECT id, model, admitted_ms, window_start_ms, estimate_tokens, 0,
+INSERT OR IGNORE INTO calls (id, model, admitted_ms, window_start_ms, input_estimate_tokens,
+  output_cap_tokens, reported_input_tokens, output_tokens, credit_output_tokens, lease_until_ms,
+  charged_input_tokens, charged_output_tokens, provisional)
+SELECT id, model, admitted_ms, window_start_ms, estimate_tokens, 0,
   CASE WHEN progress_input_tokens > 0 THEN progress_input_tokens END, progress_output_tokens,
   progress_output_tokens, lease_until_ms,
   CASE WHEN settled_tokens IS NOT NULL THEN progress_input_tokens END,
@@ -69,6 +72,22 @@ impl DurableObject for KeyMeter {
         let sql = state.storage().sql();
         if let Err(e) = sql.exec(SCHEMA, None) {
             worker::console_error!("meter schema: {e}");
+        }
+        // Calls tables made before abandoned attempts were charged get the column.
+        let has_abandoned = sql
+            .exec(
+                "SELECT name FROM pragma_table_info('calls') WHERE name = 'abandoned_input_tokens'",
+                None,
+            )
+            .and_then(|cursor| cursor.to_array::<serde_json::Value>())
+            .is_ok_and(|rows| !rows.is_empty());
+        if !has_abandoned
+            && let Err(e) = sql.exec(
+                "ALTER TABLE calls ADD COLUMN abandoned_input_tokens INTEGER NOT NULL DEFAULT 0",
+                None,
+            )
+        {
+            worker::console_error!("meter migration (abandoned_input_tokens): {e}");
         }
         let old_table = sql
             .exec(
@@ -99,12 +118,13 @@ impl DurableObject for KeyMeter {
             "/admit" => self.admit(&body, now_ms),
             "/settle" => self.settle(&body, now_ms),
             "/checkpoint" => self.checkpoint(&body, now_ms),
+            "/extend" => self.extend(&body, now_ms),
             "/identity" => self.identity(&body),
             "/usage" => self.usage(&body, now_ms),
             "/history" => self.history(now_ms),
             _ => return Response::error("unknown meter call", 404),
         };
-        if matches!(path.as_str(), "/admit" | "/checkpoint") {
+        if matches!(path.as_str(), "/admit" | "/checkpoint" | "/extend") {
             self.wake_at_next_lease_end(now_ms).await;
         }
         match answer {
@@ -241,6 +261,8 @@ impl KeyMeter {
             window_start_ms: f64,
             input_estimate_tokens: f64,
             output_cap_tokens: f64,
+            #[serde(default)]
+            abandoned_input_tokens: f64,
             reported_input_tokens: Option<f64>,
             output_tokens: f64,
             credit_output_tokens: f64,
@@ -291,6 +313,7 @@ impl KeyMeter {
                 window_start_ms: row.window_start_ms as u64,
                 input_estimate_tokens: row.input_estimate_tokens as u64,
                 output_cap_tokens: row.output_cap_tokens as u64,
+                abandoned_input_tokens: row.abandoned_input_tokens as u64,
                 progress: Progress {
                     input_tokens: row.reported_input_tokens.map(|t| t as u64),
                     output_tokens: row.output_tokens as u64,
@@ -326,7 +349,7 @@ impl KeyMeter {
                         .map_or(SqlStorageValue::Null, |c| int(pick(c)))
                 };
                 self.sql.exec(
-                    "INSERT OR REPLACE INTO calls (id, model, admitted_ms, window_start_ms, input_estimate_tokens, output_cap_tokens, reported_input_tokens, output_tokens, credit_output_tokens, lease_until_ms, charged_input_tokens, charged_output_tokens, provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO calls (id, model, admitted_ms, window_start_ms, input_estimate_tokens, output_cap_tokens, reported_input_tokens, output_tokens, credit_output_tokens, lease_until_ms, charged_input_tokens, charged_output_tokens, provisional, abandoned_input_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
                         r.id.as_str().into(),
                         r.model.as_str().into(),
@@ -341,6 +364,7 @@ impl KeyMeter {
                         charged(|c| c.input_tokens),
                         charged(|c| c.output_tokens),
                         SqlStorageValue::Integer(i64::from(r.provisional)),
+                        int(r.abandoned_input_tokens),
                     ],
                 )?;
             }
@@ -463,6 +487,18 @@ impl KeyMeter {
             ((), changes)
         })?;
         Ok(serde_json::json!({}))
+    }
+
+    fn extend(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+        let call: ExtendBody = parse(body)?;
+        let config = self.config()?;
+        let lease_ms = config.gateway.request_lease_ms;
+        let day = utc_date(now_ms);
+        let extended = self.with_meter(None, |meter| {
+            let limits = settling_limits(&config, meter);
+            meter.extend(&call.id, call.tokens, &limits, now_ms, lease_ms, &day)
+        })?;
+        Ok(serde_json::json!({ "extended": extended.is_ok() }))
     }
 
     fn identity(&self, body: &[u8]) -> Result<serde_json::Value> {

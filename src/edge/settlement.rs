@@ -113,6 +113,8 @@ pub struct Reporter {
     outcome: Option<oneshot::Sender<Report>>,
     /// The answer is to be kept (a stored Responses turn).
     keeps_answer: bool,
+    /// The input estimate admission reserved.
+    input_estimate_tokens: u64,
 }
 
 impl Reporter {
@@ -146,6 +148,11 @@ impl Reporter {
     /// Whether the call should collect its answer for [`Report::answer`].
     pub fn keeps_answer(&self) -> bool {
         self.keeps_answer
+    }
+
+    /// What an attempt whose upstream reported no input is assumed to have used.
+    pub fn input_estimate_tokens(&self) -> u64 {
+        self.input_estimate_tokens
     }
 }
 
@@ -190,6 +197,7 @@ impl Settlement {
         let (nudge, nudged) = mpsc::unbounded();
         let keeps_answer = self.keep.is_some();
         let metering = self.metering;
+        let input_estimate_tokens = self.input_estimate_tokens;
         if self.needed() {
             let watched = Rc::clone(&shared);
             ctx.wait_until(async move { self.run(watched, reported, nudged).await });
@@ -199,6 +207,7 @@ impl Settlement {
             nudge: metering.then_some(nudge),
             outcome: Some(outcome),
             keeps_answer,
+            input_estimate_tokens,
         }
     }
 

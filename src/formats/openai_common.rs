@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::spec::ModelCard;
 use crate::error::{ApiError, ErrorKind, UpstreamError};
+use crate::resilience::retry_after;
 
 /// A fixed creation time for catalog entries (the config has none): 2025-01-01.
 const CATALOG_CREATED_S: u64 = 1_735_689_600;
@@ -91,6 +92,34 @@ pub fn classify(status: u16, body: &[u8]) -> ApiError {
     parsed.into_api_error(kind)
 }
 
+/// Whether an OpenAI-style error says the account's credit or quota is gone: OpenAI answers
+/// 429 `insufficient_quota` (not a rate limit: waiting does not help) or
+/// `billing_hard_limit_reached`.
+pub fn credit_exhausted(status: u16, body: &[u8]) -> bool {
+    if status == 402 {
+        return true;
+    }
+    let parsed = UpstreamError::parse(status, body);
+    [parsed.code.as_str(), parsed.error_type.as_str()]
+        .iter()
+        .any(|word| matches!(*word, "insufficient_quota" | "billing_hard_limit_reached"))
+}
+
+/// When OpenAI's limits let the key through again: `Retry-After`, else the reset of the
+/// request or token limit that is used up (`x-ratelimit-remaining-requests: 0` with
+/// `x-ratelimit-reset-requests: 1s`).
+pub fn retry_after_ms(header: &dyn Fn(&str) -> Option<String>, now_ms: u64) -> Option<u64> {
+    retry_after::standard(header, now_ms).or_else(|| {
+        retry_after::exhausted_limits_wait(["requests", "tokens"].map(|limit| {
+            (
+                header(&format!("x-ratelimit-remaining-{limit}")),
+                header(&format!("x-ratelimit-reset-{limit}"))
+                    .and_then(|v| retry_after::go_duration_ms(&v)),
+            )
+        }))
+    })
+}
+
 /// `Authorization: Bearer <key>`.
 pub fn bearer_headers(key: Option<&str>) -> Vec<(&'static str, String)> {
     key.map(|key| ("authorization", format!("Bearer {key}")))
@@ -106,6 +135,39 @@ pub fn keep_alive_frame(out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credit_and_rate_limit_headers() {
+        let quota = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        assert!(credit_exhausted(429, quota));
+        assert!(credit_exhausted(402, b""));
+        assert!(!credit_exhausted(
+            429,
+            br#"{"error":{"type":"rate_limit_error","code":"rate_limit_exceeded"}}"#
+        ));
+        let headers = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let limited = headers(&[
+            ("x-ratelimit-remaining-requests", "12"),
+            ("x-ratelimit-reset-requests", "1s"),
+            ("x-ratelimit-remaining-tokens", "0"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ]);
+        assert_eq!(retry_after_ms(&limited, 0), Some(360_000));
+        let asked = headers(&[
+            ("retry-after", "7"),
+            ("x-ratelimit-remaining-tokens", "0"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ]);
+        assert_eq!(retry_after_ms(&asked, 0), Some(7_000));
+        assert_eq!(retry_after_ms(&headers(&[]), 0), None);
+    }
 
     #[test]
     fn the_type_and_code_table() {

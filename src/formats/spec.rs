@@ -18,6 +18,7 @@ use super::{
 use crate::canonical::{ChatRequest, ChatResponse, Vendor};
 use crate::error::ApiError;
 use crate::keys;
+use crate::resilience::retry_after;
 use crate::translate::Warnings;
 
 /// What a format allows in tool names and call ids (the gateway rewrites what does not fit).
@@ -180,6 +181,18 @@ pub trait FormatSpec: Sync {
     /// An upstream error answer (an error status, or an error event in a stream) as the
     /// client's error.
     fn classify_error(&self, status: u16, body: &[u8]) -> ApiError;
+    /// Whether an upstream error answer says the key's account has no credit or quota left
+    /// (the key is then benched rather than retried): 402 everywhere, plus the vendor's own
+    /// wording where it uses another status.
+    fn credit_exhausted(&self, status: u16, _body: &[u8]) -> bool {
+        status == 402
+    }
+    /// How long an upstream that refused a request asked to be left alone, from its answer's
+    /// headers: `Retry-After` (and `retry-after-ms`), plus the vendor's rate-limit reset
+    /// headers where it sends them.
+    fn retry_after_ms(&self, header: &dyn Fn(&str) -> Option<String>, now_ms: u64) -> Option<u64> {
+        retry_after::standard(header, now_ms)
+    }
     /// The format's own built-in tool types.
     fn builtin_tool(&self, _kind: &str) -> Option<BuiltinTool> {
         None

@@ -254,6 +254,7 @@ impl Meter {
             window_start_ms: window.start_ms,
             input_estimate_tokens: input,
             output_cap_tokens: output_cap,
+            abandoned_input_tokens: 0,
             progress: Progress {
                 credit_output_tokens: INITIAL_OUTPUT_CREDIT_TOKENS.min(output_cap),
                 ..Progress::default()
@@ -346,6 +347,7 @@ impl Meter {
             return changes;
         };
         reservation.provisional = false;
+        let charged = reservation.final_charge(charged);
         self.charge(id, charged, day, &mut changes);
         let expired = self
             .reservations
@@ -357,6 +359,44 @@ impl Meter {
             changes.push(Change::Forget(vec![id.to_owned()]));
         }
         changes
+    }
+
+    /// Adds `tokens` to a call in flight, for an upstream attempt the gateway abandoned after
+    /// the upstream took it on (it is charged whatever the call's outcome), if the window and
+    /// the minute have room for them; renews the call's lease. `Err` names the limit that has
+    /// no room (the gateway then stops trying other upstreams), or `None` for a call not in
+    /// flight.
+    pub fn extend(
+        &mut self,
+        id: &str,
+        tokens: u64,
+        limits: &Limits,
+        now_ms: u64,
+        lease_ms: u64,
+        day: &str,
+    ) -> (Result<(), Option<Refusal>>, Vec<Change>) {
+        let mut changes = Vec::new();
+        self.prune(limits, now_ms, day, &mut changes);
+        let before = self.snapshot(limits, now_ms);
+        let Some(reservation) = self
+            .reservations
+            .iter_mut()
+            .find(|r| r.id == id && r.in_flight())
+        else {
+            return (Err(None), changes);
+        };
+        if tokens > before.window_remaining_tokens() {
+            return (Err(Some(Refusal::QuotaExhausted)), changes);
+        }
+        // The minute counts the call if it was admitted within it.
+        if reservation.in_minute(now_ms) && tokens > before.minute_remaining_tokens() {
+            return (Err(Some(Refusal::TokensPerMinute)), changes);
+        }
+        reservation.abandoned_input_tokens =
+            reservation.abandoned_input_tokens.saturating_add(tokens);
+        reservation.lease_until_ms = now_ms.saturating_add(lease_ms);
+        changes.push(Change::Reservation(reservation.clone()));
+        (Ok(()), changes)
     }
 
     /// When the first lease of a call in flight runs out (the owner wakes then, so a call whose

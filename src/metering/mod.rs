@@ -27,6 +27,11 @@
 //!   reporting (crash, eviction) is charged when its lease runs out: the reported input (or the
 //!   input estimate) plus the credit. That charge is provisional: a final settlement arriving
 //!   later replaces it.
+//! - **Abandoned attempts.** When the gateway gives up on an upstream that took the call on
+//!   (it stalled before its answer started, or reported input before failing) to try another,
+//!   that attempt's input is added to the call ([`Meter::extend`]), only if the window and the
+//!   minute have room for it (otherwise the gateway stops trying), and charged on top of the
+//!   final usage or the lapse charge.
 //!
 //! Every sum saturates: no client-chosen figure can wrap a counter.
 

@@ -31,6 +31,11 @@ pub struct Reservation {
     pub input_estimate_tokens: u64,
     /// The output cap the upstream was sent.
     pub output_cap_tokens: u64,
+    /// Input of earlier attempts that an upstream took on and the gateway abandoned for
+    /// another upstream (one that stalled before its answer started): charged on top of
+    /// whatever the call is charged in the end.
+    #[serde(default)]
+    pub abandoned_input_tokens: u64,
     /// The last checkpoint.
     pub progress: Progress,
     /// The worker must report again before this time.
@@ -51,10 +56,12 @@ impl Reservation {
         self.admitted_ms.saturating_add(MINUTE_MS) > now_ms
     }
 
-    /// The most this call can cost: its input estimate plus its output cap.
+    /// The most this call can cost: its input estimate plus its output cap, plus what its
+    /// abandoned attempts cost.
     pub fn reserved_tokens(&self) -> u64 {
         self.input_estimate_tokens
             .saturating_add(self.output_cap_tokens)
+            .saturating_add(self.abandoned_input_tokens)
     }
 
     fn progress_tokens(&self) -> u64 {
@@ -62,6 +69,17 @@ impl Reservation {
             .input_tokens
             .unwrap_or(0)
             .saturating_add(self.progress.output_tokens)
+            .saturating_add(self.abandoned_input_tokens)
+    }
+
+    /// The final charge for the last attempt's usage: that usage plus the abandoned attempts'.
+    pub(crate) fn final_charge(&self, last_attempt: Charged) -> Charged {
+        Charged {
+            input_tokens: last_attempt
+                .input_tokens
+                .saturating_add(self.abandoned_input_tokens),
+            output_tokens: last_attempt.output_tokens,
+        }
     }
 
     /// Tokens this call counts for: charged, else reserved (or used so far, if more).
@@ -73,13 +91,15 @@ impl Reservation {
     }
 
     /// What the call is charged when its lease runs out: the reported input (else the
-    /// estimate) plus the output credit (never less than the output reported so far).
+    /// estimate) plus the output credit (never less than the output reported so far), plus
+    /// the abandoned attempts.
     pub(crate) fn lapse_charge(&self) -> Charged {
         Charged {
             input_tokens: self
                 .progress
                 .input_tokens
-                .unwrap_or(self.input_estimate_tokens),
+                .unwrap_or(self.input_estimate_tokens)
+                .saturating_add(self.abandoned_input_tokens),
             output_tokens: self
                 .progress
                 .credit_output_tokens

@@ -433,3 +433,64 @@ fn settlement_records_usage_per_model_and_forgets_old_rows() {
     // Settling twice changes nothing.
     assert!(settle(&mut meter, "a", 7, 3, 62_000).is_empty());
 }
+
+#[test]
+fn an_abandoned_attempt_is_charged_only_if_the_window_has_room_for_it() {
+    let mut meter = Meter::new("p");
+    // Window 500: a call reserving 300 leaves 200.
+    assert_eq!(admit(&mut meter, "a", 300, 0).refusal, None);
+    let (extended, _) = meter.extend("a", 150, &limits(), 10, LEASE, DAY);
+    assert_eq!(extended, Ok(()));
+    // 50 left: a second abandoned attempt of 100 does not fit, and changes nothing.
+    let (refused, _) = meter.extend("a", 100, &limits(), 20, LEASE, DAY);
+    assert_eq!(refused, Err(Some(Refusal::QuotaExhausted)));
+    let snapshot = meter.observe(&limits(), 30, DAY).0;
+    assert_eq!(snapshot.window_committed_tokens, 450);
+    // The final charge is the last attempt's usage plus the abandoned attempt's input.
+    settle(&mut meter, "a", 100, 20, 40);
+    let snapshot = meter.observe(&limits(), 50, DAY).0;
+    assert_eq!(snapshot.window_used_tokens, 270);
+    // Settled: nothing to extend any more.
+    assert_eq!(meter.extend("a", 1, &limits(), 60, LEASE, DAY).0, Err(None));
+}
+
+#[test]
+fn a_lapse_charges_the_abandoned_attempts_too() {
+    let mut meter = Meter::new("p");
+    admit_with(&mut meter, &ask("a", 100, 50), &limits(), 0);
+    assert_eq!(meter.extend("a", 80, &limits(), 10, LEASE, DAY).0, Ok(()));
+    // The extension renewed the lease: nothing lapses at the first lease's end.
+    let snapshot = meter.observe(&limits(), LEASE + 5, DAY).0;
+    assert_eq!(snapshot.in_flight, 1);
+    let snapshot = meter.observe(&limits(), LEASE + 10, DAY).0;
+    assert_eq!(snapshot.in_flight, 0);
+    // Input estimate 100 + abandoned 80 + the initial credit, capped at the output cap (50).
+    assert_eq!(snapshot.window_used_tokens, 230);
+    // A late settlement still adds the abandoned attempt to its own figures.
+    settle(&mut meter, "a", 90, 10, LEASE + 20);
+    assert_eq!(
+        meter
+            .observe(&limits(), LEASE + 30, DAY)
+            .0
+            .window_used_tokens,
+        180
+    );
+}
+
+#[test]
+fn an_abandoned_attempt_counts_against_the_minute() {
+    let tight = Limits {
+        tpm: 400,
+        ..limits()
+    };
+    let mut meter = Meter::new("p");
+    assert_eq!(
+        admit_with(&mut meter, &ask("a", 300, 0), &tight, 0).refusal,
+        None
+    );
+    assert_eq!(
+        meter.extend("a", 150, &tight, 10, LEASE, DAY).0,
+        Err(Some(Refusal::TokensPerMinute))
+    );
+    assert_eq!(meter.extend("a", 100, &tight, 10, LEASE, DAY).0, Ok(()));
+}

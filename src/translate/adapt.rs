@@ -176,7 +176,7 @@ pub fn fit_identifier(value: &str, max_chars: usize) -> String {
 }
 
 /// Undoes [`for_upstream`] on the answer.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Restore {
     /// Upstream tool name → client tool name, for names that were rewritten.
     names: HashMap<String, String>,

@@ -72,6 +72,8 @@ fn translate_stream(client: WireFormat, upstream: WireFormat, sse: &[u8], chunk:
         translator.push(piece, &mut out);
     }
     translator.finish(&mut out);
+    // No other upstream to try: an answer that never started shows its error.
+    translator.release(&mut out);
     out
 }
 

@@ -12,6 +12,12 @@
 //! after the answer's terminal event is forwarded, and an upstream that ends without its
 //! terminal event gets the client format's error event appended. So the client never receives
 //! a byte the meter did not see.
+//!
+//! Nothing reaches the client before the answer is **committed**: its first content (a block,
+//! or the end of an empty answer). Until then the client's bytes are held, so an upstream that
+//! fails first (an Anthropic `overloaded_error` after `message_start`, a Responses
+//! `response.failed` before any output, a stream that closes empty) has shown the client
+//! nothing, and the gateway can still try another upstream or answer with an HTTP status.
 
 use super::adapt::Restore;
 use super::meter::Meter;
@@ -21,6 +27,10 @@ use crate::error::ApiError;
 use crate::format::WireFormat;
 use crate::formats::{ResponseContext, StreamDecode, StreamEncode};
 use crate::sse::{SseDecoder, SseEvent};
+
+/// Client bytes held before the answer's first content; past this the answer is committed
+/// anyway (an upstream sending endless preamble must not grow the gateway's memory).
+const MAX_PENDING_BYTES: usize = 64 * 1024;
 
 pub struct StreamTranslator {
     client: WireFormat,
@@ -35,12 +45,20 @@ pub struct StreamTranslator {
     frames: Vec<SseEvent>,
     decoded: Vec<StreamEvent>,
     restored: Vec<StreamEvent>,
+    /// SSE events received from the upstream.
+    frames_seen: u64,
     /// SSE events forwarded to the client in passthrough mode (the next Responses
     /// `sequence_number` for an error event of ours).
     frames_forwarded: u64,
-    /// `Start` was decoded: the answer is under way and errors can only be in-band.
+    /// `Start` was decoded.
     started: bool,
-    /// An error decoded before `Start`: the gateway can still answer with an HTTP status.
+    /// The answer's first content was decoded: the client's bytes flow, and errors can only
+    /// be in-band.
+    committed: bool,
+    /// Client bytes held until the answer is committed (at most [`MAX_PENDING_BYTES`]).
+    pending: Vec<u8>,
+    /// An error decoded before the answer was committed: the gateway can still try another
+    /// upstream, or answer with an HTTP status.
     early_error: Option<ApiError>,
     /// A terminal event (`Finish` or `Error`) was decoded.
     ended: bool,
@@ -79,8 +97,11 @@ impl StreamTranslator {
             frames: Vec::new(),
             decoded: Vec::new(),
             restored: Vec::new(),
+            frames_seen: 0,
             frames_forwarded: 0,
             started: false,
+            committed: false,
+            pending: Vec::new(),
             early_error: None,
             ended: false,
             aborted: false,
@@ -111,6 +132,12 @@ impl StreamTranslator {
 
     /// Translates one upstream chunk, appending client bytes to `out`.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let mark = out.len();
+        self.push_frames(chunk, out);
+        self.hold_until_committed(out, mark);
+    }
+
+    fn push_frames(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.sse.push(chunk, &mut self.frames);
         self.handle_frames(out);
         if self.ended && self.passthrough() {
@@ -122,8 +149,15 @@ impl StreamTranslator {
         }
     }
 
-    /// The upstream body ended; appends whatever completes the client's stream.
+    /// The upstream body ended; appends whatever completes the client's stream (held, like
+    /// the rest, if the answer never started: see [`StreamTranslator::release`]).
     pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let mark = out.len();
+        self.finish_frames(out);
+        self.hold_until_committed(out, mark);
+    }
+
+    fn finish_frames(&mut self, out: &mut Vec<u8>) {
         self.sse.finish(&mut self.frames);
         self.handle_frames(out);
         if self.passthrough() && !self.ended {
@@ -146,6 +180,7 @@ impl StreamTranslator {
     /// already ended.
     pub fn abort(&mut self, error: ApiError, out: &mut Vec<u8>) {
         self.aborted = true;
+        let mark = out.len();
         if !self.ended {
             self.decoded.push(StreamEvent::Error(error));
             self.emit(out);
@@ -153,6 +188,33 @@ impl StreamTranslator {
         if self.passthrough() {
             let held = std::mem::take(&mut self.held);
             out.extend_from_slice(&held);
+        }
+        self.committed = true;
+        self.hold_until_committed(out, mark);
+    }
+
+    /// Gives the client what was held for an answer that never started (its error event):
+    /// the gateway has no other upstream to try.
+    pub fn release(&mut self, out: &mut Vec<u8>) {
+        self.committed = true;
+        out.append(&mut self.pending);
+    }
+
+    /// Keeps what this call appended to `out` (from `mark`) back until the answer is
+    /// committed; once it is, puts what was kept back in front of it.
+    fn hold_until_committed(&mut self, out: &mut Vec<u8>, mark: usize) {
+        if !self.committed {
+            self.pending.extend(out.drain(mark..));
+            if self.pending.len() > MAX_PENDING_BYTES {
+                self.committed = true;
+            } else {
+                return;
+            }
+        }
+        if !self.pending.is_empty() {
+            let tail = out.split_off(mark);
+            out.append(&mut self.pending);
+            out.extend_from_slice(&tail);
         }
     }
 
@@ -166,19 +228,30 @@ impl StreamTranslator {
         }
     }
 
-    /// The upstream failed before the answer started (for example Anthropic's 200 followed by
-    /// an `overloaded_error` event): nothing meaningful was produced, so the gateway may still
-    /// answer with a proper HTTP error instead of the stream.
+    /// The upstream failed before the answer was committed (for example Anthropic's 200
+    /// followed by an `overloaded_error` event): the client has seen nothing, so the gateway
+    /// may still try another upstream or answer with a proper HTTP error.
     pub fn early_error(&self) -> Option<&ApiError> {
-        if self.started || self.aborted {
+        if self.committed || self.aborted {
             None
         } else {
             self.early_error.as_ref()
         }
     }
 
+    /// The upstream's answer began (its start event): it took the call on.
     pub fn started(&self) -> bool {
         self.started
+    }
+
+    /// The answer's first content arrived: the client's bytes flow.
+    pub fn committed(&self) -> bool {
+        self.committed
+    }
+
+    /// The upstream sent its first event (any event, even a keep-alive of its own).
+    pub fn heard_from(&self) -> bool {
+        self.started || self.ended || self.frames_seen > 0
     }
 
     /// A terminal event was seen.
@@ -194,6 +267,7 @@ impl StreamTranslator {
     /// forwarded once its events have been seen).
     fn handle_frames(&mut self, out: &mut Vec<u8>) {
         let frames = std::mem::take(&mut self.frames);
+        self.frames_seen = self.frames_seen.saturating_add(frames.len() as u64);
         for frame in &frames {
             let raw = self.sse.take_raw();
             if self.ended {
@@ -250,10 +324,13 @@ impl StreamTranslator {
                         self.rewrite = ModelRewrite::new(model, &self.context.model);
                     }
                 }
-                StreamEvent::Finish { .. } => self.ended = true,
+                StreamEvent::Finish { .. } => {
+                    self.ended = true;
+                    self.committed = true;
+                }
                 StreamEvent::Error(error) => {
                     self.ended = true;
-                    if !self.started {
+                    if !self.committed {
                         self.early_error = Some(error.clone());
                     }
                     if passthrough {
@@ -269,8 +346,8 @@ impl StreamTranslator {
                 }
                 StreamEvent::BlockStart { .. }
                 | StreamEvent::BlockDelta { .. }
-                | StreamEvent::BlockStop { .. }
-                | StreamEvent::KeepAlive => {}
+                | StreamEvent::BlockStop { .. } => self.committed = true,
+                StreamEvent::KeepAlive => {}
             }
             self.restore.event(event, &mut self.restored);
             for restored in self.restored.drain(..) {
@@ -283,5 +360,110 @@ impl StreamTranslator {
             }
         }
         failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::testing::context;
+
+    const OVERLOADED_AFTER_START: &str = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n",
+        "event: ping\ndata: {\"type\":\"ping\"}\n\n",
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+    );
+
+    const TEXT_AFTER_START: &str = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+    );
+
+    fn translators() -> Vec<(WireFormat, StreamTranslator)> {
+        WireFormat::ALL
+            .into_iter()
+            .map(|client| {
+                let passthrough = client == WireFormat::AnthropicMessages;
+                let translator = StreamTranslator::new(
+                    client,
+                    WireFormat::AnthropicMessages,
+                    passthrough,
+                    Restore::default(),
+                    context("public"),
+                );
+                (client, translator)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_error_before_the_first_content_shows_the_client_nothing() {
+        for (client, mut translator) in translators() {
+            let mut out = Vec::new();
+            translator.push(OVERLOADED_AFTER_START.as_bytes(), &mut out);
+            translator.finish(&mut out);
+            assert!(
+                out.is_empty(),
+                "{client:?}: {}",
+                String::from_utf8_lossy(&out)
+            );
+            assert_eq!(
+                translator.early_error().map(|e| e.kind),
+                Some(ErrorKind::Overloaded),
+                "{client:?}"
+            );
+            assert!(!translator.committed());
+            assert!(translator.heard_from());
+            // With no other upstream, the client gets the error in its format.
+            translator.release(&mut out);
+            let decoded = crate::testing::decode_chunks(client, &[&out]);
+            let error = crate::testing::accumulate(&decoded).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::Overloaded, "{client:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_content_commits_with_everything_held_before_it() {
+        for (client, mut translator) in translators() {
+            let mut out = Vec::new();
+            let (start, block) =
+                TEXT_AFTER_START.split_at(TEXT_AFTER_START.find("event: content").unwrap());
+            translator.push(start.as_bytes(), &mut out);
+            assert!(out.is_empty(), "{client:?}");
+            translator.push(block.as_bytes(), &mut out);
+            assert!(translator.committed(), "{client:?}");
+            let text = String::from_utf8_lossy(&out);
+            if client == WireFormat::AnthropicMessages {
+                assert_eq!(text, TEXT_AFTER_START.replace("claude-x", "public"));
+            } else {
+                assert!(!text.is_empty(), "{client:?}");
+            }
+            // A later error is in-band, not early.
+            translator.push(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", &mut out);
+            assert!(translator.early_error().is_none());
+        }
+    }
+
+    #[test]
+    fn an_endless_preamble_commits_rather_than_growing() {
+        let mut translator = StreamTranslator::new(
+            WireFormat::AnthropicMessages,
+            WireFormat::AnthropicMessages,
+            true,
+            Restore::default(),
+            context("public"),
+        );
+        let mut out = Vec::new();
+        let start = TEXT_AFTER_START.split("event: content").next().unwrap();
+        translator.push(start.as_bytes(), &mut out);
+        let ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n".repeat(100);
+        let mut sent = 0;
+        while !translator.committed() {
+            translator.push(ping.as_bytes(), &mut out);
+            sent += ping.len();
+            assert!(sent < 2 * MAX_PENDING_BYTES);
+        }
+        assert!(out.len() > MAX_PENDING_BYTES);
     }
 }

@@ -27,11 +27,14 @@ before(async () => {
         gateway: { max_body_bytes: MAX_BODY_BYTES },
         plans: [...DEFAULT_PLANS, { ...DEFAULT_PLANS[0], id: "chat-only", models: [MODELS.chat] }],
       };
+      // Each test reads one failure's mapping: breakers, which would skip an upstream after
+      // the previous test's failures, are off (the resilience suite tests them).
+      const breaker = { enabled: false };
       return {
         ...base,
         providers: FORMATS.flatMap((f) => [
-          { id: `p-${f}`, format: FORMAT_NAMES[f], base_url: mock.baseUrl(f), keys: [UPSTREAM_SECRET] },
-          { id: `p-${f}-timeout`, format: FORMAT_NAMES[f], base_url: mock.baseUrl(f), keys: [UPSTREAM_SECRET], timeout_ms: TIMEOUT_MS, answer_timeout_ms: TIMEOUT_MS },
+          { id: `p-${f}`, format: FORMAT_NAMES[f], base_url: mock.baseUrl(f), keys: [UPSTREAM_SECRET], breaker },
+          { id: `p-${f}-timeout`, format: FORMAT_NAMES[f], base_url: mock.baseUrl(f), keys: [UPSTREAM_SECRET], timeout_ms: TIMEOUT_MS, answer_timeout_ms: TIMEOUT_MS, breaker },
         ]),
         models: FORMATS.flatMap((f) => [
           { id: MODELS[f], provider: `p-${f}`, upstream: `up-${f}` },

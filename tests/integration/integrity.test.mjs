@@ -28,12 +28,14 @@ function config(ledgerUrl) {
   return {
     // Short leases and keep-alives, so lapses and disconnects settle within a test's patience.
     gateway: { request_lease: "1s", keep_alive: "200ms", abandon_after: "30s" },
+    // This suite makes the same upstreams misbehave on purpose, again and again: breakers
+    // would (rightly) skip them, so they are off here (the resilience suite tests them).
     providers: [
-      ...Object.entries(FORMATS).map(([f, format]) => ({ id: `l-${f}`, format, base_url: baseUrl(mock, f), keys: ["UP_KEY"] })),
+      ...Object.entries(FORMATS).map(([f, format]) => ({ id: `l-${f}`, format, base_url: baseUrl(mock, f), keys: ["UP_KEY"], breaker: { enabled: false } })),
       // Streams' headers must come within 300 ms; whole answers have the default (minutes).
-      { id: "l-chat-fast-headers", format: "openai-chat", base_url: baseUrl(mock, "chat"), keys: ["UP_KEY"], timeout_ms: 300 },
+      { id: "l-chat-fast-headers", format: "openai-chat", base_url: baseUrl(mock, "chat"), keys: ["UP_KEY"], timeout_ms: 300, breaker: { enabled: false } },
       // A whole answer must come within 300 ms; two keys, so a retry would show.
-      { id: "l-chat-short-answer", format: "openai-chat", base_url: baseUrl(mock, "chat"), keys: ["UP_KEY", "UP_KEY_2"], answer_timeout_ms: 300 },
+      { id: "l-chat-short-answer", format: "openai-chat", base_url: baseUrl(mock, "chat"), keys: ["UP_KEY", "UP_KEY_2"], answer_timeout_ms: 300, breaker: { enabled: false } },
       // The first key of the pool is refused by the upstream.
       { id: "l-anthropic-pool", format: "anthropic", base_url: baseUrl(mock, "anthropic"), keys: ["BAD_KEY", "UP_KEY"] },
     ],

@@ -64,6 +64,10 @@ export const DEFAULT_PLAN = "test";
  *
  * overrides: plans (replace), gateway (merged), provider (merged into every default provider),
  * extraProviders / extraModels (appended).
+ *
+ * The default providers' breakers are off: suites built on this config make one mock upstream
+ * fail in many ways, test after test, and each test reads what one failure does. The
+ * resilience suite turns them on.
  */
 export function gatewayConfig(mock, overrides = {}) {
   const providers = FORMATS.map((f) => ({
@@ -71,6 +75,7 @@ export function gatewayConfig(mock, overrides = {}) {
     format: FORMAT_NAMES[f],
     base_url: mock.baseUrl(f),
     keys: [UPSTREAM_SECRET],
+    breaker: { enabled: false },
     ...(overrides.provider ?? {}),
   }));
   const models = [

@@ -18,6 +18,8 @@
 pub mod admission;
 mod answer;
 
+use std::rc::Rc;
+
 use serde_json::Value;
 use worker::{Context, Env, Request, Response, Result};
 
@@ -28,9 +30,9 @@ use super::request_body::read_body;
 use super::responses_state::{self, Conversation};
 use super::settlement::{Keep, Report, Settlement};
 use super::state;
-use super::upstream::{self, Outbound};
+use super::upstream::{self, Attempts, Candidates};
 use crate::canonical::ChatRequest;
-use crate::config::{Config, Plan, Route};
+use crate::config::{Config, Plan};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
@@ -39,7 +41,7 @@ use crate::json_shape::{self, JsonLimits};
 use crate::keys::KeyRecord;
 use crate::metering::headers::limit_headers;
 use crate::translate::Warnings;
-use crate::translate::request::{ClientCall, fit_to_plan};
+use crate::translate::request::fit_to_plan;
 
 /// What the pipeline knows about the call so far, for the error response.
 struct Call<'a> {
@@ -87,8 +89,8 @@ async fn run(
 ) -> Step<Response> {
     let now_ms = worker::Date::now().as_millis();
     let client = call.client;
-    let (record, config) = auth::caller(&req, env, client).await?;
-    let config = config.as_ref();
+    let (record, config_rc) = auth::caller(&req, env, client).await?;
+    let config = config_rc.as_ref();
     let plan = plan_of(config, &record)?;
     let limits = body_limits(config);
     let mut body = read_body(&mut req, config.gateway.max_body_bytes).await?;
@@ -103,10 +105,26 @@ async fn run(
     if let Some(stream) = endpoint.stream {
         request.stream = stream;
     }
-    let routes = routes(config, &request)?;
+    if config.routes(&request.model).next().is_none() {
+        return Err(not_found(&request.model));
+    }
     check_plan(plan, &request.model)?;
     check_vendor_objects(&request, plan)?;
-    let first_route = routes.first().ok_or_else(|| not_found(&request.model))?;
+    let candidates = Candidates::new(
+        env,
+        config,
+        &request.model,
+        seed_of(call.request_id),
+        call.request_id,
+    );
+    let Some(first_route) = candidates.first_route(config) else {
+        // Every route's provider lacks its key: nothing could answer, nothing is admitted.
+        return Err(ApiError::new(
+            ErrorKind::Overloaded,
+            "a provider for this model is not configured with a key",
+        )
+        .with_retry_after(60));
+    };
 
     let metering = state::metering_enabled(env);
     let (input_estimate, output_cap) = if metering {
@@ -116,7 +134,7 @@ async fn run(
             plan,
             &record,
             &request,
-            first_route,
+            &first_route,
             client,
             call.request_id,
             &mut warnings,
@@ -131,43 +149,24 @@ async fn run(
         call.limit_headers = limit_headers(&admitted.snapshot);
         (admitted.input_tokens, admitted.output_tokens)
     } else {
-        let wanted = admission::reservation(&request, first_route);
+        let wanted = admission::reservation(&request, &first_route);
         (wanted.input_tokens, wanted.output_tokens)
     };
     fit_to_plan(&mut request, output_cap, plan.features, &mut warnings);
     // The client's body may be forwarded as it is only to an upstream of its format, and only
     // if it says exactly what was decoded; otherwise it is let go now (a body can be 10 MB).
-    let forwardable = routes.iter().any(|r| r.provider.format == client)
+    let forwardable = candidates.formats(config).any(|format| format == client)
         && !conversation.as_ref().is_some_and(|c| c.expanded)
         && !warnings.content_dropped()
         && !crate::canonical::reasoning::mentions_envelope(&body);
-    let body = forwardable.then_some(body);
-    if forwardable && routes.iter().all(|r| r.provider.format == client) {
+    if forwardable && candidates.formats(config).all(|format| format == client) {
         // Every route forwards the client's body: the decoded conversation has served its
         // purpose (checks, estimate) and is let go, so the body is never held three times.
         request.messages = Vec::new();
         request.system = Vec::new();
         request.tools = Vec::new();
     }
-    let abort = web_sys::AbortController::new()
-        .map_err(|_| ApiError::new(ErrorKind::Internal, "AbortController unavailable"))?;
-    let outbound = Outbound {
-        call: ClientCall {
-            format: client,
-            forwardable_body: body.as_deref(),
-            request: &request,
-            features: plan.features,
-        },
-        output_cap,
-        betas: client
-            .spec()
-            .beta_header()
-            .and_then(|name| req.headers().get(name).ok().flatten()),
-        client_signal: req.inner().signal(),
-        abort: abort.clone(),
-        pool_offset: pool_offset(call.request_id),
-        request_id: call.request_id,
-    };
+    let body = forwardable.then_some(body);
     let context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
     let keep = conversation.filter(|c| c.store).map(|conversation| Keep {
         format: client,
@@ -186,7 +185,28 @@ async fn run(
         keep,
     }
     .start(ctx);
-    let upstream_answer = match upstream::call(env, &routes, &outbound).await {
+    let betas = client
+        .spec()
+        .beta_header()
+        .and_then(|name| req.headers().get(name).ok().flatten());
+    let mut attempts = Attempts::new(
+        upstream::Call {
+            env: env.clone(),
+            config: Rc::clone(&config_rc),
+            client,
+            request,
+            forwardable_body: body,
+            features: plan.features,
+            output_cap,
+            betas,
+            client_signal: req.inner().signal(),
+            request_id: call.request_id.to_owned(),
+            metered_key: metering.then(|| record.id.clone()),
+            arrived_ms: now_ms,
+        },
+        candidates,
+    );
+    let upstream_answer = match attempts.next().await {
         Ok(answer) => answer,
         Err(failed) => {
             reporter.finish(if failed.accepted {
@@ -197,22 +217,18 @@ async fn run(
             return Err(failed.error);
         }
     };
-    drop(body);
-    warnings.merge(&upstream_answer.warnings);
     let answer = answer::Answer {
-        client,
-        request: &request,
         context,
         limit_headers: &call.limit_headers,
         warnings: &warnings,
-        abort,
         timers: StreamTimers {
             commit_ms: COMMIT_WINDOW_MS,
             keep_alive_ms: config.gateway.keep_alive_ms,
-            idle_ms: config.gateway.abandon_after_ms,
         },
     };
-    answer.respond(ctx, upstream_answer, reporter).await
+    answer
+        .respond(ctx, attempts, upstream_answer, reporter)
+        .await
 }
 
 /// The longest a streamed answer's response waits for the answer to start (so an upstream that
@@ -294,15 +310,6 @@ async fn resolve_conversation(
     Ok(Some(conversation))
 }
 
-/// The routes serving the requested model, in failover order.
-fn routes<'a>(config: &'a Config, request: &ChatRequest) -> Step<Vec<Route<'a>>> {
-    let routes: Vec<Route> = config.routes(&request.model).collect();
-    if routes.is_empty() {
-        return Err(not_found(&request.model));
-    }
-    Ok(routes)
-}
-
 fn not_found(model: &str) -> ApiError {
     ApiError::new(
         ErrorKind::ModelNotFound,
@@ -328,9 +335,9 @@ fn check_plan(plan: &Plan, model: &str) -> Step<()> {
     }
 }
 
-/// Spreads requests over a provider's key pool.
-fn pool_offset(request_id: &str) -> usize {
-    request_id.bytes().fold(0usize, |acc, b| {
-        acc.wrapping_mul(31).wrapping_add(usize::from(b))
+/// Seeds the request's route and key order from its (random) id.
+fn seed_of(request_id: &str) -> u64 {
+    request_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |acc, b| {
+        (acc ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }

@@ -20,6 +20,7 @@
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ErrorKind, UpstreamError};
+use crate::resilience::retry_after;
 
 pub fn error_type(kind: ErrorKind) -> &'static str {
     match kind {
@@ -62,11 +63,42 @@ pub fn error_body(error: &ApiError, request_id: &str) -> Value {
     })
 }
 
+/// Whether an Anthropic error says the account's credit is gone: a 402 `billing_error`, or the
+/// 400 `invalid_request_error` "Your credit balance is too low to access the Anthropic API".
+pub fn credit_exhausted(status: u16, body: &[u8]) -> bool {
+    let parsed = UpstreamError::parse(status, body);
+    status == 402
+        || parsed.error_type == "billing_error"
+        || parsed
+            .message
+            .to_ascii_lowercase()
+            .contains("credit balance")
+}
+
+/// When Anthropic's limits let the key through again: `Retry-After`, else the reset (an RFC
+/// 3339 time) of the request or token limit that is used up.
+pub fn retry_after_ms(header: &dyn Fn(&str) -> Option<String>, now_ms: u64) -> Option<u64> {
+    retry_after::standard(header, now_ms).or_else(|| {
+        retry_after::exhausted_limits_wait(
+            ["requests", "tokens", "input-tokens", "output-tokens"].map(|limit| {
+                (
+                    header(&format!("anthropic-ratelimit-{limit}-remaining")),
+                    header(&format!("anthropic-ratelimit-{limit}-reset"))
+                        .and_then(|v| retry_after::until_rfc3339_ms(&v, now_ms)),
+                )
+            }),
+        )
+    })
+}
+
 /// An Anthropic upstream's error answer (an error status, or an `error` event in a stream).
+/// An account out of credit is the operator's business, whatever status says so.
 pub fn classify(status: u16, body: &[u8]) -> ApiError {
     let parsed = UpstreamError::parse(status, body);
     let common = parsed.common_kind();
-    let kind = if common == ErrorKind::ContextLengthExceeded {
+    let kind = if credit_exhausted(status, body) {
+        ErrorKind::UpstreamFailed
+    } else if common == ErrorKind::ContextLengthExceeded {
         common
     } else {
         match parsed.error_type.as_str() {

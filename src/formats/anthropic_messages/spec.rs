@@ -160,6 +160,14 @@ impl FormatSpec for Spec {
         errors::classify(status, body)
     }
 
+    fn credit_exhausted(&self, status: u16, body: &[u8]) -> bool {
+        errors::credit_exhausted(status, body)
+    }
+
+    fn retry_after_ms(&self, header: &dyn Fn(&str) -> Option<String>, now_ms: u64) -> Option<u64> {
+        errors::retry_after_ms(header, now_ms)
+    }
+
     fn builtin_tool(&self, kind: &str) -> Option<BuiltinTool> {
         super::builtin_tool(kind)
     }

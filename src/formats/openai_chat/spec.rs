@@ -104,5 +104,13 @@ impl FormatSpec for Spec {
         openai_common::classify(status, body)
     }
 
+    fn credit_exhausted(&self, status: u16, body: &[u8]) -> bool {
+        openai_common::credit_exhausted(status, body)
+    }
+
+    fn retry_after_ms(&self, header: &dyn Fn(&str) -> Option<String>, now_ms: u64) -> Option<u64> {
+        openai_common::retry_after_ms(header, now_ms)
+    }
+
     module_codecs!();
 }
