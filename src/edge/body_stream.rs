@@ -32,7 +32,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_channel::oneshot;
+use futures_channel::mpsc;
+use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::Closure;
@@ -65,12 +66,21 @@ pub struct StreamTimers {
 }
 
 /// What the handler hears from the task.
-enum Started {
-    /// The answer started (or ended, or the client went away): return the stream.
+enum Signal {
+    /// An upstream started its answer (its start event): the response goes out unless the
+    /// attempt fails within [`START_GRACE_MS`].
+    Started,
+    /// The answer's first content arrived (or it ended, or the client went away): return
+    /// the stream.
     Committed,
     /// Every upstream failed before the answer started.
     Failed(ApiError),
 }
+
+/// How long after an upstream's start event the response waits for its first content before
+/// going out: providers that fail right after starting (a Responses `response.created` then
+/// `response.failed`) do so within milliseconds, and then the client still gets an HTTP status.
+const START_GRACE_MS: u64 = 500;
 
 /// Translator state shared by the transform callbacks and the task.
 struct PipeState {
@@ -84,8 +94,8 @@ struct PipeState {
     attempt_ms: u64,
     upstream_ms: u64,
     client_ms: u64,
-    /// Told once the answer has started, or every upstream has failed.
-    started: Option<oneshot::Sender<Started>>,
+    /// Tells the handler how the answer is going, until it has committed or failed.
+    started: Option<mpsc::UnboundedSender<Signal>>,
     /// The client cancelled the body (went away).
     client_gone: bool,
 }
@@ -95,16 +105,20 @@ impl PipeState {
         self.translator.push(chunk, out);
         self.reporter.progress(self.translator.meter());
         self.upstream_ms = now_ms();
-        // The response goes out once the upstream has started its answer: a failure after
-        // that (before the first content) is still failed over, behind keep-alives.
-        if self.translator.started() || self.translator.committed() {
-            self.tell(Started::Committed);
+        if self.translator.committed() {
+            self.tell(Signal::Committed);
+        } else if self.translator.started() && self.translator.early_error().is_none() {
+            self.tell(Signal::Started);
         }
     }
 
-    fn tell(&mut self, started: Started) {
-        if let Some(sender) = self.started.take() {
-            let _ = sender.send(started);
+    fn tell(&mut self, started: Signal) {
+        let last = !matches!(started, Signal::Started);
+        if let Some(sender) = &self.started {
+            let _ = sender.unbounded_send(started);
+        }
+        if last {
+            self.started = None;
         }
     }
 
@@ -150,7 +164,7 @@ impl PipeState {
         if let Some(controller) = self.controller.take() {
             controller.terminate();
         }
-        self.tell(Started::Committed);
+        self.tell(Signal::Committed);
         if !self.reporter.finished() {
             let answer = self.translator.collected().map(KeptAnswer::Canonical);
             self.reporter.finish(Report {
@@ -230,7 +244,7 @@ pub async fn stream(
 ) -> Result<ReadableStream, ApiError> {
     let collect = reporter.keeps_answer();
     let translator = plan.translator(&attempts, &mut first, collect);
-    let (started_tx, started_rx) = oneshot::channel();
+    let (started_tx, mut started_rx) = mpsc::unbounded();
     let shared = Rc::new(RefCell::new(PipeState {
         translator,
         reporter,
@@ -251,10 +265,23 @@ pub async fn stream(
         drive(&mut attempts, first, &task_state, &writable, &plan, collect).await;
         drop(callbacks);
     });
-    let waiting = Delay::from(Duration::from_millis(commit_ms));
-    match select(started_rx, Box::pin(waiting)).await {
-        Either::Left((Ok(Started::Failed(error)), _)) => Err(error),
-        _ => Ok(pipe.readable()),
+    // The response goes out when the answer's first content arrives, shortly after an
+    // upstream started it, or after `commit_ms`; a failure of every upstream before then is an
+    // HTTP error. Later failures before the first content are still failed over, behind
+    // keep-alives.
+    let deadline_ms = now_ms().saturating_add(commit_ms);
+    let mut until_ms = deadline_ms;
+    loop {
+        let waiting = Delay::from(Duration::from_millis(until_ms.saturating_sub(now_ms())));
+        match select(started_rx.next(), Box::pin(waiting)).await {
+            Either::Left((Some(Signal::Failed(error)), _)) => return Err(error),
+            Either::Left((Some(Signal::Started), _)) => {
+                until_ms = until_ms.min(now_ms().saturating_add(START_GRACE_MS));
+            }
+            Either::Left((Some(Signal::Committed) | None, _)) | Either::Right(_) => {
+                return Ok(pipe.readable());
+            }
+        }
     }
 }
 
@@ -280,7 +307,7 @@ async fn drive(
 ) {
     loop {
         let watched = pipe_attempt(attempts, &answer, state, writable, plan.timers).await;
-        let (error, failure, abandoned_tokens) = {
+        let (error, failure, abandoned_tokens, stalled) = {
             let Ok(mut s) = state.try_borrow_mut() else {
                 return;
             };
@@ -293,7 +320,7 @@ async fn drive(
                 Watched::Stalled(error) if committed => {
                     // Mid-answer: the error event ends it, the slot is released now.
                     attempts.failed(
-                        &answer.candidate,
+                        &answer.tried,
                         error.clone(),
                         Some(Failure::Unavailable),
                         None,
@@ -308,24 +335,19 @@ async fn drive(
                         .usage
                         .input_tokens
                         .unwrap_or_else(|| s.reporter.input_estimate_tokens());
-                    (error, Some(Failure::Unavailable), tokens)
+                    (error, Some(Failure::Unavailable), tokens, true)
                 }
                 Watched::Ended => match s.translator.early_error().cloned() {
                     None => {
                         if s.translator.meter().finished {
-                            attempts.succeeded(&answer.candidate);
+                            attempts.succeeded(&answer.tried);
                         } else {
                             // Cut after the answer started: the client got the error event.
                             let error = ApiError::new(
                                 ErrorKind::UpstreamFailed,
                                 "the upstream's stream was cut",
                             );
-                            attempts.failed(
-                                &answer.candidate,
-                                error,
-                                Some(Failure::Unavailable),
-                                None,
-                            );
+                            attempts.failed(&answer.tried, error, Some(Failure::Unavailable), None);
                         }
                         s.finish(None, false);
                         return;
@@ -333,7 +355,7 @@ async fn drive(
                     // The upstream failed before the answer started: it took nothing on.
                     Some(error) => {
                         let failure = outcome::of_error_kind(error.kind);
-                        (error, failure, 0)
+                        (error, failure, 0, false)
                     }
                 },
             }
@@ -343,7 +365,11 @@ async fn drive(
             attempts.request_id(),
             error.message
         );
-        attempts.failed(&answer.candidate, error.clone(), failure, None);
+        if stalled {
+            attempts.abandoned(&answer.tried, error.clone());
+        } else {
+            attempts.failed(&answer.tried, error.clone(), failure, None);
+        }
         if failure.is_none() {
             // The request itself is at fault: every upstream would refuse it.
             give_up(state, plan, attempts, error, true);
@@ -352,7 +378,7 @@ async fn drive(
         if !attempts.charge_abandoned(abandoned_tokens).await {
             // No room left to pay for another attempt: the stalled one is the call's outcome.
             if let Ok(mut s) = state.try_borrow_mut() {
-                s.tell(Started::Failed(error.clone()));
+                s.tell(Signal::Failed(error.clone()));
                 s.finish(Some(error), false);
             }
             return;
@@ -387,7 +413,7 @@ fn give_up(
     let Ok(mut s) = state.try_borrow_mut() else {
         return;
     };
-    s.tell(Started::Failed(error.clone()));
+    s.tell(Signal::Failed(error.clone()));
     s.translator = plan.error_writer(attempts);
     s.finish(Some(error), refused);
 }

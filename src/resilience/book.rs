@@ -110,15 +110,15 @@ impl HealthBook {
         Admission::Try { probe }
     }
 
-    /// Records an attempt's outcome: `Ok(())` for an upstream that served the request,
-    /// `Err((failure, retry_after_ms))` otherwise. Returns the breaker's report when the
-    /// outcome opened it (for the log).
+    /// Records the outcome of an attempt that started at `started_ms`: `Ok(())` for an
+    /// upstream that served the request, `Err((failure, retry_after_ms))` otherwise. Returns the
+    /// breaker's report when the outcome opened it (for the log).
     pub fn record(
         &mut self,
         provider: &str,
         key: Option<&str>,
         outcome: Result<(), (Failure, Option<u64>)>,
-        now_ms: u64,
+        (started_ms, now_ms): (u64, u64),
         policy: &CircuitPolicy,
     ) -> Option<BreakerReport> {
         if !policy.enabled {
@@ -127,10 +127,10 @@ impl HealthBook {
         match outcome {
             Ok(()) => {
                 self.breaker(UpstreamId::provider(provider))
-                    .record_success(policy);
+                    .record_success(started_ms, now_ms, policy);
                 if key.is_some() {
                     self.breaker(UpstreamId::key(provider, key))
-                        .record_success(policy);
+                        .record_success(started_ms, now_ms, policy);
                 }
                 None
             }
@@ -142,7 +142,7 @@ impl HealthBook {
                 };
                 let breaker = self.breaker(id.clone());
                 let before = breaker.standing();
-                breaker.record_failure(failure, retry_after_ms, now_ms, policy);
+                breaker.record_failure(failure, retry_after_ms, started_ms, now_ms, policy);
                 let after = breaker.standing();
                 let opened = matches!(after, Standing::Open { .. }) && after != before;
                 opened.then(|| report_of(&id, breaker))
@@ -210,7 +210,7 @@ mod tests {
             "p",
             key,
             Err((failure, None)),
-            now,
+            (now, now),
             &CircuitPolicy::default(),
         );
     }
@@ -262,7 +262,10 @@ mod tests {
             book.check("p", Some("K1"), 5_003, &policy),
             Admission::Skip { .. }
         ));
-        assert_eq!(book.record("p", Some("K2"), Ok(()), 5_004, &policy), None);
+        assert_eq!(
+            book.record("p", Some("K2"), Ok(()), (5_002, 5_004), &policy),
+            None
+        );
         assert_eq!(
             book.check("p", Some("K1"), 5_005, &policy),
             Admission::Try { probe: false }
@@ -303,7 +306,7 @@ mod tests {
                 "p",
                 Some("K"),
                 Err((Failure::CreditExhausted, None)),
-                t,
+                (t, t),
                 &policy,
             );
         }
@@ -333,7 +336,7 @@ mod tests {
         let policy = CircuitPolicy::default();
         let mut book = HealthBook::new();
         let fail = |book: &mut HealthBook, key, failure, now| {
-            book.record("p", key, Err((failure, None)), now, &policy)
+            book.record("p", key, Err((failure, None)), (now, now), &policy)
         };
         assert_eq!(fail(&mut book, Some("K1"), Failure::Unavailable, 0), None);
         assert_eq!(fail(&mut book, Some("K1"), Failure::Unavailable, 1), None);

@@ -19,6 +19,12 @@
 //! Once the cooldown has passed, one request is let through as a probe; the others keep
 //! skipping the upstream until the probe's outcome is known (or `probe_ms` passed, if the
 //! probe's outcome never came back).
+//!
+//! An outcome only moves an open or half-open breaker if its attempt started after the breaker
+//! last changed: the late failures of requests that were already under way when it opened
+//! (eight streams that all hit the same outage) belong to the same episode and neither reopen
+//! it nor double its cooldown, and a late success does not close it. A late refusal of a key or
+//! a late `Retry-After` can still lengthen the cooldown.
 
 use super::outcome::Failure;
 
@@ -87,6 +93,8 @@ enum State {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Circuit {
     state: State,
+    /// When `state` last changed (attempts that started before saw the old state).
+    changed_ms: u64,
     consecutive_failures: u32,
     /// Openings in a row without a success in between (the cooldown's exponent).
     openings: u32,
@@ -121,6 +129,7 @@ impl Circuit {
     pub fn new() -> Circuit {
         Circuit {
             state: State::Closed,
+            changed_ms: 0,
             consecutive_failures: 0,
             openings: 0,
             recent: 0,
@@ -159,6 +168,7 @@ impl Circuit {
                 probe_until_ms: now_ms.saturating_add(policy.probe_ms),
                 reason,
             };
+            self.changed_ms = now_ms;
         }
     }
 
@@ -192,24 +202,49 @@ impl Circuit {
         (self.recent.count_ones(), self.recent_len)
     }
 
-    pub fn record_success(&mut self, policy: &CircuitPolicy) {
+    /// Whether an attempt that started at `started_ms` saw the breaker as it is now.
+    fn is_stale(&self, started_ms: u64) -> bool {
+        self.state != State::Closed && started_ms < self.changed_ms
+    }
+
+    /// Records a success of an attempt that started at `started_ms`.
+    pub fn record_success(&mut self, started_ms: u64, now_ms: u64, policy: &CircuitPolicy) {
         self.remember(false, policy);
+        if self.is_stale(started_ms) {
+            return;
+        }
+        if self.state != State::Closed {
+            self.changed_ms = now_ms;
+        }
         self.state = State::Closed;
         self.consecutive_failures = 0;
         self.openings = 0;
     }
 
-    /// Records a failure; `retry_after_ms` is how long the upstream asked to be left alone.
+    /// Records a failure of an attempt that started at `started_ms`; `retry_after_ms` is how
+    /// long the upstream asked to be left alone.
     pub fn record_failure(
         &mut self,
         failure: Failure,
         retry_after_ms: Option<u64>,
+        started_ms: u64,
         now_ms: u64,
         policy: &CircuitPolicy,
     ) {
         self.remember(true, policy);
-        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         self.last_failure = Some(failure);
+        if self.is_stale(started_ms) {
+            // Same episode: only a refusal or an explicit wait can lengthen it.
+            if failure.benches() || retry_after_ms.is_some() {
+                self.open(
+                    failure,
+                    self.cooldown_ms(failure, retry_after_ms, policy),
+                    now_ms,
+                );
+            }
+            return;
+        }
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         let probing = matches!(self.state, State::HalfOpen { .. });
         let opens = probing
             || failure.is_key_scoped()
@@ -219,32 +254,45 @@ impl Circuit {
         if !opens {
             return;
         }
-        let cooldown_ms = if failure.benches() {
-            policy.bench_ms
-        } else {
-            let doubled = policy
-                .cooldown_ms
-                .saturating_mul(1u64 << self.openings.min(20));
-            // The upstream knows best when it can serve again.
-            retry_after_ms
-                .unwrap_or(doubled)
-                .min(policy.max_cooldown_ms)
-        };
-        // A breaker already open (a late outcome of an earlier request) is never shortened.
-        let until_ms = now_ms.saturating_add(cooldown_ms);
-        match self.state {
-            State::Open {
-                until_ms: open_until_ms,
-                ..
-            } if open_until_ms >= until_ms => {}
-            _ => {
-                self.state = State::Open {
-                    until_ms,
-                    reason: failure,
-                }
-            }
-        }
+        let cooldown_ms = self.cooldown_ms(failure, retry_after_ms, policy);
+        self.open(failure, cooldown_ms, now_ms);
         self.openings = self.openings.saturating_add(1);
+    }
+
+    fn cooldown_ms(
+        &self,
+        failure: Failure,
+        retry_after_ms: Option<u64>,
+        policy: &CircuitPolicy,
+    ) -> u64 {
+        if failure.benches() {
+            return policy.bench_ms;
+        }
+        let doubled = policy
+            .cooldown_ms
+            .saturating_mul(1u64 << self.openings.min(20));
+        // The upstream knows best when it can serve again.
+        retry_after_ms
+            .unwrap_or(doubled)
+            .min(policy.max_cooldown_ms)
+    }
+
+    /// Opens the breaker for `cooldown_ms` from now; an open breaker is never shortened.
+    fn open(&mut self, failure: Failure, cooldown_ms: u64, now_ms: u64) {
+        let until_ms = now_ms.saturating_add(cooldown_ms);
+        if let State::Open {
+            until_ms: open_until_ms,
+            ..
+        } = self.state
+            && open_until_ms >= until_ms
+        {
+            return;
+        }
+        self.state = State::Open {
+            until_ms,
+            reason: failure,
+        };
+        self.changed_ms = now_ms;
     }
 
     fn remember(&mut self, failed: bool, policy: &CircuitPolicy) {
@@ -276,10 +324,10 @@ mod tests {
     fn opens_after_the_threshold_and_probes_once_after_the_cooldown() {
         let p = policy();
         let mut c = Circuit::new();
-        c.record_failure(Failure::Unavailable, None, 0, &p);
-        c.record_failure(Failure::Unavailable, None, 10, &p);
+        c.record_failure(Failure::Unavailable, None, 0, 0, &p);
+        c.record_failure(Failure::Unavailable, None, 10, 10, &p);
         assert_eq!(c.gate(20, &p), Gate::Pass);
-        c.record_failure(Failure::Unavailable, None, 20, &p);
+        c.record_failure(Failure::Unavailable, None, 20, 20, &p);
         assert_eq!(
             c.gate(21, &p),
             Gate::Skip {
@@ -290,7 +338,7 @@ mod tests {
         assert_eq!(c.gate(5_020, &p), Gate::Probe);
         // While the probe is out, everyone else skips.
         assert!(matches!(c.gate(5_021, &p), Gate::Skip { .. }));
-        c.record_success(&p);
+        c.record_success(5_020, 5_021, &p);
         assert_eq!(c.gate(5_022, &p), Gate::Pass);
         assert_eq!(c.consecutive_failures(), 0);
     }
@@ -300,7 +348,7 @@ mod tests {
         let p = policy();
         let mut c = Circuit::new();
         for t in 0..3 {
-            c.record_failure(Failure::Unavailable, None, t, &p);
+            c.record_failure(Failure::Unavailable, None, t, t, &p);
         }
         let mut now = 2;
         let mut cooldowns = Vec::new();
@@ -309,7 +357,7 @@ mod tests {
             cooldowns.push(until - now);
             now = until;
             assert_eq!(c.gate(now, &p), Gate::Probe);
-            c.record_failure(Failure::Unavailable, None, now, &p);
+            c.record_failure(Failure::Unavailable, None, now, now, &p);
         }
         assert_eq!(
             cooldowns,
@@ -323,7 +371,7 @@ mod tests {
     fn a_lost_probe_lets_another_request_probe() {
         let p = policy();
         let mut c = Circuit::new();
-        c.record_failure(Failure::RateLimited, Some(1_000), 0, &p);
+        c.record_failure(Failure::RateLimited, Some(1_000), 0, 0, &p);
         assert_eq!(c.gate(1_000, &p), Gate::Probe);
         assert!(matches!(
             c.gate(1_000 + p.probe_ms - 1, &p),
@@ -336,18 +384,18 @@ mod tests {
     fn retry_after_is_honoured_and_capped() {
         let p = policy();
         let mut c = Circuit::new();
-        c.record_failure(Failure::RateLimited, Some(42_000), 0, &p);
+        c.record_failure(Failure::RateLimited, Some(42_000), 0, 0, &p);
         assert_eq!(c.reopens_at_ms(), Some(42_000));
         let mut c = Circuit::new();
-        c.record_failure(Failure::Unavailable, Some(3_600_000), 0, &p);
+        c.record_failure(Failure::Unavailable, Some(3_600_000), 0, 0, &p);
         assert_eq!(c.reopens_at_ms(), Some(p.max_cooldown_ms));
         // A rate limit without a date: the cooldown.
         let mut c = Circuit::new();
-        c.record_failure(Failure::RateLimited, None, 0, &p);
+        c.record_failure(Failure::RateLimited, None, 0, 0, &p);
         assert_eq!(c.reopens_at_ms(), Some(p.cooldown_ms));
         // A short Retry-After is honoured as it is.
         let mut c = Circuit::new();
-        c.record_failure(Failure::RateLimited, Some(1_000), 0, &p);
+        c.record_failure(Failure::RateLimited, Some(1_000), 0, 0, &p);
         assert_eq!(c.reopens_at_ms(), Some(1_000));
     }
 
@@ -356,7 +404,7 @@ mod tests {
         let p = policy();
         for failure in [Failure::KeyRefused, Failure::CreditExhausted] {
             let mut c = Circuit::new();
-            c.record_failure(failure, Some(1_000), 0, &p);
+            c.record_failure(failure, Some(1_000), 0, 0, &p);
             assert_eq!(c.reopens_at_ms(), Some(p.bench_ms));
             assert_eq!(
                 c.standing(),
@@ -375,14 +423,14 @@ mod tests {
         // Alternating outcomes never reach three in a row, but half of them fail.
         for i in 0..9 {
             if i % 2 == 0 {
-                c.record_failure(Failure::Unavailable, None, i, &p);
+                c.record_failure(Failure::Unavailable, None, i, i, &p);
             } else {
-                c.record_success(&p);
+                c.record_success(0, 0, &p);
             }
             assert_eq!(c.gate(i, &p), Gate::Pass, "after {i}");
         }
-        c.record_success(&p);
-        c.record_failure(Failure::Unavailable, None, 10, &p);
+        c.record_success(0, 0, &p);
+        c.record_failure(Failure::Unavailable, None, 10, 10, &p);
         assert!(matches!(c.gate(11, &p), Gate::Skip { .. }));
         assert_eq!(c.recent_failures(), (6, 11));
     }
@@ -391,8 +439,8 @@ mod tests {
     fn a_late_outcome_never_shortens_an_open_breaker() {
         let p = policy();
         let mut c = Circuit::new();
-        c.record_failure(Failure::CreditExhausted, None, 0, &p);
-        c.record_failure(Failure::RateLimited, Some(1_000), 10, &p);
+        c.record_failure(Failure::CreditExhausted, None, 0, 0, &p);
+        c.record_failure(Failure::RateLimited, Some(1_000), 10, 10, &p);
         assert_eq!(
             c.standing(),
             Standing::Open {
@@ -400,6 +448,38 @@ mod tests {
                 reason: Failure::CreditExhausted
             }
         );
+    }
+
+    #[test]
+    fn late_outcomes_of_attempts_started_before_an_opening_change_nothing() {
+        let p = policy();
+        let mut c = Circuit::new();
+        // Eight attempts start at 0 and fail one after the other.
+        for t in 1..=8 {
+            c.record_failure(Failure::Unavailable, None, 0, t, &p);
+        }
+        // Opened once, at the third, for the first cooldown: not doubled five times over.
+        assert_eq!(c.reopens_at_ms(), Some(3 + p.cooldown_ms));
+        // A late success does not close it either.
+        c.record_success(0, 10, &p);
+        assert!(matches!(c.gate(11, &p), Gate::Skip { .. }));
+        // A late refusal of the key still benches it.
+        c.record_failure(Failure::KeyRefused, None, 0, 12, &p);
+        assert_eq!(c.reopens_at_ms(), Some(12 + p.bench_ms));
+        // The probe's own failure does double the cooldown.
+        let mut c = Circuit::new();
+        for t in 0..3 {
+            c.record_failure(Failure::Unavailable, None, t, t, &p);
+        }
+        let probe_at = 2 + p.cooldown_ms;
+        assert_eq!(c.gate(probe_at, &p), Gate::Probe);
+        c.record_failure(Failure::Unavailable, None, 1, probe_at + 1, &p);
+        assert!(
+            matches!(c.peek(probe_at + 2), Gate::Skip { .. }),
+            "a stale failure leaves the probe out"
+        );
+        c.record_failure(Failure::Unavailable, None, probe_at, probe_at + 5, &p);
+        assert_eq!(c.reopens_at_ms(), Some(probe_at + 5 + 2 * p.cooldown_ms));
     }
 
     #[test]
@@ -412,7 +492,7 @@ mod tests {
         };
         let mut c = Circuit::new();
         for i in 0..100 {
-            c.record_failure(Failure::Unavailable, None, i, &p);
+            c.record_failure(Failure::Unavailable, None, i, i, &p);
         }
         assert_eq!(c.recent_failures(), (32, 32));
         assert_eq!(c.gate(100, &p), Gate::Pass);

@@ -42,7 +42,7 @@ export function baseUrl(mock, format) {
 }
 
 /** Text of every part of a request, whatever the format: what the upstream's input counts. */
-function promptText(format, body) {
+export function promptText(format, body) {
   const texts = [];
   const walk = (v) => {
     if (typeof v === "string") texts.push(v);
@@ -60,10 +60,10 @@ function outputLimit(format, body) {
   return body.max_completion_tokens ?? body.max_tokens;
 }
 
-const sse = (event, data) => (event ? `event: ${event}\ndata: ${JSON.stringify(data)}\n\n` : `data: ${JSON.stringify(data)}\n\n`);
+export const sse = (event, data) => (event ? `event: ${event}\ndata: ${JSON.stringify(data)}\n\n` : `data: ${JSON.stringify(data)}\n\n`);
 
 /** Frames of one streamed answer, per format: start, delta(text), end(output), error. */
-function framer(format, id, model, input) {
+export function framer(format, id, model, input) {
   if (format === "anthropic") {
     return {
       start: () =>
@@ -104,7 +104,7 @@ function framer(format, id, model, input) {
 }
 
 /** A whole (non-streamed) answer of `output` tokens in `format`. */
-function whole(format, id, model, input, text, output) {
+export function whole(format, id, model, input, text, output) {
   if (format === "anthropic") {
     return { id, type: "message", role: "assistant", model, content: [{ type: "text", text }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: input, output_tokens: output } };
   }

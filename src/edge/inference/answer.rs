@@ -100,7 +100,7 @@ async fn whole(
                 format!("the upstream's answer could not be read: {e}"),
             );
             attempts.failed(
-                &upstream.candidate,
+                &upstream.tried,
                 error.clone(),
                 Some(Failure::Unavailable),
                 None,
@@ -115,7 +115,7 @@ async fn whole(
                 "the upstream's answer did not arrive in time",
             );
             attempts.failed(
-                &upstream.candidate,
+                &upstream.tried,
                 error.clone(),
                 Some(Failure::Unavailable),
                 None,
@@ -141,7 +141,7 @@ async fn whole(
             return Err(error);
         }
     };
-    attempts.succeeded(&upstream.candidate);
+    attempts.succeeded(&upstream.tried);
     let answer = if reporter.keeps_answer() {
         serde_json::from_slice::<Value>(&bytes)
             .ok()

@@ -29,17 +29,24 @@ pub fn check(provider: &Provider, key: Option<&str>, now_ms: u64) -> Admission {
     })
 }
 
-/// Records an attempt's outcome, and says so in the log when a breaker opens.
+/// Records the outcome of an attempt that started at `started_ms`, and says so in the log
+/// when a breaker opens.
 pub fn record(
     provider: &Provider,
     key: Option<&str>,
     outcome: Result<(), (Failure, Option<u64>)>,
-    now_ms: u64,
+    started_ms: u64,
     request_id: &str,
 ) {
+    let now_ms = worker::Date::now().as_millis();
     let opened = BOOK.with(|book| {
-        book.borrow_mut()
-            .record(&provider.id, key, outcome, now_ms, &provider.breaker)
+        book.borrow_mut().record(
+            &provider.id,
+            key,
+            outcome,
+            (started_ms, now_ms),
+            &provider.breaker,
+        )
     });
     if let Some(report) = opened {
         let (until_ms, reason) = match report.standing {
@@ -66,15 +73,9 @@ pub fn record(
     }
 }
 
-/// When the soonest of the given upstreams may be tried again, if any is not closed.
-pub fn soonest_reopen_ms(upstreams: &[(&str, Option<&str>)]) -> Option<u64> {
-    BOOK.with(|book| {
-        let book = book.borrow();
-        upstreams
-            .iter()
-            .filter_map(|(provider, key)| book.reopens_at_ms(provider, *key))
-            .min()
-    })
+/// When `key` of `provider` may be tried again, if one of its breakers is open.
+pub fn reopens_at_ms(provider: &Provider, key: Option<&str>) -> Option<u64> {
+    BOOK.with(|book| book.borrow().reopens_at_ms(&provider.id, key))
 }
 
 /// Every breaker that has seen an outcome, for the operator's view of `/health/ready`.

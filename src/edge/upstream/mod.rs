@@ -79,10 +79,18 @@ pub struct Candidate {
     key: Option<String>,
 }
 
+/// One attempt: the candidate, and when it started (its breaker weighs its outcome only if
+/// it started after the breaker last changed).
+#[derive(Debug, Clone)]
+pub struct Tried {
+    candidate: Candidate,
+    started_ms: u64,
+}
+
 /// An upstream that answered 2xx (its body unread).
 pub struct Answer {
     pub response: Response,
-    pub candidate: Candidate,
+    pub tried: Tried,
     pub format: WireFormat,
     pub timeouts: Timeouts,
     pub restore: Restore,
@@ -123,8 +131,6 @@ pub struct Attempts {
     failures: Vec<ApiError>,
     /// Why candidates were skipped.
     skipped: Vec<Failure>,
-    /// Routes whose provider has no key set.
-    unconfigured: usize,
     /// The last route's upstream body (reused while attempts stay on that route).
     prepared: Option<(usize, UpstreamRequest, Warnings)>,
 }
@@ -132,8 +138,6 @@ pub struct Attempts {
 /// The upstream keys a request may try, in order.
 pub struct Candidates {
     list: Vec<Candidate>,
-    /// Routes whose provider has no key set.
-    unconfigured: usize,
     draw: Draw,
 }
 
@@ -160,7 +164,6 @@ impl Candidates {
             .collect();
         let weights: Vec<Option<u32>> = routes.iter().map(|(_, _, w)| *w).collect();
         let mut list = Vec::new();
-        let mut unconfigured = 0;
         for position in route_order(&weights, &mut draw) {
             let Some((model, provider, _)) = routes.get(position) else {
                 continue;
@@ -183,7 +186,6 @@ impl Candidates {
                     provider.id,
                     provider.keys
                 );
-                unconfigured += 1;
             }
             for index in key_order(set.len(), &mut draw) {
                 if let Some(name) = set.get(index) {
@@ -194,11 +196,7 @@ impl Candidates {
                 }
             }
         }
-        Candidates {
-            list,
-            unconfigured,
-            draw,
-        }
+        Candidates { list, draw }
     }
 
     /// The route tried first (the one admission reserves for).
@@ -227,7 +225,6 @@ impl Attempts {
             worth_another_round: false,
             failures: Vec::new(),
             skipped: Vec::new(),
-            unconfigured: candidates.unconfigured,
             prepared: None,
         }
     }
@@ -274,12 +271,16 @@ impl Attempts {
             let Some(candidate) = self.next_candidate().await else {
                 return Err(self.exhausted().into());
             };
-            match self.attempt(&candidate).await {
+            let tried = Tried {
+                candidate,
+                started_ms: now_ms(),
+            };
+            match self.attempt(&tried).await {
                 Ok(answer) => return Ok(answer),
                 Err(failed) => {
                     let stop = failed.client_gone || failed.accepted || failed.failure.is_none();
                     self.failed(
-                        &candidate,
+                        &tried,
                         failed.error.clone(),
                         failed.failure,
                         failed.retry_after_ms,
@@ -296,13 +297,13 @@ impl Attempts {
     }
 
     /// The candidate served the call (its answer started, or arrived whole).
-    pub fn succeeded(&self, candidate: &Candidate) {
-        if let Some(route) = self.route(candidate) {
+    pub fn succeeded(&self, tried: &Tried) {
+        if let Some(route) = self.route(&tried.candidate) {
             health::record(
                 route.provider,
-                candidate.key.as_deref(),
+                tried.candidate.key.as_deref(),
                 Ok(()),
-                now_ms(),
+                tried.started_ms,
                 &self.call.request_id,
             );
         }
@@ -313,17 +314,17 @@ impl Attempts {
     /// final answer if nothing else works.
     pub fn failed(
         &mut self,
-        candidate: &Candidate,
+        tried: &Tried,
         error: ApiError,
         failure: Option<Failure>,
         retry_after_ms: Option<u64>,
     ) {
-        if let (Some(failure), Some(route)) = (failure, self.route(candidate)) {
+        if let (Some(failure), Some(route)) = (failure, self.route(&tried.candidate)) {
             health::record(
                 route.provider,
-                candidate.key.as_deref(),
+                tried.candidate.key.as_deref(),
                 Err((failure, retry_after_ms)),
-                now_ms(),
+                tried.started_ms,
                 &self.call.request_id,
             );
         }
@@ -331,6 +332,15 @@ impl Attempts {
             self.worth_another_round = true;
         }
         self.failures.push(error);
+    }
+
+    /// The gateway gave up on the candidate after it took the call on (it stalled before its
+    /// answer started): the breaker learns, but the candidate is not tried again for this
+    /// call (each try may cost the call its input).
+    pub fn abandoned(&mut self, tried: &Tried, error: ApiError) {
+        let again = self.worth_another_round;
+        self.failed(tried, error, Some(Failure::Unavailable), None);
+        self.worth_another_round = again;
     }
 
     /// Charges an abandoned attempt's `tokens` to the call before another is tried; `false`
@@ -361,45 +371,36 @@ impl Attempts {
         }
     }
 
-    /// The error for a call nothing more can be tried for.
+    /// The error for a call nothing more can be tried for:
+    ///
+    /// 1. nothing was tried or skipped: no provider has its key set;
+    /// 2. every upstream rate limited the gateway (now or before): 429, `Retry-After` the
+    ///    soonest they allow;
+    /// 3. every upstream's breaker is open now: 503, `Retry-After` the soonest reopening;
+    /// 4. every attempt failed the same way: that failure (a 500 stays a 502);
+    /// 5. otherwise: 503, `Retry-After` the soonest reopening (or a few seconds).
     pub fn exhausted(&self) -> ApiError {
         let now = now_ms();
-        let upstreams: Vec<(&str, Option<&str>)> = self
+        let reopens: Vec<Option<u64>> = self
             .candidates
             .iter()
             .filter_map(|c| {
                 let route = self.route(c)?;
-                Some((route.provider.id.as_str(), c.key.as_deref()))
+                Some(health::reopens_at_ms(route.provider, c.key.as_deref()))
             })
             .collect();
-        let reopen_s = health::soonest_reopen_ms(&upstreams)
+        let reopen_s = reopens
+            .iter()
+            .flatten()
+            .min()
             .map(|at| at.saturating_sub(now).div_ceil(1000).max(1));
-        // One upstream (or several) failing the same way, none skipped: that failure says what
-        // happened better than a summary (a 500 stays a 502, an overload keeps its
-        // Retry-After).
-        if self.skipped.is_empty()
-            && let Some(last) = self.failures.last()
-            && self.failures.iter().all(|f| f.kind == last.kind)
-        {
-            let mut error = last.clone();
-            if error.retry_after_s.is_none() && error.kind.wants_retry_after() {
-                error.retry_after_s = reopen_s;
-            }
-            return error;
-        }
+        let all_down = !reopens.is_empty() && reopens.iter().all(Option::is_some);
         if self.failures.is_empty() && self.skipped.is_empty() {
-            if self.unconfigured > 0 {
-                return ApiError::new(
-                    ErrorKind::Overloaded,
-                    "a provider for this model is not configured with a key",
-                )
-                .with_retry_after(60);
-            }
             return ApiError::new(
                 ErrorKind::Overloaded,
-                "no upstream for this model could be tried; retry shortly",
+                "a provider for this model is not configured with a key",
             )
-            .with_retry_after(reopen_s.unwrap_or(5));
+            .with_retry_after(60);
         }
         let rate_limited = self
             .failures
@@ -417,6 +418,26 @@ impl Attempts {
                 "every upstream for this model is rate limiting the gateway; retry shortly",
             );
             error.retry_after_s = Some(retry.max(1));
+            return error;
+        }
+        if all_down {
+            let seconds = reopen_s.unwrap_or(5);
+            return ApiError::new(
+                ErrorKind::Overloaded,
+                format!(
+                    "every upstream for this model is failing and is left alone for now; retry in {seconds} s"
+                ),
+            )
+            .with_retry_after(seconds);
+        }
+        if self.skipped.is_empty()
+            && let Some(last) = self.failures.last()
+            && self.failures.iter().all(|f| f.kind == last.kind)
+        {
+            let mut error = last.clone();
+            if error.retry_after_s.is_none() && error.kind.wants_retry_after() {
+                error.retry_after_s = reopen_s;
+            }
             return error;
         }
         ApiError::new(
@@ -457,7 +478,8 @@ impl Attempts {
         }
     }
 
-    async fn attempt(&mut self, candidate: &Candidate) -> Result<Answer, SendError> {
+    async fn attempt(&mut self, tried: &Tried) -> Result<Answer, SendError> {
+        let candidate = &tried.candidate;
         let config = Rc::clone(&self.call.config);
         let Some(route) = route_of(&config, candidate) else {
             return Err(SendError::internal("a route vanished from the config"));
@@ -480,7 +502,7 @@ impl Attempts {
         let url = provider.endpoint(&route_model.upstream, stream);
         let attempt_signal = attempt_abort.signal();
         let signals = [&self.call.client_signal, &attempt_signal];
-        let started_ms = now_ms();
+        let started_ms = tried.started_ms;
         let outgoing = Outgoing {
             format: provider.format,
             url: &url,
@@ -503,7 +525,7 @@ impl Attempts {
         let response = send(&outgoing).await?;
         Ok(Answer {
             response,
-            candidate: candidate.clone(),
+            tried: tried.clone(),
             format: provider.format,
             timeouts,
             restore: prepared.restore.clone(),
