@@ -102,6 +102,10 @@ pub trait FormatSpec: Sync {
     fn native_vendor(&self) -> Option<Vendor>;
     /// The prefix of the format's answer ids (`chatcmpl-`, `msg_`, `resp_`).
     fn answer_id_prefix(&self) -> &'static str;
+    /// The field of an answer (and of its stream events) that names the model.
+    fn answer_model_field(&self) -> &'static str {
+        "model"
+    }
 
     // ---- serving clients
 

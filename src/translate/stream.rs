@@ -262,7 +262,11 @@ impl StreamTranslator {
                     self.started = true;
                     self.upstream_id.clone_from(id);
                     if passthrough {
-                        self.rewrite = ModelRewrite::new(model, &self.context.model);
+                        self.rewrite = ModelRewrite::new(
+                            self.client.spec().answer_model_field(),
+                            model,
+                            &self.context.model,
+                        );
                     }
                 }
                 StreamEvent::Finish { .. } => self.ended = true,

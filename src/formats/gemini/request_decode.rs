@@ -192,6 +192,9 @@ fn decode_contents(
             decode_part(part, role, &path, &mut pairing, &mut parts, warnings)?;
         }
         merge_signature_into_thought(&mut parts);
+        if role == Role::Assistant {
+            merge_streamed_text(&mut parts);
+        }
         if role == Role::User {
             // Canonical rule: a user message's tool results come first; Gemini pairs them by
             // id or name, other formats want them in the order of the calls.
@@ -497,6 +500,22 @@ fn merge_signature_into_thought(parts: &mut Vec<Part>) {
             && !previous.text.is_empty()
         {
             previous.opaque = Some(opaque.clone());
+            continue;
+        }
+        merged.push(part);
+    }
+    *parts = merged;
+}
+
+/// A model turn kept as a stream delivered it has its text in several parts (the SDKs' chat
+/// history concatenates chunks' parts): consecutive text parts are one text.
+fn merge_streamed_text(parts: &mut Vec<Part>) {
+    let mut merged: Vec<Part> = Vec::with_capacity(parts.len());
+    for part in parts.drain(..) {
+        if let Part::Text(more) = &part
+            && let Some(Part::Text(text)) = merged.last_mut()
+        {
+            text.push_str(more);
             continue;
         }
         merged.push(part);

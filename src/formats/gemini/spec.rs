@@ -35,6 +35,10 @@ impl FormatSpec for Spec {
         ""
     }
 
+    fn answer_model_field(&self) -> &'static str {
+        "modelVersion"
+    }
+
     fn endpoint(&self, request: &Incoming) -> Option<Endpoint> {
         endpoint::endpoint(request)
     }

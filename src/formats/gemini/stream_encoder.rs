@@ -5,9 +5,11 @@
 //! - each event is `data: <GenerateContentResponse>` and a blank line (`\r\n\r\n`, as Google
 //!   ends them); no event names, no `[DONE]`: the stream ends when the body does;
 //! - every chunk holds only new parts, and a chunk's `candidates[0].content.parts` is never
-//!   empty (the SDKs' chat history drops a whole answer that has one invalid chunk), so each
-//!   part is held back until the next one comes and the last goes out with the
-//!   `finishReason` and the usage;
+//!   empty (the SDKs' chat history drops a whole answer that has one invalid chunk), so the
+//!   last part of the answer goes out with the `finishReason` and the usage. Until the answer
+//!   ends, the last part is held back: a tool call whole (it is complete, and the end comes
+//!   right after it), text only by its last character, so every delta reaches the client at
+//!   once but for one character;
 //! - the last chunk has a `finishReason` (Gemini CLI retries a stream without one);
 //! - a failure mid-stream is `data: {"error": {"code", "message", "status"}}`, which both SDKs
 //!   raise as an API error.
@@ -80,17 +82,21 @@ impl StreamEncoder {
         write_event(out, &chunk);
     }
 
-    /// Writes every held part but the last, each in a chunk of its own.
-    fn flush_all_but_last(&mut self, out: &mut Vec<u8>) {
-        if self.held.len() < 2 {
+    /// Writes every held part, each in a chunk of its own, but the last part's tail (see the
+    /// module documentation).
+    fn flush_ready(&mut self, out: &mut Vec<u8>) {
+        let Some(last) = self.held.pop() else {
             return;
-        }
-        let last = self.held.pop();
+        };
         let ready = std::mem::take(&mut self.held);
         for part in ready {
             self.chunk(vec![part], None, None, out);
         }
-        self.held.extend(last);
+        let mut last = last;
+        if let Some(sent) = split_tail(&mut last) {
+            self.chunk(vec![sent], None, None, out);
+        }
+        self.held.push(last);
     }
 
     fn finish(&mut self, finish: &Finish, final_usage: &Usage, out: &mut Vec<u8>) {
@@ -118,7 +124,7 @@ impl StreamEncode for StreamEncoder {
             | StreamEvent::BlockDelta { .. }
             | StreamEvent::BlockStop { .. } => {
                 self.parts.push(event, &mut self.held);
-                self.flush_all_but_last(out);
+                self.flush_ready(out);
             }
             StreamEvent::KeepAlive => out.extend_from_slice(KEEP_ALIVE),
             StreamEvent::Finish { finish, usage } => self.finish(finish, usage, out),
@@ -131,6 +137,29 @@ impl StreamEncode for StreamEncoder {
             }
         }
     }
+}
+
+/// Splits a text part before its last character: returns the part to send now and leaves the
+/// tail in `part`. Any other part (a call, a signature on empty text) stays whole (`None`).
+fn split_tail(part: &mut Part<'static>) -> Option<Part<'static>> {
+    if part.function_call.is_some() {
+        return None;
+    }
+    let text = part.text.as_deref()?;
+    let at = text
+        .char_indices()
+        .last()
+        .map(|(at, _)| at)
+        .filter(|at| *at > 0)?;
+    let (sent, tail) = text.split_at(at);
+    let sent = Part {
+        text: Some(sent.to_owned().into()),
+        thought: part.thought,
+        thought_signature: part.thought_signature.take(),
+        ..Part::default()
+    };
+    part.text = Some(tail.to_owned().into());
+    Some(sent)
 }
 
 fn write_event<T: Serialize>(out: &mut Vec<u8>, value: &T) {

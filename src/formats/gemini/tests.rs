@@ -404,15 +404,25 @@ fn keep_alives_and_errors_as_the_sdks_read_them() {
         &mut out,
     );
     let text = String::from_utf8(out.clone()).unwrap();
-    // Two keep-alives (bare line breaks), while the first text part waits for the next.
-    assert!(text.starts_with("\r\n\r\ndata: "), "{text:?}");
+    // The first text at once (but its last character), then two keep-alives (bare line breaks).
+    assert!(text.contains("}\r\n\r\n\r\n\r\ndata: "), "{text:?}");
     assert!(text.ends_with("\"status\":\"UNAVAILABLE\",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":\"OVERLOADED\",\"domain\":\"gateway\",\"metadata\":{\"request_id\":\"req_test\"}},{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"1s\"}]}}\r\n\r\n"), "{text}");
     assert_eq!(sdk_chunks(&out), Err("ApiError 503".into()));
-    // The held text went out before the error.
+    // The text went out before the error: all but its last character at once, that with it.
     let mut decoder = SseDecoder::new();
     let mut frames = Vec::new();
     decoder.push(&out, &mut frames);
-    assert_eq!(frames.len(), 2);
+    assert_eq!(frames.len(), 3);
+    assert!(
+        frames[0].data.contains("\"text\":\"Bonjour ! 👋\""),
+        "{}",
+        frames[0].data
+    );
+    assert!(
+        frames[1].data.contains("\"text\":\" \""),
+        "{}",
+        frames[1].data
+    );
     assert_eq!(
         FORMAT.stream_error_frame(
             &ApiError::new(ErrorKind::Overloaded, "busy"),
@@ -620,4 +630,63 @@ fn a_non_gemini_client_gets_a_gemini_answer() {
         71
     );
     assert_eq!(meter.usage.output_tokens, Some(119));
+}
+
+#[test]
+fn forwarded_answers_name_the_clients_model() {
+    let streamed = translate(
+        FORMAT,
+        FORMAT,
+        fixture("gemini/thinking_tools.sse").as_bytes(),
+    );
+    let streamed = String::from_utf8(streamed).unwrap();
+    assert!(!streamed.contains("gemini-3-flash-preview"), "{streamed}");
+    assert_eq!(
+        streamed
+            .matches("\"modelVersion\":\"gemini-public\"")
+            .count(),
+        4
+    );
+    let (whole, _) = translate_response(
+        FORMAT,
+        FORMAT,
+        fixture("gemini/thinking_tools.json").as_bytes(),
+        &Restore::default(),
+        &context("gemini-public"),
+    );
+    let whole: Value = serde_json::from_slice(&whole.unwrap()).unwrap();
+    assert_eq!(whole["modelVersion"], "gemini-public");
+}
+
+#[test]
+fn text_goes_out_at_once_but_for_its_last_character() {
+    let mut encoder = FORMAT.stream_encoder(context("gemini-public"));
+    let mut out = Vec::new();
+    for event in [
+        StreamEvent::Start {
+            id: "r".into(),
+            model: "m".into(),
+            usage: Usage::default(),
+        },
+        block_start(0, BlockStart::Text),
+        delta(0, Delta::Text("Héllo wörld".into())),
+    ] {
+        encoder.push(&event, &mut out);
+    }
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.contains("\"text\":\"Héllo wörl\""), "{text}");
+    assert!(!text.contains("finishReason"));
+    encoder.push(&delta(0, Delta::Text("!".into())), &mut out);
+    encoder.push(&stop(0), &mut out);
+    encoder.push(
+        &StreamEvent::Finish {
+            finish: crate::canonical::Finish::new(FinishReason::EndTurn),
+            usage: Usage::default(),
+        },
+        &mut out,
+    );
+    let chunks = sdk_chunks(&out).unwrap();
+    let parts = chat_history_parts(&chunks);
+    let texts: Vec<&str> = parts.iter().map(|p| p["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Héllo wörl", "d", "!"]);
 }
