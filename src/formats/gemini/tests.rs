@@ -690,3 +690,25 @@ fn text_goes_out_at_once_but_for_its_last_character() {
     let texts: Vec<&str> = parts.iter().map(|p| p["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["Héllo wörl", "d", "!"]);
 }
+
+#[test]
+fn the_bundled_catalog_serves_gemini_models_from_google() {
+    let config = crate::config::Config::load(None).unwrap();
+    for id in [
+        "gemini-3-pro-preview",
+        "gemini-3-flash",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+    ] {
+        let route = config.routes(id).next().unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(route.provider.format, FORMAT, "{id}");
+        assert_eq!(
+            route.provider.endpoint(&route.model.upstream, true),
+            format!(
+                "https://generativelanguage.googleapis.com/v1beta/models/{}:streamGenerateContent?alt=sse",
+                route.model.upstream
+            )
+        );
+        assert!(route.model.reasoning);
+    }
+}
