@@ -104,11 +104,7 @@ fn upstream_chunks(format: WireFormat) -> Vec<Vec<u8>> {
 }
 
 fn name(format: WireFormat) -> &'static str {
-    match format {
-        WireFormat::OpenAiChat => "chat",
-        WireFormat::AnthropicMessages => "anthropic",
-        WireFormat::OpenAiResponses => "responses",
-    }
+    format.config_name()
 }
 
 fn bench(c: &mut Criterion) {

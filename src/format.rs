@@ -10,13 +10,16 @@ pub enum WireFormat {
     AnthropicMessages,
     /// OpenAI Responses (`/responses`).
     OpenAiResponses,
+    /// Google Gemini (`models/{model}:generateContent`).
+    Gemini,
 }
 
 impl WireFormat {
-    pub const ALL: [WireFormat; 3] = [
+    pub const ALL: [WireFormat; 4] = [
         WireFormat::OpenAiChat,
         WireFormat::AnthropicMessages,
         WireFormat::OpenAiResponses,
+        WireFormat::Gemini,
     ];
 
     /// The name used in the config file (`format = "..."`).

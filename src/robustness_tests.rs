@@ -174,6 +174,10 @@ fn request_corpus() -> Vec<(WireFormat, Vec<u8>)> {
         "reasoning_effort": "low"
     });
     corpus.push((WireFormat::OpenAiChat, serde_json::to_vec(&chat).unwrap()));
+    corpus.push((
+        WireFormat::Gemini,
+        fixture("gemini/client_request_cli.json").into_bytes(),
+    ));
     corpus
 }
 
@@ -184,6 +188,7 @@ fn upstream_corpus(extension: &str) -> Vec<(WireFormat, Vec<u8>)> {
         (WireFormat::OpenAiChat, "openai_chat"),
         (WireFormat::AnthropicMessages, "anthropic_messages"),
         (WireFormat::OpenAiResponses, "openai_responses"),
+        (WireFormat::Gemini, "gemini"),
     ] {
         let path = format!("{}/tests/fixtures/{dir}", env!("CARGO_MANIFEST_DIR"));
         let mut names: Vec<_> = std::fs::read_dir(&path)
@@ -239,7 +244,7 @@ fn mutated_requests_never_panic_in_any_codec_or_translation() {
             let (_, other) = &corpus[rng.below(corpus.len())];
             let mutated = mutate(body, other, &mut rng);
             exercise_request(*format, &mutated);
-            exercise_request(WireFormat::ALL[rng.below(3)], &mutated);
+            exercise_request(WireFormat::ALL[rng.below(WireFormat::ALL.len())], &mutated);
         }
     }
 }

@@ -52,6 +52,9 @@ fn body(format: WireFormat) -> Vec<u8> {
             serde_json::json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": text}]})
         }
         WireFormat::OpenAiResponses => serde_json::json!({"model": "m", "input": text}),
+        WireFormat::Gemini => {
+            serde_json::json!({"contents": [{"role": "user", "parts": [{"text": text}]}]})
+        }
     };
     serde_json::to_vec(&json).unwrap()
 }

@@ -1,12 +1,13 @@
 //! Reasoning controls and opaque reasoning state.
 //!
 //! Vendors attach opaque state to reasoning (Anthropic thinking `signature` and redacted
-//! `data`, OpenAI Responses `encrypted_content`). It is only valid for the vendor that made it,
-//! and Anthropic requires it byte-exact with the thinking text it signed. When such state has to
-//! travel through a client of another format, it is wrapped in a gateway envelope:
+//! `data`, OpenAI Responses `encrypted_content`, Gemini `thoughtSignature`). It is only valid
+//! for the vendor that made it, and Anthropic requires it byte-exact with the thinking text it
+//! signed. When such state has to travel through a client of another format, it is wrapped in
+//! a gateway envelope:
 //!
 //! ```text
-//! "toc1." + base64url(JSON {"v": "anthropic" | "openai" | "gateway", "d": data, "t"?: exact text})
+//! "toc1." + base64url(JSON {"v": "anthropic" | "openai" | "google" | "gateway", "d": data, "t"?: exact text})
 //! ```
 //!
 //! Client decoders unwrap envelopes; a string that is not an envelope is the client format's own
@@ -23,6 +24,8 @@ pub enum Vendor {
     Anthropic,
     #[serde(rename = "openai")]
     OpenAi,
+    /// Gemini `thoughtSignature`s.
+    Google,
     /// Made by the gateway for reasoning that came without vendor state (a Chat upstream's
     /// `reasoning_content`), so that clients which insist on a signature keep the block.
     /// Never sent to an upstream.

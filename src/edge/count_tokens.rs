@@ -34,14 +34,17 @@ use crate::translate::request::fit_to_plan;
 /// The longest an upstream count may take before the estimate is used instead.
 const COUNT_TIMEOUT_MS: u64 = 10_000;
 
+/// `model`: the model, for formats that name it in the URL rather than the body.
 pub async fn handle(
     mut req: Request,
     env: &Env,
     format: WireFormat,
+    model: Option<String>,
     request_id: &str,
 ) -> Result<Response> {
     let mut headers = Vec::new();
-    let mut response = match count(&mut req, env, format, request_id, &mut headers).await {
+    let counted = count(&mut req, env, format, model, request_id, &mut headers).await;
+    let mut response = match counted {
         Ok((tokens, how)) => {
             let mut response = http::json(200, &format.spec().count_answer(tokens))?;
             response.headers_mut().set("x-toc-token-count", how)?;
@@ -58,6 +61,7 @@ async fn count(
     req: &mut Request,
     env: &Env,
     format: WireFormat,
+    model: Option<String>,
     request_id: &str,
     headers: &mut Vec<(&'static str, String)>,
 ) -> std::result::Result<(u64, &'static str), ApiError> {
@@ -74,6 +78,9 @@ async fn count(
     let mut warnings = Warnings::new();
     let mut request = format.spec().decode_count_request(&body, &mut warnings)?;
     drop(body);
+    if let Some(model) = model {
+        request.model = model;
+    }
     let routes: Vec<Route> = config.routes(&request.model).collect();
     if routes.is_empty() {
         return Err(ApiError::new(

@@ -107,7 +107,9 @@ async fn route(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Resu
             EndpointKind::Inference => {
                 inference::handle(req, env, ctx, format, endpoint, request_id).await
             }
-            EndpointKind::CountTokens => count_tokens::handle(req, env, format, request_id).await,
+            EndpointKind::CountTokens => {
+                count_tokens::handle(req, env, format, endpoint.model, request_id).await
+            }
             EndpointKind::ListModels => models::handle(req, env, format, None, request_id).await,
             EndpointKind::GetModel(id) => {
                 models::handle(req, env, format, Some(&id), request_id).await
@@ -115,6 +117,7 @@ async fn route(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Resu
             EndpointKind::StoredTurn { id, delete } => {
                 responses_state::handle_stored(req, env, format, &id, delete, request_id).await
             }
+            EndpointKind::Refused(error) => http::error(format, &error, request_id),
         };
     }
     let format = http::with_incoming(&req, error_format);

@@ -16,6 +16,7 @@
 
 pub mod anthropic_messages;
 pub mod forward;
+pub mod gemini;
 pub mod openai_chat;
 pub mod openai_common;
 pub mod openai_responses;
@@ -29,6 +30,7 @@ pub fn spec_of(format: WireFormat) -> &'static dyn FormatSpec {
         WireFormat::OpenAiChat => &openai_chat::spec::Spec,
         WireFormat::AnthropicMessages => &anthropic_messages::spec::Spec,
         WireFormat::OpenAiResponses => &openai_responses::spec::Spec,
+        WireFormat::Gemini => &gemini::spec::Spec,
     }
 }
 
@@ -111,9 +113,13 @@ pub fn builtin_tool(kind: &str) -> BuiltinTool {
 /// Whether a built-in tool names objects stored at the vendor (files in the operator's account,
 /// reachable by any key that learns the id): `file_search`'s vector stores, a
 /// `code_interpreter` container given by id rather than `{"type": "auto"}`, an Anthropic code
-/// execution `container`.
+/// execution `container`, Gemini `fileSearch` stores.
 pub fn tool_names_stored_object(tool: &Value) -> bool {
-    tool.get("vector_store_ids").is_some() || tool.get("container").is_some_and(Value::is_string)
+    tool.get("vector_store_ids").is_some()
+        || tool.get("container").is_some_and(Value::is_string)
+        || tool
+            .get("fileSearch")
+            .is_some_and(|search| search.get("fileSearchStoreNames").is_some())
 }
 
 /// What an upstream encoder needs to know about where the request goes.
@@ -297,9 +303,12 @@ impl WireFormat {
 /// id in every event, so an 8 KB id would multiply the client's stream many times over.
 pub fn client_id(prefix: &str, upstream_id: &str, context: &ResponseContext) -> String {
     const MAX_ID_CHARS: usize = 64;
+    // A format whose ids carry no prefix (Gemini) must not match every id.
     let core = WireFormat::ALL
         .iter()
-        .find_map(|format| upstream_id.strip_prefix(format.spec().answer_id_prefix()))
+        .map(|format| format.spec().answer_id_prefix())
+        .filter(|prefix| !prefix.is_empty())
+        .find_map(|prefix| upstream_id.strip_prefix(prefix))
         .unwrap_or(upstream_id);
     let plain = core.len() <= MAX_ID_CHARS
         && core
@@ -388,4 +397,40 @@ pub fn openai_user_id(user: &str, warnings: &mut Warnings) -> String {
     }
     warnings.converted("user(sha256)");
     crate::keys::hash_key(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_classifies_its_own_built_in_tools() {
+        // Anthropic's types by prefix, Responses' and Gemini's by name: none shadows another.
+        for (kind, expected) in [
+            ("bash_20250124", BuiltinTool::ClientRun),
+            ("web_search_20250305", BuiltinTool::Server),
+            ("mcp_toolset", BuiltinTool::Mcp),
+            ("local_shell", BuiltinTool::ClientRun),
+            ("mcp", BuiltinTool::Mcp),
+            ("file_search", BuiltinTool::Server),
+            ("computerUse", BuiltinTool::ClientRun),
+            ("mcpServers", BuiltinTool::Mcp),
+            ("googleSearch", BuiltinTool::Server),
+            ("a_type_nobody_defines", BuiltinTool::Server),
+        ] {
+            assert_eq!(builtin_tool(kind), expected, "{kind}");
+        }
+    }
+
+    #[test]
+    fn answer_ids_lose_only_a_real_prefix() {
+        let context = crate::testing::context("m");
+        assert_eq!(client_id("chatcmpl-", "msg_01X", &context), "chatcmpl-01X");
+        assert_eq!(
+            client_id("msg_", "tTCwacuEBMvnitYP06qsgQY", &context),
+            "msg_tTCwacuEBMvnitYP06qsgQY"
+        );
+        assert_eq!(client_id("", "resp_abc", &context), "abc");
+        assert_eq!(client_id("", "", &context), "req_test");
+    }
 }

@@ -43,6 +43,9 @@ pub enum EndpointKind {
     GetModel(String),
     /// A stored turn, read (`delete: false`) or deleted.
     StoredTurn { id: String, delete: bool },
+    /// One of the format's paths, asked in a way the gateway does not serve (answered with
+    /// this error, in the format's shape).
+    Refused(ApiError),
 }
 
 /// A client request routed to a format.
@@ -100,6 +103,10 @@ pub trait FormatSpec: Sync {
     fn native_vendor(&self) -> Option<Vendor>;
     /// The prefix of the format's answer ids (`chatcmpl-`, `msg_`, `resp_`).
     fn answer_id_prefix(&self) -> &'static str;
+    /// The field of an answer (and of its stream events) that names the model.
+    fn answer_model_field(&self) -> &'static str {
+        "model"
+    }
 
     // ---- serving clients
 
@@ -195,6 +202,11 @@ pub trait FormatSpec: Sync {
     }
     /// The format's own built-in tool types.
     fn builtin_tool(&self, _kind: &str) -> Option<BuiltinTool> {
+        None
+    }
+    /// The header by which a client of the shared `GET /v1/models` asks for this format's
+    /// shape of the list (its SDKs always send it, the others never do).
+    fn models_shape_header(&self) -> Option<&'static str> {
         None
     }
     /// The vendor's exact token count for `request`: the URL and body to send, when the
@@ -334,15 +346,24 @@ pub fn input_tokens_of(body: &[u8]) -> Option<u64> {
         .as_u64()
 }
 
+/// Whether `request` carries any format's models shape header: without one, the shared models
+/// paths answer in the OpenAI shape.
+pub fn asks_models_shape(request: &Incoming) -> bool {
+    crate::format::WireFormat::ALL
+        .iter()
+        .filter_map(|format| format.spec().models_shape_header())
+        .any(|header| request.has_header(header))
+}
+
 /// The path of `request` if it is `method path` exactly.
 pub fn is(request: &Incoming, method: &str, path: &str) -> bool {
     request.method == method && request.path == path
 }
 
-/// `GET /v1/models` and `GET /v1/models/{id}`, claimed when `header` is present (`present`) or
-/// absent: two formats share these paths and tell them apart by a header.
-pub fn models_endpoint(request: &Incoming, header: &str, present: bool) -> Option<Endpoint> {
-    if request.method != "GET" || request.has_header(header) != present {
+/// `GET /v1/models` and `GET /v1/models/{id}`, claimed when `claimed` says so: several formats
+/// share these paths and tell them apart by a header (see [`FormatSpec::models_shape_header`]).
+pub fn models_endpoint(request: &Incoming, claimed: bool) -> Option<Endpoint> {
+    if request.method != "GET" || !claimed {
         return None;
     }
     if request.path == "/v1/models" {

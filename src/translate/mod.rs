@@ -19,7 +19,7 @@ pub mod warnings;
 #[cfg(test)]
 mod pair_tests;
 #[cfg(test)]
-mod recorded_clients;
+pub(crate) mod recorded_clients;
 
 pub use adapt::Restore;
 pub use meter::{Billed, Meter};

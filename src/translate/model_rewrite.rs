@@ -1,18 +1,19 @@
 //! Forwarded (same-format) answers name the model the client asked for, not the upstream's id,
-//! without re-encoding: the `"model": "<upstream id>"` fields are rewritten in the bytes of each
-//! frame (or of a whole answer) as they pass, so vendor fields and the upstream's own framing
-//! are untouched. One linear pass per buffer.
+//! without re-encoding: the fields naming the model (`"model": "<upstream id>"`, or the field
+//! the format names it in, see `FormatSpec::answer_model_field`) are rewritten in the bytes of
+//! each frame (or of a whole answer) as they pass, so vendor fields and the upstream's own
+//! framing are untouched. One linear pass per buffer.
 
-/// Rewrites `"model":"<from>"` (with or without a space after the colon) to name `to`.
+/// Rewrites `"<field>":"<from>"` (with or without a space after the colon) to name `to`.
 #[derive(Debug)]
 pub struct ModelRewrite {
+    /// `"<field>":`, the key before the model id.
+    key: Vec<u8>,
     /// The upstream's id as a JSON string (quotes included).
     from: Vec<u8>,
     /// The client's id as a JSON string.
     to: Vec<u8>,
 }
-
-const KEY: &[u8] = b"\"model\":";
 
 /// Upstream ids longer than this are not looked for (a real one is a few dozen bytes; an
 /// absurd one would only cost time).
@@ -21,12 +22,15 @@ const MAX_ID_BYTES: usize = 256;
 impl ModelRewrite {
     /// `None` when there is nothing to rewrite (the ids are equal, or the upstream's is empty or
     /// absurdly long).
-    pub fn new(from: &str, to: &str) -> Option<ModelRewrite> {
+    pub fn new(field: &str, from: &str, to: &str) -> Option<ModelRewrite> {
         if from == to || from.is_empty() || from.len() > MAX_ID_BYTES {
             return None;
         }
         let quoted = |id: &str| serde_json::to_vec(id).unwrap_or_default();
+        let mut key = quoted(field);
+        key.push(b':');
         Some(ModelRewrite {
+            key,
             from: quoted(from),
             to: quoted(to),
         })
@@ -36,11 +40,12 @@ impl ModelRewrite {
     pub fn apply(&self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len());
         let mut rest = input;
-        while let Some(at) = find(rest, KEY) {
+        let key = self.key.as_slice();
+        while let Some(at) = find(rest, key) {
             let (before, from_key) = rest.split_at(at);
             out.extend_from_slice(before);
-            out.extend_from_slice(KEY);
-            let mut value = from_key.get(KEY.len()..).unwrap_or_default();
+            out.extend_from_slice(key);
+            let mut value = from_key.get(key.len()..).unwrap_or_default();
             if let Some(after_space) = value.strip_prefix(b" ") {
                 out.push(b' ');
                 value = after_space;
@@ -78,7 +83,9 @@ mod tests {
 
     fn run(from: &str, to: &str, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        ModelRewrite::new(from, to).unwrap().apply(input, &mut out);
+        ModelRewrite::new("model", from, to)
+            .unwrap()
+            .apply(input, &mut out);
         out
     }
 
@@ -91,8 +98,21 @@ mod tests {
             .unwrap()
             .replace("m-publ", "gpt-upper");
         assert_eq!(run("gpt-up", "m-pub", input), expected.as_bytes());
-        assert!(ModelRewrite::new("same", "same").is_none());
-        assert!(ModelRewrite::new(&"x".repeat(300), "m").is_none());
+        assert!(ModelRewrite::new("model", "same", "same").is_none());
+        assert!(ModelRewrite::new("model", &"x".repeat(300), "m").is_none());
+    }
+
+    #[test]
+    fn the_field_is_the_formats() {
+        let input = br#"{"model":"g-up","modelVersion":"g-up","responseId":"r"}"#;
+        let mut out = Vec::new();
+        ModelRewrite::new("modelVersion", "g-up", "pub")
+            .unwrap()
+            .apply(input, &mut out);
+        assert_eq!(
+            out,
+            br#"{"model":"g-up","modelVersion":"pub","responseId":"r"}"#
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ fn fixture_dir(format: WireFormat) -> &'static str {
         WireFormat::OpenAiChat => "openai_chat",
         WireFormat::AnthropicMessages => "anthropic_messages",
         WireFormat::OpenAiResponses => "openai_responses",
+        WireFormat::Gemini => "gemini",
     }
 }
 

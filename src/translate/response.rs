@@ -28,11 +28,13 @@ pub fn translate_response(
     }
     if client == upstream {
         let mut forwarded = Vec::with_capacity(body.len());
-        match decoded
-            .as_ref()
-            .ok()
-            .and_then(|response| ModelRewrite::new(&response.model, &context.model))
-        {
+        match decoded.as_ref().ok().and_then(|response| {
+            ModelRewrite::new(
+                client.spec().answer_model_field(),
+                &response.model,
+                &context.model,
+            )
+        }) {
             Some(rewrite) => rewrite.apply(body, &mut forwarded),
             None => forwarded.extend_from_slice(body),
         }

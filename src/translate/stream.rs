@@ -62,6 +62,9 @@ pub struct StreamTranslator {
     early_error: Option<ApiError>,
     /// A terminal event (`Finish` or `Error`) was decoded.
     ended: bool,
+    /// Passthrough: the upstream's last frame was an error, replaced by the gateway's own, so
+    /// the rest of its line break (split into the next chunk) is not the client's to get.
+    replaced_last_frame: bool,
     /// The gateway ended the answer itself ([`StreamTranslator::abort`]).
     aborted: bool,
     /// Folds the (restored) answer when it has to be kept, e.g. a stored Responses turn.
@@ -104,6 +107,7 @@ impl StreamTranslator {
             pending: Vec::new(),
             early_error: None,
             ended: false,
+            replaced_last_frame: false,
             aborted: false,
             collector: None,
             upstream_id: String::new(),
@@ -143,7 +147,7 @@ impl StreamTranslator {
         if self.ended && self.passthrough() {
             // The `\n` of a `\r\n` that ended the last frame may come in the next chunk.
             let unclaimed = self.sse.take_unclaimed();
-            if unclaimed.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            if !self.replaced_last_frame && unclaimed.iter().all(|b| matches!(b, b'\r' | b'\n')) {
                 out.extend_from_slice(&unclaimed);
             }
         }
@@ -273,13 +277,24 @@ impl StreamTranslator {
             if self.ended {
                 continue;
             }
+            // A frame's bytes may start with the `\n` of the `\r\n` that ended the previous
+            // frame (split between chunks): it is the previous frame's, forwarded whatever
+            // becomes of this one.
+            let leading = raw.as_ref().map_or(0, |raw| {
+                raw.iter()
+                    .take_while(|b| matches!(b, b'\r' | b'\n'))
+                    .count()
+            });
+            if let Some(line_break) = raw.as_ref().and_then(|raw| raw.get(..leading)) {
+                self.forward(line_break, out);
+            }
             self.decoder.push(frame, &mut self.decoded);
             let failed = self.emit(out);
-            if let Some(raw) = raw
+            if let Some(rest) = raw.as_ref().and_then(|raw| raw.get(leading..))
                 && !failed
             {
                 self.frames_forwarded = self.frames_forwarded.saturating_add(1);
-                self.forward(&raw, out);
+                self.forward(rest, out);
             }
         }
         self.frames = frames;
@@ -321,7 +336,11 @@ impl StreamTranslator {
                     self.started = true;
                     self.upstream_id.clone_from(id);
                     if passthrough {
-                        self.rewrite = ModelRewrite::new(model, &self.context.model);
+                        self.rewrite = ModelRewrite::new(
+                            self.client.spec().answer_model_field(),
+                            model,
+                            &self.context.model,
+                        );
                     }
                 }
                 StreamEvent::Finish { .. } => {
@@ -335,6 +354,7 @@ impl StreamTranslator {
                     }
                     if passthrough {
                         failed = true;
+                        self.replaced_last_frame = true;
                         out.append(&mut self.held);
                         out.extend(self.client.stream_error_frame(
                             error,
@@ -378,6 +398,7 @@ mod tests {
     const TEXT_AFTER_START: &str = concat!(
         "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n",
         "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello there\"}}\n\n",
     );
 
     fn translators() -> Vec<(WireFormat, StreamTranslator)> {

@@ -274,7 +274,7 @@ test("GET /v1/models: the OpenAI list shape, filtered by the key's plan", async 
   const res = await gw.request("GET", "/v1/models", { headers: { authorization: `Bearer ${everything}` } });
   assert.equal(res.status, 200);
   assert.equal(res.json.object, "list");
-  assert.deepEqual(res.json.data.map((m) => m.id), [MODELS.chat, MODELS.anthropic, MODELS.responses]);
+  assert.deepEqual(res.json.data.map((m) => m.id), [MODELS.chat, MODELS.anthropic, MODELS.responses, MODELS.gemini]);
   for (const m of res.json.data) {
     assert.equal(m.object, "model");
     assert.ok(Number.isInteger(m.created));
@@ -310,6 +310,49 @@ test("GET /v1/models with anthropic-version: the Anthropic list shape", async ()
   assert.equal(raw.json.last_id, MODELS.responses);
   assert.equal(raw.json.data[0].display_name, "Mock Anthropic");
   assert.equal(raw.json.object, undefined);
+});
+
+test("Gemini's models paths (v1beta, and v1 with x-goog-api-key): the Gemini shape through @google/genai", async () => {
+  const everything = (await gw.createKey("test")).key;
+  const ai = gw.geminiClient(everything);
+  const names = [];
+  for await (const m of await ai.models.list()) {
+    names.push(m.name);
+    assert.ok(m.supportedActions?.includes("generateContent"), JSON.stringify(m));
+  }
+  assert.deepEqual(names, [MODELS.chat, MODELS.anthropic, MODELS.responses, MODELS.gemini].map((id) => `models/${id}`));
+  const one = await ai.models.get({ model: MODELS.gemini });
+  assert.equal(one.name, `models/${MODELS.gemini}`);
+  assert.equal(one.displayName, "Mock Gemini");
+  const v1 = await gw.request("GET", "/v1/models", { headers: { "x-goog-api-key": everything } });
+  assert.equal(v1.status, 200);
+  assert.equal(v1.json.models.length, 4);
+  assert.equal(v1.json.data, undefined, "not the OpenAI shape");
+  const byQuery = await gw.request("GET", `/v1beta/models/models/${MODELS.chat}?key=${everything}`);
+  assert.equal(byQuery.json.baseModelId, MODELS.chat);
+  const chatOnly = gw.geminiClient((await gw.createKey("chat-only")).key);
+  await assert.rejects(chatOnly.models.get({ model: MODELS.gemini }), (e) => e.status === 404 && /NOT_FOUND/.test(e.message));
+});
+
+test("countTokens for a Gemini client: exact from a Gemini upstream, an estimate otherwise", async () => {
+  mock.reset();
+  const ai = gw.geminiClient((await gw.createKey("test")).key);
+  const exact = await ai.models.countTokens({ model: MODELS.gemini, contents: "hi" });
+  assert.equal(exact.totalTokens, COUNTED_INPUT_TOKENS);
+  const seen = mock.last();
+  assert.equal(seen.path, `/gemini/v1beta/models/${UPSTREAM_MODELS.gemini}:countTokens`);
+  assert.equal(seen.headers["x-goog-api-key"], DEFAULT_API_KEY);
+  assert.equal(seen.body.generateContentRequest.model, `models/${UPSTREAM_MODELS.gemini}`);
+  assert.deepEqual(seen.body.generateContentRequest.contents, [{ role: "user", parts: [{ text: "hi" }] }]);
+  const viaAnthropic = await ai.models.countTokens({ model: MODELS.anthropic, contents: "hi" });
+  assert.equal(viaAnthropic.totalTokens, COUNTED_INPUT_TOKENS, "Anthropic's own count");
+  const estimated = await gw.request("POST", `/v1beta/models/${MODELS.chat}:countTokens`, {
+    body: { contents: [{ parts: [{ text: "hi" }] }] },
+    headers: { "x-goog-api-key": (await gw.createKey("test")).key },
+  });
+  assert.equal(estimated.status, 200);
+  assert.equal(estimated.headers.get("x-toc-token-count"), "estimate");
+  assert.ok(Number.isInteger(estimated.json.totalTokens) && estimated.json.totalTokens > 0);
 });
 
 test("GET /v1/models/{id}: one model in either shape; 404 when unknown or outside the plan", async () => {

@@ -5,6 +5,7 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
+import { GoogleGenAI, ApiError as GeminiApiError } from "@google/genai";
 
 import {
   startMockUpstream,
@@ -14,6 +15,7 @@ import {
   RETRY_AFTER_S,
   DEFAULT_API_KEY,
   COUNTED_INPUT_TOKENS,
+  GEMINI_SIGNATURE,
 } from "../support/mock-upstream.mjs";
 import { outputText } from "../support/gateway.mjs";
 
@@ -21,12 +23,14 @@ let mock;
 let chat; // OpenAI client on the Chat prefix
 let responses; // OpenAI client on the Responses prefix
 let anthropic;
+let gemini; // @google/genai on the Gemini prefix (it adds /v1beta itself)
 
 before(async () => {
   mock = await startMockUpstream({ longEvents: 100, longIntervalMs: 10 });
   chat = new OpenAI({ apiKey: DEFAULT_API_KEY, baseURL: mock.baseUrl("chat"), maxRetries: 0 });
   responses = new OpenAI({ apiKey: DEFAULT_API_KEY, baseURL: mock.baseUrl("responses"), maxRetries: 0 });
   anthropic = new Anthropic({ apiKey: DEFAULT_API_KEY, baseURL: `${mock.url}/anthropic`, maxRetries: 0 });
+  gemini = new GoogleGenAI({ apiKey: DEFAULT_API_KEY, httpOptions: { baseUrl: `${mock.url}/gemini` } });
 });
 after(async () => {
   await mock?.close();
@@ -367,6 +371,106 @@ test("responses: HTTP errors in the vendor's shape", async () => {
 });
 
 // ------------------------------------------------------------------------------------------ timing and aborts
+
+// ------------------------------------------------------------------------------------------ Gemini
+
+const geminiArgs = (scenario, config = {}) => ({ model: "gemini-mock", contents: say(scenario), config });
+
+test("gemini: generateContent answers text with usage; the model is in the URL, the key in x-goog-api-key", async () => {
+  const response = await gemini.models.generateContent(geminiArgs("text"));
+  assert.equal(response.text, scenarioText("text"));
+  assert.equal(response.candidates[0].finishReason, "STOP");
+  assert.equal(response.modelVersion, "gemini-mock");
+  assert.deepEqual(
+    { prompt: response.usageMetadata.promptTokenCount, cached: response.usageMetadata.cachedContentTokenCount, candidates: response.usageMetadata.candidatesTokenCount, total: response.usageMetadata.totalTokenCount },
+    { prompt: 1500, cached: 1024, candidates: 12, total: 1512 },
+  );
+  const seen = mock.last();
+  assert.equal(seen.path, "/gemini/v1/models/gemini-mock:generateContent", "@google/genai 3 calls v1");
+  assert.equal(seen.headers["x-goog-api-key"], DEFAULT_API_KEY);
+  assert.equal(seen.model, "gemini-mock");
+  assert.equal(seen.stream, false);
+});
+
+test("gemini: streamGenerateContent is data-only SSE ending events in \\r\\n\\r\\n; the SDK reads every chunk", async () => {
+  const chunks = [];
+  for await (const chunk of await gemini.models.generateContentStream(geminiArgs("text"))) chunks.push(chunk);
+  assert.equal(chunks.map((c) => c.text ?? "").join(""), scenarioText("text"));
+  assert.equal(chunks.at(-1).candidates[0].finishReason, "STOP");
+  assert.equal(chunks.at(-1).usageMetadata.totalTokenCount, 1512);
+  const seen = mock.last();
+  assert.equal(seen.query, "?alt=sse");
+  const raw = await fetch(`${mock.url}/gemini/v1beta/models/gemini-mock:streamGenerateContent?alt=sse`, {
+    method: "POST",
+    headers: { "x-goog-api-key": DEFAULT_API_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: say("text") }] }] }),
+  });
+  const text = await raw.text();
+  assert.ok(text.startsWith("data: {"), text);
+  assert.ok(text.endsWith("}\r\n\r\n"));
+  assert.ok(!text.includes("event:") && !text.includes("[DONE]"));
+});
+
+test("gemini: thoughts when asked, whole function calls with ids, the signature on the first call", async () => {
+  const response = await gemini.models.generateContent(geminiArgs("thinking_tools", { thinkingConfig: { includeThoughts: true } }));
+  const parts = response.candidates[0].content.parts;
+  assert.equal(parts.filter((p) => p.thought).map((p) => p.text).join(""), SCENARIOS.thinking.thinking.join(""));
+  const calls = parts.filter((p) => p.functionCall);
+  assert.deepEqual(calls.map((p) => [p.functionCall.id, p.functionCall.name]), [["mockweather01", "get_weather"], ["mocktime02", "get_time"]]);
+  assert.equal(calls[0].thoughtSignature, GEMINI_SIGNATURE);
+  assert.equal(calls[1].thoughtSignature, undefined);
+  assert.deepEqual(response.functionCalls.map((c) => c.args), [{ city: "Paris", unit: "celsius" }, { timezone: "Europe/Paris" }]);
+  assert.equal(response.usageMetadata.thoughtsTokenCount, 64);
+  const noIds = await gemini.models.generateContent(geminiArgs("tools_odd_ids"));
+  assert.deepEqual(noIds.functionCalls.map((c) => c.id), [undefined, undefined], "Gemini 2.5 style: no ids");
+});
+
+test("gemini: like Gemini 3, a current-turn call without its signature is refused", async () => {
+  const contents = [
+    { role: "user", parts: [{ text: "Weather?" }] },
+    { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" } } }] },
+    { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { output: "18C" } } }] },
+  ];
+  await assert.rejects(gemini.models.generateContent({ model: "gemini-mock", contents }), (e) => e instanceof GeminiApiError && e.status === 400 && /thought_signature/.test(e.message));
+  contents[1].parts[0].thoughtSignature = "skip_thought_signature_validator";
+  const ok = await gemini.models.generateContent({ model: "gemini-mock", contents });
+  assert.equal(ok.text, scenarioText("text"));
+});
+
+test("gemini: stop reasons, a mid-stream error the SDK raises, countTokens", async () => {
+  const truncated = await gemini.models.generateContent(geminiArgs("max_tokens"));
+  assert.equal(truncated.candidates[0].finishReason, "MAX_TOKENS");
+  await assert.rejects(
+    (async () => {
+      for await (const _ of await gemini.models.generateContentStream(geminiArgs("midstream_error")));
+    })(),
+    (e) => e instanceof GeminiApiError && e.status === 500,
+  );
+  const counted = await gemini.models.countTokens({ model: "gemini-mock", contents: "hi" });
+  assert.equal(counted.totalTokens, COUNTED_INPUT_TOKENS);
+});
+
+test("gemini: HTTP errors in Google's shape; auth like Google", async () => {
+  for (const [scenario, status, google] of [["error_400", 400, "INVALID_ARGUMENT"], ["error_429", 429, "RESOURCE_EXHAUSTED"], ["error_503", 503, "UNAVAILABLE"]]) {
+    await assert.rejects(gemini.models.generateContent(geminiArgs(scenario)), (e) => {
+      assert.ok(e instanceof GeminiApiError);
+      assert.equal(e.status, status);
+      const body = JSON.parse(e.message);
+      assert.equal(body.error.status, google);
+      assert.equal(body.error.code, status);
+      return true;
+    });
+  }
+  const limited = await gemini.models.generateContent(geminiArgs("error_429")).catch((e) => JSON.parse(e.message));
+  assert.equal(limited.error.details.find((d) => d.retryDelay).retryDelay, `${RETRY_AFTER_S}s`);
+  assert.ok(limited.error.message.includes(ERROR_MESSAGES.rateLimit.gemini));
+  const wrongKey = new GoogleGenAI({ apiKey: "nope", httpOptions: { baseUrl: `${mock.url}/gemini` } });
+  await assert.rejects(wrongKey.models.generateContent(geminiArgs("text")), (e) => e.status === 400 && /API_KEY_INVALID/.test(e.message));
+  const noKey = await fetch(`${mock.url}/gemini/v1beta/models/gemini-mock:generateContent`, { method: "POST", body: "{}" });
+  assert.equal(noKey.status, 403);
+  const noSse = await fetch(`${mock.url}/gemini/v1beta/models/gemini-mock:streamGenerateContent?key=${DEFAULT_API_KEY}`, { method: "POST", body: JSON.stringify({ contents: [{ parts: [{ text: "hi" }] }] }) });
+  assert.equal(noSse.status, 400, "the gateway must always ask for alt=sse");
+});
 
 test("slow: the first delta arrives before the hold ends", async () => {
   const started = Date.now();

@@ -36,8 +36,32 @@ after(async () => {
 
 const UPSTREAM_PATH = { chat: "/chat/completions", anthropic: "/messages", responses: "/responses" };
 
+/** What a Gemini upstream must have received for one pair. */
+function checkGeminiUpstream(seen, { client, stream, form }) {
+  // The model and streaming are in the URL, the key in x-goog-api-key.
+  const method = stream ? "streamGenerateContent" : "generateContent";
+  assert.equal(seen.path, `${BASE_PATHS.gemini}/models/${UPSTREAM_MODELS.gemini}:${method}`);
+  assert.equal(seen.query, stream ? "?alt=sse" : "");
+  assert.equal(seen.headers["x-goog-api-key"], DEFAULT_API_KEY);
+  assert.equal(seen.headers.authorization, undefined, "no Bearer header to Google");
+  const body = seen.body;
+  assert.equal(body.model, undefined);
+  assert.equal(body.stream, undefined);
+  const conversation = upstreamConversation("gemini", body);
+  assert.equal(conversation.system, SYSTEM);
+  assert.equal(conversation.systemPlacement, "systemInstruction");
+  assert.deepEqual(conversation.turns, expectedTurns(client, form));
+  const config = body.generationConfig;
+  assert.equal(config.maxOutputTokens, MAX_TOKENS);
+  assert.equal(config.temperature, TEMPERATURE);
+  assert.equal(config.topP, TOP_P, "Gemini takes temperature and topP together");
+  if (client === "responses") assert.equal(config.stopSequences, undefined);
+  else assert.deepEqual(config.stopSequences, [STOP]);
+}
+
 /** What the upstream must have received for one pair. */
 function checkUpstream(seen, { client, upstream, stream, form }) {
+  if (upstream === "gemini") return checkGeminiUpstream(seen, { client, stream, form });
   assert.equal(seen.path, `${BASE_PATHS[upstream]}${UPSTREAM_PATH[upstream]}`);
   // Auth as the vendor wants it.
   if (upstream === "anthropic") {
@@ -107,7 +131,7 @@ for (const client of CLIENTS) {
         const name = `${client} client → ${upstream} upstream, ${stream ? "streaming" : "non-streaming"}, ${form} form`;
         test(name, async () => {
           const request = buildRequest(client, { model: MODELS[upstream], form });
-          const answer = await call(gw, key, client, request, { stream });
+          const answer = await call(gw, key, client, request, { stream, upstream });
           const seen = gw.mock.last((r) => r.format === upstream);
           assert.ok(seen, "the upstream was called");
           assert.equal(seen.scenario, "text");
@@ -115,7 +139,7 @@ for (const client of CLIENTS) {
           assert.equal(answer.text, scenarioText("text"));
           assert.equal(answer.stop, END_STOP[client]);
           assert.deepEqual(answer.usage, expectedUsage(client, upstream, "text"));
-          assert.ok(answer.id.startsWith(ID_PREFIX[client]), `id ${answer.id}`);
+          assert.ok(answer.id.length > ID_PREFIX[client].length && answer.id.startsWith(ID_PREFIX[client]), `id ${answer.id}`);
           if (!stream) {
             assert.match(answer.headers.get("x-request-id") ?? "", /\S/);
             assert.equal(answer.headers.get("x-toc-warnings"), expectedWarnings(client, upstream));
@@ -130,14 +154,14 @@ for (const client of CLIENTS) {
 
 // Stop reasons other than a natural end, one answer shape per upstream, seen by every client.
 const STOP_CASES = {
-  max_tokens: { chat: "length", anthropic: "max_tokens", responses: "incomplete:max_output_tokens" },
+  max_tokens: { chat: "length", anthropic: "max_tokens", responses: "incomplete:max_output_tokens", gemini: "MAX_TOKENS" },
 };
 for (const client of CLIENTS) {
   for (const upstream of FORMATS) {
     test(`${client} client → ${upstream} upstream: a truncated answer keeps its stop reason (streaming and not)`, async () => {
       const request = buildRequest(client, { model: MODELS[upstream], scenario: "max_tokens" });
       for (const stream of [false, true]) {
-        const answer = await call(gw, key, client, request, { stream });
+        const answer = await call(gw, key, client, request, { stream, upstream });
         assert.equal(answer.text, scenarioText("max_tokens"), `stream=${stream}`);
         assert.equal(answer.stop, STOP_CASES.max_tokens[client], `stream=${stream}`);
         assert.deepEqual(answer.usage, expectedUsage(client, upstream, "max_tokens"), `stream=${stream}`);
@@ -174,4 +198,42 @@ test("Anthropic client without max_tokens is refused; OpenAI clients without a l
   assert.equal(gw.mock.last().body.max_tokens, 4096);
   await openai.responses.create({ model: MODELS.anthropic, input: "hi" });
   assert.equal(gw.mock.last().body.max_tokens, 4096);
+});
+
+test("gemini clients: v1beta and v1 paths, the key in x-goog-api-key, ?key= or Bearer, models/ names", async () => {
+  const body = { contents: [{ role: "user", parts: [{ text: "hi" }] }] };
+  for (const [path, headers] of [
+    [`/v1beta/models/${MODELS.chat}:generateContent`, { "x-goog-api-key": key }],
+    [`/v1/models/models/${MODELS.chat}:generateContent`, { "x-goog-api-key": key }],
+    [`/v1beta/models/${MODELS.chat}:generateContent?key=${key}`, {}],
+    // Gemini CLI in gateway mode: an empty x-goog-api-key, the key in its own Authorization header.
+    [`/v1beta/models/${MODELS.chat}%3AgenerateContent`, { "x-goog-api-key": "", authorization: `Bearer ${key}` }],
+  ]) {
+    const res = await gw.request("POST", path, { body, headers });
+    assert.equal(res.status, 200, `${path}: ${res.text}`);
+    assert.equal(res.json.candidates[0].content.parts[0].text, scenarioText("text"), path);
+    assert.equal(res.json.modelVersion, MODELS.chat);
+  }
+  const viaV1beta = gw.geminiClient(key, { httpOptions: { apiVersion: "v1beta" } });
+  const answer = await viaV1beta.models.generateContent({ model: MODELS.anthropic, contents: "hi" });
+  assert.equal(answer.text, scenarioText("text"));
+});
+
+test("gemini clients: streamGenerateContent without alt=sse is a 400 that says to add it", async () => {
+  gw.mock.reset();
+  const res = await gw.request("POST", `/v1beta/models/${MODELS.chat}:streamGenerateContent`, {
+    body: { contents: [{ parts: [{ text: "hi" }] }] },
+    headers: { "x-goog-api-key": key },
+  });
+  assert.equal(res.status, 400);
+  assert.equal(res.json.error.status, "INVALID_ARGUMENT");
+  assert.match(res.json.error.message, /alt=sse/);
+  assert.equal(gw.mock.requests.length, 0);
+  const sse = await gw.request("POST", `/v1beta/models/${MODELS.chat}:streamGenerateContent?alt=sse`, {
+    body: { contents: [{ parts: [{ text: "hi" }] }] },
+    headers: { "x-goog-api-key": key },
+  });
+  assert.equal(sse.status, 200);
+  assert.match(sse.headers.get("content-type"), /^text\/event-stream/);
+  assert.ok(sse.text.endsWith("\r\n\r\n"));
 });

@@ -6,10 +6,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
+import { ApiError as GeminiApiError } from "@google/genai";
 
 import { startGateway, MODELS, parseSse } from "../support/gateway.mjs";
 import { FORMATS, SCENARIOS, scenarioText, ERROR_MESSAGES } from "../support/mock-upstream.mjs";
-import { CLIENTS, buildRequest } from "../support/clients.mjs";
+import { CLIENTS, buildRequest, geminiRest } from "../support/clients.mjs";
 
 const HOLD_MS = 1000;
 
@@ -26,10 +27,17 @@ after(async () => {
 
 const ENDPOINT = { chat: "/v1/chat/completions", anthropic: "/v1/messages", responses: "/v1/responses" };
 
+/** The path and body of a raw streaming request in `client` format. */
+function streamingRequest(client, upstream, scenario, extra = {}) {
+  const request = buildRequest(client, { model: MODELS[upstream], scenario });
+  if (client === "gemini") return geminiRest(request, "streamGenerateContent");
+  return { path: ENDPOINT[client], body: { ...request, stream: true, ...extra } };
+}
+
 /** A raw streaming call: { status, headers, frames, text }. */
 async function rawStream(client, upstream, scenario, extra = {}) {
-  const body = { ...buildRequest(client, { model: MODELS[upstream], scenario }), stream: true, ...extra };
-  const res = await gw.request("POST", ENDPOINT[client], {
+  const { path, body } = streamingRequest(client, upstream, scenario, extra);
+  const res = await gw.request("POST", path, {
     body,
     headers: { authorization: `Bearer ${key}`, "anthropic-version": "2023-06-01" },
   });
@@ -50,7 +58,16 @@ async function sdkStream(client, upstream, scenario) {
     text += delta;
   };
   let final;
-  if (client === "chat") {
+  if (client === "gemini") {
+    const chunks = [];
+    for await (const chunk of await gw.geminiClient(key).models.generateContentStream(request)) {
+      chunks.push(chunk);
+      const delta = (chunk.candidates?.[0]?.content?.parts ?? []).filter((p) => typeof p.text === "string" && !p.thought).map((p) => p.text).join("");
+      if (delta) onDelta(delta);
+    }
+    final = chunks.at(-1);
+    if (!final?.candidates?.[0]?.finishReason) throw new Error("the Gemini stream ended without a finishReason");
+  } else if (client === "chat") {
     const stream = gw.openaiClient(key).chat.completions.stream({ ...request, stream_options: { include_usage: true } });
     stream.on("content", (delta) => onDelta(delta));
     final = await stream.finalChatCompletion();
@@ -68,7 +85,7 @@ async function sdkStream(client, upstream, scenario) {
 
 // ------------------------------------------------------------------------------------------ (a) incremental delivery
 
-const FOREIGN = { chat: "anthropic", anthropic: "responses", responses: "chat" };
+const FOREIGN = { chat: "anthropic", anthropic: "responses", responses: "gemini", gemini: "chat" };
 for (const client of CLIENTS) {
   for (const upstream of new Set([FOREIGN[client], client])) {
     test(`incremental: ${client} client ← ${upstream} upstream gets the first delta before the upstream's ${HOLD_MS} ms hold ends`, async () => {
@@ -99,8 +116,11 @@ for (const upstream of FORMATS) {
 
     // Chat upstreams are asked for usage; Anthropic and Responses streams always carry it.
     const upstreamAsked = () => {
-      const body = gw.mock.last().body;
-      assert.equal(body.stream, true);
+      const seen = gw.mock.last();
+      const body = seen.body;
+      // Gemini streams by its URL, and always reports usage.
+      if (upstream === "gemini") assert.match(seen.path + seen.query, /:streamGenerateContent\?alt=sse$/);
+      else assert.equal(body.stream, true);
       if (upstream === "chat") assert.equal(body.stream_options?.include_usage, true, "usage is asked upstream");
       else assert.equal(body.stream_options, undefined);
     };
@@ -167,6 +187,11 @@ function assertEndsInError(client, frames, label) {
     assert.equal(last.event, "error", `${label}: last event is error`);
     assert.equal(last.data.type, "error");
     assert.ok(!frames.some((f) => f.event === "message_stop"), `${label}: no message_stop`);
+  } else if (client === "gemini") {
+    // Both Gemini SDKs raise on a `data: {"error": {"code": <4xx|5xx>, ...}}` event.
+    assert.ok(Number.isInteger(last.data.error?.code) && last.data.error.code >= 400, `${label}: last event is an error`);
+    assert.equal(typeof last.data.error.status, "string");
+    assert.ok(!frames.some((f) => f.data?.candidates?.[0]?.finishReason), `${label}: no finishReason`);
   } else {
     assert.equal(last.data.type, "response.failed", `${label}: last event is response.failed`);
     assert.equal(last.data.response.status, "failed");
@@ -180,6 +205,9 @@ function assertEndsInError(client, frames, label) {
 
 /** The partial text a client stream carried before it failed. */
 function partialText(client, frames) {
+  if (client === "gemini") {
+    return frames.flatMap((f) => f.data?.candidates?.[0]?.content?.parts ?? []).filter((p) => typeof p.text === "string" && !p.thought).map((p) => p.text).join("");
+  }
   if (client === "chat") return frames.map((f) => f.data?.choices?.[0]?.delta?.content ?? "").join("");
   if (client === "anthropic") return frames.filter((f) => f.data?.delta?.type === "text_delta").map((f) => f.data.delta.text).join("");
   return frames.filter((f) => f.data?.type === "response.output_text.delta").map((f) => f.data.delta).join("");
@@ -187,12 +215,13 @@ function partialText(client, frames) {
 
 /** The SDK's error class for in-band stream errors. */
 function isSdkStreamError(client, error) {
+  if (client === "gemini") return error instanceof GeminiApiError;
   if (client === "anthropic") return error instanceof Anthropic.APIError || error instanceof Anthropic.AnthropicError;
   return error instanceof OpenAI.OpenAIError || error?.type === "error";
 }
 
 // Mid-stream failures are the operator's: the client is told what happened, not the vendor's words.
-const MIDSTREAM_MESSAGE = { chat: /could not serve this model/, anthropic: /The upstream provider is overloaded/, responses: /could not serve this model/ };
+const MIDSTREAM_MESSAGE = { chat: /could not serve this model/, anthropic: /The upstream provider is overloaded/, responses: /could not serve this model/, gemini: /could not serve this model/ };
 
 for (const client of CLIENTS) {
   for (const upstream of FORMATS) {
@@ -202,7 +231,7 @@ for (const client of CLIENTS) {
       assert.equal(partialText(client, raw.frames), scenarioText("midstream_error"));
       assertEndsInError(client, raw.frames, "raw");
       const last = raw.frames.filter((f) => f.data !== "[DONE]").at(-1).data;
-      const message = client === "chat" ? last.error.message : client === "anthropic" ? last.error.message : last.response.error.message;
+      const message = client === "responses" ? last.response.error.message : last.error.message;
       assert.match(message, MIDSTREAM_MESSAGE[upstream]);
 
       await assert.rejects(sdkStream(client, upstream, "midstream_error"), (e) => {
@@ -239,25 +268,30 @@ for (const client of CLIENTS) {
       assert.equal(raw.json.type, "error");
       assert.equal(raw.json.error.type, "overloaded_error");
       assert.match(raw.json.error.message, /The upstream provider is overloaded/);
+    } else if (client === "gemini") {
+      assert.deepEqual([raw.json.error.code, raw.json.error.status], [503, "UNAVAILABLE"]);
+      assert.match(raw.json.error.message, /The upstream provider is overloaded/);
     } else {
       assert.equal(raw.json.error.type, "server_error");
       assert.equal(raw.json.error.code, "overloaded");
     }
     await assert.rejects(sdkStream(client, "anthropic", "early_error"), (e) => {
       assert.equal(e.status, 503);
-      assert.ok(e instanceof (client === "anthropic" ? Anthropic.InternalServerError : OpenAI.InternalServerError));
+      const classes = { anthropic: Anthropic.InternalServerError, gemini: GeminiApiError };
+      assert.ok(e instanceof (classes[client] ?? OpenAI.InternalServerError));
       return true;
     });
   });
 }
 
 for (const client of CLIENTS) {
-  for (const upstream of ["chat", "responses"]) {
-    test(`an OpenAI upstream whose stream fails before anything else: ${client} client ← ${upstream} gets a real HTTP error`, async () => {
+  for (const upstream of ["chat", "responses", "gemini"]) {
+    test(`an OpenAI or Gemini upstream whose stream fails before anything else: ${client} client ← ${upstream} gets a real HTTP error`, async () => {
       const raw = await rawStream(client, upstream, "early_error");
       assert.ok(raw.status >= 500 && raw.status <= 503, `status ${raw.status}`);
       assert.notEqual(raw.json, null, "a JSON error body, not a stream");
       if (client === "anthropic") assert.equal(raw.json.type, "error");
+      else if (client === "gemini") assert.equal(raw.json.error.code, raw.status);
       else assert.equal(raw.json.error.type, "server_error");
     });
   }
@@ -269,8 +303,8 @@ for (const client of CLIENTS) {
   test(`a ${client} client that disconnects mid-stream aborts the upstream call`, async () => {
     const upstream = FOREIGN[client];
     const controller = new AbortController();
-    const body = { ...buildRequest(client, { model: MODELS[upstream], scenario: "long" }), stream: true };
-    const res = await gw.fetch(ENDPOINT[client], {
+    const { path, body } = streamingRequest(client, upstream, "long");
+    const res = await gw.fetch(path, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "anthropic-version": "2023-06-01", "content-type": "application/json" },
       body: JSON.stringify(body),

@@ -8,7 +8,7 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 
 import { startGateway, MODELS, UPSTREAM_MODELS, ANTHROPIC_DEFAULT_MAX_TOKENS, DEFAULT_PLANS } from "../support/gateway.mjs";
-import { FORMATS, SCENARIOS, scenarioText } from "../support/mock-upstream.mjs";
+import { FORMATS, GEMINI_SIGNATURE, SCENARIOS, scenarioText } from "../support/mock-upstream.mjs";
 import {
   CLIENTS,
   END_STOP,
@@ -20,6 +20,7 @@ import {
   imagePart,
   imageRequest,
   namedToolChoice,
+  toolChoiceField,
   toolResultTurn,
   toolsFor,
   upstreamImages,
@@ -30,11 +31,12 @@ import {
 // The default models are not reasoning models (`reasoning` unset), so the gateway drops
 // reasoning controls for them; the reasoning round trips run on twins of them (same provider,
 // same upstream model) with `reasoning: true`.
-const THINK = { chat: "m-chat-think", anthropic: "m-anthropic-think", responses: "m-responses-think" };
+const THINK = { chat: "m-chat-think", anthropic: "m-anthropic-think", responses: "m-responses-think", gemini: "m-gemini-think" };
 const THINK_MODELS = [
   { id: THINK.chat, provider: "p-chat", upstream: UPSTREAM_MODELS.chat, reasoning: true },
   { id: THINK.anthropic, provider: "p-anthropic", upstream: UPSTREAM_MODELS.anthropic, reasoning: true, default_max_tokens: ANTHROPIC_DEFAULT_MAX_TOKENS },
   { id: THINK.responses, provider: "p-responses", upstream: UPSTREAM_MODELS.responses, reasoning: true },
+  { id: THINK.gemini, provider: "p-gemini", upstream: UPSTREAM_MODELS.gemini, reasoning: true },
 ];
 
 let gw;
@@ -80,13 +82,15 @@ const MOCK_IDS = {
   chat: SCENARIOS.tools.tools.map((t) => t.callId),
   anthropic: SCENARIOS.tools.tools.map((t) => t.toolUseId),
   responses: SCENARIOS.tools.tools.map((t) => t.callId),
+  gemini: ["mockweather01", "mocktime02"],
 };
-const TOOL_STOP = { chat: "tool_calls", anthropic: "tool_use", responses: "completed" };
+const TOOL_STOP = { chat: "tool_calls", anthropic: "tool_use", responses: "completed", gemini: "STOP" };
 const THINKING_TEXT = SCENARIOS.thinking.thinking.join("");
 
 /** A first tool turn in `client` format: the tools declared, one user question. */
 function toolRequest(client, model, { user = TOOL_USER, extra = {} } = {}) {
   const tools = toolsFor(client);
+  if (client === "gemini") return { model, contents: user, config: { systemInstruction: "Use tools.", tools, ...extra } };
   if (client === "chat") return { model, messages: [{ role: "system", content: "Use tools." }, { role: "user", content: user }], tools, ...extra };
   if (client === "anthropic") return { model, max_tokens: 1024, system: "Use tools.", messages: [{ role: "user", content: user }], tools, ...extra };
   return { model, instructions: "Use tools.", input: user, tools, ...extra };
@@ -102,6 +106,9 @@ function checkClientCalls(client, upstream, answer) {
   );
   if (client === "chat") {
     assert.deepEqual(calls.map((c) => c.type), ["function", "function"]);
+  } else if (client === "gemini") {
+    // Whole calls, arguments as objects.
+    for (const c of calls) assert.equal(typeof c.input, "object");
   } else if (client === "anthropic") {
     for (const c of calls) assert.match(c.id, /^[a-zA-Z0-9_-]+$/);
     // Arguments arrive as objects, not JSON strings.
@@ -127,7 +134,7 @@ for (const client of CLIENTS) {
         const [a1, seen1] = await oneCall(upstream, () => call(gw, key, client, first, { stream }));
         assert.equal(seen1.scenario, "tools");
         assert.deepEqual(upstreamTools(upstream, seen1.body), TOOL_DEFS, "the tools in the upstream's shape");
-        if (upstream !== "anthropic") for (const t of seen1.body.tools) assert.equal(t.type, "function");
+        if (upstream === "chat" || upstream === "responses") for (const t of seen1.body.tools) assert.equal(t.type, "function");
         if (upstream === "responses" && client !== "responses") {
           for (const t of seen1.body.tools) assert.equal(t.strict, false, "Responses function tools say strict explicitly");
         }
@@ -223,7 +230,8 @@ for (const upstream of FORMATS) {
     const [err, ok] = exchange.results;
     assert.equal(err.id, calls[0].id);
     assert.deepEqual(ok, { id: calls[1].id, content: TIME_RESULT, isError: false });
-    if (upstream === "anthropic") {
+    if (upstream === "anthropic" || upstream === "gemini") {
+      // Both have an error flag (Gemini: `response: {"error": ...}`).
       assert.deepEqual(err, { id: calls[0].id, content: "city not found", isError: true });
     } else {
       assert.match(err.content, /^Error\b/i, `the ${upstream} upstream is told the result is an error (got ${JSON.stringify(err.content)})`);
@@ -236,9 +244,9 @@ for (const upstream of FORMATS) {
 for (const client of CLIENTS) {
   for (const upstream of FORMATS) {
     test(`named tool_choice: ${client} client → ${upstream} upstream`, async () => {
-      const request = toolRequest(client, MODELS[upstream], { extra: { tool_choice: namedToolChoice(client, "get_time") } });
+      const request = toolRequest(client, MODELS[upstream], { extra: { [toolChoiceField(client)]: namedToolChoice(client, "get_time") } });
       const [answer, seen] = await oneCall(upstream, () => call(gw, key, client, request));
-      assert.deepEqual(seen.body.tool_choice, namedToolChoice(upstream, "get_time"));
+      assert.deepEqual(seen.body[toolChoiceField(upstream)], namedToolChoice(upstream, "get_time"));
       assert.deepEqual(upstreamTools(upstream, seen.body), TOOL_DEFS);
       // The mock answers both calls anyway: the client still sees a tool stop.
       assert.equal(answer.stop, TOOL_STOP[client]);
@@ -332,6 +340,116 @@ describe("reasoning round trips", () => {
       if (!stream) assert.equal(a2.headers.get("x-toc-warnings"), null);
     });
   }
+
+  // ---- Gemini thought signatures
+
+  /** A first Gemini-client turn with thoughts shown and tools. */
+  function geminiThinkingRequest(model) {
+    return toolRequest("gemini", model, {
+      user: "Weather and time? [scenario:thinking_tools]",
+      extra: { maxOutputTokens: 4096, thinkingConfig: { thinkingBudget: 2048, includeThoughts: true } },
+    });
+  }
+
+  for (const stream of [false, true]) {
+  const mode = stream ? "streaming" : "non-streaming";
+
+  test(`anthropic client (thinking + tools) → gemini upstream and back: the signature returns to the first call, ${mode}`, async () => {
+    const first = anthropicThinkingRequest(THINK.gemini);
+    const [a1, seen1] = await oneCall("gemini", () => call(gw, key, "anthropic", first, { stream }));
+    assert.equal(seen1.scenario, "thinking_tools");
+    assert.equal(seen1.body.generationConfig.thinkingConfig.includeThoughts, true, "thinking shown");
+    const blocks = a1.raw.content;
+    assert.deepEqual(blocks.map((b) => b.type), ["thinking", "thinking", "tool_use", "tool_use"], "the thoughts, then the call's signature, then the calls");
+    assert.equal(blocks[0].thinking, THINKING_TEXT);
+    assert.ok(blocks[1].signature.startsWith("toc1."), "Gemini's signature in the gateway's envelope");
+    assert.ok(!JSON.stringify(blocks).includes(GEMINI_SIGNATURE), "not shown as is");
+    checkClientCalls("anthropic", "gemini", a1);
+
+    const second = toolResultTurn("anthropic", first, a1.raw, RESULTS, THANKS);
+    const [a2, seen2] = await oneCall("gemini", () => call(gw, key, "anthropic", second, { stream }));
+    assert.equal(a2.text, scenarioText("text"));
+    const exchange = upstreamToolExchange("gemini", seen2.body);
+    assert.deepEqual(exchange.calls.map((c) => c.id), MOCK_IDS.gemini, "Gemini's own call ids back");
+    const model = seen2.body.contents.find((c) => c.role === "model");
+    const calls = model.parts.filter((p) => p.functionCall);
+    assert.equal(calls[0].thoughtSignature, GEMINI_SIGNATURE, "the signature exactly, on the first call");
+    assert.equal(calls[1].thoughtSignature, undefined, "and on no other call");
+    assert.ok(!seen2.rawBody.includes("toc1."), "no envelope reaches Google");
+  });
+
+  test(`gemini client (thoughts + tools) → anthropic upstream and back: Anthropic gets its thinking block, ${mode}`, async () => {
+    const first = geminiThinkingRequest(THINK.anthropic);
+    const [a1, seen1] = await oneCall("anthropic", () => call(gw, key, "gemini", first, { stream }));
+    assert.deepEqual(seen1.body.thinking, { type: "enabled", budget_tokens: 2048 });
+    const parts = a1.raw.candidates[0].content.parts;
+    assert.equal(parts.filter((p) => p.thought).map((p) => p.text).join(""), THINKING_TEXT, "the thinking as thought parts");
+    const calls = parts.filter((p) => p.functionCall);
+    assert.equal(calls.length, 2);
+    assert.ok(calls[0].thoughtSignature?.startsWith("toc1."), "Anthropic's signature rides on the first call, enveloped");
+    assert.equal(calls[1].thoughtSignature, undefined);
+    assert.equal(a1.stop, "STOP");
+
+    // Turn 2 as Gemini CLI sends it: thought parts left out of the history.
+    const withoutThoughts = { ...a1.raw, candidates: [{ ...a1.raw.candidates[0], content: { role: "model", parts: parts.filter((p) => !p.thought) } }] };
+    const second = toolResultTurn("gemini", first, withoutThoughts, RESULTS, THANKS);
+    const [a2, seen2] = await oneCall("anthropic", () => call(gw, key, "gemini", second, { stream }));
+    assert.equal(a2.text, scenarioText("text"));
+    const exchange = upstreamToolExchange("anthropic", seen2.body);
+    assert.deepEqual(exchange.assistant, ["reasoning", "call", "call"], "the assistant turn starts with its thinking");
+    const assistant = seen2.body.messages.find((m) => m.role === "assistant");
+    assert.deepEqual(assistant.content[0], { type: "thinking", thinking: THINKING_TEXT, signature: SCENARIOS.thinking.signature }, "the mock's exact block");
+    assert.deepEqual(seen2.body.thinking, { type: "enabled", budget_tokens: 2048 }, "thinking still on");
+    assert.deepEqual(exchange.results.map((r) => r.id), MOCK_IDS.anthropic);
+  });
+
+  test(`responses client (reasoning + tools) → gemini upstream and back, ${mode}`, async () => {
+    const first = responsesReasoningRequest(THINK.gemini);
+    const [a1, seen1] = await oneCall("gemini", () => call(gw, key, "responses", first, { stream }));
+    assert.equal(seen1.body.generationConfig.thinkingConfig.thinkingLevel, "MEDIUM", "effort medium → level MEDIUM");
+    const output = a1.raw.output;
+    assert.deepEqual(output.map((o) => o.type), ["reasoning", "reasoning", "function_call", "function_call"]);
+    assert.ok(output[1].encrypted_content.startsWith("toc1."));
+    const second = toolResultTurn("responses", first, a1.raw, RESULTS, THANKS);
+    const [a2, seen2] = await oneCall("gemini", () => call(gw, key, "responses", second, { stream }));
+    assert.equal(a2.text, scenarioText("text"));
+    const calls = seen2.body.contents.find((c) => c.role === "model").parts.filter((p) => p.functionCall);
+    assert.equal(calls[0].thoughtSignature, GEMINI_SIGNATURE);
+    assert.deepEqual(calls.map((c) => c.functionCall.id), MOCK_IDS.gemini);
+  });
+  }
+
+  test("chat client → gemini upstream, an agent loop (results, no new user text): Google's placeholder signs the current turn", async () => {
+    const first = toolRequest("chat", MODELS.gemini);
+    const a1 = await call(gw, key, "chat", first);
+    const second = toolResultTurn("chat", first, a1.raw, RESULTS, "unused");
+    second.messages.pop();
+    // The mock refuses, as Gemini 3 does, a current-turn call without a signature.
+    const [a2, seen] = await oneCall("gemini", () => call(gw, key, "chat", second));
+    assert.equal(seen.status, 200);
+    assert.equal(typeof a2.text, "string");
+    const model = seen.body.contents.find((c) => c.role === "model");
+    const calls = model.parts.filter((p) => p.functionCall);
+    assert.equal(calls[0].thoughtSignature, "skip_thought_signature_validator");
+    assert.equal(calls[1].thoughtSignature, undefined);
+  });
+
+  test("gemini calls without ids (Gemini 2.5) reach other clients with ids, and come back without", async () => {
+    for (const client of ["anthropic", "chat"]) {
+      const first = toolRequest(client, MODELS.gemini, { user: "Weather and time? [scenario:tools_odd_ids]" });
+      const a1 = await call(gw, key, client, first);
+      const calls = clientToolCalls(client, a1.raw);
+      assert.equal(calls.length, 2);
+      for (const c of calls) assert.match(c.id, /^[a-zA-Z0-9_-]{1,40}$/, `a valid id for every format (got ${c.id})`);
+      assert.notEqual(calls[0].id, calls[1].id);
+      const second = toolResultTurn(client, first, a1.raw, RESULTS, THANKS);
+      const [a2, seen] = await oneCall("gemini", () => call(gw, key, client, second));
+      assert.equal(a2.text, scenarioText("text"));
+      const exchange = upstreamToolExchange("gemini", seen.body);
+      assert.deepEqual(exchange.calls.map((c) => c.id), [undefined, undefined], `${client}: Gemini never knew these ids`);
+      assert.deepEqual(exchange.results.map((r) => r.content), [WEATHER_RESULT, TIME_RESULT], `${client}: results in call order, by name`);
+    }
+  });
 
   test("chat client with reasoning_effort on an anthropic upstream gets reasoning_content", async () => {
     const request = { model: THINK.anthropic, reasoning_effort: "low", messages: [{ role: "user", content: "Hi [scenario:thinking]" }] };
@@ -477,17 +595,27 @@ for (const client of CLIENTS) {
       assert.equal(seen.scenario, "text");
       const images = upstreamImages(upstream, seen.body);
       assert.deepEqual(images.map(({ raw, ...view }) => view), [DATA, { url: IMAGE_URL }]);
-      const shape = { chat: "image_url", anthropic: "image", responses: "input_image" }[upstream];
-      assert.deepEqual(images.map((i) => i.raw.type), [shape, shape]);
+      if (upstream === "gemini") {
+        assert.deepEqual(images.map((i) => Object.keys(i.raw)), [["inlineData"], ["fileData"]]);
+      } else {
+        const shape = { chat: "image_url", anthropic: "image", responses: "input_image" }[upstream];
+        assert.deepEqual(images.map((i) => i.raw.type), [shape, shape]);
+      }
     });
   }
 }
 
 // A file id only means something to the vendor that issued it.
 const FILE_ID_CASES = [
-  { client: "anthropic", fileId: "file_011CNha8iCJcU1wXNR6q4V8w", foreign: ["chat", "responses"] },
-  { client: "responses", fileId: "file-6F2ksmvXxt4VdoqmHRw6kL", foreign: ["chat", "anthropic"] },
+  { client: "anthropic", fileId: "file_011CNha8iCJcU1wXNR6q4V8w", foreign: ["chat", "responses", "gemini"] },
+  { client: "responses", fileId: "file-6F2ksmvXxt4VdoqmHRw6kL", foreign: ["chat", "anthropic", "gemini"] },
+  { client: "gemini", fileId: "https://generativelanguage.googleapis.com/v1beta/files/abc123xyz", foreign: ["chat", "anthropic", "responses"] },
 ];
+
+/** The error body of an SDK error (the Gemini SDK keeps it as its message). */
+function errorBody(client, e) {
+  return client === "gemini" ? JSON.parse(e.message) : e.error;
+}
 for (const { client, fileId, foreign } of FILE_ID_CASES) {
   for (const upstream of foreign) {
     test(`images: a ${client} file_id image to a ${upstream} upstream is a 400 in the client's format`, async () => {
@@ -498,6 +626,11 @@ for (const { client, fileId, foreign } of FILE_ID_CASES) {
           if (client === "anthropic") {
             assert.equal(e.error?.type, "error");
             assert.equal(e.error?.error?.type, "invalid_request_error");
+          } else if (client === "gemini") {
+            const body = errorBody(client, e);
+            assert.equal(body.error.status, "INVALID_ARGUMENT");
+            const violation = body.error.details.find((d) => d.fieldViolations);
+            assert.equal(violation.fieldViolations[0].field, "contents[0].parts[1].fileData", "the field the client sent");
           } else {
             assert.equal(e.error?.type, "invalid_request_error");
             assert.equal(e.error?.param, "input[0].content[1]", "param names the field the client sent");
@@ -515,7 +648,7 @@ for (const { client, fileId, foreign } of FILE_ID_CASES) {
     const [, refused] = await upstreamCalls(() =>
       assert.rejects(call(gw, key, client, request), (e) => {
         assert.equal(e.status, 400, String(e));
-        const message = client === "anthropic" ? e.error?.error?.message : e.error?.message;
+        const message = { anthropic: e.error?.error?.message, gemini: client === "gemini" ? errorBody(client, e).error.message : null }[client] ?? e.error?.message;
         assert.match(message, /stored at the model's vendor/);
         return true;
       }),

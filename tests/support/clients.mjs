@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 
 import { outputText } from "./gateway.mjs";
 
-export const CLIENTS = ["chat", "anthropic", "responses"];
+export const CLIENTS = ["chat", "anthropic", "responses", "gemini"];
 
 /** The conversation every pair test sends. */
 export const SYSTEM = "You are a terse assistant.";
@@ -26,6 +26,23 @@ export const TOP_P = 0.9;
  */
 export function buildRequest(client, { model, scenario = "text", form = "string", extra = {} }) {
   const u2 = userTurn(scenario);
+  if (client === "gemini") {
+    // What `ai.models.generateContent` takes: contents (a string is one user turn), config.
+    const contents =
+      form === "string"
+        ? u2
+        : [
+            { role: "user", parts: [{ text: USER_1 }] },
+            { role: "model", parts: [{ text: ASSISTANT_1 }] },
+            { role: "user", parts: [{ text: u2 }] },
+          ];
+    const systemInstruction = form === "string" ? SYSTEM : { parts: [{ text: SYSTEM }] };
+    return {
+      model,
+      contents,
+      config: { systemInstruction, maxOutputTokens: MAX_TOKENS, temperature: TEMPERATURE, topP: TOP_P, stopSequences: [STOP], ...extra },
+    };
+  }
   if (client === "chat") {
     const messages =
       form === "string"
@@ -72,9 +89,29 @@ export function buildRequest(client, { model, scenario = "text", form = "string"
   return { model, instructions: SYSTEM, input, max_output_tokens: MAX_TOKENS, temperature: TEMPERATURE, top_p: TOP_P, ...extra };
 }
 
+/**
+ * A Gemini SDK request ({ model, contents, config }) as the REST body the SDK sends: contents
+ * as a list of contents, the request-level fields of `config` at the top, the rest in
+ * `generationConfig`. Returns { path, body } for `method` (generateContent,
+ * streamGenerateContent, countTokens).
+ */
+export function geminiRest(request, method = "generateContent") {
+  const { systemInstruction, tools, toolConfig, safetySettings, cachedContent, ...generationConfig } = request.config ?? {};
+  const content = (c) => (typeof c === "string" ? { role: "user", parts: [{ text: c }] } : c);
+  const body = { contents: typeof request.contents === "string" ? [content(request.contents)] : request.contents.map(content) };
+  if (systemInstruction !== undefined) body.systemInstruction = typeof systemInstruction === "string" ? { parts: [{ text: systemInstruction }] } : systemInstruction;
+  if (tools !== undefined) body.tools = tools;
+  if (toolConfig !== undefined) body.toolConfig = toolConfig;
+  if (safetySettings !== undefined) body.safetySettings = safetySettings;
+  if (cachedContent !== undefined) body.cachedContent = cachedContent;
+  if (Object.keys(generationConfig).length) body.generationConfig = generationConfig;
+  const query = method === "streamGenerateContent" ? "?alt=sse" : "";
+  return { path: `/v1beta/models/${request.model}:${method}${query}`, body };
+}
+
 /** The turns a request in `client` format carries (what the upstream should get). */
 export function expectedTurns(client, form, scenario = "text") {
-  if (client === "responses" && form === "string") return [{ role: "user", text: userTurn(scenario) }];
+  if ((client === "responses" || client === "gemini") && form === "string") return [{ role: "user", text: userTurn(scenario) }];
   return [
     { role: "user", text: USER_1 },
     { role: "assistant", text: ASSISTANT_1 },
@@ -88,7 +125,22 @@ export function expectedTurns(client, form, scenario = "text") {
  * `messages.stream().finalMessage()`, `responses.stream().finalResponse()`). Resolves with a
  * view of the answer: { id, model, text, stop, usage, headers (non-streaming only), raw }.
  */
-export async function call(gw, key, client, request, { stream = false } = {}) {
+export async function call(gw, key, client, request, { stream = false, upstream = null } = {}) {
+  if (client === "gemini") {
+    const ai = gw.geminiClient(key);
+    let raw;
+    let headers = null;
+    if (stream) {
+      const chunks = [];
+      for await (const chunk of await ai.models.generateContentStream(request)) chunks.push(chunk);
+      raw = mergeGeminiChunks(chunks, { strictLast: upstream !== null && upstream !== "gemini" });
+    } else {
+      raw = await ai.models.generateContent(request);
+      headers = new Headers(raw.sdkHttpResponse?.headers ?? {});
+    }
+    const candidate = raw.candidates?.[0];
+    return { id: raw.responseId, model: raw.modelVersion, text: geminiText(raw), stop: candidate?.finishReason, usage: geminiUsage(raw.usageMetadata), headers, raw };
+  }
   if (client === "chat") {
     const openai = gw.openaiClient(key);
     let raw;
@@ -141,6 +193,50 @@ export async function call(gw, key, client, request, { stream = false } = {}) {
   return { id: raw.id, model: raw.model, text: outputText(raw), stop, usage: responsesUsage(raw.usage), headers, raw, terminal };
 }
 
+/**
+ * A Gemini stream as one answer, the way the SDK's chat history keeps it: every chunk's parts in
+ * order, the last chunk's finishReason and usage. `chunks` are the SDK's. Every chunk but the
+ * last must have a candidate with parts; Google itself sometimes ends with a chunk that has only
+ * the finishReason (forwarded as it is to a Gemini client), which the gateway's own streams
+ * never do (see `strictLast`).
+ */
+export function mergeGeminiChunks(chunks, { strictLast = false } = {}) {
+  assert.ok(chunks.length > 0, "Gemini stream: at least one chunk");
+  const parts = [];
+  for (const [i, chunk] of chunks.entries()) {
+    const content = chunk.candidates?.[0]?.content;
+    const last = i === chunks.length - 1;
+    if (!last || strictLast) assert.ok(Array.isArray(content?.parts) && content.parts.length > 0, `Gemini stream: chunk ${i} has parts`);
+    parts.push(...(content?.parts ?? []));
+    if (i < chunks.length - 1) assert.equal(chunk.candidates[0].finishReason, undefined, `Gemini stream: only the last chunk has a finishReason`);
+  }
+  const last = chunks[chunks.length - 1];
+  assert.ok(last.candidates[0].finishReason, "Gemini stream: the last chunk has a finishReason");
+  return {
+    responseId: last.responseId,
+    modelVersion: last.modelVersion,
+    candidates: [{ content: { role: "model", parts }, finishReason: last.candidates[0].finishReason }],
+    usageMetadata: last.usageMetadata,
+  };
+}
+
+/** The answer text of a Gemini response (thought parts left out). */
+export function geminiText(raw) {
+  return (raw.candidates?.[0]?.content?.parts ?? []).filter((p) => typeof p.text === "string" && !p.thought).map((p) => p.text).join("");
+}
+
+/** Every figure Gemini reports, absent ones as 0. */
+export function geminiUsage(u) {
+  if (!u) return u;
+  return {
+    promptTokenCount: u.promptTokenCount ?? 0,
+    cachedContentTokenCount: u.cachedContentTokenCount ?? 0,
+    candidatesTokenCount: u.candidatesTokenCount ?? 0,
+    thoughtsTokenCount: u.thoughtsTokenCount ?? 0,
+    totalTokenCount: u.totalTokenCount ?? 0,
+  };
+}
+
 export function chatUsage(u) {
   if (!u) return u;
   return {
@@ -173,9 +269,9 @@ export function responsesUsage(u) {
 }
 
 /** The natural-end stop reason per client format. */
-export const END_STOP = { chat: "stop", anthropic: "end_turn", responses: "completed" };
-/** The id prefix per client format. */
-export const ID_PREFIX = { chat: "chatcmpl-", anthropic: "msg_", responses: "resp_" };
+export const END_STOP = { chat: "stop", anthropic: "end_turn", responses: "completed", gemini: "STOP" };
+/** The id prefix per client format (Gemini's responseIds have none). */
+export const ID_PREFIX = { chat: "chatcmpl-", anthropic: "msg_", responses: "resp_", gemini: "" };
 
 // ------------------------------------------------------------------------------------------ upstream views
 
@@ -189,7 +285,19 @@ function partsText(content, types) {
  * What an upstream request says, format-neutral: { system, systemPlacement, turns } where turns
  * are { role, text } and systemPlacement says where the system prompt was found.
  */
+/** The text of Gemini parts (thoughts left out). */
+function geminiPartsText(parts) {
+  return (parts ?? []).filter((p) => typeof p.text === "string" && !p.thought).map((p) => p.text).join("");
+}
+
 export function upstreamConversation(format, body) {
+  if (format === "gemini") {
+    return {
+      system: body.systemInstruction ? geminiPartsText(body.systemInstruction.parts) : null,
+      systemPlacement: body.systemInstruction ? "systemInstruction" : "none",
+      turns: body.contents.map((c) => ({ role: c.role === "model" ? "assistant" : "user", text: geminiPartsText(c.parts) })),
+    };
+  }
   if (format === "chat") {
     const systemMessages = body.messages.filter((m) => m.role === "system" || m.role === "developer");
     const firstIsSystem = ["system", "developer"].includes(body.messages[0]?.role);
@@ -240,13 +348,20 @@ export const TOOL_DEFS = [
 
 /** The tools as a client of `client` format declares them. */
 export function toolsFor(client, defs = TOOL_DEFS) {
+  if (client === "gemini") return [{ functionDeclarations: defs.map((t) => ({ name: t.name, description: t.description, parametersJsonSchema: t.schema })) }];
   if (client === "chat") return defs.map((t) => ({ type: "function", function: { name: t.name, description: t.description, parameters: t.schema } }));
   if (client === "anthropic") return defs.map((t) => ({ name: t.name, description: t.description, input_schema: t.schema }));
   return defs.map((t) => ({ type: "function", name: t.name, description: t.description, parameters: t.schema, strict: false }));
 }
 
+/** The request field a tool choice is in (Gemini: `toolConfig`). */
+export function toolChoiceField(format) {
+  return format === "gemini" ? "toolConfig" : "tool_choice";
+}
+
 /** A `tool_choice` forcing the tool `name`, in `format`'s shape (client or upstream). */
 export function namedToolChoice(format, name) {
+  if (format === "gemini") return { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [name] } };
   if (format === "chat") return { type: "function", function: { name } };
   if (format === "anthropic") return { type: "tool", name };
   return { type: "function", name };
@@ -254,6 +369,11 @@ export function namedToolChoice(format, name) {
 
 /** The tools an upstream request declares, format-neutral ({ name, description, schema }). */
 export function upstreamTools(format, body) {
+  if (format === "gemini") {
+    return (body.tools ?? [])
+      .flatMap((t) => t.functionDeclarations ?? [])
+      .map((d) => ({ name: d.name, description: d.description, schema: d.parametersJsonSchema ?? d.parameters }));
+  }
   return (body.tools ?? []).map((t) => {
     if (format === "chat") return { name: t.function?.name, description: t.function?.description, schema: t.function?.parameters };
     if (format === "anthropic") return { name: t.name, description: t.description, schema: t.input_schema };
@@ -267,6 +387,9 @@ export function upstreamTools(format, body) {
  * `type`.
  */
 export function clientToolCalls(client, raw) {
+  if (client === "gemini") {
+    return (raw.candidates?.[0]?.content?.parts ?? []).filter((p) => p.functionCall).map((p) => ({ id: p.functionCall.id, name: p.functionCall.name, input: p.functionCall.args }));
+  }
   if (client === "chat") {
     return (raw.choices[0].message.tool_calls ?? []).map((t) => ({ id: t.id, type: t.type, name: t.function.name, input: JSON.parse(t.function.arguments) }));
   }
@@ -289,6 +412,28 @@ export function clientToolCalls(client, raw) {
 export function toolResultTurn(client, previous, raw, results, userText, extra = {}) {
   const calls = clientToolCalls(client, raw);
   if (calls.length !== results.length) throw new Error(`toolResultTurn: ${calls.length} calls, ${results.length} results`);
+  if (client === "gemini") {
+    // As the SDK's chat does: the model's content as it came, then one user content with a
+    // functionResponse per call (its id and name), then the user's text.
+    const contents = typeof previous.contents === "string" ? [{ role: "user", parts: [{ text: previous.contents }] }] : previous.contents;
+    return {
+      ...previous,
+      contents: [
+        ...contents,
+        raw.candidates[0].content,
+        {
+          role: "user",
+          parts: [
+            ...calls.map((c, i) => ({
+              functionResponse: { ...(c.id ? { id: c.id } : {}), name: c.name, response: results[i].isError ? { error: results[i].content } : { output: results[i].content } },
+            })),
+            { text: userText },
+          ],
+        },
+      ],
+      ...(Object.keys(extra).length ? { config: { ...previous.config, ...extra } } : {}),
+    };
+  }
   if (client === "chat") {
     return {
       ...previous,
@@ -353,6 +498,39 @@ function resultText(content) {
  * with a call_id of an earlier call.
  */
 export function upstreamToolExchange(format, body) {
+  if (format === "gemini") {
+    const contents = body.contents;
+    const at = contents.findIndex((c) => c.role === "model" && c.parts.some((p) => p.functionCall));
+    assert.ok(at >= 0, "Gemini: a model content with functionCall parts");
+    const parts = contents[at].parts;
+    const calls = parts.filter((p) => p.functionCall).map((p) => {
+      assert.equal(typeof p.functionCall.args, "object", "Gemini: args are an object");
+      return { id: p.functionCall.id, name: p.functionCall.name, input: p.functionCall.args };
+    });
+    const next = contents[at + 1];
+    assert.ok(next && next.role === "user", "Gemini: a user content right after the calls");
+    const responses = next.parts.filter((p) => p.functionResponse).map((p) => p.functionResponse);
+    assert.equal(responses.length, calls.length, "Gemini: as many function responses as calls");
+    assert.deepEqual(next.parts.slice(0, calls.length).map((p) => Boolean(p.functionResponse)), calls.map(() => true), "Gemini: the function responses come first");
+    for (const [i, r] of responses.entries()) {
+      assert.equal(r.name, calls[i].name, "Gemini: each response is named after its call, in call order");
+      assert.equal(r.id, calls[i].id, "Gemini: each response carries its call's id (or none, as the call)");
+      assert.equal(typeof r.response, "object", "Gemini: response is an object");
+    }
+    const kind = (p) => (p.functionCall ? "call" : p.thought || (p.text === "" && p.thoughtSignature) ? "reasoning" : "text");
+    // A streamed model turn keeps its text in several parts (one per chunk): one text.
+    const kinds = parts.map(kind).filter((k, i, all) => !(k === "text" && all[i - 1] === "text"));
+    const after = geminiPartsText(next.parts.filter((p) => !p.functionResponse));
+    return {
+      before: contents.slice(0, at).map((c) => ({ role: c.role === "model" ? "assistant" : "user", text: geminiPartsText(c.parts) })),
+      assistant: kinds,
+      assistantText: geminiPartsText(parts) || null,
+      calls,
+      results: responses.map((r) => ({ id: r.id, content: r.response.error ?? r.response.output, isError: r.response.error !== undefined })),
+      after: after || null,
+      trailing: contents.slice(at + 2),
+    };
+  }
   if (format === "chat") {
     const messages = body.messages.filter((m) => m.role !== "system" && m.role !== "developer");
     const at = messages.findIndex((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length);
@@ -452,6 +630,11 @@ export const IMAGE_URL = "https://example.com/cat.png";
  * or { fileId }.
  */
 export function imagePart(client, { base64, url, fileId }) {
+  if (client === "gemini") {
+    if (base64) return { inlineData: { mimeType: "image/png", data: base64 } };
+    if (url) return { fileData: { mimeType: "image/png", fileUri: url } };
+    return { fileData: { fileUri: fileId } };
+  }
   if (client === "chat") return { type: "image_url", image_url: { url: base64 ? `data:image/png;base64,${base64}` : url } };
   if (client === "anthropic") {
     if (base64) return { type: "image", source: { type: "base64", media_type: "image/png", data: base64 } };
@@ -465,6 +648,7 @@ export function imagePart(client, { base64, url, fileId }) {
 
 /** A one-turn request in `client` format whose user turn is `text` then the image `parts`. */
 export function imageRequest(client, model, text, parts) {
+  if (client === "gemini") return { model, contents: [{ role: "user", parts: [{ text }, ...parts] }], config: { maxOutputTokens: MAX_TOKENS } };
   if (client === "chat") return { model, max_completion_tokens: MAX_TOKENS, messages: [{ role: "user", content: [{ type: "text", text }, ...parts] }] };
   if (client === "anthropic") return { model, max_tokens: MAX_TOKENS, messages: [{ role: "user", content: [{ type: "text", text }, ...parts] }] };
   return { model, max_output_tokens: MAX_TOKENS, input: [{ role: "user", content: [{ type: "input_text", text }, ...parts] }] };
@@ -475,6 +659,12 @@ export function imageRequest(client, model, text, parts) {
  * { base64: { media_type, data } } or { url }, plus `raw` (the part as sent).
  */
 export function upstreamImages(format, body) {
+  if (format === "gemini") {
+    const user = [...body.contents].reverse().find((c) => c.role === "user");
+    return user.parts
+      .filter((p) => p.inlineData || p.fileData)
+      .map((p) => (p.inlineData ? { base64: { media_type: p.inlineData.mimeType, data: p.inlineData.data }, raw: p } : { url: p.fileData.fileUri, raw: p }));
+  }
   let parts;
   if (format === "responses") parts = [...body.input].reverse().find((i) => (i.type === undefined || i.type === "message") && i.role === "user").content;
   else parts = [...body.messages].reverse().find((m) => m.role === "user").content;

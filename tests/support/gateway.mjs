@@ -4,6 +4,7 @@
 //   const gw = await startGateway();                  // its own mock, the default config
 //   const key = (await gw.createKey()).key;           // plan "test": generous limits, every model
 //   const openai = gw.openaiClient(key);              // baseURL <gateway>/v1, maxRetries 0
+//   const gemini = gw.geminiClient(key);              // baseUrl <gateway> (SDK adds /v1beta)
 //   await openai.chat.completions.create({ model: MODELS.anthropic, ... });
 //   gw.mock.last().body                               // what the upstream received
 //   await gw.close();
@@ -20,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
+import { GoogleGenAI } from "@google/genai";
 
 import { startMockUpstream, DEFAULT_API_KEY, FORMATS } from "./mock-upstream.mjs";
 
@@ -44,13 +46,13 @@ export const ADMIN_TOKEN = "adm-test";
 export const UPSTREAM_SECRET = "MOCK_KEY";
 
 /** Public model id per upstream format. */
-export const MODELS = { chat: "m-chat", anthropic: "m-anthropic", responses: "m-responses" };
+export const MODELS = { chat: "m-chat", anthropic: "m-anthropic", responses: "m-responses", gemini: "m-gemini" };
 /** The id each model has upstream (what the mock must receive). */
-export const UPSTREAM_MODELS = { chat: "gpt-up-chat", anthropic: "claude-up-anthropic", responses: "gpt-up-responses" };
+export const UPSTREAM_MODELS = { chat: "gpt-up-chat", anthropic: "claude-up-anthropic", responses: "gpt-up-responses", gemini: "gemini-up-gemini" };
 /** `default_max_tokens` of m-anthropic: sent upstream when an OpenAI client gives no limit. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 /** Config `format` names. */
-export const FORMAT_NAMES = { chat: "openai-chat", anthropic: "anthropic", responses: "openai-responses" };
+export const FORMAT_NAMES = { chat: "openai-chat", anthropic: "anthropic", responses: "openai-responses", gemini: "gemini" };
 
 /** Limits no functional test reaches. */
 export const DEFAULT_PLANS = [
@@ -88,6 +90,7 @@ export function gatewayConfig(mock, overrides = {}) {
       default_max_tokens: ANTHROPIC_DEFAULT_MAX_TOKENS,
     },
     { id: MODELS.responses, provider: "p-responses", upstream: UPSTREAM_MODELS.responses, display_name: "Mock Responses" },
+    { id: MODELS.gemini, provider: "p-gemini", upstream: UPSTREAM_MODELS.gemini, display_name: "Mock Gemini" },
   ];
   return {
     gateway: { ...(overrides.gateway ?? {}) },
@@ -203,6 +206,14 @@ class Gateway {
       });
     }
     return new Anthropic({ apiKey: key, baseURL: this.url, maxRetries: 0, ...opts });
+  }
+
+  /**
+   * A `@google/genai` client on the gateway (`<gateway>/v1beta/models/...`, the key in
+   * `x-goog-api-key`; the SDK retries nothing unless asked).
+   */
+  geminiClient(key, opts = {}) {
+    return new GoogleGenAI({ apiKey: key, ...opts, httpOptions: { baseUrl: this.url, ...(opts.httpOptions ?? {}) } });
   }
 
   async close() {

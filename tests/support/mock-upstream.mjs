@@ -1,4 +1,4 @@
-// A mock LLM upstream that speaks the three provider formats the gateway calls, as the vendors
+// A mock LLM upstream that speaks the four provider formats the gateway calls, as the vendors
 // do, non-streaming and streaming:
 //
 //   POST /chat/v1/chat/completions        OpenAI Chat Completions   (Authorization: Bearer)
@@ -6,6 +6,9 @@
 //   POST /anthropic/v1/messages/count_tokens
 //   POST /responses/v1/responses          OpenAI Responses          (Authorization: Bearer)
 //   POST /responses/v1/responses/input_tokens
+//   POST /gemini/v1beta/models/{model}:generateContent               Google Gemini (x-goog-api-key or ?key=; v1 too)
+//   POST /gemini/v1beta/models/{model}:streamGenerateContent?alt=sse (data-only SSE, events end in \r\n\r\n)
+//   POST /gemini/v1beta/models/{model}:countTokens
 //
 // The answer is chosen by a scenario keyword in the last user text, `[scenario:NAME]`, so a
 // scenario survives any translation of the request. Without a keyword the scenario is `text`.
@@ -19,11 +22,14 @@
 //   tools           a sentence, then two parallel tool calls whose arguments stream in fragments
 //   thinking        reasoning (Anthropic: when `thinking` is on; Responses: summary when
 //                   `reasoning.summary` is set, encrypted_content when included; Chat:
-//                   DeepSeek-style `reasoning_content`) then text
+//                   DeepSeek-style `reasoning_content`; Gemini: thought parts when
+//                   `includeThoughts`, and a thoughtSignature on the last part as Gemini 3
+//                   always sends) then text
 //   thinking_tools  the `thinking` reasoning (same conditions, signature and encrypted blob), no
 //                   text, then the two `tools` calls
 //   tools_odd_ids   the `tools` answer, but the OpenAI formats' call ids contain characters
-//                   Anthropic ids cannot (`functions.get_weather:0`, `call|mockTime02`)
+//                   Anthropic ids cannot (`functions.get_weather:0`, `call|mockTime02`), and
+//                   Gemini's calls come without ids (as Gemini 2.5 sends them)
 //   max_tokens      a truncated answer (max_tokens / length / incomplete)
 //   refusal         a refusal (Chat `refusal` field, Responses refusal part, Anthropic stop_reason refusal)
 //   stop_sequence   stops on the request's first stop sequence (Anthropic reports which)
@@ -43,10 +49,13 @@
 import http from "node:http";
 import { once } from "node:events";
 
-export const FORMATS = ["chat", "anthropic", "responses"];
+export const FORMATS = ["chat", "anthropic", "responses", "gemini"];
 
-/** Path prefix per format; the gateway appends /chat/completions, /messages or /responses. */
-export const BASE_PATHS = { chat: "/chat/v1", anthropic: "/anthropic/v1", responses: "/responses/v1" };
+/**
+ * Path prefix per format; the gateway appends /chat/completions, /messages, /responses or
+ * /models/{model}:{method}.
+ */
+export const BASE_PATHS = { chat: "/chat/v1", anthropic: "/anthropic/v1", responses: "/responses/v1", gemini: "/gemini/v1beta" };
 
 export const DEFAULT_API_KEY = "sk-mock";
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -62,6 +71,10 @@ const TOOL_CALLS = [
 const THINKING = ["The user wants", " a greeting.", " I will say hello."];
 /** Vendor reasoning state only the mock's own format can make sense of. */
 const SIGNATURE = "EqQBCkYIBRgCKkDmockSignatureOnlyValidForTheMockUpstream==";
+/** Gemini's thought signature (sent with every answer, as Gemini 3 does). */
+export const GEMINI_SIGNATURE = "CiQBcsjafMockThoughtSignatureOnlyValidForTheMockUpstream==";
+/** Ids Gemini 3 gives its calls, per tool. */
+const GEMINI_CALL_IDS = { get_weather: "mockweather01", get_time: "mocktime02" };
 const ENCRYPTED = "gAAAAABmockEncryptedReasoningOnlyValidForTheMockUpstream==";
 
 /**
@@ -145,21 +158,25 @@ export const ERROR_MESSAGES = {
     chat: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens. Please reduce the length of the messages.",
     responses: "Your input exceeds the context window of this model. Please adjust your input and try again.",
     anthropic: "prompt is too long: 210412 tokens > 200000 maximum",
+    gemini: "The input token count (1215736) exceeds the maximum number of tokens allowed (1048576).",
   },
   rateLimit: {
     chat: "Rate limit reached for gpt-mock in organization org-mock on tokens per min (TPM): Limit 30000, Used 30000, Requested 512. Please try again in 7s.",
     responses: "Rate limit reached for gpt-mock in organization org-mock on tokens per min (TPM): Limit 30000, Used 30000, Requested 512. Please try again in 7s.",
     anthropic: "This request would exceed the rate limit for your organization of 30,000 input tokens per minute. Please retry after 7 seconds.",
+    gemini: "You exceeded your current quota, please check your plan and billing details. Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count, limit: 30000, model: gemini-mock, project org-mock. Please retry in 7s.",
   },
   server: {
     chat: "The server had an error while processing your request. Sorry about that!",
     responses: "The server had an error while processing your request. Sorry about that!",
     anthropic: "Internal server error",
+    gemini: "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
   },
   overloaded: {
     chat: "The engine is currently overloaded, please try again later.",
     responses: "The engine is currently overloaded, please try again later.",
     anthropic: "Overloaded",
+    gemini: "The model is overloaded. Please try again later.",
   },
 };
 export const RETRY_AFTER_S = 7;
@@ -173,6 +190,16 @@ export function expectedUsage(client, upstream, scenario) {
   const u = SCENARIOS[scenario].usage;
   const cacheWrite = upstream === "anthropic" ? u.cacheWrite : 0;
   const reasoning = upstream === "anthropic" ? 0 : u.reasoning;
+  if (client === "gemini") {
+    // Cache reads and writes inside the prompt; thoughts outside the candidates.
+    return {
+      promptTokenCount: u.input,
+      cachedContentTokenCount: u.cacheRead,
+      candidatesTokenCount: u.output - reasoning,
+      thoughtsTokenCount: reasoning,
+      totalTokenCount: u.input + u.output,
+    };
+  }
   if (client === "anthropic") {
     return {
       input_tokens: u.input - u.cacheRead - cacheWrite,
@@ -204,6 +231,16 @@ export function expectedUsage(client, upstream, scenario) {
 
 /** The text of the last user turn, whatever the format. */
 export function lastUserText(format, body) {
+  if (format === "gemini") {
+    const contents = Array.isArray(body.contents) ? body.contents : [];
+    for (let i = contents.length - 1; i >= 0; i--) {
+      const c = contents[i];
+      if (!c || (c.role ?? "user") !== "user") continue;
+      const texts = (c.parts ?? []).filter((p) => p && typeof p.text === "string").map((p) => p.text);
+      if (texts.length) return texts.join("\n");
+    }
+    return "";
+  }
   const textOf = (content, partTypes) => {
     if (typeof content === "string") return content;
     if (!Array.isArray(content)) return "";
@@ -242,6 +279,22 @@ function openaiError(message, type, param = null, code = null) {
   return { error: { message, type, param, code } };
 }
 
+function googleError(code, status, message, details = []) {
+  return { error: { code, message, status, ...(details.length ? { details } : {}) } };
+}
+
+const GOOGLE_STATUSES = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  429: "RESOURCE_EXHAUSTED",
+  499: "CANCELLED",
+  500: "INTERNAL",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
+};
+
 function anthropicError(type, message) {
   return { type: "error", error: { type, message }, request_id: "req_011MockUpstream" };
 }
@@ -262,6 +315,22 @@ const ANTHROPIC_TYPES = {
 
 /** status, headers and body of an `error_<status>` scenario. */
 function scenarioError(format, status) {
+  if (format === "gemini") {
+    const message = {
+      400: ERROR_MESSAGES.overflow.gemini,
+      429: ERROR_MESSAGES.rateLimit.gemini,
+      500: ERROR_MESSAGES.server.gemini,
+      503: ERROR_MESSAGES.overloaded.gemini,
+    }[status] ?? `Mock upstream error ${status}.`;
+    // Google sends no Retry-After header: the delay is in a RetryInfo detail.
+    const details = status === 429
+      ? [
+          { "@type": "type.googleapis.com/google.rpc.QuotaFailure", violations: [{ quotaMetric: "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count", quotaId: "GenerateContentPaidTierInputTokensPerModelPerMinute" }] },
+          { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${RETRY_AFTER_S}s` },
+        ]
+      : [];
+    return { status, headers: {}, body: googleError(status, GOOGLE_STATUSES[status] ?? "UNKNOWN", message, details) };
+  }
   const headers = {};
   const oa = format !== "anthropic";
   let body;
@@ -290,8 +359,61 @@ function scenarioError(format, status) {
   return { status, headers, body };
 }
 
+/** Gemini's request validation, including Gemini 3's rule on thought signatures. */
+function validateGemini(body) {
+  const bad = (message) => ({ status: 400, body: googleError(400, "INVALID_ARGUMENT", message) });
+  const known = ["contents", "systemInstruction", "tools", "toolConfig", "generationConfig", "safetySettings", "cachedContent", "serviceTier"];
+  for (const field of Object.keys(body)) {
+    if (!known.includes(field)) return bad(`Invalid JSON payload received. Unknown name "${field}": Cannot find field.`);
+  }
+  if (!Array.isArray(body.contents) || body.contents.length === 0) return bad("* GenerateContentRequest.contents: contents is not specified");
+  for (const [i, c] of body.contents.entries()) {
+    if (c.role !== undefined && c.role !== "user" && c.role !== "model") return bad(`Please use a valid role: user, model.`);
+    if (!Array.isArray(c.parts) || c.parts.length === 0) return bad(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`);
+    for (const p of c.parts) {
+      if (p.text === "" && !p.thoughtSignature) return bad("Unable to submit request because it has an empty text parameter. Add a value to the parameter and try again.");
+    }
+    const calls = c.parts.filter((p) => p.functionCall);
+    if (calls.length) {
+      const next = body.contents[i + 1];
+      if (next) {
+        const responses = (next.parts ?? []).filter((p) => p.functionResponse);
+        if (responses.length !== calls.length) {
+          return bad("Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.");
+        }
+        for (const call of calls) {
+          if (call.functionCall.id && !responses.some((r) => r.functionResponse.id === call.functionCall.id)) {
+            return bad("functionResponse.id does not match functionCall.id");
+          }
+        }
+      }
+    }
+  }
+  // Gemini 3 checks the current turn: after the last user content that is not only function
+  // responses, the first call of each model step needs its signature.
+  let start = 0;
+  body.contents.forEach((c, i) => {
+    if ((c.role ?? "user") === "user" && c.parts.some((p) => !p.functionResponse)) start = i + 1;
+  });
+  for (const [i, c] of body.contents.entries()) {
+    if (i < start || c.role !== "model") continue;
+    const first = c.parts.find((p) => p.functionCall);
+    if (first && !first.thoughtSignature) {
+      return bad(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${first.functionCall.name}\` , position ${i + 1}.`);
+    }
+  }
+  const config = body.generationConfig ?? {};
+  if (config.maxOutputTokens !== undefined && !Number.isInteger(config.maxOutputTokens)) return bad("Invalid value at 'generation_config.max_output_tokens' (TYPE_INT32)");
+  if (config.temperature !== undefined && (config.temperature < 0 || config.temperature > 2)) return bad("* GenerateContentRequest.generation_config.temperature: must be between 0 and 2");
+  if ((config.stopSequences ?? []).length > 5) return bad("* GenerateContentRequest.generation_config.stop_sequences: at most 5 stop sequences");
+  const thinking = config.thinkingConfig ?? {};
+  if (thinking.thinkingBudget !== undefined && thinking.thinkingLevel !== undefined) return bad("You can only set only one of thinking budget and thinking level.");
+  return null;
+}
+
 /** Vendor-style request validation: a 400 in the vendor's shape, or null. */
 function validate(format, body) {
+  if (format === "gemini") return validateGemini(body);
   if (format === "anthropic") {
     const bad = (message) => ({ status: 400, body: anthropicError("invalid_request_error", message) });
     if (typeof body.model !== "string") return bad("model: Field required");
@@ -358,9 +480,11 @@ function buildAnswer(format, scenario, body, options) {
     const wantThinking =
       format === "chat" ||
       (format === "anthropic" && ["enabled", "adaptive"].includes(body.thinking?.type)) ||
-      format === "responses";
+      format === "responses" ||
+      format === "gemini";
     if (wantThinking) {
-      const summarized = format !== "responses" || Boolean(body.reasoning?.summary);
+      const summarized =
+        format === "gemini" ? body.generationConfig?.thinkingConfig?.includeThoughts === true : format !== "responses" || Boolean(body.reasoning?.summary);
       const encrypted = format === "responses" && Array.isArray(body.include) && body.include.includes("reasoning.encrypted_content");
       blocks.push({ kind: "thinking", deltas: summarized ? s.thinking : [], signature: s.signature, encrypted: encrypted ? s.encrypted : null });
     }
@@ -378,7 +502,14 @@ function buildAnswer(format, scenario, body, options) {
   if (scenario === "max_tokens") answer.stop = "max_tokens";
   if (scenario === "refusal") answer.stop = "refusal";
   if (scenario === "stop_sequence") {
-    const stops = format === "anthropic" ? body.stop_sequences : typeof body.stop === "string" ? [body.stop] : body.stop;
+    const stops =
+      format === "anthropic"
+        ? body.stop_sequences
+        : format === "gemini"
+          ? body.generationConfig?.stopSequences
+          : typeof body.stop === "string"
+            ? [body.stop]
+            : body.stop;
     answer.stop = Array.isArray(stops) && stops.length ? "stop_sequence" : "end";
     answer.stopSequence = Array.isArray(stops) && stops.length ? stops[0] : null;
   }
@@ -670,7 +801,87 @@ function renderResponses(answer, body, stream) {
   return { steps: steps.list };
 }
 
-const RENDERERS = { chat: renderChat, anthropic: renderAnthropic, responses: renderResponses };
+// ---- Google Gemini
+
+function geminiUsage(u, final) {
+  const usage = { promptTokenCount: u.input };
+  if (u.cacheRead) usage.cachedContentTokenCount = u.cacheRead;
+  if (final) {
+    usage.candidatesTokenCount = u.output - u.reasoning;
+    if (u.reasoning) usage.thoughtsTokenCount = u.reasoning;
+  }
+  usage.totalTokenCount = final ? u.input + u.output : u.input;
+  usage.promptTokensDetails = [{ modality: "TEXT", tokenCount: u.input }];
+  return usage;
+}
+
+/** Gemini has no tool-use reason (calls end with STOP) and does not say which stop sequence. */
+function geminiFinish(answer) {
+  return { end: "STOP", tool: "STOP", max_tokens: "MAX_TOKENS", refusal: "SAFETY", stop_sequence: "STOP" }[answer.stop];
+}
+
+function geminiSse(data) {
+  return `data: ${JSON.stringify(data)}\r\n\r\n`;
+}
+
+function renderGemini(answer, body, stream, model) {
+  const responseId = `mockGemini${nextId()}Resp`;
+  const thinking = answer.blocks.find((b) => b.kind === "thinking");
+  const tools = answer.blocks.filter((b) => b.kind === "tool");
+  const texts = answer.blocks.filter((b) => b.kind === "text");
+  const withIds = answer.scenario !== "tools_odd_ids";
+  const call = (t, first) => {
+    const part = { functionCall: { ...(withIds ? { id: GEMINI_CALL_IDS[t.name] } : {}), name: t.name, args: JSON.parse(t.fragments.join("")) } };
+    if (first && thinking) part.thoughtSignature = GEMINI_SIGNATURE;
+    return part;
+  };
+  const response = (parts, finishReason, final) => {
+    const candidate = { content: parts.length ? { parts, role: "model" } : { role: "model" }, index: 0 };
+    if (finishReason) candidate.finishReason = finishReason;
+    if (finishReason === "SAFETY") candidate.safetyRatings = [{ category: "HARM_CATEGORY_DANGEROUS_CONTENT", probability: "HIGH", blocked: true }];
+    return { candidates: [candidate], usageMetadata: geminiUsage(answer.usage, final), modelVersion: model, responseId };
+  };
+  if (!stream) {
+    const parts = [];
+    if (thinking?.deltas.length) parts.push({ text: thinking.deltas.join(""), thought: true });
+    for (const b of texts) parts.push({ text: b.deltas.join("") });
+    tools.forEach((t, i) => parts.push(call(t, i === 0)));
+    if (thinking && !tools.length) {
+      const last = parts.findLast((p) => p.text !== undefined && !p.thought);
+      if (last) last.thoughtSignature = GEMINI_SIGNATURE;
+      else parts.push({ text: "", thoughtSignature: GEMINI_SIGNATURE });
+    }
+    return { json: response(parts, geminiFinish(answer), true) };
+  }
+  const steps = new Steps(answer);
+  if (answer.cut === "early_error") {
+    steps.frame(geminiSse(googleError(503, "UNAVAILABLE", ERROR_MESSAGES.overloaded.gemini)));
+    steps.list.push({ end: "clean" });
+    return { steps: steps.list };
+  }
+  if (thinking) for (const d of thinking.deltas) steps.frame(geminiSse(response([{ text: d, thought: true }], null, false)));
+  for (const b of texts) for (const d of b.deltas) steps.textDelta(geminiSse(response([{ text: d }], null, false)));
+  if (answer.cut) {
+    if (answer.cut === "midstream_error") {
+      steps.frame(geminiSse(googleError(500, "INTERNAL", ERROR_MESSAGES.server.gemini)));
+      steps.list.push({ end: "clean" });
+      return { steps: steps.list };
+    }
+    return { steps: cutSteps("gemini", steps, answer) };
+  }
+  if (tools.length) {
+    steps.frame(geminiSse(response(tools.map((t, i) => call(t, i === 0)), geminiFinish(answer), true)));
+  } else if (thinking) {
+    steps.frame(geminiSse(response([{ text: "", thoughtSignature: GEMINI_SIGNATURE }], geminiFinish(answer), true)));
+  } else {
+    // The last chunk may have no parts at all (musistudio/llms#21).
+    steps.frame(geminiSse(response([], geminiFinish(answer), true)));
+  }
+  steps.list.push({ end: "clean" });
+  return { steps: steps.list };
+}
+
+const RENDERERS = { chat: renderChat, anthropic: renderAnthropic, responses: renderResponses, gemini: renderGemini };
 
 // ------------------------------------------------------------------------------------------
 // The server
@@ -709,11 +920,13 @@ export async function startMockUpstream(options = {}) {
     const record = {
       method: req.method,
       path: url.pathname,
+      query: url.search,
       format: null,
       headers: { ...req.headers },
       rawBody: raw,
       body: null,
       scenario: null,
+      model: null,
       stream: false,
       status: null,
       aborted: false,
@@ -763,6 +976,13 @@ export async function startMockUpstream(options = {}) {
     const path = url.pathname;
     let format = null;
     let kind = "inference";
+    // Google serves every model on v1beta and v1 (the SDKs' default in their 3.x versions).
+    const gemini = /^\/gemini\/(?:v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(path);
+    if (gemini) {
+      format = "gemini";
+      kind = gemini[2] === "countTokens" ? "count" : "inference";
+      record.model = decodeURIComponent(gemini[1]);
+    }
     if (path === "/chat/v1/chat/completions") format = "chat";
     else if (path === "/anthropic/v1/messages") format = "anthropic";
     else if (path === "/responses/v1/responses") format = "responses";
@@ -774,10 +994,20 @@ export async function startMockUpstream(options = {}) {
       sendJson(res, status, body, headers);
     };
     if (!format || req.method !== "POST") {
+      if (path.startsWith("/gemini/")) return reply(404, googleError(404, "NOT_FOUND", `Method not found: ${req.method} ${path}`));
       return reply(404, format === "anthropic" ? anthropicError("not_found_error", `Not found: ${path}`) : openaiError(`Invalid URL (${req.method} ${path})`, "invalid_request_error"));
     }
     // Auth, as each vendor checks it.
-    if (format === "anthropic") {
+    if (format === "gemini") {
+      const key = req.headers["x-goog-api-key"] ?? url.searchParams.get("key");
+      if (!key) return reply(403, googleError(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."));
+      if (!accepted.includes(key)) {
+        return reply(400, googleError(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", domain: "googleapis.com" }]));
+      }
+      if (gemini[2] === "streamGenerateContent" && url.searchParams.get("alt") !== "sse") {
+        return reply(400, googleError(400, "INVALID_ARGUMENT", "The mock serves streamGenerateContent as alt=sse only."));
+      }
+    } else if (format === "anthropic") {
       // x-api-key, or a Bearer token (what @anthropic-ai/sdk 1.x sends for an API key).
       const auth = req.headers.authorization ?? "";
       const key = req.headers["x-api-key"] ?? (auth.startsWith("Bearer ") ? auth.slice(7) : null);
@@ -790,13 +1020,25 @@ export async function startMockUpstream(options = {}) {
       if (!accepted.includes(key)) return reply(401, openaiError(`Incorrect API key provided: ${key.slice(0, 5)}***. You can find your API key at https://platform.openai.com/account/api-keys.`, "invalid_request_error", null, "invalid_api_key"));
     }
     if (record.body === null || typeof record.body !== "object") {
+      if (format === "gemini") return reply(400, googleError(400, "INVALID_ARGUMENT", "Invalid JSON payload received."));
       return reply(400, format === "anthropic"
         ? anthropicError("invalid_request_error", "There was an error parsing the body of your request. Please make sure it is valid JSON.")
         : openaiError("We could not parse the JSON body of your request.", "invalid_request_error"));
     }
     const body = record.body;
+    if (format === "gemini" && kind === "count") {
+      const inner = body.generateContentRequest;
+      if (inner !== undefined && inner.model !== `models/${record.model}`) {
+        return reply(400, googleError(400, "INVALID_ARGUMENT", "generateContentRequest.model must name the model in the URL"));
+      }
+      const { model: _model, ...request } = inner ?? { contents: body.contents };
+      const invalid = validateGemini(request);
+      if (invalid) return reply(invalid.status, invalid.body);
+      record.scenario = scenarioOf(format, inner ?? body);
+      return reply(200, { totalTokens: COUNTED_INPUT_TOKENS, promptTokensDetails: [{ modality: "TEXT", tokenCount: COUNTED_INPUT_TOKENS }] });
+    }
     record.scenario = scenarioOf(format, body);
-    record.stream = body.stream === true;
+    record.stream = format === "gemini" ? gemini[2] === "streamGenerateContent" : body.stream === true;
     if (kind === "count") {
       return reply(200, format === "anthropic" ? { input_tokens: COUNTED_INPUT_TOKENS } : { object: "response.input_tokens", input_tokens: COUNTED_INPUT_TOKENS });
     }
@@ -814,7 +1056,7 @@ export async function startMockUpstream(options = {}) {
       return; // never answers; the request stays open until the client goes away
     }
     const answer = buildAnswer(format, scenario, body, opts);
-    const rendered = RENDERERS[format](answer, body, record.stream);
+    const rendered = RENDERERS[format](answer, body, record.stream, record.model);
     if (rendered.json) {
       // A slow upstream is slow without streaming too.
       if (answer.hold) await new Promise((resolve) => setTimeout(resolve, answer.hold));

@@ -43,8 +43,18 @@ pub use stream_encoder::StreamEncoder;
 
 use super::BuiltinTool;
 
-/// Anthropic's own tool types, by prefix (they carry a version date).
+/// Anthropic's own tool types, by prefix (they carry a version date); any other non-empty type
+/// is taken for a server tool here (this format's forwarding allowlist).
 pub fn builtin_tool(kind: &str) -> Option<BuiltinTool> {
+    if kind.is_empty() || kind == "custom" {
+        return None;
+    }
+    known_builtin_tool(kind).or(Some(BuiltinTool::Server))
+}
+
+/// The built-in tool types Anthropic defines, and only those: the registry asks every format,
+/// so a catch-all here would shadow the other formats' own types (`mcp`, `local_shell`, ...).
+pub fn known_builtin_tool(kind: &str) -> Option<BuiltinTool> {
     const CLIENT_RUN: [&str; 4] = ["bash_", "text_editor_", "computer_", "memory_"];
     const SERVER: [&str; 5] = [
         "web_search_",
@@ -60,9 +70,7 @@ pub fn builtin_tool(kind: &str) -> Option<BuiltinTool> {
         Some(BuiltinTool::Server)
     } else if kind == "mcp_toolset" {
         Some(BuiltinTool::Mcp)
-    } else if kind.is_empty() || kind == "custom" {
-        None
     } else {
-        Some(BuiltinTool::Server)
+        None
     }
 }

@@ -52,7 +52,7 @@ impl FormatSpec for Spec {
         if is(request, "POST", "/v1/messages/count_tokens") {
             return Some(Endpoint::of(EndpointKind::CountTokens));
         }
-        models_endpoint(request, MODELS_SHAPE_HEADER, true)
+        models_endpoint(request, request.has_header(MODELS_SHAPE_HEADER))
     }
 
     fn claims_errors(&self, request: &Incoming) -> bool {
@@ -169,7 +169,11 @@ impl FormatSpec for Spec {
     }
 
     fn builtin_tool(&self, kind: &str) -> Option<BuiltinTool> {
-        super::builtin_tool(kind)
+        super::known_builtin_tool(kind)
+    }
+
+    fn models_shape_header(&self) -> Option<&'static str> {
+        Some(MODELS_SHAPE_HEADER)
     }
 
     fn count_request(

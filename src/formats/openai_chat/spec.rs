@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use crate::canonical::{ChatRequest, Vendor};
 use crate::error::ApiError;
 use crate::formats::spec::{
-    Endpoint, EndpointKind, FormatSpec, IdLimits, Incoming, ModelCard, is, models_endpoint,
-    module_codecs,
+    Endpoint, EndpointKind, FormatSpec, IdLimits, Incoming, ModelCard, asks_models_shape, is,
+    models_endpoint, module_codecs,
 };
 use crate::formats::{ResponseContext, openai_common};
 
@@ -26,16 +26,12 @@ impl FormatSpec for Spec {
     }
 
     /// `POST /v1/chat/completions`, and `GET /v1/models[/{id}]` in the OpenAI shape (without
-    /// an `anthropic-version` header).
+    /// another format's models shape header, such as `anthropic-version`).
     fn endpoint(&self, request: &Incoming) -> Option<Endpoint> {
         if is(request, "POST", "/v1/chat/completions") {
             return Some(Endpoint::of(EndpointKind::Inference));
         }
-        models_endpoint(
-            request,
-            crate::formats::anthropic_messages::spec::MODELS_SHAPE_HEADER,
-            false,
-        )
+        models_endpoint(request, !asks_models_shape(request))
     }
 
     fn claims_errors(&self, request: &Incoming) -> bool {

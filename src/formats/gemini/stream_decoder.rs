@@ -1,0 +1,171 @@
+//! `StreamDecoder`: a Gemini upstream's `alt=sse` stream as canonical [`StreamEvent`]s.
+//!
+//! Each event is a whole `GenerateContentResponse` holding only the new parts, with running
+//! usage totals (the latest replaces the earlier) and, on the last, the `finishReason`. There
+//! is no terminal event: the stream ends at EOF, so `Finish` is emitted by
+//! [`StreamDecode::finish`], and only if a `finishReason` (or a prompt block) was seen; a
+//! stream that ends without one, an `{"error": ...}` event, or an unreadable event end in
+//! `Error`.
+
+use super::output::PartsReader;
+use super::wire::read::{self, GenerateContentResponse};
+use super::{finish_reason, usage};
+use crate::canonical::{StreamEvent, Usage};
+use crate::error::{ApiError, ErrorKind, from_upstream};
+use crate::format::WireFormat;
+use crate::formats::StreamDecode;
+use crate::sse::SseEvent;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    AwaitingStart,
+    Streaming,
+    Done,
+}
+
+#[derive(Debug)]
+pub struct StreamDecoder {
+    phase: Phase,
+    parts: PartsReader,
+    /// The latest running totals.
+    usage: read::UsageMetadata,
+    finish_reason: Option<String>,
+    block_reason: Option<String>,
+}
+
+impl Default for StreamDecoder {
+    fn default() -> Self {
+        StreamDecoder::new()
+    }
+}
+
+impl StreamDecoder {
+    pub fn new() -> StreamDecoder {
+        StreamDecoder {
+            phase: Phase::AwaitingStart,
+            parts: PartsReader::new(),
+            usage: read::UsageMetadata::default(),
+            finish_reason: None,
+            block_reason: None,
+        }
+    }
+
+    fn fail(&mut self, error: ApiError, out: &mut Vec<StreamEvent>) {
+        self.phase = Phase::Done;
+        out.push(StreamEvent::Error(error));
+    }
+
+    /// Reads one chunk (also a whole answer, see `response::decode_response`).
+    pub fn chunk(&mut self, chunk: GenerateContentResponse, out: &mut Vec<StreamEvent>) {
+        if let Some(usage) = chunk.usage_metadata {
+            self.usage = usage;
+        }
+        if self.phase == Phase::AwaitingStart {
+            self.phase = Phase::Streaming;
+            let response_id = chunk.response_id.unwrap_or_default();
+            self.parts.set_scope(&response_id);
+            let known = usage::decode(&self.usage);
+            out.push(StreamEvent::Start {
+                id: response_id,
+                model: chunk.model_version.unwrap_or_default(),
+                usage: Usage {
+                    output_tokens: None,
+                    reasoning_tokens: None,
+                    ..known
+                },
+            });
+        }
+        if let Some(blocked) = chunk.prompt_feedback.and_then(|f| f.block_reason) {
+            self.block_reason = Some(blocked);
+        }
+        // Only the first candidate: the gateway never asks for more.
+        if let Some(candidate) = chunk.candidates.and_then(|c| c.into_iter().next()) {
+            for part in candidate
+                .content
+                .and_then(|content| content.parts)
+                .into_iter()
+                .flatten()
+            {
+                self.parts.read(part, out);
+            }
+            if candidate.finish_reason.is_some() {
+                self.finish_reason = candidate.finish_reason;
+            }
+        }
+    }
+
+    /// A whole (non-streamed) answer was read: it is complete even if Gemini gave no reason.
+    pub fn end_whole(&mut self, out: &mut Vec<StreamEvent>) {
+        if self.finish_reason.is_none() && self.block_reason.is_none() {
+            self.finish_reason = Some("STOP".to_owned());
+        }
+        self.end(out);
+    }
+
+    /// The answer is complete: `Finish`, or `Error` when Gemini never said it was done.
+    pub fn end(&mut self, out: &mut Vec<StreamEvent>) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        if self.finish_reason.is_none() && self.block_reason.is_none() {
+            self.fail(
+                ApiError::new(
+                    ErrorKind::UpstreamFailed,
+                    "the upstream stream ended without a finishReason: the answer is incomplete",
+                ),
+                out,
+            );
+            return;
+        }
+        if self.phase == Phase::AwaitingStart {
+            self.chunk(GenerateContentResponse::default(), out);
+        }
+        self.parts.close(out);
+        self.phase = Phase::Done;
+        out.push(StreamEvent::Finish {
+            finish: finish_reason::decode(
+                self.finish_reason.as_deref(),
+                self.block_reason.as_deref(),
+            ),
+            usage: usage::decode(&self.usage),
+        });
+    }
+}
+
+impl StreamDecode for StreamDecoder {
+    fn push(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        let value: serde_json::Value = match serde_json::from_str(&event.data) {
+            Ok(value) => value,
+            Err(e) => {
+                let error = ApiError::new(
+                    ErrorKind::UpstreamFailed,
+                    format!("the upstream sent an unreadable stream event: {e}"),
+                );
+                self.fail(error, out);
+                return;
+            }
+        };
+        if value.get("error").is_some_and(|error| !error.is_null()) {
+            let error = from_upstream(WireFormat::Gemini, 200, event.data.as_bytes());
+            self.fail(error, out);
+            return;
+        }
+        match serde_json::from_value::<GenerateContentResponse>(value) {
+            Ok(chunk) => self.chunk(chunk, out),
+            Err(e) => {
+                let error = ApiError::new(
+                    ErrorKind::UpstreamFailed,
+                    format!("the upstream sent a stream event that is not a Gemini response: {e}"),
+                );
+                self.fail(error, out);
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        self.end(out);
+    }
+}
