@@ -1,72 +1,135 @@
-// Load benchmark of the built Worker under workerd (the Miniflare API, no wrangler proxy).
+// Load benchmark of the built Worker under workerd (the Miniflare API, no wrangler proxy),
+// side by side with the floor: a JavaScript Worker that only passes requests and bodies
+// through, on the same runtime, against the same mock upstream, in the same run.
 //
-// Measures, against an instant local mock upstream:
-//   - the latency a client sees for a small non-streamed call, with metering on (one KV read,
-//     cached, plus one Durable Object admission and a settlement in waitUntil) and with
-//     metering off (METERING=off, benchmark-only), and straight to the mock for reference;
-//   - the time to stream a 200-event answer through the gateway, translated and passed through.
+// The mock upstream writes every SSE event as its own chunk (TCP_NODELAY, one write per event,
+// a turn of the event loop between writes), as providers do while they generate: a mock that
+// writes a whole stream at once would let the Worker see one chunk and hide the per-chunk cost.
+// STREAM_EVENT_GAP_MS adds a pause between events.
 //
-// Run: `npm run bench:load` (after `npm run build`). Prints a Markdown table.
+// Prints one table: added latency of a non-streamed call (concurrency 1), throughput at
+// concurrency 32, added time of a 200-event stream (same format, and Anthropic client ← Chat
+// upstream), workerd CPU per stream, streams per second at concurrency 8. Ratios are gateway /
+// floor; absolute numbers on a shared 2-core machine are noise, ratios in one run are not.
+//
+// Run: `npm run build && npm run bench:load`. Env: REQUESTS (default 600), STREAMS (200),
+// STREAM_EVENTS (200), STREAM_EVENT_GAP_MS (0), METERING (on), DO_DELAY_MS (0: the simulated
+// round trip to the key's Durable Object, see `TOC_DO_DELAY_MS`).
 import http from "node:http";
+import fs from "node:fs";
+import { execFileSync } from "node:child_process";
 import { Miniflare } from "miniflare";
 
-const REQUESTS = Number(process.env.REQUESTS ?? 400);
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
-const STREAM_EVENTS = 200;
+const REQUESTS = Number(process.env.REQUESTS ?? 600);
+const STREAMS = Number(process.env.STREAMS ?? 200);
+const STREAM_EVENTS = Number(process.env.STREAM_EVENTS ?? 200);
+const EVENT_GAP_MS = Number(process.env.STREAM_EVENT_GAP_MS ?? 0);
+const METERING = (process.env.METERING ?? "on") !== "off";
+const DO_DELAY_MS = Number(process.env.DO_DELAY_MS ?? 0);
 
-const chatAnswer = JSON.stringify({
+// ------------------------------------------------------------------------------ mock upstream
+
+const answer = JSON.stringify({
   id: "chatcmpl-bench", object: "chat.completion", created: 1730000000, model: "bench",
   choices: [{ index: 0, message: { role: "assistant", content: "ok", refusal: null }, logprobs: null, finish_reason: "stop" }],
   usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
 });
-
-function chatStream(res) {
-  res.writeHead(200, { "content-type": "text/event-stream" });
-  const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1730000000, model: "bench", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage: null })}\n\n`;
-  let out = chunk({ role: "assistant", content: "" });
-  for (let i = 0; i < STREAM_EVENTS - 3; i++) out += chunk({ content: `word${i} ` });
-  out += chunk({}, "stop");
-  out += `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1730000000, model: "bench", choices: [], usage: { prompt_tokens: 12, completion_tokens: 197, total_tokens: 209 } })}\n\n`;
-  out += "data: [DONE]\n\n";
-  res.end(out);
-}
+const chunk = (delta, finish = null, usage = null) =>
+  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1730000000, model: "bench", choices: usage ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage })}\n\n`;
+const EVENTS = [
+  chunk({ role: "assistant", content: "" }),
+  ...Array.from({ length: STREAM_EVENTS - 3 }, (_, i) => chunk({ content: `word${i} ` })),
+  chunk({}, "stop"),
+  chunk(null, null, { prompt_tokens: 12, completion_tokens: STREAM_EVENTS - 3, total_tokens: STREAM_EVENTS + 9 }),
+  "data: [DONE]\n\n",
+];
+const tick = () => new Promise((r) => (EVENT_GAP_MS ? setTimeout(r, EVENT_GAP_MS) : setImmediate(r)));
 
 const upstream = http.createServer(async (req, res) => {
   let body = "";
   for await (const c of req) body += c;
-  const parsed = JSON.parse(body);
-  if (parsed.stream) return chatStream(res);
-  res.writeHead(200, { "content-type": "application/json" });
-  res.end(chatAnswer);
+  if (!JSON.parse(body).stream) {
+    res.writeHead(200, { "content-type": "application/json" });
+    return res.end(answer);
+  }
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  res.flushHeaders();
+  for (const event of EVENTS) {
+    if (res.destroyed) return;
+    res.write(event);
+    await tick();
+  }
+  res.end();
 });
+upstream.on("connection", (socket) => socket.setNoDelay(true));
 await new Promise((r) => upstream.listen(0, "127.0.0.1", r));
 const mockUrl = `http://127.0.0.1:${upstream.address().port}`;
 
-const config = {
-  providers: [{ id: "mock", format: "openai-chat", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"] }],
-  models: [{ id: "bench", provider: "mock", upstream: "bench" }],
-  plans: [{ id: "bench", rpm: 1000000, tpm: 1000000000, concurrency: 1000, window: "5h", window_tokens: 1000000000000 }],
-};
+// ------------------------------------------------------------------------------ workers
 
-async function gateway(metering) {
-  const mf = new Miniflare({
-    modules: true, scriptPath: "build/index.js",
+const FLOOR = `
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    return fetch(env.UPSTREAM + url.pathname, { method: request.method, headers: { "content-type": "application/json" }, body: request.body });
+  },
+};`;
+
+/** workerd processes alive now (Miniflare runs one per instance). */
+function workerdPids() {
+  const out = execFileSync("ps", ["-eo", "pid=,comm="]).toString();
+  return new Set(out.split("\n").filter((l) => /workerd/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0])));
+}
+/** CPU seconds (user + system) a process has used. */
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+async function start(options) {
+  const before = workerdPids();
+  const mf = new Miniflare({ modules: true, compatibilityDate: "2026-04-20", compatibilityFlags: ["enable_request_signal"], ...options });
+  const base = (await mf.ready).href.replace(/\/$/, "");
+  const pid = [...workerdPids()].find((p) => !before.has(p));
+  return { mf, base, pid };
+}
+
+async function floor() {
+  const w = await start({ script: FLOOR, bindings: { UPSTREAM: `${mockUrl}/v1` } });
+  return { ...w, headers: {} };
+}
+
+async function gateway() {
+  const config = {
+    providers: [{ id: "mock", format: "openai-chat", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"] }],
+    models: [{ id: "bench", provider: "mock", upstream: "bench" }],
+    plans: [{ id: "bench", rpm: 1e9, tpm: 1e15, concurrency: 100000, window: "5h", window_tokens: 1e15 }],
+  };
+  const w = await start({
+    scriptPath: "build/index.js",
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2026-04-20", compatibilityFlags: ["enable_request_signal"],
     kvNamespaces: ["KEYS"],
     durableObjects: { KEY_METER: { className: "KeyMeter", useSQLite: true }, RESPONSES: { className: "ResponseStore", useSQLite: true } },
-    bindings: { ADMIN_TOKEN: "adm-bench", MOCK_KEY: "sk-bench", GATEWAY_CONFIG: JSON.stringify(config), METERING: metering ? "on" : "off" },
+    bindings: {
+      ADMIN_TOKEN: "adm-bench", MOCK_KEY: "sk-bench", GATEWAY_CONFIG: JSON.stringify(config),
+      METERING: METERING ? "on" : "off", TOC_DO_DELAY_MS: String(DO_DELAY_MS),
+    },
   });
-  const base = await mf.ready;
-  const created = await (await fetch(new URL("/admin/keys", base), { method: "POST", headers: { authorization: "Bearer adm-bench" }, body: JSON.stringify({ plan: "bench" }) })).json();
-  return { mf, base, key: created.key };
+  const created = await (await fetch(`${w.base}/admin/keys`, { method: "POST", headers: { authorization: "Bearer adm-bench" }, body: JSON.stringify({ plan: "bench" }) })).json();
+  return { ...w, headers: { authorization: `Bearer ${created.key}`, "x-api-key": created.key } };
 }
 
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+// ------------------------------------------------------------------------------ measuring
 
-async function run(label, url, init, requests = REQUESTS) {
+const chatBody = (stream) => JSON.stringify({ model: "bench", stream, messages: [{ role: "user", content: "hi" }] });
+const anthropicBody = (stream) => JSON.stringify({ model: "bench", max_tokens: 50, stream, messages: [{ role: "user", content: "hi" }] });
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** `requests` calls, `concurrency` at a time; p50 of the whole call (body read), and calls/s. */
+async function run(url, init, requests, concurrency) {
   const times = [];
   let next = 0;
   async function worker() {
@@ -74,42 +137,65 @@ async function run(label, url, init, requests = REQUESTS) {
       next++;
       const t0 = performance.now();
       const res = await fetch(url, init());
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`${label}: HTTP ${res.status}`);
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
       times.push(performance.now() - t0);
     }
   }
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  await Promise.all(Array.from({ length: concurrency }, worker));
   const wall = performance.now() - t0;
   times.sort((a, b) => a - b);
-  return { label, p50: percentile(times, 50), p99: percentile(times, 99), rps: (requests / wall) * 1000 };
+  return { p50: percentile(times, 50), p99: percentile(times, 99), perSecond: (requests / wall) * 1000 };
 }
 
-const chatBody = (stream) => JSON.stringify({ model: "bench", stream, messages: [{ role: "user", content: "hi" }] });
-const anthropicBody = (stream) => JSON.stringify({ model: "bench", max_tokens: 50, stream, messages: [{ role: "user", content: "hi" }] });
-
-const results = [];
-const warm = async (url, init) => { for (let i = 0; i < 30; i++) await (await fetch(url, init())).arrayBuffer(); };
-
-const direct = () => ({ method: "POST", headers: { "content-type": "application/json" }, body: chatBody(false) });
-await warm(`${mockUrl}/v1/chat/completions`, direct);
-results.push(await run("mock upstream directly (no gateway)", `${mockUrl}/v1/chat/completions`, direct));
-
-for (const metering of [false, true]) {
-  const { mf, base, key } = await gateway(metering);
-  const tag = metering ? "metering on" : "metering off";
-  const chat = (stream) => () => ({ method: "POST", headers: { authorization: `Bearer ${key}` }, body: chatBody(stream) });
-  const anth = (stream) => () => ({ method: "POST", headers: { "x-api-key": key, "anthropic-version": "2023-06-01" }, body: anthropicBody(stream) });
-  await warm(new URL("/v1/chat/completions", base), chat(false));
-  results.push(await run(`chat → chat, non-stream, ${tag}`, new URL("/v1/chat/completions", base), chat(false)));
-  results.push(await run(`anthropic → chat, non-stream, ${tag}`, new URL("/v1/messages", base), anth(false)));
-  results.push(await run(`chat → chat, ${STREAM_EVENTS}-event stream, ${tag}`, new URL("/v1/chat/completions", base), chat(true), REQUESTS / 4));
-  results.push(await run(`anthropic → chat, ${STREAM_EVENTS}-event stream, ${tag}`, new URL("/v1/messages", base), anth(true), REQUESTS / 4));
-  await mf.dispose();
+async function measure(target, label) {
+  const post = (path, body) => [`${target.base}${path}`, () => ({ method: "POST", headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", ...target.headers }, body })];
+  const chatWhole = post("/v1/chat/completions", chatBody(false));
+  const chatStream = post("/v1/chat/completions", chatBody(true));
+  const anthropicStream = post("/v1/messages", anthropicBody(true));
+  await run(...chatWhole, 50, 1);
+  await run(...chatStream, 10, 1);
+  const whole1 = await run(...chatWhole, REQUESTS / 2, 1);
+  const whole32 = await run(...chatWhole, REQUESTS, 32);
+  const cpu0 = cpuSeconds(target.pid);
+  const stream1 = await run(...chatStream, STREAMS / 2, 1);
+  const cpuPerStream = ((cpuSeconds(target.pid) - cpu0) / (STREAMS / 2)) * 1000;
+  const stream8 = await run(...chatStream, STREAMS, 8);
+  const translated = label === "floor" ? null : await run(...anthropicStream, STREAMS / 2, 1);
+  return { whole1, whole32, stream1, cpuPerStream, stream8, translated };
 }
+
+const direct = {
+  whole1: await (async () => {
+    const init = () => ({ method: "POST", headers: { "content-type": "application/json" }, body: chatBody(false) });
+    await run(`${mockUrl}/v1/chat/completions`, init, 50, 1);
+    return run(`${mockUrl}/v1/chat/completions`, init, REQUESTS / 2, 1);
+  })(),
+  stream1: await run(`${mockUrl}/v1/chat/completions`, () => ({ method: "POST", headers: { "content-type": "application/json" }, body: chatBody(true) }), STREAMS / 2, 1),
+};
+
+const floorWorker = await floor();
+const floorFigures = await measure(floorWorker, "floor");
+await floorWorker.mf.dispose();
+const gatewayWorker = await gateway();
+const gatewayFigures = await measure(gatewayWorker, "gateway");
+await gatewayWorker.mf.dispose();
 upstream.close();
 
-console.log(`\n${REQUESTS} requests per row (streams: ${REQUESTS / 4}), ${CONCURRENCY} at a time, Node ${process.version}\n`);
-console.log("| case | p50 ms | p99 ms | req/s |\n|---|---|---|---|");
-for (const r of results) console.log(`| ${r.label} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.rps.toFixed(0)} |`);
+const ms = (v) => `${v.toFixed(2)} ms`;
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+const rows = [
+  ["non-stream Chat call, added latency at concurrency 1 (p50)", floorFigures.whole1.p50 - direct.whole1.p50, gatewayFigures.whole1.p50 - direct.whole1.p50, ms],
+  ["non-stream throughput at concurrency 32", floorFigures.whole32.perSecond, gatewayFigures.whole32.perSecond, (v) => `${v.toFixed(0)} req/s`],
+  [`${STREAM_EVENTS}-event Chat stream (same format), added full time (p50)`, floorFigures.stream1.p50 - direct.stream1.p50, gatewayFigures.stream1.p50 - direct.stream1.p50, ms],
+  [`workerd CPU per ${STREAM_EVENTS}-event stream`, floorFigures.cpuPerStream, gatewayFigures.cpuPerStream, ms],
+  ["streams/s at concurrency 8", floorFigures.stream8.perSecond, gatewayFigures.stream8.perSecond, (v) => v.toFixed(0)],
+  [`Anthropic client ← Chat upstream, ${STREAM_EVENTS}-event stream, added (p50)`, floorFigures.stream1.p50 - direct.stream1.p50, gatewayFigures.translated.p50 - direct.stream1.p50, ms],
+];
+console.log(`\nmock upstream: one write per event${EVENT_GAP_MS ? `, ${EVENT_GAP_MS} ms apart` : ""}; metering ${METERING ? "on" : "off"}${DO_DELAY_MS ? `; Durable Object calls delayed ${DO_DELAY_MS} ms` : ""}; Node ${process.version}`);
+console.log(`direct to the mock: non-stream p50 ${ms(direct.whole1.p50)}, ${STREAM_EVENTS}-event stream p50 ${ms(direct.stream1.p50)}\n`);
+console.log("| | floor (JS pass-through in workerd) | gateway | ratio |\n|---|---|---|---|");
+for (const [label, floorValue, gatewayValue, format] of rows) {
+  console.log(`| ${label} | ${format(floorValue)} | ${format(gatewayValue)} | ${ratio(gatewayValue, floorValue)} |`);
+}

@@ -1,9 +1,9 @@
-//! The client's body for a streamed answer: upstream bodies piped, one attempt after another,
-//! through a `TransformStream` whose `transform` runs the Rust translator on each chunk.
+//! The client's body for a streamed answer: upstream bodies pumped, one attempt after another,
+//! through the Rust translator into a native identity stream that is the client's body.
 //!
 //! ```text
-//! attempt 1 body ──pipeTo──┐
-//! attempt 2 body ──pipeTo──┴▶ TransformStream.writable ─(transform: StreamTranslator)─▶ .readable ──▶ client
+//! attempt 1 body ──read──┐   (js_pump: one JS loop per attempt,
+//! attempt 2 body ──read──┴─▶  one call into the translator per chunk) ──write──▶ IdentityTransformStream ──▶ client
 //! ```
 //!
 //! - **Commit.** Nothing reaches the client before the answer's first content (the translator
@@ -14,8 +14,9 @@
 //!   upstream has started its answer (its start event), or after `commit_ms` (keep-alives then
 //!   cover the wait); if everything fails before that, the client gets a real HTTP error
 //!   status instead.
-//! - **Backpressure and memory.** The pipe moves a chunk only when the client has room for it
-//!   (past a small buffer); the translator keeps only its own state, however long the stream.
+//! - **Backpressure and memory.** The pump reads the next chunk only when the client's side has
+//!   room (past a 64 KiB buffer); the translator keeps only its own state, however long the
+//!   stream.
 //! - **Silence.** While nothing goes to the client, it gets the format's keep-alive every
 //!   `keep_alive_ms`. Writing it is also how a client that went away is noticed (workerd
 //!   cancels the body on the next write). After the answer started, a silence of the
@@ -25,8 +26,8 @@
 //!   headers) is charged its input before the next is tried, if the key's window has room;
 //!   one that failed with an error of its own is charged nothing. However the stream ends, the
 //!   last attempt's usage is reported to the settlement.
-//! - **Lifetimes.** The JS callbacks, the translator and the attempts are owned by the
-//!   `waitUntil` task that drives the pipes, and freed when it ends.
+//! - **Lifetimes.** The translator callback, the translator and the attempts are owned by the
+//!   `waitUntil` task that drives the pumps, and freed when it ends.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -35,15 +36,14 @@ use std::time::Duration;
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use js_sys::{Object, Reflect, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    QueuingStrategy, ReadableStream, StreamPipeOptions, TransformStream,
-    TransformStreamDefaultController, WritableStream,
-};
+use web_sys::ReadableStream;
 use worker::{Context, Delay};
+
+use super::js_pump::{self, Pumped};
 
 use super::settlement::{KeptAnswer, Report, Reporter};
 use super::upstream::{Answer, Attempts};
@@ -53,8 +53,8 @@ use crate::formats::ResponseContext;
 use crate::resilience::{Failure, outcome};
 use crate::translate::{Restore, StreamTranslator};
 
-/// Chunks the client's side may hold before it reads (the commit window's buffer).
-const READABLE_BUFFER_CHUNKS: f64 = 16.0;
+/// Bytes the client's side may hold before the pump waits for the client to read.
+const CLIENT_BUFFER_BYTES: f64 = 64.0 * 1024.0;
 
 /// When the handler stops waiting, and how silences are filled.
 #[derive(Debug, Clone, Copy)]
@@ -82,11 +82,12 @@ enum Signal {
 /// `response.failed`) do so within milliseconds, and then the client still gets an HTTP status.
 const START_GRACE_MS: u64 = 500;
 
-/// Translator state shared by the transform callbacks and the task.
+/// Translator state shared by the translator callback and the task.
 struct PipeState {
     translator: StreamTranslator,
     reporter: Reporter,
-    controller: Option<TransformStreamDefaultController>,
+    /// The writer of the client's stream; `None` once it is closed.
+    writer: Option<JsValue>,
     /// `finish` has run; it must not run twice.
     finished: bool,
     /// When the current attempt began, when its upstream last sent bytes, and when the client
@@ -123,11 +124,12 @@ impl PipeState {
     }
 
     fn send(&mut self, bytes: &[u8]) {
-        if let Some(controller) = &self.controller {
-            enqueue(controller, bytes);
-            if !bytes.is_empty() {
-                self.client_ms = now_ms();
-            }
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(writer) = &self.writer {
+            js_pump::toc_write(writer, &Uint8Array::from(bytes));
+            self.client_ms = now_ms();
         }
     }
 
@@ -161,8 +163,8 @@ impl PipeState {
             None => self.translator.release(&mut tail),
         }
         self.send(&tail);
-        if let Some(controller) = self.controller.take() {
-            controller.terminate();
+        if let Some(writer) = self.writer.take() {
+            js_pump::toc_close(&writer);
         }
         self.tell(Signal::Committed);
         if !self.reporter.finished() {
@@ -177,7 +179,7 @@ impl PipeState {
 }
 
 fn now_ms() -> u64 {
-    worker::Date::now().as_millis()
+    js_sys::Date::now() as u64
 }
 
 fn js_error(context: &str) -> ApiError {
@@ -245,10 +247,16 @@ pub async fn stream(
     let collect = reporter.keeps_answer();
     let translator = plan.translator(&attempts, &mut first, collect);
     let (started_tx, mut started_rx) = mpsc::unbounded();
+    let output = js_pump::toc_output_stream(CLIENT_BUFFER_BYTES);
+    let writer: JsValue = output
+        .writable()
+        .get_writer()
+        .map_err(|_| js_error("the client's stream has no writer"))?
+        .into();
     let shared = Rc::new(RefCell::new(PipeState {
         translator,
         reporter,
-        controller: None,
+        writer: Some(writer.clone()),
         finished: false,
         attempt_ms: now_ms(),
         upstream_ms: now_ms(),
@@ -256,14 +264,21 @@ pub async fn stream(
         started: Some(started_tx),
         client_gone: false,
     }));
-    let callbacks = Callbacks::new(&shared);
-    let pipe = callbacks.transform_stream()?;
-    let writable = pipe.writable();
+    let translate = translate_callback(&shared);
     let commit_ms = plan.timers.commit_ms;
     let task_state = Rc::clone(&shared);
     ctx.wait_until(async move {
-        drive(&mut attempts, first, &task_state, &writable, &plan, collect).await;
-        drop(callbacks);
+        drive(
+            &mut attempts,
+            first,
+            &task_state,
+            &writer,
+            &translate,
+            &plan,
+            collect,
+        )
+        .await;
+        drop(translate);
     });
     // The response goes out when the answer's first content arrives, shortly after an
     // upstream started it, or after `commit_ms`; a failure of every upstream before then is an
@@ -279,7 +294,7 @@ pub async fn stream(
                 until_ms = until_ms.min(now_ms().saturating_add(START_GRACE_MS));
             }
             Either::Left((Some(Signal::Committed) | None, _)) | Either::Right(_) => {
-                return Ok(pipe.readable());
+                return Ok(output.readable());
             }
         }
     }
@@ -301,12 +316,13 @@ async fn drive(
     attempts: &mut Attempts,
     mut answer: Answer,
     state: &Rc<RefCell<PipeState>>,
-    writable: &WritableStream,
+    writer: &JsValue,
+    translate: &Translate,
     plan: &StreamPlan,
     collect: bool,
 ) {
     loop {
-        let watched = pipe_attempt(attempts, &answer, state, writable, plan.timers).await;
+        let watched = pump_attempt(attempts, &answer, state, writer, translate, plan.timers).await;
         let (error, failure, abandoned_tokens, stalled) = {
             let Ok(mut s) = state.try_borrow_mut() else {
                 return;
@@ -418,26 +434,53 @@ fn give_up(
     s.finish(Some(error), refused);
 }
 
-/// Pipes one attempt's body into the client's stream and watches it: keep-alives, the first
+/// The translator as the pump calls it: one chunk in, the client's bytes (if any) out.
+type Translate = Closure<dyn FnMut(Uint8Array) -> JsValue>;
+
+fn translate_callback(shared: &Rc<RefCell<PipeState>>) -> Translate {
+    let state = Rc::clone(shared);
+    let mut input = Vec::new();
+    let mut out = Vec::new();
+    Closure::new(move |chunk: Uint8Array| {
+        let Ok(mut state) = state.try_borrow_mut() else {
+            return JsValue::UNDEFINED;
+        };
+        if state.finished {
+            return JsValue::UNDEFINED;
+        }
+        input.resize(chunk.length() as usize, 0);
+        chunk.copy_to(&mut input);
+        out.clear();
+        state.push(&input, &mut out);
+        if out.is_empty() {
+            JsValue::UNDEFINED
+        } else {
+            state.client_ms = now_ms();
+            Uint8Array::from(out.as_slice()).into()
+        }
+    })
+}
+
+/// Pumps one attempt's body into the client's stream and watches it: keep-alives, the first
 /// event and idle timeouts, the client going away.
-async fn pipe_attempt(
+async fn pump_attempt(
     attempts: &mut Attempts,
     answer: &Answer,
     state: &Rc<RefCell<PipeState>>,
-    writable: &WritableStream,
+    writer: &JsValue,
+    translate: &Translate,
     timers: StreamTimers,
 ) -> Watched {
     let raw = match answer.response.body() {
         worker::ResponseBody::Stream(raw) => raw.clone(),
         _ => return Watched::Ended,
     };
-    // preventClose: the next attempt may still write; preventAbort: a failing upstream body
-    // must not error the client's stream (the translator ends it with the format's event).
-    let options = StreamPipeOptions::new();
-    options.set_prevent_close(true);
-    options.set_prevent_abort(true);
-    options.set_signal(&answer.abort.signal());
-    let mut piped = JsFuture::from(raw.pipe_to_with_options(writable, &options));
+    let reader: JsValue = raw.get_reader().into();
+    let mut pumped = JsFuture::from(js_pump::toc_pump(
+        &reader,
+        writer,
+        translate.as_ref().unchecked_ref(),
+    ));
     let Timeouts {
         first_event_ms,
         idle_ms,
@@ -450,15 +493,18 @@ async fn pipe_attempt(
         .clamp(50, 1_000);
     let watched = loop {
         let tick = Delay::from(Duration::from_millis(tick_ms));
-        match select(&mut piped, Box::pin(tick)).await {
-            // The pipe has settled: it must not be awaited again.
-            Either::Left(_) => {
+        match select(&mut pumped, Box::pin(tick)).await {
+            // The pump has settled: it must not be awaited again.
+            Either::Left((code, _)) => {
+                let pumped = code.map_or(Pumped::ReadFailed, |c| Pumped::from_code(&c));
                 let Ok(mut s) = state.try_borrow_mut() else {
                     return Watched::Ended;
                 };
                 // A client that went away also cuts the upstream's body: that is not the
-                // upstream failing. (The request's signal may fire before the body's cancel.)
-                if s.client_gone || attempts.client_gone() {
+                // upstream failing. (The request's signal may fire before the write fails.)
+                if pumped == Pumped::ClientGone || s.client_gone || attempts.client_gone() {
+                    s.client_gone = true;
+                    answer.abort.abort();
                     return Watched::ClientGone;
                 }
                 s.end_of_body();
@@ -503,93 +549,10 @@ async fn pipe_attempt(
             }
         }
     };
-    // Stalled or abandoned: stop the upstream, and let the pipe settle before anything else
+    // Stalled or abandoned: stop the upstream, and let the pump settle before anything else
     // writes to the client's stream.
+    js_pump::toc_cancel(&reader);
     answer.abort.abort();
-    let _ = piped.await;
+    let _ = pumped.await;
     watched
-}
-
-/// The transformer's JS callbacks, kept alive as long as the pipes run.
-struct Callbacks {
-    start: Closure<dyn FnMut(TransformStreamDefaultController)>,
-    transform: Closure<dyn FnMut(JsValue, TransformStreamDefaultController)>,
-    flush: Closure<dyn FnMut(TransformStreamDefaultController)>,
-    cancel: Closure<dyn FnMut(JsValue)>,
-}
-
-impl Callbacks {
-    fn new(shared: &Rc<RefCell<PipeState>>) -> Callbacks {
-        let start_state = Rc::clone(shared);
-        let start = Closure::<dyn FnMut(TransformStreamDefaultController)>::new(
-            move |controller: TransformStreamDefaultController| {
-                if let Ok(mut state) = start_state.try_borrow_mut() {
-                    state.controller = Some(controller);
-                }
-            },
-        );
-        let transform_state = Rc::clone(shared);
-        let mut out = Vec::new();
-        let transform = Closure::<dyn FnMut(JsValue, TransformStreamDefaultController)>::new(
-            move |chunk: JsValue, _controller: TransformStreamDefaultController| {
-                let Some(chunk) = chunk.dyn_ref::<Uint8Array>() else {
-                    return;
-                };
-                if let Ok(mut state) = transform_state.try_borrow_mut()
-                    && !state.finished
-                {
-                    state.push(&chunk.to_vec(), &mut out);
-                    state.send(&out);
-                    out.clear();
-                }
-            },
-        );
-        // The writable side is never closed (each pipe prevents it); the task ends the stream.
-        let flush = Closure::<dyn FnMut(TransformStreamDefaultController)>::new(
-            move |_controller: TransformStreamDefaultController| {},
-        );
-        let cancel_state = Rc::clone(shared);
-        let cancel = Closure::<dyn FnMut(JsValue)>::new(move |_reason: JsValue| {
-            if let Ok(mut state) = cancel_state.try_borrow_mut() {
-                state.client_gone = true;
-            }
-        });
-        Callbacks {
-            start,
-            transform,
-            flush,
-            cancel,
-        }
-    }
-
-    fn transform_stream(&self) -> Result<TransformStream, ApiError> {
-        let transformer = Object::new();
-        for (name, callback) in [
-            ("start", self.start.as_ref()),
-            ("transform", self.transform.as_ref()),
-            ("flush", self.flush.as_ref()),
-            ("cancel", self.cancel.as_ref()),
-        ] {
-            Reflect::set(&transformer, &JsValue::from_str(name), callback)
-                .map_err(|_| js_error("transformer"))?;
-        }
-        let writable_strategy = QueuingStrategy::new();
-        writable_strategy.set_high_water_mark(1.0);
-        let readable_strategy = QueuingStrategy::new();
-        readable_strategy.set_high_water_mark(READABLE_BUFFER_CHUNKS);
-        TransformStream::new_with_transformer_and_writable_strategy_and_readable_strategy(
-            &transformer,
-            &writable_strategy,
-            &readable_strategy,
-        )
-        .map_err(|_| js_error("TransformStream"))
-    }
-}
-
-fn enqueue(controller: &TransformStreamDefaultController, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    // Fails only when the client has gone away; the pipe then winds down by itself.
-    let _ = controller.enqueue_with_chunk(&Uint8Array::from(bytes));
 }

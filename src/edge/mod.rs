@@ -17,6 +17,7 @@ mod count_tokens;
 mod health;
 mod http;
 mod inference;
+mod js_pump;
 mod keystore;
 mod meter_client;
 mod meter_object;

@@ -190,7 +190,11 @@ impl Settlement {
     pub fn start(self, ctx: &worker::Context) -> Reporter {
         let shared = Rc::new(RefCell::new(Shared {
             meter: Meter::default(),
-            checkpoint_at_output_tokens: threshold(self.initial_credit()),
+            checkpoint_at_output_tokens: if self.initial_credit() >= self.output_cap_tokens {
+                u64::MAX
+            } else {
+                threshold(self.initial_credit())
+            },
             input_sent: false,
         }));
         let (outcome, reported) = oneshot::channel();
@@ -257,7 +261,14 @@ impl Settlement {
             } else {
                 credit
             };
-            shared.checkpoint_at_output_tokens = threshold(credit).max(output.saturating_add(1));
+            // A credit at the call's output cap covers anything the upstream can still send (it
+            // was sent that cap; only the gateway's upper-bound estimate can pass it): no more
+            // credit checkpoints, or a long answer would make one per chunk.
+            shared.checkpoint_at_output_tokens = if credit >= self.output_cap_tokens {
+                u64::MAX
+            } else {
+                threshold(credit).max(output.saturating_add(1))
+            };
             shared.input_sent |= shared.meter.usage.input_tokens.is_some();
             let progress = Progress {
                 input_tokens: shared.meter.usage.input_tokens,
