@@ -85,6 +85,9 @@ pub struct GatewaySettings {
     pub keep_alive_ms: u64,
     /// How many upstream attempts a request may make, and until when.
     pub retry: RetryPolicy,
+    /// Isolates admit calls from slices of capacity their keys' meters set aside (see
+    /// `metering::allowance`), instead of asking the meter for each call.
+    pub allowances: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -403,6 +406,7 @@ fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
         abandon_after_ms,
         keep_alive_ms,
         retry,
+        allowances: raw.gateway.allowances.unwrap_or(true),
     }
 }
 

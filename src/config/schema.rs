@@ -45,6 +45,8 @@ pub struct RawGateway {
     pub max_attempts: Option<u32>,
     /// No upstream attempt starts later than this after the request arrived (default "90s").
     pub attempt_window: Option<String>,
+    /// Isolates admit calls from allowances their keys' meters grant them (default true).
+    pub allowances: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

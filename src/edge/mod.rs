@@ -11,6 +11,7 @@
 //!   endpoints.
 
 mod admin;
+mod allowance;
 mod auth;
 mod body_stream;
 mod count_tokens;

@@ -17,16 +17,21 @@
 //! lease runs out: the object charges the reported input (or the estimate) plus the credit.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures_channel::{mpsc, oneshot};
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
+use futures_util::task::noop_waker_ref;
 use serde_json::Value;
 use worker::{Delay, Env};
 
-use super::meter_client::{CheckpointBody, MeterClient, SettleBody};
+use super::allowance;
+use super::inference::admission::AllowanceUse;
+use super::meter_client::{CheckpointBody, MeterClient, RegisterBody, Registered, SettleBody};
 use super::responses_state::{self, Conversation};
 use crate::canonical::ChatResponse;
 use crate::format::WireFormat;
@@ -95,7 +100,16 @@ pub struct Settlement {
     pub output_cap_tokens: u64,
     pub lease_ms: u64,
     pub keep: Option<Keep>,
+    /// The allowance the call runs under, if any.
+    pub allowance: Option<AllowanceUse>,
+    /// Stops the call (its registration was refused: the key was revoked or disabled
+    /// meanwhile, or its meter cannot be reached).
+    pub stop: web_sys::AbortController,
 }
+
+/// A call admitted from an allowance, being registered with the key's object: the request is
+/// sent when the call starts, before the upstream's, and its answer awaited by the task.
+type Registration = Pin<Box<dyn Future<Output = worker::Result<Registered>>>>;
 
 /// What the call has reported so far, shared with the task.
 struct Shared {
@@ -186,6 +200,66 @@ impl Settlement {
         INITIAL_OUTPUT_CREDIT_TOKENS.min(self.output_cap_tokens)
     }
 
+    /// Sends the registration of a call admitted from an allowance now (so it leaves before
+    /// the upstream request does), for the task to await.
+    fn send_registration(&self) -> Option<Registration> {
+        let allowance = self.allowance.as_ref()?;
+        let request = allowance.register.clone()?;
+        let body = RegisterBody {
+            allowance: allowance.id.clone(),
+            request,
+            admitted_ms: allowance.admitted_ms,
+        };
+        let env = self.env.clone();
+        let key_id = self.key_id.clone();
+        let mut sending: Registration = Box::pin(async move {
+            let meter = MeterClient::for_key(&env, &key_id)?;
+            meter.register(&body).await
+        });
+        // One poll starts the request; the task polls it to the end.
+        let _ = sending
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(noop_waker_ref()));
+        Some(sending)
+    }
+
+    /// Awaits the registration; a call whose registration is refused (or cannot be made) is
+    /// stopped: it is not metered, so it must not run.
+    async fn registered(&self, registration: Registration) -> bool {
+        let Some(allowance) = &self.allowance else {
+            return true;
+        };
+        let tokens = allowance
+            .register
+            .as_ref()
+            .map_or(0, |r| r.input_tokens.saturating_add(r.output_tokens));
+        let outcome = registration.await;
+        let snapshot = match &outcome {
+            Ok(Registered::Ok(snapshot)) => Some(snapshot),
+            _ => None,
+        };
+        allowance::registered(&self.key_id, &allowance.id, tokens, snapshot);
+        match outcome {
+            Ok(Registered::Ok(_)) => true,
+            Ok(Registered::Refused(refusal)) => {
+                worker::console_warn!(
+                    "{}: registration refused ({refusal:?}); the call is stopped",
+                    self.request_id
+                );
+                self.stop.abort();
+                false
+            }
+            Err(e) => {
+                worker::console_error!(
+                    "{}: registration failed ({e}); the call is stopped",
+                    self.request_id
+                );
+                self.stop.abort();
+                false
+            }
+        }
+    }
+
     /// Starts the task; the call reports through the returned [`Reporter`].
     pub fn start(self, ctx: &worker::Context) -> Reporter {
         let shared = Rc::new(RefCell::new(Shared {
@@ -204,7 +278,8 @@ impl Settlement {
         let input_estimate_tokens = self.input_estimate_tokens;
         if self.needed() {
             let watched = Rc::clone(&shared);
-            ctx.wait_until(async move { self.run(watched, reported, nudged).await });
+            let registration = self.send_registration();
+            ctx.wait_until(async move { self.run(watched, reported, nudged, registration).await });
         }
         Reporter {
             shared,
@@ -220,9 +295,18 @@ impl Settlement {
         shared: Rc<RefCell<Shared>>,
         mut reported: oneshot::Receiver<Report>,
         mut nudged: mpsc::UnboundedReceiver<()>,
+        registration: Option<Registration>,
     ) {
         let heartbeat_ms = (self.lease_ms / 3).max(50);
         let mut credit = self.initial_credit();
+        if let Some(registration) = registration
+            && !self.registered(registration).await
+        {
+            // Never metered: nothing to checkpoint or settle; the call winds down.
+            let _ = reported.await;
+            self.end_allowance();
+            return;
+        }
         loop {
             let wake = select(
                 nudged.next(),
@@ -291,7 +375,15 @@ impl Settlement {
         credit
     }
 
+    /// The call no longer holds its allowance's slot.
+    fn end_allowance(&self) {
+        if let Some(allowance) = &self.allowance {
+            allowance::ended(&self.key_id, &allowance.id);
+        }
+    }
+
     async fn finish(&self, report: Report) {
+        self.end_allowance();
         if self.metering {
             let billed = if report.refused {
                 Billed::default()

@@ -127,7 +127,7 @@ async fn run(
     };
 
     let metering = state::metering_enabled(env);
-    let (input_estimate, output_cap) = if metering {
+    let (input_estimate, output_cap, allowance) = if metering {
         let admitted = admission::admit(
             env,
             config,
@@ -147,10 +147,14 @@ async fn run(
             error
         })?;
         call.limit_headers = limit_headers(&admitted.snapshot);
-        (admitted.input_tokens, admitted.output_tokens)
+        (
+            admitted.input_tokens,
+            admitted.output_tokens,
+            admitted.allowance,
+        )
     } else {
         let wanted = admission::reservation(&request, &first_route);
-        (wanted.input_tokens, wanted.output_tokens)
+        (wanted.input_tokens, wanted.output_tokens, None)
     };
     fit_to_plan(&mut request, output_cap, plan.features, &mut warnings);
     // The client's body may be forwarded as it is only to an upstream of its format, and only
@@ -168,6 +172,10 @@ async fn run(
     }
     let body = forwardable.then_some(body);
     let context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
+    // Stops the call from the gateway's side (its registration with the key's object was
+    // refused).
+    let stop = web_sys::AbortController::new()
+        .map_err(|_| ApiError::new(ErrorKind::Internal, "AbortController unavailable"))?;
     let keep = conversation.filter(|c| c.store).map(|conversation| Keep {
         format: client,
         conversation,
@@ -183,6 +191,8 @@ async fn run(
         output_cap_tokens: output_cap,
         lease_ms: config.gateway.request_lease_ms,
         keep,
+        allowance,
+        stop: stop.clone(),
     }
     .start(ctx);
     let betas = client
@@ -200,6 +210,7 @@ async fn run(
             output_cap,
             betas,
             client_signal: req.inner().signal(),
+            stop_signal: stop.signal(),
             request_id: call.request_id.to_owned(),
             metered_key: metering.then(|| record.id.clone()),
             arrived_ms: now_ms,

@@ -63,6 +63,8 @@ pub struct Call {
     pub betas: Option<String>,
     /// Fires when the client goes away.
     pub client_signal: web_sys::AbortSignal,
+    /// Fires when the gateway stops the call (see `settlement`).
+    pub stop_signal: web_sys::AbortSignal,
     pub request_id: String,
     /// The key whose object meters the call (`None` when metering is off).
     pub metered_key: Option<String>,
@@ -501,7 +503,11 @@ impl Attempts {
         let timeouts = provider.timeouts;
         let url = provider.endpoint(&route_model.upstream, stream);
         let attempt_signal = attempt_abort.signal();
-        let signals = [&self.call.client_signal, &attempt_signal];
+        let signals = [
+            &self.call.client_signal,
+            &self.call.stop_signal,
+            &attempt_signal,
+        ];
         let started_ms = tried.started_ms;
         let outgoing = Outgoing {
             format: provider.format,
