@@ -1,7 +1,7 @@
 // An upstream that plays one agent turn in each provider format (and Anthropic's token
 // counting), for the real-client and conversation tests:
-// the first call of a conversation answers with a tool call (Claude Code's `Read`, Codex's
-// `exec_command`), the call that carries the tool's result answers with FINAL_TEXT. Streams
+// the first call of a conversation answers with a tool call (Claude Code's `Read`, Gemini CLI's
+// `read_file`, Codex's `exec_command`), the call that carries the tool's result answers with FINAL_TEXT. Streams
 // are shaped as each vendor sends them. Every request body is recorded.
 import http from "node:http";
 
@@ -12,7 +12,9 @@ export const COUNTED_TOKENS = 42;
 const toolFor = (names, file) =>
   names.includes("Read")
     ? { name: "Read", input: { file_path: file } }
-    : { name: "exec_command", input: { cmd: "cat main.rs" } };
+    : names.includes("read_file")
+      ? { name: "read_file", input: { file_path: file } }
+      : { name: "exec_command", input: { cmd: "cat main.rs" } };
 
 /** Answers served, for unique response ids. */
 let served = 0;
@@ -110,7 +112,7 @@ function responses(body, res, file) {
   res.end();
 }
 
-/** Starts the upstream; `file` is the absolute path the `Read` tool call asks for. */
+/** Starts the upstream; `file` is the absolute path the `Read` and `read_file` calls ask for. */
 export async function startAgentUpstream(file) {
   const requests = [];
   const server = http.createServer(async (req, res) => {
