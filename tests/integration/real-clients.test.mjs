@@ -53,6 +53,10 @@ before(async () => {
         { id: "m-chat", provider: "chat", upstream: "agent-chat" },
         { id: "m-anthropic", provider: "anthropic", upstream: "agent-anthropic" },
         { id: "m-responses", provider: "responses", upstream: "agent-responses" },
+        // The models Gemini CLI 0.61 picks on its own (no -m): its router's classifier, and the
+        // flash model it routes a simple prompt to.
+        { id: "gemini-3.5-flash-lite", provider: "anthropic", upstream: "agent-router" },
+        { id: "gemini-3.8-flash", provider: "chat", upstream: "agent-flash" },
       ],
       plans: [{ id: "dev", rpm: 1000, tpm: 1e9, concurrency: 50, window: "5h", window_tokens: 1e12 }],
     },
@@ -147,6 +151,7 @@ async function runGemini(args) {
       env: {
         PATH: process.env.PATH,
         HOME: home,
+        TMPDIR: home, // where it writes its error reports
         GOOGLE_GEMINI_BASE_URL: gateway.url,
         GEMINI_API_KEY: key,
         NODE_OPTIONS: `--require ${loopbackOnly}`,
@@ -181,3 +186,23 @@ for (const [model, resultShape] of [["m-anthropic", '"tool_result"'], ["m-respon
     assert.ok(text.includes(resultShape), `as the upstream's own tool-result shape (${resultShape})`);
   });
 }
+
+test("Gemini CLI's model router classifies through the gateway, then the routed model runs the tool turn", async () => {
+  const seen = upstream.requests.length;
+  const { output, tried } = await runGemini(["-p", "Read main.rs and say what it does"]);
+  assert.equal(output.response, FINAL_TEXT);
+  assert.deepEqual(tried, []);
+  const router = output.stats.models["gemini-3.5-flash-lite"];
+  assert.deepEqual([router?.api.totalRequests, router?.api.totalErrors], [1, 0], JSON.stringify(output.stats.models));
+  assert.equal(output.stats.models["gemini-3.8-flash"]?.api.totalRequests, 2, "the classifier's score routed the turn to flash");
+  assert.equal(output.stats.tools.byName.read_file?.success, 1);
+
+  const calls = upstream.requests.slice(seen);
+  assert.deepEqual(calls.map((c) => c.body.model), ["agent-router", "agent-flash", "agent-flash"]);
+  // The router sends its schema as responseJsonSchema with Google's type names ("OBJECT"),
+  // which Anthropic refuses: the gateway spells them as JSON Schema does.
+  const schema = calls[0].body.output_config?.format?.schema;
+  assert.equal(schema?.type, "object", JSON.stringify(calls[0].body.output_config));
+  assert.equal(schema.properties.complexity_score.type, "integer");
+  assert.ok(JSON.stringify(calls[2].body).includes("fn main() {}"), "the file's content reached the routed model");
+});
