@@ -126,6 +126,8 @@ pub struct Model {
     pub output_price: Option<f64>,
     /// The entry's share of its id's traffic (see `resilience::route_order`).
     pub weight: Option<u32>,
+    /// The gateway marks prompt cache breakpoints in requests it translates for this model.
+    pub auto_cache: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -583,6 +585,7 @@ fn validate_model(
         input_price: raw.input_price,
         output_price: raw.output_price,
         weight: raw.weight,
+        auto_cache: raw.auto_cache.unwrap_or(true),
     })
 }
 

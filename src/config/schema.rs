@@ -92,6 +92,10 @@ pub struct RawModel {
     pub input_price: Option<f64>,
     /// US dollars per million output tokens.
     pub output_price: Option<f64>,
+    /// Whether the gateway places prompt cache breakpoints in requests it translates for
+    /// this model, where the vendor caches only what is marked (Anthropic): the tools, the
+    /// system prompt and the conversation so far (default true).
+    pub auto_cache: Option<bool>,
     /// Entries of one id with a weight share its traffic in proportion (the others are
     /// fallbacks, in order); without weights entries are tried in order.
     pub weight: Option<u32>,

@@ -138,6 +138,10 @@ pub struct UpstreamTarget {
     /// Whether the model accepts reasoning controls (OpenAI `reasoning_effort`/`reasoning`,
     /// Anthropic `thinking`). Without it, reasoning requests are dropped with a warning.
     pub reasoning: bool,
+    /// Whether the gateway marks prompt cache breakpoints itself for a request that carries
+    /// none (formats whose vendor caches only what is marked: Anthropic). Other formats'
+    /// vendors cache by prefix on their own and ignore it.
+    pub cache_breakpoints: bool,
 }
 
 impl UpstreamTarget {

@@ -6,6 +6,7 @@
 //! - [`stream`] translates an upstream SSE body chunk by chunk.
 //! - [`meter`] observes what an answer cost.
 //! - [`model_rewrite`] names the public model in forwarded answers.
+//! - [`session`] identifies a conversation across turns, for prompt caches and sticky keys.
 //! - [`warnings`] collects what could not be carried.
 
 pub mod adapt;
@@ -13,6 +14,7 @@ pub mod meter;
 pub mod model_rewrite;
 pub mod request;
 pub mod response;
+pub mod session;
 pub mod stream;
 pub mod warnings;
 

@@ -42,6 +42,7 @@ use crate::keys::KeyRecord;
 use crate::metering::headers::limit_headers;
 use crate::translate::Warnings;
 use crate::translate::request::fit_to_plan;
+use crate::translate::session::Session;
 
 /// What the pipeline knows about the call so far, for the error response.
 struct Call<'a> {
@@ -110,13 +111,12 @@ async fn run(
     }
     check_plan(plan, &request.model)?;
     check_vendor_objects(&request, plan)?;
-    let candidates = Candidates::new(
-        env,
-        config,
-        &request.model,
-        seed_of(call.request_id),
-        call.request_id,
-    );
+    // One conversation, one upstream key and one cache routing key, turn after turn.
+    let session = Session::of(&record.id, &request);
+    if request.prompt_cache_key.is_none() {
+        request.prompt_cache_key = Some(session.prompt_cache_key());
+    }
+    let candidates = Candidates::new(env, config, &request.model, session.seed(), call.request_id);
     let Some(first_route) = candidates.first_route(config) else {
         // Every route's provider lacks its key: nothing could answer, nothing is admitted.
         return Err(ApiError::new(
@@ -333,11 +333,4 @@ fn check_plan(plan: &Plan, model: &str) -> Step<()> {
         )
         .with_param("model"))
     }
-}
-
-/// Seeds the request's route and key order from its (random) id.
-fn seed_of(request_id: &str) -> u64 {
-    request_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |acc, b| {
-        (acc ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

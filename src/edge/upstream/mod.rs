@@ -587,6 +587,7 @@ pub fn target(route: &Route, stream: bool, output_cap: u64) -> UpstreamTarget {
         default_max_tokens: cap,
         max_output_tokens: Some(cap),
         reasoning: route.model.reasoning,
+        cache_breakpoints: route.model.auto_cache,
     }
 }
 

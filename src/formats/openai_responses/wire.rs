@@ -37,6 +37,7 @@ pub struct ResponseCreateParams {
     pub text: Option<ResponseTextConfig>,
     pub user: Option<String>,
     pub safety_identifier: Option<String>,
+    pub prompt_cache_key: Option<String>,
     pub stream: Option<bool>,
     pub background: Option<bool>,
     pub conversation: Option<Value>,
@@ -231,6 +232,9 @@ pub struct ResponseCreateParamsOut<'a> {
     pub text: Option<TextParam>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Routes the prompt to the same cache (at most 64 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<&'a str>,
     pub store: bool,
     pub stream: bool,
 }
