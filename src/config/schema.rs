@@ -16,6 +16,19 @@ pub struct RawConfig {
     pub models: Vec<RawModel>,
     #[serde(default)]
     pub plans: Vec<RawPlan>,
+    #[serde(default)]
+    pub aliases: Vec<RawAlias>,
+}
+
+/// Another name for a configured model: the ids clients pick on their own (Claude Code's
+/// background calls name a dated Haiku) served by a model the operator chose.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlias {
+    /// The id clients send, or a glob of ids (`*` matches any run of characters).
+    pub id: String,
+    /// The configured model id that serves it.
+    pub model: String,
 }
 
 /// Gateway-wide settings; every field has a default.

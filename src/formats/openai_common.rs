@@ -66,6 +66,7 @@ pub fn type_code(kind: ErrorKind) -> (&'static str, Option<&'static str>) {
         ErrorKind::NotFound => ("not_found_error", None),
         ErrorKind::ModelNotFound => ("not_found_error", Some("model_not_found")),
         ErrorKind::MethodNotAllowed => ("invalid_request_error", Some("method_not_allowed")),
+        ErrorKind::UpgradeRequired => ("invalid_request_error", Some("websocket_not_supported")),
         ErrorKind::RequestTooLarge => ("invalid_request_error", Some("request_too_large")),
         ErrorKind::RateLimited => ("rate_limit_error", Some("rate_limit_exceeded")),
         ErrorKind::UpstreamFailed => ("server_error", Some("upstream_error")),

@@ -1,5 +1,6 @@
 //! Translation between a client's format and an upstream's, through the canonical model.
 //!
+//! - [`betas`] decides which Anthropic beta flags reach an upstream, and what others mean there.
 //! - [`adapt`] fits a canonical request to an upstream's limits and maps answers back.
 //! - [`request`] builds the upstream body (passthrough or adapted and encoded).
 //! - [`response`] translates a finished upstream answer.
@@ -10,6 +11,7 @@
 //! - [`warnings`] collects what could not be carried.
 
 pub mod adapt;
+pub mod betas;
 pub mod meter;
 pub mod model_rewrite;
 pub mod request;

@@ -106,9 +106,13 @@ async fn run(
     if let Some(stream) = endpoint.stream {
         request.stream = stream;
     }
-    if config.routes(&request.model).next().is_none() {
-        return Err(not_found(&request.model));
-    }
+    // The model that serves the id the client sent (an alias, or an id with `[1m]`); answers
+    // still name the client's id.
+    let requested = request.model.clone();
+    let Some(served) = config.resolve_model(&requested) else {
+        return Err(not_found(&requested));
+    };
+    request.model = served.to_owned();
     check_plan(plan, &request.model)?;
     check_vendor_objects(&request, plan)?;
     // One conversation, one upstream key and one cache routing key, turn after turn.
@@ -167,7 +171,8 @@ async fn run(
         request.tools = Vec::new();
     }
     let body = forwardable.then_some(body);
-    let context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
+    let mut context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
+    context.model = requested;
     let keep = conversation.filter(|c| c.store).map(|conversation| Keep {
         format: client,
         conversation,

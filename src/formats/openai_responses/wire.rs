@@ -550,6 +550,10 @@ pub struct ResponseUsageOut {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct InputTokensDetailsOut {
     pub cached_tokens: u64,
+    /// Prompt tokens written to the cache, when the upstream reported them (Anthropic's
+    /// `cache_creation_input_tokens`, OpenAI's from GPT-5.6 on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
