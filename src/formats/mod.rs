@@ -187,6 +187,9 @@ pub struct ResponseContext {
     pub include_usage: bool,
     /// Responses: request fields to echo in the response object.
     pub echo: Map<String, Value>,
+    /// A compaction (see `translate::compaction`): the user messages the compacted history
+    /// keeps; the answer is the summary, in the format's compaction shape.
+    pub compaction: Option<Vec<String>>,
 }
 
 impl ResponseContext {
@@ -197,6 +200,7 @@ impl ResponseContext {
             request_id: request_id.to_owned(),
             include_usage: request.client.include_usage,
             echo: request.client.echo.clone(),
+            compaction: None,
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct IdLimits {
 pub enum EndpointKind {
     /// An answer, streamed or not.
     Inference,
+    /// A conversation's history compacted into a summary the client sends back in its place
+    /// (Responses `POST /responses/compact`): an answer from the model, in another shape.
+    Compact,
     /// A token count of a request.
     CountTokens,
     /// The models the key may use.

@@ -1,6 +1,7 @@
 //! Translation between a client's format and an upstream's, through the canonical model.
 //!
 //! - [`betas`] decides which Anthropic beta flags reach an upstream, and what others mean there.
+//! - [`compaction`] compacts a conversation with the model itself (Codex's remote compaction).
 //! - [`adapt`] fits a canonical request to an upstream's limits and maps answers back.
 //! - [`request`] builds the upstream body (passthrough or adapted and encoded).
 //! - [`response`] translates a finished upstream answer.
@@ -12,6 +13,7 @@
 
 pub mod adapt;
 pub mod betas;
+pub mod compaction;
 pub mod meter;
 pub mod model_rewrite;
 pub mod request;

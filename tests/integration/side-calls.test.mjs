@@ -155,3 +155,40 @@ test("an image inside a tool result reaches a Chat upstream in a user turn after
   assert.match(res.headers.get("x-toc-warnings") ?? "", /tool_result_images->user_message/);
 });
 
+
+describe("Codex remote compaction (POST /v1/responses/compact)", () => {
+  const history = [
+    { type: "message", role: "developer", content: [{ type: "input_text", text: "You are Codex." }] },
+    { type: "message", role: "user", content: [{ type: "input_text", text: "Fix the failing test" }] },
+    { type: "function_call", call_id: "call_1", name: "exec_command", arguments: '{"cmd":"cargo test"}' },
+    { type: "function_call_output", call_id: "call_1", output: "1 failed" },
+    { type: "message", role: "assistant", content: [{ type: "output_text", text: "Fixed it." }] },
+  ];
+  const tools = [{ type: "function", name: "exec_command", parameters: { type: "object", properties: { cmd: { type: "string" } } } }];
+
+  for (const upstream of ["chat", "anthropic", "responses", "gemini"]) {
+    test(`works on a ${upstream} model: one compaction item the next turn expands into the summary`, async () => {
+      const headers = { authorization: `Bearer ${key}` };
+      const res = await gw.request("POST", "/v1/responses/compact", { body: { model: MODELS[upstream], input: history, tools, instructions: "Be careful." }, headers });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.object, "response.compaction");
+      const items = res.json.output;
+      assert.equal(items.filter((i) => i.type === "compaction").length, 1, "exactly one compaction item");
+      assert.equal(items.at(-1).type, "compaction");
+      assert.deepEqual(items.slice(0, -1).map((i) => [i.role, i.content[0].text]), [["user", "Fix the failing test"]]);
+      assert.ok(res.json.usage.input_tokens > 0);
+      const asked = JSON.stringify(gw.mock.last().body);
+      assert.match(asked, /Write a summary of this conversation/, "the model was asked for the summary");
+      // The compacted history in the next turn: the summary reaches the model as user text.
+      const next = await gw.request("POST", "/v1/responses", {
+        body: { model: MODELS[upstream], input: [...items, { type: "message", role: "user", content: [{ type: "input_text", text: "Continue" }] }], store: false },
+        headers,
+      });
+      assert.equal(next.status, 200, next.text);
+      const sent = JSON.stringify(gw.mock.last().body);
+      assert.match(sent, /Summary of the conversation so far \(compacted\)/);
+      assert.ok(sent.includes("Hello from the mock upstream."), "the summary is the model's answer");
+      assert.ok(!sent.includes("toc1."), "the envelope never reaches a vendor");
+    });
+  }
+});

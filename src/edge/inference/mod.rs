@@ -36,7 +36,7 @@ use crate::config::{Config, Plan};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
-use crate::formats::spec::Endpoint;
+use crate::formats::spec::{Endpoint, EndpointKind};
 use crate::json_shape::{self, JsonLimits};
 use crate::keys::KeyRecord;
 use crate::metering::headers::limit_headers;
@@ -99,6 +99,9 @@ async fn run(
     let conversation = resolve_conversation(env, config, &record, client, &mut body).await?;
     let mut warnings = Warnings::new();
     let mut request = client.decode_request(&body, &mut warnings)?;
+    // A compaction asks the model for a summary of the conversation (any model, any vendor).
+    let compaction = matches!(endpoint.kind, EndpointKind::Compact)
+        .then(|| crate::translate::compaction::prepare(&mut request));
     // Formats that say the model or streaming in the URL.
     if let Some(model) = endpoint.model {
         request.model = model;
@@ -159,7 +162,8 @@ async fn run(
     fit_to_plan(&mut request, output_cap, plan.features, &mut warnings);
     // The client's body may be forwarded as it is only to an upstream of its format, and only
     // if it says exactly what was decoded; otherwise it is let go now (a body can be 10 MB).
-    let forwardable = candidates.formats(config).any(|format| format == client)
+    let forwardable = compaction.is_none()
+        && candidates.formats(config).any(|format| format == client)
         && !conversation.as_ref().is_some_and(|c| c.expanded)
         && !warnings.content_dropped()
         && !crate::canonical::reasoning::mentions_envelope(&body);
@@ -173,6 +177,7 @@ async fn run(
     let body = forwardable.then_some(body);
     let mut context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
     context.model = requested;
+    context.compaction = compaction;
     let keep = conversation.filter(|c| c.store).map(|conversation| Keep {
         format: client,
         conversation,

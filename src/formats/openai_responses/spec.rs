@@ -48,6 +48,9 @@ impl FormatSpec for Spec {
         if is(request, "POST", "/v1/responses") {
             return Some(Endpoint::of(EndpointKind::Inference));
         }
+        if is(request, "POST", "/v1/responses/compact") {
+            return Some(Endpoint::of(EndpointKind::Compact));
+        }
         // Newer Codex versions try the Responses WebSocket mode first; a 426 at the handshake
         // makes them use HTTP streaming for the rest of the run at once (any other answer
         // costs them their stream retries first).
