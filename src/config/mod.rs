@@ -23,7 +23,7 @@ use crate::resilience::budget::RetryPolicy;
 use duration::parse_duration_ms;
 use glob::glob_match;
 pub use resilience::Timeouts;
-use schema::{RawConfig, RawModel, RawPlan, RawProvider};
+use schema::{RawAlias, RawConfig, RawModel, RawPlan, RawProvider};
 
 /// The configuration bundled with the Worker.
 pub const BUNDLED_TOML: &str = include_str!("../../config/gateway.toml");
@@ -70,7 +70,29 @@ pub struct Config {
     pub providers: Vec<Provider>,
     pub models: Vec<Model>,
     pub plans: Vec<Plan>,
+    /// Other names of configured models, in config order (the first that matches wins).
+    pub aliases: Vec<Alias>,
 }
+
+/// Another name (or a glob of names) for a configured model.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    /// An id or a glob (`*`).
+    pub id: String,
+    /// The configured model id that serves it.
+    pub model: String,
+}
+
+impl Alias {
+    /// Whether the alias is one id (a glob cannot be listed).
+    pub fn is_exact(&self) -> bool {
+        !self.id.contains('*')
+    }
+}
+
+/// The suffix Claude Code adds to a model id to ask for a 1M context window (`[1m]`); some of
+/// its paths send it on verbatim.
+const LONG_CONTEXT_SUFFIX: &str = "[1m]";
 
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
@@ -129,6 +151,8 @@ pub struct Model {
     pub output_price: Option<f64>,
     /// The entry's share of its id's traffic (see `resilience::route_order`).
     pub weight: Option<u32>,
+    /// The gateway marks prompt cache breakpoints in requests it translates for this model.
+    pub auto_cache: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -229,6 +253,23 @@ impl Config {
                 self.providers
                     .get(model.provider)
                     .map(|provider| Route { model, provider })
+            })
+    }
+
+    /// The configured model id that serves `requested`: itself, itself without Claude Code's
+    /// `[1m]` suffix, or the model of the first alias matching it.
+    pub fn resolve_model<'a>(&'a self, requested: &'a str) -> Option<&'a str> {
+        let bare = requested
+            .strip_suffix(LONG_CONTEXT_SUFFIX)
+            .unwrap_or(requested);
+        [requested, bare]
+            .into_iter()
+            .find(|id| self.routes(id).next().is_some())
+            .or_else(|| {
+                self.aliases
+                    .iter()
+                    .find(|alias| glob_match(&alias.id, requested) || glob_match(&alias.id, bare))
+                    .map(|alias| alias.model.as_str())
             })
     }
 
@@ -333,12 +374,19 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     if raw.plans.is_empty() {
         check.error("plans", "", "at least one plan is required");
     }
+    let aliases: Vec<Alias> = raw
+        .aliases
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| validate_alias(i, a, &models, &mut check))
+        .collect();
     if check.errors.is_empty() {
         Ok(Config {
             gateway,
             providers,
             models,
             plans,
+            aliases,
         })
     } else {
         Err(ConfigErrors(check.errors))
@@ -587,6 +635,33 @@ fn validate_model(
         input_price: raw.input_price,
         output_price: raw.output_price,
         weight: raw.weight,
+        auto_cache: raw.auto_cache.unwrap_or(true),
+    })
+}
+
+fn validate_alias(
+    index: usize,
+    raw: &RawAlias,
+    models: &[Model],
+    check: &mut Checker,
+) -> Option<Alias> {
+    let entry = entry_name("aliases", index, &raw.id);
+    let before = check.errors.len();
+    if raw.id.trim().is_empty() {
+        check.error(&entry, "id", "must not be empty");
+    } else if !raw.id.contains('*') && models.iter().any(|m| m.id == raw.id) {
+        check.error(&entry, "id", "a model has this id; an alias cannot hide it");
+    }
+    if !models.iter().any(|m| m.id == raw.model) {
+        check.error(
+            &entry,
+            "model",
+            format!("no valid model has id {:?}", raw.model),
+        );
+    }
+    (check.errors.len() == before).then(|| Alias {
+        id: raw.id.clone(),
+        model: raw.model.clone(),
     })
 }
 
@@ -719,6 +794,43 @@ mod tests {
                 "missing {expected:?} in {errors}"
             );
         }
+    }
+
+    #[test]
+    fn aliases_resolve_to_configured_models() {
+        let json = r#"{
+            "providers": [{"id": "mock", "format": "anthropic", "base_url": "http://127.0.0.1:9/v1"}],
+            "models": [{"id": "small", "provider": "mock", "upstream": "x"}, {"id": "big", "provider": "mock", "upstream": "y"}],
+            "plans": [{"id": "p", "rpm": 1, "tpm": 1, "concurrency": 1, "window": "1h", "window_tokens": 10}],
+            "aliases": [{"id": "claude-3-5-haiku-*", "model": "small"}, {"id": "claude-haiku-4-5-20251001", "model": "small"},
+                        {"id": "claude-*", "model": "big"}]
+        }"#;
+        let config = Config::from_json(json).unwrap();
+        assert_eq!(config.resolve_model("big"), Some("big"));
+        assert_eq!(config.resolve_model("big[1m]"), Some("big"));
+        assert_eq!(
+            config.resolve_model("claude-3-5-haiku-20241022"),
+            Some("small")
+        );
+        assert_eq!(
+            config.resolve_model("claude-haiku-4-5-20251001"),
+            Some("small")
+        );
+        assert_eq!(config.resolve_model("claude-sonnet-4-6[1m]"), Some("big"));
+        assert_eq!(config.resolve_model("gpt-5"), None);
+        assert!(config.aliases[1].is_exact() && !config.aliases[0].is_exact());
+        let bad = json
+            .replace(r#""model": "big"}]"#, r#""model": "nope"}]"#)
+            .replace(r#""id": "claude-haiku-4-5-20251001""#, r#""id": "small""#);
+        let errors = Config::from_json(&bad).unwrap_err().to_string();
+        assert!(
+            errors.contains(r#"aliases[2] ("claude-*").model: no valid model has id "nope""#),
+            "{errors}"
+        );
+        assert!(
+            errors.contains(r#"aliases[1] ("small").id: a model has this id"#),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -16,6 +16,19 @@ pub struct RawConfig {
     pub models: Vec<RawModel>,
     #[serde(default)]
     pub plans: Vec<RawPlan>,
+    #[serde(default)]
+    pub aliases: Vec<RawAlias>,
+}
+
+/// Another name for a configured model: the ids clients pick on their own (Claude Code's
+/// background calls name a dated Haiku) served by a model the operator chose.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlias {
+    /// The id clients send, or a glob of ids (`*` matches any run of characters).
+    pub id: String,
+    /// The configured model id that serves it.
+    pub model: String,
 }
 
 /// Gateway-wide settings; every field has a default.
@@ -94,6 +107,10 @@ pub struct RawModel {
     pub input_price: Option<f64>,
     /// US dollars per million output tokens.
     pub output_price: Option<f64>,
+    /// Whether the gateway places prompt cache breakpoints in requests it translates for
+    /// this model, where the vendor caches only what is marked (Anthropic): the tools, the
+    /// system prompt and the conversation so far (default true).
+    pub auto_cache: Option<bool>,
     /// Entries of one id with a weight share its traffic in proportion (the others are
     /// fallbacks, in order); without weights entries are tried in order.
     pub weight: Option<u32>,

@@ -81,6 +81,10 @@ async fn count(
     if let Some(model) = model {
         request.model = model;
     }
+    // An alias is counted by the model that serves it.
+    if let Some(served) = config.resolve_model(&request.model) {
+        request.model = served.to_owned();
+    }
     let routes: Vec<Route> = config.routes(&request.model).collect();
     if routes.is_empty() {
         return Err(ApiError::new(

@@ -21,6 +21,8 @@ export function toc_output_stream(highWaterMark) {
 // 2 when the client's side can no longer be written (the client went away).
 export async function toc_pump(reader, writer, push) {
   for (;;) {
+    // An errored client side (the client went away, seen at the last write) has no size.
+    if (writer.desiredSize === null) return 2;
     let chunk;
     try {
       chunk = await reader.read();

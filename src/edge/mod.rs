@@ -106,7 +106,7 @@ async fn route(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Resu
     }
     if let Some((format, endpoint)) = http::with_incoming(&req, format_endpoint) {
         return match endpoint.kind {
-            EndpointKind::Inference => {
+            EndpointKind::Inference | EndpointKind::Compact => {
                 inference::handle(req, env, ctx, format, endpoint, request_id).await
             }
             EndpointKind::CountTokens => {

@@ -23,6 +23,7 @@
 //! [`Attempts`] owns everything it needs, so a stream can fail over after the client's
 //! response has been returned (while it has shown nothing but keep-alives).
 
+mod betas;
 pub mod health;
 mod send;
 
@@ -528,7 +529,26 @@ impl Attempts {
             upstream_model: &route_model.upstream,
             request_id: &self.call.request_id,
         };
-        let response = send(&outgoing).await?;
+        let response = match send(&outgoing).await {
+            // An upstream that refuses beta flags by name gets the request once more without
+            // them, and is not sent them again by this isolate.
+            Err(failed) if !failed.rejected_betas.is_empty() => {
+                betas::remember(&provider.id, &failed.rejected_betas);
+                worker::console_warn!(
+                    "{}: provider {:?} refused anthropic-beta {:?}; retrying without",
+                    self.call.request_id,
+                    provider.id,
+                    failed.rejected_betas
+                );
+                let betas = allowed_betas(&route, self.call.betas.as_deref(), &mut warnings);
+                send(&Outgoing {
+                    betas: betas.as_deref(),
+                    ..outgoing
+                })
+                .await?
+            }
+            other => other?,
+        };
         Ok(Answer {
             response,
             tried: tried.clone(),
@@ -593,6 +613,7 @@ pub fn target(route: &Route, stream: bool, output_cap: u64) -> UpstreamTarget {
         default_max_tokens: cap,
         max_output_tokens: Some(cap),
         reasoning: route.model.reasoning,
+        cache_breakpoints: route.model.auto_cache,
     }
 }
 
@@ -611,27 +632,24 @@ pub fn pool(env: &Env, route: &Route, offset: usize) -> Vec<String> {
     rotated
 }
 
-/// The client's beta flags (`header`) the route's provider takes (for upstreams whose format
-/// takes them); the others are reported as dropped.
+/// The client's beta flags (`header`) the route's provider takes: for upstreams whose format
+/// takes flags, those its allowlist names and it has not refused (the others are reported as
+/// dropped); for the others none, with the flags that change the request's meaning reported
+/// (see `translate::betas`).
 pub fn allowed_betas(
     route: &Route,
     header: Option<&str>,
     warnings: &mut Warnings,
 ) -> Option<String> {
-    // Only upstreams whose format takes beta flags.
-    route.provider.format.spec().beta_header()?;
     let header = header?;
-    let kept: Vec<&str> = header
-        .split(',')
-        .map(str::trim)
-        .filter(|beta| !beta.is_empty())
-        .filter(|beta| {
-            let allowed = route.provider.anthropic_betas.iter().any(|a| a == beta);
-            if !allowed {
-                warnings.dropped(format!("anthropic-beta({beta})"));
-            }
-            allowed
-        })
-        .collect();
-    (!kept.is_empty()).then(|| kept.join(","))
+    if route.provider.format.spec().beta_header().is_none() {
+        crate::translate::betas::for_foreign_upstream(header, route.provider.format, warnings);
+        return None;
+    }
+    crate::translate::betas::allowed(
+        header,
+        &route.provider.anthropic_betas,
+        &betas::refused(&route.provider.id),
+        warnings,
+    )
 }

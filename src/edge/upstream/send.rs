@@ -25,6 +25,8 @@ pub struct SendError {
     pub accepted: bool,
     /// The client went away: nothing more is tried.
     pub client_gone: bool,
+    /// Beta flags the upstream refused by name (the attempt may be made again without them).
+    pub rejected_betas: Vec<String>,
 }
 
 impl SendError {
@@ -36,6 +38,7 @@ impl SendError {
             retry_after_ms: None,
             accepted: false,
             client_gone: false,
+            rejected_betas: Vec::new(),
         }
     }
 
@@ -55,11 +58,13 @@ impl SendError {
             retry_after_ms: None,
             accepted: false,
             client_gone: false,
+            rejected_betas: Vec::new(),
         }
     }
 }
 
 /// One attempt's request.
+#[derive(Clone, Copy)]
 pub struct Outgoing<'a> {
     pub format: WireFormat,
     pub url: &'a str,
@@ -182,12 +187,17 @@ pub async fn send(outgoing: &Outgoing<'_>) -> Result<Response, SendError> {
         error::log_excerpt(&bytes)
     );
     let failure = outcome::classify(status, spec.credit_exhausted(status, &bytes));
+    let rejected_betas = outgoing
+        .betas
+        .map(|sent| spec.rejected_betas(status, &bytes, sent))
+        .unwrap_or_default();
     Err(SendError {
         error,
         failure,
         retry_after_ms,
         accepted: false,
         client_gone: false,
+        rejected_betas,
     })
 }
 
@@ -198,6 +208,7 @@ fn client_gone() -> SendError {
         retry_after_ms: None,
         accepted: false,
         client_gone: true,
+        rejected_betas: Vec::new(),
     }
 }
 

@@ -130,6 +130,8 @@ fn decode_object(
         reasoning_summary: generation.reasoning_summary,
         response_format: generation.response_format,
         user: None,
+        prompt_cache_key: None,
+        attribution: None,
         client: Default::default(),
     })
 }
