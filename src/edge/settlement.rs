@@ -25,7 +25,6 @@ use std::time::Duration;
 use futures_channel::{mpsc, oneshot};
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use futures_util::task::noop_waker_ref;
 use serde_json::Value;
 use worker::{Delay, Env};
 
@@ -107,8 +106,8 @@ pub struct Settlement {
     pub stop: web_sys::AbortController,
 }
 
-/// A call admitted from an allowance, being registered with the key's object: the request is
-/// sent when the call starts, before the upstream's, and its answer awaited by the task.
+/// A call admitted from an allowance, being registered with the key's object: the task sends
+/// it first thing (it starts as soon as the call has gone out upstream: a microtask later).
 type Registration = Pin<Box<dyn Future<Output = worker::Result<Registered>>>>;
 
 /// What the call has reported so far, shared with the task.
@@ -200,9 +199,8 @@ impl Settlement {
         INITIAL_OUTPUT_CREDIT_TOKENS.min(self.output_cap_tokens)
     }
 
-    /// Sends the registration of a call admitted from an allowance now (so it leaves before
-    /// the upstream request does), for the task to await.
-    fn send_registration(&self) -> Option<Registration> {
+    /// The registration of a call admitted from an allowance, for the task to send and await.
+    fn registration(&self) -> Option<Registration> {
         let allowance = self.allowance.as_ref()?;
         let request = allowance.register.clone()?;
         let body = RegisterBody {
@@ -212,15 +210,10 @@ impl Settlement {
         };
         let env = self.env.clone();
         let key_id = self.key_id.clone();
-        let mut sending: Registration = Box::pin(async move {
+        Some(Box::pin(async move {
             let meter = MeterClient::for_key(&env, &key_id)?;
             meter.register(&body).await
-        });
-        // One poll starts the request; the task polls it to the end.
-        let _ = sending
-            .as_mut()
-            .poll(&mut std::task::Context::from_waker(noop_waker_ref()));
-        Some(sending)
+        }))
     }
 
     /// Awaits the registration; a call whose registration is refused (or cannot be made) is
@@ -278,7 +271,7 @@ impl Settlement {
         let input_estimate_tokens = self.input_estimate_tokens;
         if self.needed() {
             let watched = Rc::clone(&shared);
-            let registration = self.send_registration();
+            let registration = self.registration();
             ctx.wait_until(async move { self.run(watched, reported, nudged, registration).await });
         }
         Reporter {
