@@ -5,8 +5,8 @@
 //! - as soon as the upstream reports the input, so a lapse charges the real input rather than
 //!   the estimate;
 //! - whenever the output that arrived reaches three quarters of the output credit, raising the
-//!   credit to twice the output (the lapse charges the credit, so it stays ahead of what the
-//!   call has received; a few checkpoints per call, whatever its length);
+//!   credit to four times the output (the lapse charges the credit, so it stays ahead of what
+//!   the call has received; a few checkpoints per call, whatever its length);
 //! - every third of `gateway.request_lease` otherwise, so a live call's lease never runs out.
 //!
 //! When the call reports how it ended, the task settles it with the upstream's figures (or the
@@ -138,7 +138,9 @@ impl Reporter {
             return;
         };
         shared.meter.clone_from(meter);
-        let input_due = !shared.input_sent && meter.usage.input_tokens.is_some();
+        // The input figure is worth a checkpoint while the answer runs (a lapse then charges it
+        // rather than the estimate); at the end the settlement follows at once.
+        let input_due = !shared.input_sent && meter.usage.input_tokens.is_some() && !meter.finished;
         let credit_due = meter.output_tokens() >= shared.checkpoint_at_output_tokens;
         if (input_due || credit_due)
             && let Some(nudge) = &self.nudge
@@ -330,9 +332,11 @@ impl Settlement {
             let billed = shared.meter.billed(self.input_estimate_tokens);
             let output = billed.output_tokens;
             let credit = if output >= threshold(credit) {
+                // Four times ahead (at least a whole initial credit more): a few checkpoints
+                // per answer, however long, each a round trip to the key's object.
                 output
-                    .saturating_mul(2)
-                    .max(INITIAL_OUTPUT_CREDIT_TOKENS)
+                    .saturating_mul(4)
+                    .max(output.saturating_add(INITIAL_OUTPUT_CREDIT_TOKENS))
                     .min(self.output_cap_tokens)
                     .max(output)
             } else {
