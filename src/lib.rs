@@ -14,6 +14,7 @@
 //! - [`estimate`]: token estimates before any tokenizer has run (an upper bound for every script).
 //! - [`json_shape`]: the bound on values and nesting a request body may have.
 //! - [`resilience`]: upstream health (breakers), route order and retry budgets.
+//! - [`pricing`]: what a call costs in dollars, exactly, from a model's prices and its usage.
 #![cfg_attr(
     test,
     allow(
@@ -33,6 +34,7 @@ pub mod formats;
 pub mod json_shape;
 pub mod keys;
 pub mod metering;
+pub mod pricing;
 pub mod resilience;
 pub mod sse;
 pub mod time;

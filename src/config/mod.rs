@@ -8,9 +8,11 @@
 //! - [`schema`]: the file's shape as operators write it.
 //! - [`duration`], [`glob`]: the small languages inside it.
 //! - [`resilience`]: providers' timeouts and breakers, and the retry allowance.
+//! - `prices`: models' prices, as exact [`crate::pricing::Prices`].
 
 pub mod duration;
 pub mod glob;
+mod prices;
 pub mod resilience;
 pub mod schema;
 
@@ -100,6 +102,8 @@ pub struct Provider {
     pub breaker: CircuitPolicy,
     /// `anthropic-beta` values passed on from Anthropic clients.
     pub anthropic_betas: Vec<String>,
+    /// A demo provider: the Worker answers itself in `format` (see `crate::demo`).
+    pub demo: bool,
 }
 
 impl Provider {
@@ -122,8 +126,8 @@ pub struct Model {
     pub max_output_tokens: Option<u64>,
     pub default_max_tokens: u64,
     pub reasoning: bool,
-    pub input_price: Option<f64>,
-    pub output_price: Option<f64>,
+    /// What the model costs (empty when the operator gave no prices).
+    pub prices: crate::pricing::Prices,
     /// The entry's share of its id's traffic (see `resilience::route_order`).
     pub weight: Option<u32>,
 }
@@ -432,8 +436,17 @@ fn validate_provider(
             format!("{:?} is not one of {}", raw.format, names.join(", ")),
         );
     }
+    let demo = raw.demo.unwrap_or(false);
     let base_url = raw.base_url.trim_end_matches('/').to_owned();
-    if let Err(problem) = check_base_url(&base_url) {
+    if demo {
+        if !raw.keys.is_empty() {
+            check.error(
+                &entry,
+                "keys",
+                "a demo provider calls no one and takes no key",
+            );
+        }
+    } else if let Err(problem) = check_base_url(&base_url) {
         check.error(&entry, "base_url", problem);
     }
     for (i, key) in raw.keys.iter().enumerate() {
@@ -481,6 +494,7 @@ fn validate_provider(
         timeouts,
         breaker,
         anthropic_betas,
+        demo,
     })
 }
 
@@ -557,14 +571,7 @@ fn validate_model(
             check.error(&entry, field, "must be greater than 0");
         }
     }
-    for (field, value) in [
-        ("input_price", raw.input_price),
-        ("output_price", raw.output_price),
-    ] {
-        if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
-            check.error(&entry, field, "must be a non-negative number");
-        }
-    }
+    let prices = prices::prices(raw, &entry, check);
     let provider = provider?;
     let default_max_tokens = raw.default_max_tokens.unwrap_or_else(|| {
         raw.max_output_tokens
@@ -580,8 +587,7 @@ fn validate_model(
         max_output_tokens: raw.max_output_tokens,
         default_max_tokens,
         reasoning: raw.reasoning.unwrap_or(false),
-        input_price: raw.input_price,
-        output_price: raw.output_price,
+        prices,
         weight: raw.weight,
     })
 }
