@@ -72,6 +72,17 @@ pub struct Config {
     pub providers: Vec<Provider>,
     pub models: Vec<Model>,
     pub plans: Vec<Plan>,
+    pub log: LogSettings,
+}
+
+/// The request log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub enabled: bool,
+    /// How long a call's row is kept.
+    pub retention_ms: u64,
+    /// How long per-day rollups are kept.
+    pub rollup_retention_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -307,6 +318,7 @@ fn entry_name(kind: &str, index: usize, id: &str) -> String {
 fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     let mut check = Checker { errors: Vec::new() };
     let gateway = validate_gateway(&raw, &mut check);
+    let log = validate_log(&raw, &mut check);
     let providers: Vec<Provider> = raw
         .providers
         .iter()
@@ -340,9 +352,39 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
             providers,
             models,
             plans,
+            log,
         })
     } else {
         Err(ConfigErrors(check.errors))
+    }
+}
+
+const DEFAULT_LOG_RETENTION_MS: u64 = 30 * 86_400_000;
+const DEFAULT_ROLLUP_RETENTION_MS: u64 = 400 * 86_400_000;
+
+fn validate_log(raw: &RawConfig, check: &mut Checker) -> LogSettings {
+    let mut duration = |field: &str, value: &Option<String>, default: u64| match value {
+        None => default,
+        Some(text) => match parse_duration_ms(text) {
+            Some(ms) if ms >= 86_400_000 => ms,
+            _ => {
+                check.error(
+                    "log",
+                    field,
+                    format!("{text:?} is not a duration of at least a day, like \"30d\""),
+                );
+                default
+            }
+        },
+    };
+    LogSettings {
+        enabled: raw.log.enabled.unwrap_or(true),
+        retention_ms: duration("retention", &raw.log.retention, DEFAULT_LOG_RETENTION_MS),
+        rollup_retention_ms: duration(
+            "rollup_retention",
+            &raw.log.rollup_retention,
+            DEFAULT_ROLLUP_RETENTION_MS,
+        ),
     }
 }
 

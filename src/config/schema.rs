@@ -16,6 +16,20 @@ pub struct RawConfig {
     pub models: Vec<RawModel>,
     #[serde(default)]
     pub plans: Vec<RawPlan>,
+    #[serde(default)]
+    pub log: RawLog,
+}
+
+/// The request log (D1); every field has a default.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    /// Whether calls are logged (default true; needs the LOG_DB and REQUEST_LOG bindings).
+    pub enabled: Option<bool>,
+    /// How long each call's row is kept (default "30d").
+    pub retention: Option<String>,
+    /// How long the per-day rollups are kept (default "400d").
+    pub rollup_retention: Option<String>,
 }
 
 /// Gateway-wide settings; every field has a default.

@@ -27,6 +27,7 @@ use serde_json::Value;
 use worker::{Delay, Env};
 
 use super::meter_client::{CheckpointBody, MeterClient, SettleBody};
+use super::request_log::{self, SharedFacts};
 use super::responses_state::{self, Conversation};
 use crate::canonical::ChatResponse;
 use crate::format::WireFormat;
@@ -95,6 +96,8 @@ pub struct Settlement {
     pub output_cap_tokens: u64,
     pub lease_ms: u64,
     pub keep: Option<Keep>,
+    /// The call's facts for the request log (`None`: not logged).
+    pub log: Option<SharedFacts>,
 }
 
 /// What the call has reported so far, shared with the task.
@@ -115,12 +118,15 @@ pub struct Reporter {
     keeps_answer: bool,
     /// The input estimate admission reserved.
     input_estimate_tokens: u64,
+    /// The call's facts for the request log.
+    log: Option<SharedFacts>,
 }
 
 impl Reporter {
     /// Records the usage so far (cheap: a small copy per upstream chunk), and wakes the task
     /// when a checkpoint is due.
     pub fn progress(&self, meter: &Meter) {
+        request_log::content_seen(self.log.as_ref(), meter);
         let Ok(mut shared) = self.shared.try_borrow_mut() else {
             return;
         };
@@ -178,7 +184,7 @@ impl Drop for Reporter {
 impl Settlement {
     /// Whether anything needs doing after the call.
     fn needed(&self) -> bool {
-        self.metering || self.keep.is_some()
+        self.metering || self.keep.is_some() || self.log.is_some()
     }
 
     /// The credit admission granted, before any checkpoint.
@@ -202,6 +208,7 @@ impl Settlement {
         let keeps_answer = self.keep.is_some();
         let metering = self.metering;
         let input_estimate_tokens = self.input_estimate_tokens;
+        let log = self.log.clone();
         if self.needed() {
             let watched = Rc::clone(&shared);
             ctx.wait_until(async move { self.run(watched, reported, nudged).await });
@@ -212,6 +219,7 @@ impl Settlement {
             outcome: Some(outcome),
             keeps_answer,
             input_estimate_tokens,
+            log,
         }
     }
 
@@ -231,7 +239,8 @@ impl Settlement {
             match select(&mut reported, wake).await {
                 Either::Left((report, _)) => {
                     let report = report.unwrap_or_else(|_| Report::accepted());
-                    self.finish(report).await;
+                    let ended_ms = worker::Date::now().as_millis();
+                    self.finish(report, ended_ms).await;
                     return;
                 }
                 Either::Right(_) => {
@@ -291,14 +300,26 @@ impl Settlement {
         credit
     }
 
-    async fn finish(&self, report: Report) {
+    async fn finish(&self, report: Report, ended_ms: u64) {
+        let billed = if report.refused {
+            Billed::default()
+        } else {
+            report.meter.billed(self.input_estimate_tokens)
+        };
         if self.metering {
-            let billed = if report.refused {
-                Billed::default()
-            } else {
-                report.meter.billed(self.input_estimate_tokens)
-            };
             self.settle(billed).await;
+        }
+        // The request log's one hook: the outcome is final and charged.
+        if let Some(facts) = &self.log {
+            let ended = request_log::Ended {
+                key_id: &self.key_id,
+                request_id: &self.request_id,
+                meter: &report.meter,
+                refused: report.refused,
+                billed,
+                ended_ms,
+            };
+            request_log::record(&self.env, facts, ended).await;
         }
         if let (Some(keep), Some(answer)) = (&self.keep, report.answer) {
             let json = match answer {
