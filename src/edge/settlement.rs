@@ -31,6 +31,7 @@ use worker::{Delay, Env};
 use super::allowance;
 use super::inference::admission::AllowanceUse;
 use super::meter_client::{CheckpointBody, MeterClient, RegisterBody, Registered, SettleBody};
+use super::request_log::{self, SharedFacts};
 use super::responses_state::{self, Conversation};
 use crate::canonical::ChatResponse;
 use crate::format::WireFormat;
@@ -104,6 +105,8 @@ pub struct Settlement {
     /// Stops the call (its registration was refused: the key was revoked or disabled
     /// meanwhile, or its meter cannot be reached).
     pub stop: web_sys::AbortController,
+    /// The call's facts for the request log (`None`: not logged).
+    pub log: Option<SharedFacts>,
 }
 
 /// A call admitted from an allowance, being registered with the key's object: the task sends
@@ -128,12 +131,15 @@ pub struct Reporter {
     keeps_answer: bool,
     /// The input estimate admission reserved.
     input_estimate_tokens: u64,
+    /// The call's facts for the request log.
+    log: Option<SharedFacts>,
 }
 
 impl Reporter {
     /// Records the usage so far (cheap: a small copy per upstream chunk), and wakes the task
     /// when a checkpoint is due.
     pub fn progress(&self, meter: &Meter) {
+        request_log::content_seen(self.log.as_ref(), meter);
         let Ok(mut shared) = self.shared.try_borrow_mut() else {
             return;
         };
@@ -193,7 +199,7 @@ impl Drop for Reporter {
 impl Settlement {
     /// Whether anything needs doing after the call.
     fn needed(&self) -> bool {
-        self.metering || self.keep.is_some()
+        self.metering || self.keep.is_some() || self.log.is_some()
     }
 
     /// The credit admission granted, before any checkpoint.
@@ -271,6 +277,7 @@ impl Settlement {
         let keeps_answer = self.keep.is_some();
         let metering = self.metering;
         let input_estimate_tokens = self.input_estimate_tokens;
+        let log = self.log.clone();
         if self.needed() {
             let watched = Rc::clone(&shared);
             let registration = self.registration();
@@ -282,6 +289,7 @@ impl Settlement {
             outcome: Some(outcome),
             keeps_answer,
             input_estimate_tokens,
+            log,
         }
     }
 
@@ -310,7 +318,8 @@ impl Settlement {
             match select(&mut reported, wake).await {
                 Either::Left((report, _)) => {
                     let report = report.unwrap_or_else(|_| Report::accepted());
-                    self.finish(report).await;
+                    let ended_ms = worker::Date::now().as_millis();
+                    self.finish(report, ended_ms).await;
                     return;
                 }
                 Either::Right(_) => {
@@ -379,15 +388,27 @@ impl Settlement {
         }
     }
 
-    async fn finish(&self, report: Report) {
+    async fn finish(&self, report: Report, ended_ms: u64) {
         self.end_allowance();
+        let billed = if report.refused {
+            Billed::default()
+        } else {
+            report.meter.billed(self.input_estimate_tokens)
+        };
         if self.metering {
-            let billed = if report.refused {
-                Billed::default()
-            } else {
-                report.meter.billed(self.input_estimate_tokens)
-            };
             self.settle(billed).await;
+        }
+        // The request log's one hook: the outcome is final and charged.
+        if let Some(facts) = &self.log {
+            let ended = request_log::Ended {
+                key_id: &self.key_id,
+                request_id: &self.request_id,
+                meter: &report.meter,
+                refused: report.refused,
+                billed,
+                ended_ms,
+            };
+            request_log::record(&self.env, facts, ended).await;
         }
         if let (Some(keep), Some(answer)) = (&self.keep, report.answer) {
             let json = match answer {

@@ -82,6 +82,7 @@ fn usage(input: u64, cache_read: u64, cache_write: u64, output: Option<u64>) -> 
         cache_write_tokens: Some(cache_write),
         output_tokens: output,
         reasoning_tokens: None,
+        ..Usage::default()
     }
 }
 
@@ -450,6 +451,7 @@ fn synthetic_responses() -> Vec<ChatResponse> {
                 cache_write_tokens: None,
                 output_tokens: Some(89),
                 reasoning_tokens: Some(64),
+                ..Usage::default()
             },
         },
         ChatResponse {

@@ -121,6 +121,7 @@ fn text_fixture_events() {
                     cache_write_tokens: None,
                     output_tokens: Some(12),
                     reasoning_tokens: Some(0),
+                    ..Usage::default()
                 }
             ),
         ]
@@ -160,6 +161,7 @@ fn reasoning_and_parallel_tools_fixture_events() {
                     cache_write_tokens: None,
                     output_tokens: Some(187),
                     reasoning_tokens: Some(121),
+                    ..Usage::default()
                 }
             ),
         ]
@@ -192,6 +194,7 @@ fn forced_tool_fixture_keeps_the_upstream_stop_and_reports_tool_calls_to_clients
                     cache_write_tokens: None,
                     output_tokens: Some(18),
                     reasoning_tokens: Some(0),
+                    ..Usage::default()
                 }
             ),
         ]
@@ -606,6 +609,7 @@ fn sample_response() -> ChatResponse {
             cache_write_tokens: Some(0),
             output_tokens: Some(89),
             reasoning_tokens: Some(64),
+            ..Usage::default()
         },
     }
 }

@@ -26,6 +26,7 @@ pub fn decode(usage: &CompletionUsage) -> Usage {
         reasoning_tokens: usage
             .completion_tokens_details
             .and_then(|details| details.reasoning_tokens),
+        ..Usage::default()
     }
 }
 
@@ -73,6 +74,7 @@ mod tests {
                 cache_write_tokens: None,
                 output_tokens: Some(89),
                 reasoning_tokens: Some(64),
+                ..Usage::default()
             }
         );
     }

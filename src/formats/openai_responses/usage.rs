@@ -24,6 +24,7 @@ pub fn decode(usage: &ResponseUsage) -> Usage {
             .output_tokens_details
             .as_ref()
             .and_then(|d| d.reasoning_tokens),
+        ..Usage::default()
     }
 }
 
@@ -64,6 +65,7 @@ mod tests {
                 cache_write_tokens: None,
                 output_tokens: Some(89),
                 reasoning_tokens: Some(64),
+                ..Usage::default()
             }
         );
         assert_eq!(
