@@ -47,7 +47,7 @@ async fn route(req: &mut Request, env: &Env, path: &str) -> Answer {
     let store = KeyStore::new(env).map_err(storage)?;
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
     match (req.method(), segments.as_slice()) {
-        (Method::Post, ["keys"]) => create(req, env, config, &store).await,
+        (Method::Post, ["keys"]) => create(req, config, &store).await,
         (Method::Get, ["keys"]) => list(req, &store).await,
         (Method::Get, ["keys", id]) => show(env, config, &store, id).await,
         (Method::Patch, ["keys", id]) => update(req, env, config, &store, id).await,
@@ -156,7 +156,7 @@ struct CreateBody {
     name: String,
 }
 
-async fn create(req: &mut Request, env: &Env, config: &Config, store: &KeyStore) -> Answer {
+async fn create(req: &mut Request, config: &Config, store: &KeyStore) -> Answer {
     let body: CreateBody = read_json(req).await?;
     known_plan(config, &body.plan)?;
     let (key, id) = random::with_rng(|rng| (keys::generate_key(rng), keys::generate_id(rng)))?;
@@ -168,16 +168,10 @@ async fn create(req: &mut Request, env: &Env, config: &Config, store: &KeyStore)
         created_at: rfc3339(worker::Date::now().as_millis()),
         hash: keys::hash_key(&key),
     };
-    if state::metering_enabled(env) {
-        MeterClient::for_key(env, &record.id)
-            .map_err(storage)?
-            .set_identity(&IdentityBody {
-                status: Some(KeyStatus::Active),
-                plan: Some(record.plan.clone()),
-            })
-            .await
-            .map_err(storage)?;
-    }
+    // The key's Durable Object is not touched here: an object is placed near the first request
+    // that reaches it, and that should be the key holder's first call, not the operator's
+    // admin session on another continent. Until then the object has no identity of its own
+    // and takes the plan each call brings from the key record (status active).
     store.save(&record).await.map_err(storage)?;
     let mut shown = public(&record);
     if let Some(object) = shown.as_object_mut() {

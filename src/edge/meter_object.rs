@@ -250,6 +250,15 @@ impl KeyMeter {
         let Some(meter) = slot.as_mut() else {
             return Err(worker::Error::RustError("meter not loaded".into()));
         };
+        // A key's object is created by its first call, not when the key is (so it lives near
+        // the key holder): until a call brings its plan, it may have been loaded by something
+        // that knows none (the operator's history view, its own alarm).
+        if meter.plan.is_empty()
+            && let Some(plan) = plan_hint.filter(|plan| !plan.is_empty())
+        {
+            meter.plan = plan.to_owned();
+            self.persist(meter, &Change::Identity)?;
+        }
         let (value, changes) = f(meter);
         for change in &changes {
             self.persist(meter, change)?;
