@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::policy::{KeyPolicy, Metadata};
+
 pub const KEY_PREFIX: &str = "toc-";
 const KEY_RANDOM_CHARS: usize = 48;
 const ID_RANDOM_CHARS: usize = 20;
@@ -42,6 +44,12 @@ pub struct KeyRecord {
     pub created_at: String,
     /// SHA-256 of the key, hex.
     pub hash: String,
+    /// Expiry, model allowlist and client IP ranges (absent in records older than policies).
+    #[serde(default, skip_serializing_if = "KeyPolicy::is_empty")]
+    pub policy: KeyPolicy,
+    /// The operator's notes on the key (owner, note, ...), never shown to its holder.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
 }
 
 /// `count` base62 characters from `fill`, a source of uniformly random bytes. Bytes ≥ 248 are
@@ -167,6 +175,18 @@ mod tests {
         );
         assert_eq!(presented_key(None, Some("  ")), None);
         assert_eq!(presented_key(None, None), None);
+    }
+
+    #[test]
+    fn records_from_before_policies_load_with_no_rules() {
+        let old = r#"{"id":"key_1","name":"n","plan":"p","status":"active","created_at":"2026-01-01T00:00:00Z","hash":"ab"}"#;
+        let record: KeyRecord = serde_json::from_str(old).unwrap();
+        assert!(record.policy.is_empty() && record.metadata.is_empty());
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            old,
+            "written back unchanged"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! - [`json_shape`]: the bound on values and nesting a request body may have.
 //! - [`resilience`]: upstream health (breakers), route order and retry budgets.
 //! - [`request_log`]: the request log's records, filters and exports (stored in D1 by the edge).
+//! - [`policy`]: per-key rules (expiry, model allowlist, client IP ranges) and metadata.
 //! - [`pricing`]: what a call costs in dollars, exactly, from a model's prices and its usage.
 #![cfg_attr(
     test,
@@ -37,6 +38,7 @@ pub mod formats;
 pub mod json_shape;
 pub mod keys;
 pub mod metering;
+pub mod policy;
 pub mod pricing;
 pub mod request_log;
 pub mod resilience;

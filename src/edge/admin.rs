@@ -3,6 +3,11 @@
 //!
 //! Changes go to the key's Durable Object first (it is authoritative, so they apply to the very
 //! next request) and then to KV. Errors use the OpenAI error shape.
+//!
+//! A key's policy (`expires_at`, `models`, `allowed_ips`) and `metadata` are set at creation and
+//! changed with `PATCH`: a field left out stays as it is, `null` clears it. They live only on
+//! the KV record (the hot path's one read), so a change reaches other isolates when their cache
+//! of the record and KV's own edge cache have both expired (see README).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,9 +20,11 @@ use super::random;
 use super::state;
 use super::usage::usage_json;
 use crate::config::Config;
+use crate::config::glob::glob_match;
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::keys::{self, KeyRecord, KeyStatus};
+use crate::policy::{self, Metadata};
 use crate::time::rfc3339;
 
 pub async fn handle(mut req: Request, env: &Env, path: &str, request_id: &str) -> Result<Response> {
@@ -111,7 +118,8 @@ fn storage(error: worker::Error) -> ApiError {
     ApiError::new(ErrorKind::Internal, "key storage is unavailable; retry")
 }
 
-/// A record as the admin API shows it (never the hash).
+/// A record as the admin API shows it (never the hash). Policy fields are always present,
+/// `null` when unset.
 fn public(record: &KeyRecord) -> Value {
     json!({
         "id": record.id,
@@ -119,7 +127,75 @@ fn public(record: &KeyRecord) -> Value {
         "plan": record.plan,
         "status": record.status,
         "created_at": record.created_at,
+        "expires_at": record.policy.expires_at,
+        "models": record.policy.models,
+        "allowed_ips": record.policy.allowed_ips,
+        "metadata": record.metadata,
     })
+}
+
+/// A change to a key's policy and metadata: `None` leaves a field as it is, `Some(None)` clears
+/// it.
+struct PolicyChange {
+    expires_at: Option<Option<String>>,
+    models: Option<Option<Vec<String>>>,
+    allowed_ips: Option<Option<Vec<String>>>,
+    metadata: Option<Option<Metadata>>,
+}
+
+/// Validates `change` and writes it to `record`, whose `plan` is already the one the key will
+/// have. The allowlist is checked against that plan whenever either changes, so every pattern
+/// a key holds matches a model of its plan.
+fn apply_policy(
+    record: &mut KeyRecord,
+    change: PolicyChange,
+    plan_changed: bool,
+    config: &Config,
+    now_ms: u64,
+) -> std::result::Result<(), ApiError> {
+    if let Some(expires_at) = change.expires_at {
+        record.policy.expires_at = expires_at
+            .map(|text| policy::validate_expires_at(&text, now_ms))
+            .transpose()?;
+    }
+    let models = match change.models {
+        Some(models) => Some(models),
+        None if plan_changed => Some(record.policy.models.take()),
+        None => None,
+    };
+    if let Some(models) = models {
+        let plan = config.plan(&record.plan);
+        let public = config.public_models();
+        let plan_has_match = |pattern: &str| {
+            public
+                .iter()
+                .any(|m| plan.is_some_and(|p| p.allows(&m.id)) && glob_match(pattern, &m.id))
+        };
+        record.policy.models = models
+            .map(|patterns| policy::validate_models(&patterns, plan_has_match))
+            .transpose()?;
+    }
+    if let Some(rules) = change.allowed_ips {
+        record.policy.allowed_ips = rules
+            .map(|rules| policy::validate_ip_rules(&rules))
+            .transpose()?;
+    }
+    if let Some(metadata) = change.metadata {
+        record.metadata = metadata
+            .map(|metadata| policy::validate_metadata(&metadata))
+            .transpose()?
+            .unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// For `PATCH` fields where `null` (clear) differs from a missing field (keep).
+fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 async fn read_json<T: for<'de> Deserialize<'de>>(
@@ -154,20 +230,38 @@ struct CreateBody {
     plan: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    expires_at: Option<String>,
+    #[serde(default)]
+    models: Option<Vec<String>>,
+    #[serde(default)]
+    allowed_ips: Option<Vec<String>>,
+    #[serde(default)]
+    metadata: Option<Metadata>,
 }
 
 async fn create(req: &mut Request, config: &Config, store: &KeyStore) -> Answer {
     let body: CreateBody = read_json(req).await?;
     known_plan(config, &body.plan)?;
+    let now_ms = worker::Date::now().as_millis();
     let (key, id) = random::with_rng(|rng| (keys::generate_key(rng), keys::generate_id(rng)))?;
-    let record = KeyRecord {
+    let mut record = KeyRecord {
         id,
         name: body.name,
         plan: body.plan,
         status: KeyStatus::Active,
-        created_at: rfc3339(worker::Date::now().as_millis()),
+        created_at: rfc3339(now_ms),
         hash: keys::hash_key(&key),
+        policy: policy::KeyPolicy::default(),
+        metadata: Metadata::new(),
     };
+    let change = PolicyChange {
+        expires_at: body.expires_at.map(Some),
+        models: body.models.map(Some),
+        allowed_ips: body.allowed_ips.map(Some),
+        metadata: body.metadata.map(Some),
+    };
+    apply_policy(&mut record, change, false, config, now_ms)?;
     // The key's Durable Object is not touched here: an object is placed near the first request
     // that reaches it, and that should be the key holder's first call, not the operator's
     // admin session on another continent. Until then the object has no identity of its own
@@ -180,8 +274,8 @@ async fn create(req: &mut Request, config: &Config, store: &KeyStore) -> Answer 
     Ok((201, shown))
 }
 
-/// Every key, or those whose id, name or plan contains `?q=` (any case) and whose status is
-/// `?status=`.
+/// Every key, or those whose id, name, plan or a metadata value contains `?q=` (any case) and
+/// whose status is `?status=`.
 async fn list(req: &Request, store: &KeyStore) -> Answer {
     let records = store.list().await.map_err(storage)?;
     let params = req
@@ -201,7 +295,8 @@ async fn list(req: &Request, store: &KeyStore) -> Answer {
         .filter(|r| {
             q.as_deref().is_none_or(|q| {
                 [&r.id, &r.name, &r.plan]
-                    .iter()
+                    .into_iter()
+                    .chain(r.metadata.values())
                     .any(|field| field.to_lowercase().contains(q))
             })
         })
@@ -241,6 +336,14 @@ struct UpdateBody {
     plan: Option<String>,
     name: Option<String>,
     status: Option<KeyStatus>,
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    models: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    allowed_ips: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    metadata: Option<Option<Metadata>>,
 }
 
 async fn update(
@@ -261,9 +364,23 @@ async fn update(
                 .with_param("status"),
         );
     }
+    let plan_changed = body.plan.as_ref().is_some_and(|plan| *plan != record.plan);
     if let Some(plan) = body.plan {
         record.plan = plan;
     }
+    let change = PolicyChange {
+        expires_at: body.expires_at,
+        models: body.models,
+        allowed_ips: body.allowed_ips,
+        metadata: body.metadata,
+    };
+    apply_policy(
+        &mut record,
+        change,
+        plan_changed,
+        config,
+        worker::Date::now().as_millis(),
+    )?;
     if let Some(name) = body.name {
         record.name = name;
     }

@@ -1,4 +1,7 @@
-//! Who is calling: the presented `toc-` key, looked up by its hash.
+//! Who is calling: the presented `toc-` key, looked up by its hash, and whether its status and
+//! its policy (expiry, client IP ranges; see `crate::policy`) let it call now. Every keyed
+//! endpoint authenticates here, so every one enforces them. The model allowlist is checked where
+//! the model is known (inference, counts, model listings).
 
 use std::rc::Rc;
 
@@ -15,10 +18,16 @@ use crate::format::WireFormat;
 use crate::keys::{self, KeyRecord, KeyStatus};
 use crate::metering::Snapshot;
 
+/// The header Cloudflare sets to the address of the client that connected to it (a value the
+/// client sent is replaced). Local `wrangler dev` sets it to the socket's peer address unless
+/// the request already carries one.
+const CLIENT_IP_HEADER: &str = "cf-connecting-ip";
+
 const HOW_TO_AUTHENTICATE: &str =
     "send your key as `Authorization: Bearer toc-...` or as `x-api-key: toc-...`";
 
-/// The caller's key record, or a 401 saying what is wrong. The key is where `format` looks for
+/// The caller's key record, or a 401 (unknown, inactive or expired key) or 403 (a client
+/// address outside the key's ranges) saying what is wrong. The key is where `format` looks for
 /// it (every format takes `Authorization: Bearer` and `x-api-key`).
 pub async fn authenticate(
     req: &Request,
@@ -58,6 +67,9 @@ pub async fn authenticate(
         }
     };
     check_status(record.status)?;
+    record.policy.check_expiry(now_ms)?;
+    let client_ip = req.headers().get(CLIENT_IP_HEADER).ok().flatten();
+    record.policy.check_client_ip(client_ip.as_deref())?;
     Ok(record)
 }
 

@@ -100,8 +100,10 @@ async fn count(
         return Err(ApiError::new(
             ErrorKind::PermissionDenied,
             format!("Your plan does not include the model `{}`.", request.model),
-        ));
+        )
+        .with_param("model"));
     }
+    record.policy.check_model(&request.model)?;
     if state::metering_enabled(env) {
         let snapshot = admit_instant(env, config, &record, &request.model, request_id)
             .await

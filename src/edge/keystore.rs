@@ -5,6 +5,9 @@
 //! | `hash:<sha256 hex>` | the record (JSON) | |
 //! | `id:<key id>` | the record (JSON) | the record, so one list call returns every key |
 //!
+//! KV caps metadata at 1024 bytes: a record larger than that (long names, policies or notes)
+//! is stored without it, and listing reads that one record's value instead.
+//!
 //! Records are written only by the admin API (KV allows one write per second per key); the
 //! request path only reads `hash:` entries.
 
@@ -13,6 +16,8 @@ use worker::{Env, KvStore, Result};
 use crate::keys::KeyRecord;
 
 pub const KV_BINDING: &str = "KEYS";
+/// The largest metadata KV stores with a key, in bytes of JSON.
+const KV_METADATA_MAX_BYTES: usize = 1024;
 
 pub struct KeyStore {
     kv: KvStore,
@@ -45,11 +50,13 @@ impl KeyStore {
             .put(&format!("hash:{}", record.hash), json.as_str())?
             .execute()
             .await?;
-        self.kv
-            .put(&format!("id:{}", record.id), json.as_str())?
-            .metadata(record)?
-            .execute()
-            .await?;
+        let by_id = self.kv.put(&format!("id:{}", record.id), json.as_str())?;
+        let by_id = if json.len() <= KV_METADATA_MAX_BYTES {
+            by_id.metadata(record)?
+        } else {
+            by_id
+        };
+        by_id.execute().await?;
         Ok(())
     }
 

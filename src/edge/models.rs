@@ -1,5 +1,6 @@
 //! The models endpoints (`GET /v1/models`, `GET /v1/models/{id}`, and each format's own): the
-//! models the caller's plan allows, in the shape of the format that claimed the request.
+//! models the caller's plan allows, narrowed by the key's own allowlist, in the shape of the
+//! format that claimed the request.
 
 use worker::{Env, Request, Response, Result};
 
@@ -10,6 +11,7 @@ use crate::config::{Config, Model};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::spec::ModelCard;
+use crate::keys::KeyRecord;
 
 pub async fn handle(
     req: Request,
@@ -22,7 +24,7 @@ pub async fn handle(
         Ok(caller) => caller,
         Err(error) => return http::error(format, &error, request_id),
     };
-    let visible = visible_models(&config, &record.plan);
+    let visible = visible_models(&config, &record);
     let mut cards: Vec<ModelCard> = visible.iter().map(|m| card(m)).collect();
     // Aliases the client may pick on its own are listed under their own id (a glob cannot be).
     for alias in config.aliases.iter().filter(|a| a.is_exact()) {
@@ -48,7 +50,9 @@ pub async fn handle(
                 format,
                 &ApiError::new(
                     ErrorKind::ModelNotFound,
-                    format!("The model `{id}` does not exist or your plan does not include it."),
+                    format!(
+                        "The model `{id}` does not exist or your plan or key does not include it."
+                    ),
                 ),
                 request_id,
             ),
@@ -66,11 +70,12 @@ fn card(model: &Model) -> ModelCard<'_> {
     }
 }
 
-fn visible_models<'a>(config: &'a Config, plan: &str) -> Vec<&'a Model> {
-    let plan = config.plan(plan);
+/// The models both the key's plan and its own allowlist allow.
+fn visible_models<'a>(config: &'a Config, record: &KeyRecord) -> Vec<&'a Model> {
+    let plan = config.plan(&record.plan);
     config
         .public_models()
         .into_iter()
-        .filter(|m| plan.is_some_and(|p| p.allows(&m.id)))
+        .filter(|m| plan.is_some_and(|p| p.allows(&m.id)) && record.policy.allows_model(&m.id))
         .collect()
 }

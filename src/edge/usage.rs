@@ -1,4 +1,5 @@
-//! `GET /v1/usage`: the caller's own plan, limits and counters.
+//! `GET /v1/usage`: the caller's own plan, limits and counters, and its key's policy (expiry,
+//! model allowlist, client ranges; never the operator's metadata).
 
 use serde_json::{Value, json};
 use worker::{Env, Request, Response, Result};
@@ -43,8 +44,8 @@ pub fn usage_json(config: &Config, snapshot: &Snapshot) -> Value {
 pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Response> {
     // Not a format's endpoint: errors in the first registered format's shape (OpenAI's).
     let format = WireFormat::ALL[0];
-    let (config, snapshot) = match auth::verified_caller(&req, env, format).await {
-        Ok((_, config, Some(snapshot))) => (config, snapshot),
+    let (record, config, snapshot) = match auth::verified_caller(&req, env, format).await {
+        Ok((record, config, Some(snapshot))) => (record, config, snapshot),
         Ok((_, _, None)) => {
             return http::error(
                 format,
@@ -57,7 +58,18 @@ pub async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Respons
         }
         Err(error) => return http::error(format, &error, request_id),
     };
-    let mut response = http::json(200, &usage_json(&config, &snapshot))?;
+    let mut body = usage_json(&config, &snapshot);
+    if let Some(object) = body.as_object_mut() {
+        object.insert(
+            "policy".into(),
+            json!({
+                "expires_at": record.policy.expires_at,
+                "models": record.policy.models,
+                "allowed_ips": record.policy.allowed_ips,
+            }),
+        );
+    }
+    let mut response = http::json(200, &body)?;
     http::set_all(&mut response, limit_headers(&snapshot))?;
     Ok(response)
 }

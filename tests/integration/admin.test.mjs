@@ -66,7 +66,7 @@ test("admin: create shows the key once; list and get never show it", async () =>
   assert.equal(created.status, 201);
   assertRequestId(created);
   const record = created.json;
-  assert.deepEqual(Object.keys(record).sort(), ["created_at", "id", "key", "name", "plan", "status"]);
+  assert.deepEqual(Object.keys(record).sort(), ["allowed_ips", "created_at", "expires_at", "id", "key", "metadata", "models", "name", "plan", "status"]);
   assert.match(record.key, /^toc-[0-9A-Za-z]{40,}$/);
   assert.equal(record.name, "alice");
   assert.equal(record.plan, "test");
@@ -82,8 +82,10 @@ test("admin: create shows the key once; list and get never show it", async () =>
   assert.ok(!list.text.includes(record.key) && !list.text.includes(other.key), "no plaintext key in the list");
   assert.ok(!list.text.includes(record.key.slice(4)), "no key fragment either");
   const listed = list.json.data.find((k) => k.id === record.id);
-  assert.deepEqual(listed, { id: record.id, name: "alice", plan: "test", status: "active", created_at: record.created_at });
-  for (const entry of list.json.data) assert.deepEqual(Object.keys(entry).sort(), ["created_at", "id", "name", "plan", "status"]);
+  // Policy fields (see policy.test.mjs) are always shown, null when unset.
+  const policy = { expires_at: null, models: null, allowed_ips: null, metadata: {} };
+  assert.deepEqual(listed, { id: record.id, name: "alice", plan: "test", status: "active", created_at: record.created_at, ...policy });
+  for (const entry of list.json.data) assert.deepEqual(Object.keys(entry).sort(), ["allowed_ips", "created_at", "expires_at", "id", "metadata", "models", "name", "plan", "status"]);
 
   const one = await gw.admin("GET", `/admin/keys/${record.id}`);
   assert.equal(one.status, 200);
@@ -239,7 +241,8 @@ test("GET /v1/usage describes the caller's plan", async () => {
   const plan = PLANS.find((p) => p.id === "globbed");
   assert.equal(res.json.plan, "globbed");
   assert.deepEqual(res.json.limits, { rpm: plan.rpm, tpm: plan.tpm, concurrency: plan.concurrency, window: plan.window, window_tokens: plan.window_tokens });
-  assert.deepEqual(Object.keys(res.json).sort(), ["in_flight", "limits", "minute", "plan", "window"]);
+  assert.deepEqual(Object.keys(res.json).sort(), ["in_flight", "limits", "minute", "plan", "policy", "window"]);
+  assert.deepEqual(res.json.policy, { expires_at: null, models: null, allowed_ips: null });
   assert.deepEqual(Object.keys(res.json.window).sort(), ["remaining_tokens", "resets_at", "started_at", "used_tokens"]);
   assert.deepEqual(Object.keys(res.json.minute).sort(), ["requests", "tokens"]);
   assert.match(res.json.window.started_at, RFC3339);

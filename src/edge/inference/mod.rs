@@ -1,7 +1,7 @@
 //! The three inference endpoints, as a pipeline of named steps:
 //!
 //! ```text
-//! authenticate → read body → resolve conversation → decode → route → check plan → admit
+//! authenticate → read body → resolve conversation → decode → route → check plan and key → admit
 //!              → call upstream → answer (streamed or whole)
 //! ```
 //!
@@ -118,6 +118,7 @@ async fn run(
     };
     request.model = served.to_owned();
     check_plan(plan, &request.model)?;
+    record.policy.check_model(&request.model)?;
     check_vendor_objects(&request, plan)?;
     // One conversation, one upstream key and one cache routing key, turn after turn.
     let session = Session::of(&record.id, &request);
