@@ -1,0 +1,285 @@
+// The dashboards in a real browser: Debian's headless Chromium (/usr/bin/chromium, installed by
+// scripts/setup-browser.sh) driven by playwright-core, against the built Worker serving its
+// static assets. A key holder reads their quota and reset time; an operator creates a key,
+// copies it, uses it through the SDK and finds the call in the log and the spend in the
+// charts; both pages work from the keyboard alone, at phone width, without console errors. Each
+// page is saved to docs/screenshots/ (shown in the README).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+import { startGateway, gatewayConfig, MODELS, ADMIN_TOKEN } from "../support/gateway.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SHOTS = path.join(ROOT, "docs/screenshots");
+const CHROMIUM = "/usr/bin/chromium";
+const PLAN = { id: "pro", rpm: 60, tpm: 400000, concurrency: 8, window: "5h", window_tokens: 5000000, models: ["*"] };
+const PHONE = { width: 390, height: 844 };
+
+let gw;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `the browser tests need ${CHROMIUM}: run sh scripts/setup-browser.sh`);
+  mkdirSync(SHOTS, { recursive: true });
+  gw = await startGateway({
+    config: (mock) => {
+      const config = gatewayConfig(mock, { plans: [PLAN] });
+      const prices = { [MODELS.chat]: { input: 2.0, cached_input: 0.5, output: 8.0 }, [MODELS.anthropic]: { input: 3.0, cached_input: 0.3, cache_write_5m: 3.75, output: 15.0 } };
+      for (const model of config.models) if (prices[model.id]) model.prices = [{ taken: "2026-11-30", ...prices[model.id] }];
+      return config;
+    },
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+});
+after(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+/** A fresh page that records console errors and uncaught exceptions. */
+async function openPage({ viewport = { width: 1280, height: 900 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: gw.url });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`exception: ${error.message}`));
+  return { page, context, problems };
+}
+
+/** Waits until the log has a row for `keyId`. */
+async function logged(keyId, count = 1) {
+  for (let i = 0; i < 200; i++) {
+    const res = await gw.admin("GET", `/admin/log?key=${keyId}`);
+    if (res.json?.data?.length >= count) return res.json.data;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the call never reached the log");
+}
+
+function utc(iso) {
+  return `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** "4 h 59 min 58 s" → seconds. */
+function seconds(text) {
+  const part = (unit) => Number(new RegExp(`(\\d+) ${unit}\\b`).exec(text)?.[1] ?? 0);
+  return part("h") * 3600 + part("min") * 60 + part("s");
+}
+
+/** Whether the page is wider than its viewport (a phone would scroll sideways). */
+async function overflows(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+}
+
+test("key holder: the dashboard shows the right remaining quota and a live countdown to the reset", async () => {
+  const created = await gw.createKey("pro", "holder");
+  await gw.openaiClient(created.key).chat.completions.create({ model: MODELS.chat, messages: [{ role: "user", content: "Hello" }] });
+  const [logRow] = await logged(created.id);
+  const cost = `$${Number(logRow.cost_usd).toPrecision(2)}`;
+  const usage = (await gw.request("GET", "/v1/usage", { headers: { "x-api-key": created.key } })).json;
+  assert.equal(usage.window.remaining_tokens, 5000000 - 1512);
+
+  const { page, context, problems } = await openPage();
+  await page.goto(`${gw.url}/dashboard`);
+  await page.getByLabel("Your API key").fill(created.key);
+  await page.getByRole("button", { name: "Show my usage" }).click();
+  await page.locator("#log table").waitFor();
+
+  assert.equal(await page.locator("#quota-cards .card").first().locator(".value").textContent(), "pro");
+  assert.equal(await page.locator("#window-text").textContent(), "4,998,488 tokens left");
+  const bar = page.getByRole("progressbar");
+  assert.equal(await bar.getAttribute("aria-valuenow"), "1512");
+  assert.equal(await bar.getAttribute("aria-valuemax"), "5000000");
+  assert.equal(await page.locator("#reset-at").textContent(), `(at ${utc(usage.window.resets_at)})`);
+  const expected = (Date.parse(usage.window.resets_at) - Date.now()) / 1000;
+  const first = seconds(await page.locator("#countdown").textContent());
+  assert.ok(Math.abs(first - expected) <= 3, `countdown ${first} s, expected about ${expected} s`);
+  await page.waitForTimeout(1100);
+  const second = seconds(await page.locator("#countdown").textContent());
+  assert.ok(second < first, "the countdown is live");
+
+  // The call is in the last requests, with its cost; spend and tokens per model are charted.
+  const row = page.locator("#log tbody tr").first();
+  assert.match(await row.textContent(), new RegExp(`${MODELS.chat}.*200 ok.*1,500.*12`));
+  assert.ok((await row.textContent()).includes(cost), cost);
+  assert.ok((await page.getByRole("img", { name: /^Spend per model/ }).getAttribute("aria-label")).includes(`${MODELS.chat}: ${cost}`));
+  assert.match(await page.getByRole("img", { name: /^Tokens per model/ }).getAttribute("aria-label"), new RegExp(`${MODELS.chat}: 1,512`));
+  // The setup snippets carry this gateway's URL and the key's models; copying the key gives the key.
+  assert.match(await page.locator("#snippets").textContent(), new RegExp(`ANTHROPIC_BASE_URL=${gw.url}`));
+  const models = await page.locator("#model option").allTextContents();
+  assert.deepEqual(models.sort(), Object.values(MODELS).sort());
+  await page.getByRole("button", { name: "Copy" }).first().click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `export TOC_API_KEY=${created.key}`);
+  assert.ok(!(await page.locator("body").textContent()).includes(created.key), "the key is never shown whole");
+  await page.screenshot({ path: path.join(SHOTS, "dashboard.png"), fullPage: true });
+
+  // The key stays in this tab: a reload opens the dashboard again, a new tab asks for it.
+  await page.reload();
+  await page.locator("#log table").waitFor();
+  const other = await context.newPage();
+  await other.goto(`${gw.url}/dashboard`);
+  assert.ok(await other.getByLabel("Your API key").isVisible());
+  await other.close();
+
+  // Phone width: nothing wider than the screen.
+  await page.setViewportSize(PHONE);
+  assert.equal(await overflows(page), false, "the dashboard fits a phone's width");
+  await page.screenshot({ path: path.join(SHOTS, "dashboard-phone.png"), fullPage: true });
+
+  // A wrong key is told so, in words.
+  await page.getByRole("button", { name: "Forget key" }).click();
+  await page.getByLabel("Your API key").fill(`toc-${"x".repeat(48)}`);
+  await page.keyboard.press("Enter");
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /Invalid API key/);
+  await context.close();
+  assert.deepEqual(problems.filter((p) => !p.includes("401")), []);
+});
+
+test("operator: creates a key, copies it, the SDK uses it, and the call shows in the log and the spend", async () => {
+  const { page, context, problems } = await openPage();
+  await page.goto(`${gw.url}/admin`);
+  await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("#key-list table, #key-list p").first().waitFor();
+
+  await page.getByLabel("Name").fill("browser-made");
+  await page.getByLabel("Plan", { exact: true }).selectOption("pro");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await page.locator("#created").waitFor();
+  const shown = await page.locator("#created-key").textContent();
+  assert.match(shown, /^toc-[0-9A-Za-z]{48}$/);
+  await page.getByRole("button", { name: "Copy key" }).click();
+  const key = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(key, shown);
+  await page.getByRole("button", { name: "I have copied it" }).click();
+  assert.equal(await page.locator("#created-key").textContent(), "", "the key leaves the page");
+
+  // The copied key works through the SDK.
+  const answer = await gw.openaiClient(key).chat.completions.create({ model: MODELS.anthropic, messages: [{ role: "user", content: "Hello" }] });
+  assert.ok(answer.choices[0].message.content.length > 0);
+  const keyId = (await gw.admin("GET", "/admin/keys?q=browser-made")).json.data[0].id;
+  const [row] = await logged(keyId);
+
+  // The call in the log (filtered by its key), the spend in the cards and charts.
+  await page.reload();
+  await page.getByLabel("Key id").fill(keyId);
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.locator("#log-table tbody tr").first().waitFor();
+  const logRows = page.locator("#log-table tbody tr");
+  assert.equal(await logRows.count(), 1);
+  const text = await logRows.first().textContent();
+  assert.match(text, /browser-made/);
+  assert.match(text, new RegExp(`${MODELS.anthropic}.*p-anthropic.*200 ok`));
+  const spend = `$${Number(row.cost_usd).toPrecision(2)}`;
+  assert.ok(text.includes(spend), `${spend} in ${text}`);
+  const byKey = await page.getByRole("img", { name: /^Spend per key/ }).getAttribute("aria-label");
+  assert.ok(byKey.includes(`browser-made (${keyId}): ${spend}`), byKey);
+  const byModel = await page.getByRole("img", { name: /^Spend per model/ }).getAttribute("aria-label");
+  assert.ok(byModel.includes(`${MODELS.anthropic}: `), byModel);
+  assert.match(await page.locator("#top-keys").textContent(), /browser-made/);
+  await page.screenshot({ path: path.join(SHOTS, "admin.png"), fullPage: true });
+
+  // Plan change, disable and revoke from the key list act on the key at once.
+  const keyRow = page.locator("#key-list tbody tr", { hasText: keyId });
+  await keyRow.getByLabel("Plan of browser-made").selectOption("pro");
+  await keyRow.getByRole("button", { name: "Apply plan to browser-made" }).click();
+  await page.getByRole("status").waitFor();
+  await keyRow.getByRole("button", { name: "Disable browser-made" }).click();
+  await page.locator("#key-list tbody tr", { hasText: keyId }).getByRole("button", { name: "Enable browser-made" }).waitFor();
+  assert.equal((await gw.admin("GET", `/admin/keys/${keyId}`)).json.status, "disabled");
+  await page.locator("#key-list tbody tr", { hasText: keyId }).getByRole("button", { name: "Revoke browser-made" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+  await page.locator("#key-list tbody tr", { hasText: keyId }).getByText("revoked").waitFor();
+  assert.equal((await gw.admin("GET", `/admin/keys/${keyId}`)).json.status, "revoked");
+  const refused = await gw.request("GET", "/v1/usage", { headers: { "x-api-key": key } });
+  assert.equal(refused.status, 401);
+
+  // Upstream health from /health/ready.
+  assert.match(await page.locator("#health-body").textContent(), /Gateway: ready/);
+  await page.setViewportSize(PHONE);
+  assert.equal(await overflows(page), false, "the operator's page fits a phone's width");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, "admin-phone.png"), fullPage: true });
+  await context.close();
+  assert.deepEqual(problems, []);
+});
+
+/** Presses Tab until `predicate(active element)` holds; the steps taken, or a failure. */
+async function tabTo(page, predicate, what, limit = 60) {
+  for (let i = 1; i <= limit; i++) {
+    await page.keyboard.press("Tab");
+    const active = await page.evaluate(() => {
+      const a = document.activeElement;
+      const style = getComputedStyle(a);
+      const box = a.getBoundingClientRect();
+      return {
+        tag: a.tagName,
+        id: a.id,
+        text: (a.getAttribute("aria-label") ?? a.textContent ?? "").trim().slice(0, 60),
+        label: a.labels?.[0]?.textContent?.trim() ?? null,
+        outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0,
+        visible: box.width > 0 && box.height > 0,
+      };
+    });
+    assert.ok(active.visible, `focus landed on an invisible ${active.tag} #${active.id}`);
+    assert.ok(active.outline, `no visible focus on ${active.tag} #${active.id} "${active.text}"`);
+    if (predicate(active)) return i;
+  }
+  throw new Error(`Tab never reached ${what}`);
+}
+
+test("keyboard only: both pages are usable without a mouse, with visible focus", async () => {
+  const { page, context, problems } = await openPage();
+  // Operator: skip link, sign in, create a key, dismiss it.
+  await page.goto(`${gw.url}/admin`);
+  await tabTo(page, (a) => a.text === "Skip to content", "the skip link");
+  await tabTo(page, (a) => a.id === "token", "the token field");
+  await page.keyboard.type(ADMIN_TOKEN);
+  await page.keyboard.press("Enter");
+  await page.locator("#keys-title:focus").waitFor();
+  await tabTo(page, (a) => a.id === "new-name", "the name field");
+  await page.keyboard.type("keyboard-made");
+  await tabTo(page, (a) => a.id === "new-plan", "the plan");
+  await tabTo(page, (a) => a.text === "Create key", "Create key");
+  await page.keyboard.press("Enter");
+  await page.locator("#created:focus").waitFor();
+  const key = await page.locator("#created-key").textContent();
+  await tabTo(page, (a) => a.text === "Copy key", "Copy key");
+  await page.keyboard.press("Enter");
+  await tabTo(page, (a) => a.text === "I have copied it", "the dismiss button");
+  await page.keyboard.press("Enter");
+  await page.locator("#new-name:focus").waitFor();
+  const made = (await gw.admin("GET", "/admin/keys?q=keyboard-made")).json.data;
+  assert.equal(made.length, 1);
+  // The section links and the log filter are reachable too.
+  await tabTo(page, (a) => a.id === "log-outcome", "the log's outcome filter");
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.type(made[0].id);
+  await page.keyboard.press("Enter");
+  await page.locator("#log-table p, #log-table table").first().waitFor();
+
+  // Key holder: the new key opens the dashboard, and every copy button can be reached.
+  await page.goto(`${gw.url}/dashboard`);
+  await tabTo(page, (a) => a.id === "key", "the key field");
+  await page.keyboard.type(key);
+  await page.keyboard.press("Enter");
+  await page.locator("#quota-title:focus").waitFor();
+  await page.locator("#snippets pre").first().waitFor();
+  const steps = await tabTo(page, (a) => a.text === "Copy", "a copy button", 80);
+  assert.ok(steps > 0);
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `export TOC_API_KEY=${key}`);
+  await page.keyboard.press("Escape");
+  await context.close();
+  assert.deepEqual(problems, []);
+});
