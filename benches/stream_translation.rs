@@ -86,6 +86,7 @@ fn context() -> ResponseContext {
         request_id: "req_bench".into(),
         include_usage: true,
         echo: serde_json::Map::new(),
+        compaction: None,
     }
 }
 

@@ -59,6 +59,7 @@ pub fn answer(
         request_id: request_id.to_owned(),
         include_usage: true,
         echo: request.client.echo.clone(),
+        compaction: None,
     };
     let events = events(&request, model, request_id);
     if stream {
@@ -257,6 +258,7 @@ mod tests {
             default_max_tokens: request.max_output_tokens.unwrap_or(1024),
             max_output_tokens: request.max_output_tokens,
             reasoning: false,
+            cache_breakpoints: false,
         };
         format
             .encode_request_bytes(request, &target, &mut Warnings::new())

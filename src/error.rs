@@ -28,6 +28,9 @@ pub enum ErrorKind {
     /// A model id the config does not know.
     ModelNotFound,
     MethodNotAllowed,
+    /// The path is served over another protocol: a WebSocket upgrade where the gateway speaks
+    /// HTTP (Codex then falls back to HTTP streaming at once).
+    UpgradeRequired,
     /// A request body over the configured limit.
     RequestTooLarge,
     /// Requests per minute, tokens per minute or concurrency over the plan's limit, or an
@@ -52,6 +55,7 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => 403,
             ErrorKind::NotFound | ErrorKind::ModelNotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::UpgradeRequired => 426,
             ErrorKind::RequestTooLarge => 413,
             ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
@@ -281,6 +285,7 @@ pub fn client_message(kind: ErrorKind, status: u16, vendor_message: &str) -> Str
         | ErrorKind::NotFound
         | ErrorKind::ModelNotFound
         | ErrorKind::MethodNotAllowed
+        | ErrorKind::UpgradeRequired
         | ErrorKind::Internal => format!(
             "The upstream provider could not serve this model for the gateway{http}. If it persists, tell the gateway's operator the x-request-id of this response."
         ),

@@ -130,6 +130,7 @@ fn target(stream: bool, reasoning: bool) -> UpstreamTarget {
         default_max_tokens: 4096,
         max_output_tokens: Some(4096),
         reasoning,
+        cache_breakpoints: false,
     }
 }
 

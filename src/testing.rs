@@ -77,5 +77,6 @@ pub fn context(model: &str) -> ResponseContext {
         request_id: "req_test".to_owned(),
         include_usage: true,
         echo: serde_json::Map::new(),
+        compaction: None,
     }
 }

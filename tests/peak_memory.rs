@@ -67,6 +67,7 @@ fn target() -> UpstreamTarget {
         default_max_tokens: 1000,
         max_output_tokens: Some(1000),
         reasoning: false,
+        cache_breakpoints: true,
     }
 }
 

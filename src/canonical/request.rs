@@ -44,6 +44,16 @@ pub struct ChatRequest {
     pub response_format: Option<ResponseFormat>,
     /// An opaque end-user id (OpenAI `user`/`safety_identifier`, Anthropic `metadata.user_id`).
     pub user: Option<String>,
+    /// The key an upstream's prompt cache routes this conversation by (OpenAI
+    /// `prompt_cache_key`): the client's own, or one the gateway derives for the conversation
+    /// (see `translate::session`). Formats without such a field ignore it.
+    pub prompt_cache_key: Option<String>,
+    /// A client's attribution block, sent as the first system block and meaningful only to
+    /// that client's own vendor (Claude Code's `x-anthropic-billing-header: cc_version=…`).
+    /// Decoders keep it out of [`ChatRequest::system`]: elsewhere it would only change the
+    /// prompt's prefix (and with it the cache) from one request to the next. Only the encoder
+    /// of the format it came in puts it back.
+    pub attribution: Option<String>,
     /// Options that only the client-side encoder needs.
     pub client: ClientOptions,
 }

@@ -25,7 +25,7 @@ use crate::resilience::budget::RetryPolicy;
 use duration::parse_duration_ms;
 use glob::glob_match;
 pub use resilience::Timeouts;
-use schema::{RawConfig, RawModel, RawPlan, RawProvider};
+use schema::{RawAlias, RawConfig, RawModel, RawPlan, RawProvider};
 
 /// The configuration bundled with the Worker.
 pub const BUNDLED_TOML: &str = include_str!("../../config/gateway.toml");
@@ -72,6 +72,8 @@ pub struct Config {
     pub providers: Vec<Provider>,
     pub models: Vec<Model>,
     pub plans: Vec<Plan>,
+    /// Other names of configured models, in config order (the first that matches wins).
+    pub aliases: Vec<Alias>,
     pub log: LogSettings,
 }
 
@@ -84,6 +86,26 @@ pub struct LogSettings {
     /// How long per-day rollups are kept.
     pub rollup_retention_ms: u64,
 }
+
+/// Another name (or a glob of names) for a configured model.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    /// An id or a glob (`*`).
+    pub id: String,
+    /// The configured model id that serves it.
+    pub model: String,
+}
+
+impl Alias {
+    /// Whether the alias is one id (a glob cannot be listed).
+    pub fn is_exact(&self) -> bool {
+        !self.id.contains('*')
+    }
+}
+
+/// The suffix Claude Code adds to a model id to ask for a 1M context window (`[1m]`); some of
+/// its paths send it on verbatim.
+const LONG_CONTEXT_SUFFIX: &str = "[1m]";
 
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
@@ -98,6 +120,9 @@ pub struct GatewaySettings {
     pub keep_alive_ms: u64,
     /// How many upstream attempts a request may make, and until when.
     pub retry: RetryPolicy,
+    /// Isolates admit calls from slices of capacity their keys' meters set aside (see
+    /// `metering::allowance`), instead of asking the meter for each call.
+    pub allowances: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +166,8 @@ pub struct Model {
     pub prices: crate::pricing::Prices,
     /// The entry's share of its id's traffic (see `resilience::route_order`).
     pub weight: Option<u32>,
+    /// The gateway marks prompt cache breakpoints in requests it translates for this model.
+    pub auto_cache: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -241,6 +268,23 @@ impl Config {
                 self.providers
                     .get(model.provider)
                     .map(|provider| Route { model, provider })
+            })
+    }
+
+    /// The configured model id that serves `requested`: itself, itself without Claude Code's
+    /// `[1m]` suffix, or the model of the first alias matching it.
+    pub fn resolve_model<'a>(&'a self, requested: &'a str) -> Option<&'a str> {
+        let bare = requested
+            .strip_suffix(LONG_CONTEXT_SUFFIX)
+            .unwrap_or(requested);
+        [requested, bare]
+            .into_iter()
+            .find(|id| self.routes(id).next().is_some())
+            .or_else(|| {
+                self.aliases
+                    .iter()
+                    .find(|alias| glob_match(&alias.id, requested) || glob_match(&alias.id, bare))
+                    .map(|alias| alias.model.as_str())
             })
     }
 
@@ -346,12 +390,19 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     if raw.plans.is_empty() {
         check.error("plans", "", "at least one plan is required");
     }
+    let aliases: Vec<Alias> = raw
+        .aliases
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| validate_alias(i, a, &models, &mut check))
+        .collect();
     if check.errors.is_empty() {
         Ok(Config {
             gateway,
             providers,
             models,
             plans,
+            aliases,
             log,
         })
     } else {
@@ -449,6 +500,7 @@ fn validate_gateway(raw: &RawConfig, check: &mut Checker) -> GatewaySettings {
         abandon_after_ms,
         keep_alive_ms,
         retry,
+        allowances: raw.gateway.allowances.unwrap_or(true),
     }
 }
 
@@ -631,6 +683,33 @@ fn validate_model(
         reasoning: raw.reasoning.unwrap_or(false),
         prices,
         weight: raw.weight,
+        auto_cache: raw.auto_cache.unwrap_or(true),
+    })
+}
+
+fn validate_alias(
+    index: usize,
+    raw: &RawAlias,
+    models: &[Model],
+    check: &mut Checker,
+) -> Option<Alias> {
+    let entry = entry_name("aliases", index, &raw.id);
+    let before = check.errors.len();
+    if raw.id.trim().is_empty() {
+        check.error(&entry, "id", "must not be empty");
+    } else if !raw.id.contains('*') && models.iter().any(|m| m.id == raw.id) {
+        check.error(&entry, "id", "a model has this id; an alias cannot hide it");
+    }
+    if !models.iter().any(|m| m.id == raw.model) {
+        check.error(
+            &entry,
+            "model",
+            format!("no valid model has id {:?}", raw.model),
+        );
+    }
+    (check.errors.len() == before).then(|| Alias {
+        id: raw.id.clone(),
+        model: raw.model.clone(),
     })
 }
 
@@ -763,6 +842,43 @@ mod tests {
                 "missing {expected:?} in {errors}"
             );
         }
+    }
+
+    #[test]
+    fn aliases_resolve_to_configured_models() {
+        let json = r#"{
+            "providers": [{"id": "mock", "format": "anthropic", "base_url": "http://127.0.0.1:9/v1"}],
+            "models": [{"id": "small", "provider": "mock", "upstream": "x"}, {"id": "big", "provider": "mock", "upstream": "y"}],
+            "plans": [{"id": "p", "rpm": 1, "tpm": 1, "concurrency": 1, "window": "1h", "window_tokens": 10}],
+            "aliases": [{"id": "claude-3-5-haiku-*", "model": "small"}, {"id": "claude-haiku-4-5-20251001", "model": "small"},
+                        {"id": "claude-*", "model": "big"}]
+        }"#;
+        let config = Config::from_json(json).unwrap();
+        assert_eq!(config.resolve_model("big"), Some("big"));
+        assert_eq!(config.resolve_model("big[1m]"), Some("big"));
+        assert_eq!(
+            config.resolve_model("claude-3-5-haiku-20241022"),
+            Some("small")
+        );
+        assert_eq!(
+            config.resolve_model("claude-haiku-4-5-20251001"),
+            Some("small")
+        );
+        assert_eq!(config.resolve_model("claude-sonnet-4-6[1m]"), Some("big"));
+        assert_eq!(config.resolve_model("gpt-5"), None);
+        assert!(config.aliases[1].is_exact() && !config.aliases[0].is_exact());
+        let bad = json
+            .replace(r#""model": "big"}]"#, r#""model": "nope"}]"#)
+            .replace(r#""id": "claude-haiku-4-5-20251001""#, r#""id": "small""#);
+        let errors = Config::from_json(&bad).unwrap_err().to_string();
+        assert!(
+            errors.contains(r#"aliases[2] ("claude-*").model: no valid model has id "nope""#),
+            "{errors}"
+        );
+        assert!(
+            errors.contains(r#"aliases[1] ("small").id: a model has this id"#),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -17,7 +17,20 @@ pub struct RawConfig {
     #[serde(default)]
     pub plans: Vec<RawPlan>,
     #[serde(default)]
+    pub aliases: Vec<RawAlias>,
+    #[serde(default)]
     pub log: RawLog,
+}
+
+/// Another name for a configured model: the ids clients pick on their own (Claude Code's
+/// background calls name a dated Haiku) served by a model the operator chose.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlias {
+    /// The id clients send, or a glob of ids (`*` matches any run of characters).
+    pub id: String,
+    /// The configured model id that serves it.
+    pub model: String,
 }
 
 /// The request log (D1); every field has a default.
@@ -59,6 +72,8 @@ pub struct RawGateway {
     pub max_attempts: Option<u32>,
     /// No upstream attempt starts later than this after the request arrived (default "90s").
     pub attempt_window: Option<String>,
+    /// Isolates admit calls from allowances their keys' meters grant them (default true).
+    pub allowances: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +126,10 @@ pub struct RawModel {
     pub input_price: Option<f64>,
     /// US dollars per million output tokens (with `input_price`).
     pub output_price: Option<f64>,
+    /// Whether the gateway places prompt cache breakpoints in requests it translates for
+    /// this model, where the vendor caches only what is marked (Anthropic): the tools, the
+    /// system prompt and the conversation so far (default true).
+    pub auto_cache: Option<bool>,
     /// The model's prices, one row per date they changed (see [`RawPrice`]).
     pub prices: Option<Vec<RawPrice>>,
     /// Entries of one id with a weight share its traffic in proportion (the others are

@@ -15,7 +15,8 @@ use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, RequestInit, Result, Stub};
 
 use crate::keys::KeyStatus;
-use crate::metering::{AdmitRequest, Decision, Progress, Snapshot};
+use crate::metering::allowance::Isolate;
+use crate::metering::{AdmitRequest, Decision, Progress, Refusal, Snapshot};
 
 pub const DO_BINDING: &str = "KEY_METER";
 
@@ -24,6 +25,25 @@ pub struct AdmitBody {
     pub request: AdmitRequest,
     /// The plan KV knows, used only if the object has never been told the key's plan.
     pub plan_hint: String,
+    /// The asking isolate and its allowance (see `metering::allowance`).
+    #[serde(default)]
+    pub isolate: Option<Isolate>,
+}
+
+/// A call an isolate admitted from its allowance.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RegisterBody {
+    pub allowance: String,
+    pub request: AdmitRequest,
+    pub admitted_ms: u64,
+}
+
+/// What the object answers a registration.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registered {
+    Ok(Snapshot),
+    Refused(Refusal),
 }
 
 /// A call's final charge. Settling twice is harmless: the second changes nothing.
@@ -101,12 +121,18 @@ pub struct History {
 /// A handle on one key's object.
 pub struct MeterClient {
     stub: Stub,
+    /// A delay before every call (`TOC_DO_DELAY_MS`): benchmarks and tests simulate a meter
+    /// on another continent with it.
+    delay_ms: u64,
 }
 
 impl MeterClient {
     pub fn for_key(env: &Env, key_id: &str) -> Result<MeterClient> {
         let stub = env.durable_object(DO_BINDING)?.get_by_name(key_id)?;
-        Ok(MeterClient { stub })
+        Ok(MeterClient {
+            stub,
+            delay_ms: super::state::meter_delay_ms(env),
+        })
     }
 
     pub async fn admit(&self, body: &AdmitBody) -> Result<Decision> {
@@ -122,6 +148,11 @@ impl MeterClient {
     pub async fn checkpoint(&self, body: &CheckpointBody) -> Result<()> {
         let _: serde_json::Value = self.call(Method::Post, "checkpoint", Some(body)).await?;
         Ok(())
+    }
+
+    /// Registers a call admitted from an allowance.
+    pub async fn register(&self, body: &RegisterBody) -> Result<Registered> {
+        self.call(Method::Post, "register", Some(body)).await
     }
 
     /// Adds an abandoned attempt's tokens to a call in flight; `Ok(false)` when the window or
@@ -165,8 +196,11 @@ impl MeterClient {
             init.with_body(Some(JsValue::from_str(&json)));
         }
         let request = Request::new_with_init(&format!("https://meter/{path}"), &init)?;
-        let mut response = self.stub.fetch_with_request(request).await?;
-        let bytes = response.bytes().await?;
+        if self.delay_ms > 0 {
+            worker::Delay::from(std::time::Duration::from_millis(self.delay_ms)).await;
+        }
+        let response = self.stub.fetch_with_request(request).await?;
+        let bytes = super::js_pump::read_all(response.body()).await?;
         if response.status_code() != 200 {
             return Err(worker::Error::RustError(format!(
                 "meter {path} answered {}: {}",

@@ -16,11 +16,12 @@ use worker::{
 
 use super::meter_client::{
     AdmitBody, CheckpointBody, DayUsage, ExtendBody, History, Identity, IdentityBody, ModelUsage,
-    SettleBody, UsageBody, WindowUsage,
+    RegisterBody, SettleBody, UsageBody, WindowUsage,
 };
 use super::state;
 use crate::config::Config;
 use crate::keys::KeyStatus;
+use crate::metering::allowance::Allowance;
 use crate::metering::{Change, Charged, Limits, Meter, Progress, Reservation, Window};
 use crate::time::utc_date;
 
@@ -32,7 +33,8 @@ const PRUNE_EVERY_MS: u64 = 3_600_000;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS identity (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL, used_tokens INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS calls (id TEXT PRIMARY KEY, model TEXT NOT NULL, admitted_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL, input_estimate_tokens INTEGER NOT NULL, output_cap_tokens INTEGER NOT NULL, reported_input_tokens INTEGER, output_tokens INTEGER NOT NULL, credit_output_tokens INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL, charged_input_tokens INTEGER, charged_output_tokens INTEGER, provisional INTEGER NOT NULL, abandoned_input_tokens INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS calls (id TEXT PRIMARY KEY, model TEXT NOT NULL, admitted_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL, input_estimate_tokens INTEGER NOT NULL, output_cap_tokens INTEGER NOT NULL, reported_input_tokens INTEGER, output_tokens INTEGER NOT NULL, credit_output_tokens INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL, charged_input_tokens INTEGER, charged_output_tokens INTEGER, provisional INTEGER NOT NULL, abandoned_input_tokens INTEGER NOT NULL DEFAULT 0, allowance TEXT);
+CREATE TABLE IF NOT EXISTS allowances (id TEXT PRIMARY KEY, isolate TEXT NOT NULL, granted_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL, requests INTEGER NOT NULL, tokens INTEGER NOT NULL, slots INTEGER NOT NULL, used_requests INTEGER NOT NULL, used_tokens INTEGER NOT NULL, released INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS usage_window (window_start_ms INTEGER NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (window_start_ms, model));
 CREATE TABLE IF NOT EXISTS usage_daily (day TEXT NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (day, model));
 ";
@@ -73,21 +75,12 @@ impl DurableObject for KeyMeter {
         if let Err(e) = sql.exec(SCHEMA, None) {
             worker::console_error!("meter schema: {e}");
         }
-        // Calls tables made before abandoned attempts were charged get the column.
-        let has_abandoned = sql
-            .exec(
-                "SELECT name FROM pragma_table_info('calls') WHERE name = 'abandoned_input_tokens'",
-                None,
-            )
-            .and_then(|cursor| cursor.to_array::<serde_json::Value>())
-            .is_ok_and(|rows| !rows.is_empty());
-        if !has_abandoned
-            && let Err(e) = sql.exec(
-                "ALTER TABLE calls ADD COLUMN abandoned_input_tokens INTEGER NOT NULL DEFAULT 0",
-                None,
-            )
-        {
-            worker::console_error!("meter migration (abandoned_input_tokens): {e}");
+        // Calls tables made before these columns existed get them.
+        for (column, declaration) in [
+            ("abandoned_input_tokens", "INTEGER NOT NULL DEFAULT 0"),
+            ("allowance", "TEXT"),
+        ] {
+            add_column_if_missing(&sql, "calls", column, declaration);
         }
         let old_table = sql
             .exec(
@@ -109,9 +102,9 @@ impl DurableObject for KeyMeter {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         let path = req.path();
-        let body = req.bytes().await?;
+        let body = super::js_pump::read_request(&req).await?;
         // No await below this line: each request is decided atomically.
         let now_ms = worker::Date::now().as_millis();
         let answer = match path.as_str() {
@@ -119,12 +112,16 @@ impl DurableObject for KeyMeter {
             "/settle" => self.settle(&body, now_ms),
             "/checkpoint" => self.checkpoint(&body, now_ms),
             "/extend" => self.extend(&body, now_ms),
+            "/register" => self.register(&body, now_ms),
             "/identity" => self.identity(&body),
             "/usage" => self.usage(&body, now_ms),
             "/history" => self.history(now_ms),
             _ => return Response::error("unknown meter call", 404),
         };
-        if matches!(path.as_str(), "/admit" | "/checkpoint" | "/extend") {
+        if matches!(
+            path.as_str(),
+            "/admit" | "/checkpoint" | "/extend" | "/register"
+        ) {
             self.wake_at_next_lease_end(now_ms).await;
         }
         match answer {
@@ -201,6 +198,25 @@ impl KeyMeter {
     }
 }
 
+/// Adds `column` to `table` unless it is there (schemas of objects created by earlier versions).
+fn add_column_if_missing(sql: &SqlStorage, table: &str, column: &str, declaration: &str) {
+    let present = sql
+        .exec(
+            &format!("SELECT name FROM pragma_table_info('{table}') WHERE name = ?"),
+            vec![column.into()],
+        )
+        .and_then(|cursor| cursor.to_array::<serde_json::Value>())
+        .is_ok_and(|rows| !rows.is_empty());
+    if !present
+        && let Err(e) = sql.exec(
+            &format!("ALTER TABLE {table} ADD COLUMN {column} {declaration}"),
+            None,
+        )
+    {
+        worker::console_error!("meter migration ({table}.{column}): {e}");
+    }
+}
+
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body)
         .map_err(|e| worker::Error::RustError(format!("bad meter call: {e}")))
@@ -270,6 +286,22 @@ impl KeyMeter {
             charged_input_tokens: Option<f64>,
             charged_output_tokens: Option<f64>,
             provisional: f64,
+            #[serde(default)]
+            allowance: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct AllowanceRow {
+            id: String,
+            isolate: String,
+            granted_ms: f64,
+            expires_ms: f64,
+            window_start_ms: f64,
+            requests: f64,
+            tokens: f64,
+            slots: f64,
+            used_requests: f64,
+            used_tokens: f64,
+            released: f64,
         }
         let mut meter = Meter::new(plan_hint);
         for pair in self
@@ -328,6 +360,26 @@ impl KeyMeter {
                     _ => None,
                 },
                 provisional: row.provisional != 0.0,
+                allowance: row.allowance,
+            })
+            .collect();
+        meter.allowances = self
+            .sql
+            .exec("SELECT * FROM allowances", None)?
+            .to_array::<AllowanceRow>()?
+            .into_iter()
+            .map(|row| Allowance {
+                id: row.id,
+                isolate: row.isolate,
+                granted_ms: row.granted_ms as u64,
+                expires_ms: row.expires_ms as u64,
+                window_start_ms: row.window_start_ms as u64,
+                requests: row.requests as u64,
+                tokens: row.tokens as u64,
+                slots: row.slots as u64,
+                used_requests: row.used_requests as u64,
+                used_tokens: row.used_tokens as u64,
+                released: row.released != 0.0,
             })
             .collect();
         Ok(meter)
@@ -349,7 +401,7 @@ impl KeyMeter {
                         .map_or(SqlStorageValue::Null, |c| int(pick(c)))
                 };
                 self.sql.exec(
-                    "INSERT OR REPLACE INTO calls (id, model, admitted_ms, window_start_ms, input_estimate_tokens, output_cap_tokens, reported_input_tokens, output_tokens, credit_output_tokens, lease_until_ms, charged_input_tokens, charged_output_tokens, provisional, abandoned_input_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO calls (id, model, admitted_ms, window_start_ms, input_estimate_tokens, output_cap_tokens, reported_input_tokens, output_tokens, credit_output_tokens, lease_until_ms, charged_input_tokens, charged_output_tokens, provisional, abandoned_input_tokens, allowance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
                         r.id.as_str().into(),
                         r.model.as_str().into(),
@@ -365,6 +417,9 @@ impl KeyMeter {
                         charged(|c| c.output_tokens),
                         SqlStorageValue::Integer(i64::from(r.provisional)),
                         int(r.abandoned_input_tokens),
+                        r.allowance
+                            .as_deref()
+                            .map_or(SqlStorageValue::Null, Into::into),
                     ],
                 )?;
             }
@@ -397,6 +452,32 @@ impl KeyMeter {
                     bindings(usage.day.as_str().into()),
                 )?;
             }
+            Change::Allowance(a) => {
+                self.sql.exec(
+                    "INSERT OR REPLACE INTO allowances (id, isolate, granted_ms, expires_ms, window_start_ms, requests, tokens, slots, used_requests, used_tokens, released) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    vec![
+                        a.id.as_str().into(),
+                        a.isolate.as_str().into(),
+                        int(a.granted_ms),
+                        int(a.expires_ms),
+                        int(a.window_start_ms),
+                        int(a.requests),
+                        int(a.tokens),
+                        int(a.slots),
+                        int(a.used_requests),
+                        int(a.used_tokens),
+                        SqlStorageValue::Integer(i64::from(a.released)),
+                    ],
+                )?;
+            }
+            Change::ForgetAllowances(ids) => {
+                for id in ids {
+                    self.sql.exec(
+                        "DELETE FROM allowances WHERE id = ?",
+                        vec![id.as_str().into()],
+                    )?;
+                }
+            }
             Change::Identity => {
                 self.sql.exec(
                     "INSERT OR REPLACE INTO identity (k, v) VALUES ('plan', ?), ('status', ?)",
@@ -425,8 +506,15 @@ impl KeyMeter {
             let allowed = plan.is_some_and(|p| p.allows(&call.request.model));
             match limits {
                 Some(limits) => {
-                    let (decision, changes) =
-                        meter.admit(&call.request, &limits, allowed, now_ms, lease_ms, &day);
+                    let (decision, changes) = meter.admit_for(
+                        &call.request,
+                        &limits,
+                        allowed,
+                        now_ms,
+                        lease_ms,
+                        &day,
+                        call.isolate.as_ref(),
+                    );
                     (Ok(decision), changes)
                 }
                 None => (
@@ -439,6 +527,33 @@ impl KeyMeter {
             }
         })??;
         to_json(&decision)
+    }
+
+    /// A call an isolate admitted from its allowance: `{"ok": snapshot}` or `{"refused": why}`.
+    fn register(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+        let call: RegisterBody = parse(body)?;
+        let config = self.config()?;
+        let lease_ms = config.gateway.request_lease_ms;
+        let day = utc_date(now_ms);
+        let registered = self.with_meter(None, |meter| {
+            let plan = config.plan(&meter.plan);
+            let allowed = plan.is_some_and(|p| p.allows(&call.request.model));
+            let limits = settling_limits(&config, meter);
+            meter.register(
+                &call.allowance,
+                &call.request,
+                call.admitted_ms,
+                &limits,
+                allowed,
+                now_ms,
+                lease_ms,
+                &day,
+            )
+        })?;
+        match registered {
+            Ok(snapshot) => Ok(serde_json::json!({ "ok": snapshot })),
+            Err(refusal) => Ok(serde_json::json!({ "refused": refusal })),
+        }
     }
 
     fn settle(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {

@@ -12,6 +12,7 @@
 //! - [`request_log`] logs each call through a Queue into D1; [`log_reports`] reads it back.
 
 mod admin;
+mod allowance;
 mod auth;
 mod body_stream;
 mod count_tokens;
@@ -118,7 +119,7 @@ async fn route(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Resu
     }
     if let Some((format, endpoint)) = http::with_incoming(&req, format_endpoint) {
         return match endpoint.kind {
-            EndpointKind::Inference => {
+            EndpointKind::Inference | EndpointKind::Compact => {
                 inference::handle(req, env, ctx, format, endpoint, request_id).await
             }
             EndpointKind::CountTokens => {

@@ -23,11 +23,26 @@ pub async fn handle(
         Err(error) => return http::error(format, &error, request_id),
     };
     let visible = visible_models(&config, &record.plan);
-    let cards: Vec<ModelCard> = visible.iter().map(|m| card(m)).collect();
+    let mut cards: Vec<ModelCard> = visible.iter().map(|m| card(m)).collect();
+    // Aliases the client may pick on its own are listed under their own id (a glob cannot be).
+    for alias in config.aliases.iter().filter(|a| a.is_exact()) {
+        if let Some(model) = visible.iter().find(|m| m.id == alias.model) {
+            cards.push(ModelCard {
+                id: &alias.id,
+                ..card(model)
+            });
+        }
+    }
     let spec = format.spec();
+    // One model by id: a listed one, or the model an alias glob (or `[1m]`) resolves to.
+    let resolved = id.and_then(|id| {
+        let served = config.resolve_model(id)?;
+        let model = visible.iter().find(|m| m.id == served)?;
+        Some(ModelCard { id, ..card(model) })
+    });
     let response = match id {
         None => http::json(200, &spec.models_list(&cards)),
-        Some(id) => match cards.iter().find(|m| m.id == id) {
+        Some(id) => match cards.iter().find(|m| m.id == id).or(resolved.as_ref()) {
             Some(model) => http::json(200, &spec.model_entry(model)),
             None => http::error(
                 format,

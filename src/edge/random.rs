@@ -29,3 +29,9 @@ pub fn request_id() -> String {
     with_rng(|rng| format!("req_{}", keys::random_base62(24, rng)))
         .unwrap_or_else(|_| format!("req_{}", js_sys::Date::now() as u64))
 }
+
+/// A random base62 token of `len` characters (ids that must not collide, not secrets).
+pub fn token(len: usize) -> String {
+    with_rng(|rng| keys::random_base62(len, rng))
+        .unwrap_or_else(|_| format!("{}", js_sys::Date::now() as u64))
+}

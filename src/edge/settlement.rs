@@ -5,8 +5,8 @@
 //! - as soon as the upstream reports the input, so a lapse charges the real input rather than
 //!   the estimate;
 //! - whenever the output that arrived reaches three quarters of the output credit, raising the
-//!   credit to twice the output (the lapse charges the credit, so it stays ahead of what the
-//!   call has received; a few checkpoints per call, whatever its length);
+//!   credit to four times the output (the lapse charges the credit, so it stays ahead of what
+//!   the call has received; a few checkpoints per call, whatever its length);
 //! - every third of `gateway.request_lease` otherwise, so a live call's lease never runs out.
 //!
 //! When the call reports how it ended, the task settles it with the upstream's figures (or the
@@ -17,6 +17,8 @@
 //! lease runs out: the object charges the reported input (or the estimate) plus the credit.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -26,7 +28,9 @@ use futures_util::future::{Either, select};
 use serde_json::Value;
 use worker::{Delay, Env};
 
-use super::meter_client::{CheckpointBody, MeterClient, SettleBody};
+use super::allowance;
+use super::inference::admission::AllowanceUse;
+use super::meter_client::{CheckpointBody, MeterClient, RegisterBody, Registered, SettleBody};
 use super::request_log::{self, SharedFacts};
 use super::responses_state::{self, Conversation};
 use crate::canonical::ChatResponse;
@@ -96,9 +100,18 @@ pub struct Settlement {
     pub output_cap_tokens: u64,
     pub lease_ms: u64,
     pub keep: Option<Keep>,
+    /// The allowance the call runs under, if any.
+    pub allowance: Option<AllowanceUse>,
+    /// Stops the call (its registration was refused: the key was revoked or disabled
+    /// meanwhile, or its meter cannot be reached).
+    pub stop: web_sys::AbortController,
     /// The call's facts for the request log (`None`: not logged).
     pub log: Option<SharedFacts>,
 }
+
+/// A call admitted from an allowance, being registered with the key's object: the task sends
+/// it first thing (it starts as soon as the call has gone out upstream: a microtask later).
+type Registration = Pin<Box<dyn Future<Output = worker::Result<Registered>>>>;
 
 /// What the call has reported so far, shared with the task.
 struct Shared {
@@ -131,7 +144,9 @@ impl Reporter {
             return;
         };
         shared.meter.clone_from(meter);
-        let input_due = !shared.input_sent && meter.usage.input_tokens.is_some();
+        // The input figure is worth a checkpoint while the answer runs (a lapse then charges it
+        // rather than the estimate); at the end the settlement follows at once.
+        let input_due = !shared.input_sent && meter.usage.input_tokens.is_some() && !meter.finished;
         let credit_due = meter.output_tokens() >= shared.checkpoint_at_output_tokens;
         if (input_due || credit_due)
             && let Some(nudge) = &self.nudge
@@ -192,6 +207,60 @@ impl Settlement {
         INITIAL_OUTPUT_CREDIT_TOKENS.min(self.output_cap_tokens)
     }
 
+    /// The registration of a call admitted from an allowance, for the task to send and await.
+    fn registration(&self) -> Option<Registration> {
+        let allowance = self.allowance.as_ref()?;
+        let request = allowance.register.clone()?;
+        let body = RegisterBody {
+            allowance: allowance.id.clone(),
+            request,
+            admitted_ms: allowance.admitted_ms,
+        };
+        let env = self.env.clone();
+        let key_id = self.key_id.clone();
+        Some(Box::pin(async move {
+            let meter = MeterClient::for_key(&env, &key_id)?;
+            meter.register(&body).await
+        }))
+    }
+
+    /// Awaits the registration; a call whose registration is refused (or cannot be made) is
+    /// stopped: it is not metered, so it must not run.
+    async fn registered(&self, registration: Registration) -> bool {
+        let Some(allowance) = &self.allowance else {
+            return true;
+        };
+        let tokens = allowance
+            .register
+            .as_ref()
+            .map_or(0, |r| r.input_tokens.saturating_add(r.output_tokens));
+        let outcome = registration.await;
+        let snapshot = match &outcome {
+            Ok(Registered::Ok(snapshot)) => Some(snapshot),
+            _ => None,
+        };
+        allowance::registered(&self.key_id, &allowance.id, tokens, snapshot);
+        match outcome {
+            Ok(Registered::Ok(_)) => true,
+            Ok(Registered::Refused(refusal)) => {
+                worker::console_warn!(
+                    "{}: registration refused ({refusal:?}); the call is stopped",
+                    self.request_id
+                );
+                self.stop.abort();
+                false
+            }
+            Err(e) => {
+                worker::console_error!(
+                    "{}: registration failed ({e}); the call is stopped",
+                    self.request_id
+                );
+                self.stop.abort();
+                false
+            }
+        }
+    }
+
     /// Starts the task; the call reports through the returned [`Reporter`].
     pub fn start(self, ctx: &worker::Context) -> Reporter {
         let shared = Rc::new(RefCell::new(Shared {
@@ -211,7 +280,8 @@ impl Settlement {
         let log = self.log.clone();
         if self.needed() {
             let watched = Rc::clone(&shared);
-            ctx.wait_until(async move { self.run(watched, reported, nudged).await });
+            let registration = self.registration();
+            ctx.wait_until(async move { self.run(watched, reported, nudged, registration).await });
         }
         Reporter {
             shared,
@@ -228,9 +298,18 @@ impl Settlement {
         shared: Rc<RefCell<Shared>>,
         mut reported: oneshot::Receiver<Report>,
         mut nudged: mpsc::UnboundedReceiver<()>,
+        registration: Option<Registration>,
     ) {
         let heartbeat_ms = (self.lease_ms / 3).max(50);
         let mut credit = self.initial_credit();
+        if let Some(registration) = registration
+            && !self.registered(registration).await
+        {
+            // Never metered: nothing to checkpoint or settle; the call winds down.
+            let _ = reported.await;
+            self.end_allowance();
+            return;
+        }
         loop {
             let wake = select(
                 nudged.next(),
@@ -262,9 +341,11 @@ impl Settlement {
             let billed = shared.meter.billed(self.input_estimate_tokens);
             let output = billed.output_tokens;
             let credit = if output >= threshold(credit) {
+                // Four times ahead (at least a whole initial credit more): a few checkpoints
+                // per answer, however long, each a round trip to the key's object.
                 output
-                    .saturating_mul(2)
-                    .max(INITIAL_OUTPUT_CREDIT_TOKENS)
+                    .saturating_mul(4)
+                    .max(output.saturating_add(INITIAL_OUTPUT_CREDIT_TOKENS))
                     .min(self.output_cap_tokens)
                     .max(output)
             } else {
@@ -300,7 +381,15 @@ impl Settlement {
         credit
     }
 
+    /// The call no longer holds its allowance's slot.
+    fn end_allowance(&self) {
+        if let Some(allowance) = &self.allowance {
+            allowance::ended(&self.key_id, &allowance.id);
+        }
+    }
+
     async fn finish(&self, report: Report, ended_ms: u64) {
+        self.end_allowance();
         let billed = if report.refused {
             Billed::default()
         } else {

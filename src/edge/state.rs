@@ -45,6 +45,23 @@ pub fn metering_enabled(env: &Env) -> bool {
     binding_text(env, "METERING").as_deref() != Some("off")
 }
 
+/// The simulated delay before every call to a key's object (`TOC_DO_DELAY_MS`, benchmarks
+/// and tests only; read once per isolate).
+pub fn meter_delay_ms(env: &Env) -> u64 {
+    thread_local! {
+        static DELAY_MS: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+    }
+    DELAY_MS.with(|cell| {
+        cell.get().unwrap_or_else(|| {
+            let ms = binding_text(env, "TOC_DO_DELAY_MS")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            cell.set(Some(ms));
+            ms
+        })
+    })
+}
+
 /// A Worker variable or secret as text, if set.
 pub fn binding_text(env: &Env, name: &str) -> Option<String> {
     env.secret(name)

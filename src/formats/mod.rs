@@ -138,6 +138,10 @@ pub struct UpstreamTarget {
     /// Whether the model accepts reasoning controls (OpenAI `reasoning_effort`/`reasoning`,
     /// Anthropic `thinking`). Without it, reasoning requests are dropped with a warning.
     pub reasoning: bool,
+    /// Whether the gateway marks prompt cache breakpoints itself for a request that carries
+    /// none (formats whose vendor caches only what is marked: Anthropic). Other formats'
+    /// vendors cache by prefix on their own and ignore it.
+    pub cache_breakpoints: bool,
 }
 
 impl UpstreamTarget {
@@ -183,6 +187,9 @@ pub struct ResponseContext {
     pub include_usage: bool,
     /// Responses: request fields to echo in the response object.
     pub echo: Map<String, Value>,
+    /// A compaction (see `translate::compaction`): the user messages the compacted history
+    /// keeps; the answer is the summary, in the format's compaction shape.
+    pub compaction: Option<Vec<String>>,
 }
 
 impl ResponseContext {
@@ -193,6 +200,7 @@ impl ResponseContext {
             request_id: request_id.to_owned(),
             include_usage: request.client.include_usage,
             echo: request.client.echo.clone(),
+            compaction: None,
         }
     }
 }

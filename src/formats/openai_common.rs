@@ -10,6 +10,18 @@ use crate::resilience::retry_after;
 /// A fixed creation time for catalog entries (the config has none): 2025-01-01.
 const CATALOG_CREATED_S: u64 = 1_735_689_600;
 
+/// OpenAI's longest `prompt_cache_key`.
+const MAX_PROMPT_CACHE_KEY_CHARS: usize = 64;
+
+/// A `prompt_cache_key` to send, if OpenAI would take it (1 to 64 characters): a longer key
+/// would fail the whole request, and without one the cache still works by prefix alone.
+pub fn prompt_cache_key(key: &str) -> Option<&str> {
+    let chars = key.chars().count();
+    (1..=MAX_PROMPT_CACHE_KEY_CHARS)
+        .contains(&chars)
+        .then_some(key)
+}
+
 /// The OpenAI models list (`{"object": "list", "data": [...]}`).
 pub fn models_list(models: &[ModelCard]) -> Value {
     let data: Vec<Value> = models.iter().map(model_entry).collect();
@@ -54,6 +66,7 @@ pub fn type_code(kind: ErrorKind) -> (&'static str, Option<&'static str>) {
         ErrorKind::NotFound => ("not_found_error", None),
         ErrorKind::ModelNotFound => ("not_found_error", Some("model_not_found")),
         ErrorKind::MethodNotAllowed => ("invalid_request_error", Some("method_not_allowed")),
+        ErrorKind::UpgradeRequired => ("invalid_request_error", Some("websocket_not_supported")),
         ErrorKind::RequestTooLarge => ("invalid_request_error", Some("request_too_large")),
         ErrorKind::RateLimited => ("rate_limit_error", Some("rate_limit_exceeded")),
         ErrorKind::UpstreamFailed => ("server_error", Some("upstream_error")),

@@ -35,6 +35,9 @@ pub struct IdLimits {
 pub enum EndpointKind {
     /// An answer, streamed or not.
     Inference,
+    /// A conversation's history compacted into a summary the client sends back in its place
+    /// (Responses `POST /responses/compact`): an answer from the model, in another shape.
+    Compact,
     /// A token count of a request.
     CountTokens,
     /// The models the key may use.
@@ -179,6 +182,17 @@ pub trait FormatSpec: Sync {
     /// (`anthropic-beta`), if it has one.
     fn beta_header(&self) -> Option<&'static str> {
         None
+    }
+    /// The beta flags (of those `sent`, comma-separated) an upstream error answer refuses; the
+    /// attempt is then made once more without them.
+    fn rejected_betas(&self, _status: u16, _body: &[u8], _sent: &str) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether the format's upstreams keep a model's reasoning across its tool calls (what
+    /// Anthropic's `interleaved-thinking` beta asks for): Anthropic with signatures, Responses
+    /// with encrypted reasoning items, Gemini with thought signatures.
+    fn interleaves_reasoning(&self) -> bool {
+        false
     }
     /// The smallest output limit the format's upstreams accept.
     fn min_output_tokens(&self) -> u64 {

@@ -73,7 +73,7 @@ pub fn go_duration(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metering::Limits;
+    use crate::metering::{Limits, SetAside};
 
     #[test]
     fn durations() {
@@ -104,6 +104,8 @@ mod tests {
             requests_reset_ms: 1_030_000,
             tokens_reset_ms: 1_030_000,
             in_flight: 1,
+            slots_held: 1,
+            set_aside: SetAside::default(),
         };
         let headers = limit_headers(&snapshot);
         let get = |name: &str| {

@@ -1,10 +1,11 @@
 //! A key's meter: admission, checkpoints, settlement and the counters behind every limit (the
 //! rules are in the module doc of [`crate::metering`]).
 
+use super::allowance::{self, ALLOWANCE_TTL_MS, Allowance, Isolate};
 use super::reservation::{Charged, Reservation};
 use super::{
     AdmitRequest, Change, Decision, INITIAL_OUTPUT_CREDIT_TOKENS, Limits, MINUTE_MS, Progress,
-    Refusal, Snapshot, UsageRecord, Window,
+    Refusal, SetAside, Snapshot, UsageRecord, Window,
 };
 use crate::keys::KeyStatus;
 
@@ -17,6 +18,8 @@ pub struct Meter {
     /// Admissions of the last minute, calls still in flight, and provisional charges still
     /// open to correction, oldest first.
     pub reservations: Vec<Reservation>,
+    /// Capacity set aside for isolates (see [`allowance`]); expired ones are forgotten.
+    pub allowances: Vec<Allowance>,
 }
 
 /// `a + b` for counters that must never wrap.
@@ -36,6 +39,7 @@ impl Meter {
             plan: plan.to_owned(),
             window: None,
             reservations: Vec::new(),
+            allowances: Vec::new(),
         }
     }
 
@@ -64,6 +68,16 @@ impl Meter {
         if !forget.is_empty() {
             changes.push(Change::Forget(forget.into_iter().map(|r| r.id).collect()));
         }
+        let (live, expired): (Vec<Allowance>, Vec<Allowance>) =
+            std::mem::take(&mut self.allowances)
+                .into_iter()
+                .partition(|a| a.live(now_ms));
+        self.allowances = live;
+        if !expired.is_empty() {
+            changes.push(Change::ForgetAllowances(
+                expired.into_iter().map(|a| a.id).collect(),
+            ));
+        }
     }
 
     /// When the window has ended and calls admitted in it are still in flight, a new window
@@ -73,7 +87,9 @@ impl Meter {
         let Some(window) = self.window else {
             return;
         };
-        if now_ms < window.end_ms || !self.reservations.iter().any(Reservation::in_flight) {
+        let carried = self.reservations.iter().any(Reservation::in_flight)
+            || self.allowances.iter().any(|a| a.live(now_ms));
+        if now_ms < window.end_ms || !carried {
             return;
         }
         let next = Window {
@@ -86,6 +102,10 @@ impl Meter {
         for reservation in self.reservations.iter_mut().filter(|r| r.in_flight()) {
             reservation.window_start_ms = next.start_ms;
             changes.push(Change::Reservation(reservation.clone()));
+        }
+        for allowance in self.allowances.iter_mut().filter(|a| a.live(now_ms)) {
+            allowance.window_start_ms = next.start_ms;
+            changes.push(Change::Allowance(allowance.clone()));
         }
     }
 
@@ -149,20 +169,43 @@ impl Meter {
         }
     }
 
-    /// Counters at `now_ms` (call after pruning).
+    /// Counters at `now_ms` (call after pruning). Live allowances count as used: their
+    /// requests and tokens in the minute (and their tokens in their window) until they expire,
+    /// their slots as held.
     pub fn snapshot(&self, limits: &Limits, now_ms: u64) -> Snapshot {
         let (window_start_ms, window_end_ms, window_used_tokens) = match self.window {
             Some(w) if now_ms < w.end_ms => (w.start_ms, w.end_ms, w.used_tokens),
             _ => (now_ms, now_ms.saturating_add(limits.window_ms), 0),
         };
+        let live = || self.allowances.iter().filter(|a| a.live(now_ms));
         let reserved_in_window = sum(self
             .reservations
             .iter()
             .filter(|r| r.in_flight() && r.window_start_ms == window_start_ms)
             .map(Reservation::tokens));
+        let set_aside_in_window = sum(live()
+            .filter(|a| a.window_start_ms == window_start_ms)
+            .map(Allowance::tokens_left));
         let recent = || self.reservations.iter().filter(|r| r.in_minute(now_ms));
         let oldest_recent = recent().map(|r| r.admitted_ms).min();
-        let reset = oldest_recent.map_or(now_ms, |t| t.saturating_add(MINUTE_MS));
+        let mut reset = oldest_recent.map_or(now_ms, |t| t.saturating_add(MINUTE_MS));
+        if let Some(expiry) = live()
+            .filter(|a| a.requests_left() > 0)
+            .map(|a| a.expires_ms)
+            .min()
+        {
+            reset = if oldest_recent.is_some() {
+                reset.min(expiry)
+            } else {
+                expiry
+            };
+        }
+        let running = || self.reservations.iter().filter(|r| r.in_flight());
+        let under_live_allowance = |r: &&Reservation| {
+            r.allowance
+                .as_ref()
+                .is_some_and(|id| live().any(|a| &a.id == id))
+        };
         Snapshot {
             plan: self.plan.clone(),
             limits: *limits,
@@ -175,7 +218,14 @@ impl Meter {
             minute_tokens: sum(recent().map(Reservation::tokens)),
             requests_reset_ms: reset,
             tokens_reset_ms: reset,
-            in_flight: self.reservations.iter().filter(|r| r.in_flight()).count() as u64,
+            in_flight: running().count() as u64,
+            slots_held: (running().filter(|r| !under_live_allowance(r)).count() as u64)
+                .saturating_add(sum(live().map(|a| a.slots))),
+            set_aside: SetAside {
+                requests: sum(live().map(Allowance::requests_left)),
+                tokens: sum(live().map(Allowance::tokens_left)),
+                window_tokens: set_aside_in_window,
+            },
         }
     }
 
@@ -191,6 +241,21 @@ impl Meter {
         lease_ms: u64,
         day: &str,
     ) -> (Decision, Vec<Change>) {
+        self.admit_for(request, limits, model_allowed, now_ms, lease_ms, day, None)
+    }
+
+    /// [`Meter::admit`] for a call from an isolate that may hold (or want) an allowance.
+    #[allow(clippy::too_many_arguments)]
+    pub fn admit_for(
+        &mut self,
+        request: &AdmitRequest,
+        limits: &Limits,
+        model_allowed: bool,
+        now_ms: u64,
+        lease_ms: u64,
+        day: &str,
+        isolate: Option<&Isolate>,
+    ) -> (Decision, Vec<Change>) {
         let mut changes = Vec::new();
         self.prune(limits, now_ms, day, &mut changes);
         let refuse = |meter: &Meter, refusal: Refusal, retry: Option<u64>, left: u64| Decision {
@@ -199,6 +264,8 @@ impl Meter {
             output_tokens: left,
             clamped: false,
             snapshot: meter.snapshot(limits, now_ms),
+            from_allowance: None,
+            allowance: None,
         };
         match self.status {
             KeyStatus::Disabled => return (refuse(self, Refusal::Disabled, None, 0), changes),
@@ -209,6 +276,24 @@ impl Meter {
             return (refuse(self, Refusal::ModelNotAllowed, None, 0), changes);
         }
         let window = self.current_window(now_ms, limits, &mut changes);
+        if let Some(isolate) = isolate {
+            self.release_allowance(isolate, now_ms, &mut changes);
+        }
+        // A call its isolate sent before it learned of its allowance: the allowance's capacity
+        // was set aside for exactly such calls.
+        if let Some(isolate) = isolate
+            && !request.instant
+            && let Some(decision) = self.admit_from_unknown_allowance(
+                request,
+                isolate,
+                limits,
+                now_ms,
+                lease_ms,
+                &mut changes,
+            )
+        {
+            return (decision, changes);
+        }
         let before = self.snapshot(limits, now_ms);
         let seconds_until = |at_ms: u64| at_ms.saturating_sub(now_ms).div_ceil(1000).max(1);
         let (input, wanted) = if request.instant {
@@ -218,7 +303,7 @@ impl Meter {
         };
         // The least this call can run with.
         let needed = input.saturating_add(request.min_output_tokens.min(wanted));
-        let window_room = before.window_remaining_tokens();
+        let window_room = before.window_room();
         if needed > limits.window_tokens {
             let refused = refuse(self, Refusal::LargerThanWindow, None, window_room);
             return (refused, changes);
@@ -228,11 +313,11 @@ impl Meter {
             let refused = refuse(self, Refusal::QuotaExhausted, retry, window_room);
             return (refused, changes);
         }
-        if before.minute_requests >= limits.rpm {
+        if before.requests_counted() >= limits.rpm {
             let retry = Some(seconds_until(before.requests_reset_ms));
             return (refuse(self, Refusal::RequestsPerMinute, retry, 0), changes);
         }
-        let minute_room = before.minute_remaining_tokens();
+        let minute_room = before.minute_room();
         if needed > limits.tpm {
             let refused = refuse(self, Refusal::LargerThanMinute, None, minute_room);
             return (refused, changes);
@@ -242,7 +327,7 @@ impl Meter {
             let refused = refuse(self, Refusal::TokensPerMinute, retry, minute_room);
             return (refused, changes);
         }
-        if !request.instant && before.in_flight >= limits.concurrency {
+        if !request.instant && before.slots_held >= limits.concurrency {
             return (refuse(self, Refusal::Concurrency, Some(1), 0), changes);
         }
         let room = window_room.min(minute_room);
@@ -262,18 +347,217 @@ impl Meter {
             lease_until_ms: now_ms.saturating_add(lease_ms),
             charged: request.instant.then_some(Charged::default()),
             provisional: false,
+            allowance: None,
         };
+        let reserved = reservation.reserved_tokens();
         self.reservations.retain(|r| r.id != request.id);
         self.reservations.push(reservation.clone());
         changes.push(Change::Reservation(reservation));
+        let allowance = isolate
+            .filter(|i| i.wants_allowance && !request.instant)
+            .and_then(|i| self.grant_allowance(&i.id, limits, now_ms, reserved, &mut changes));
         let decision = Decision {
             refusal: None,
             retry_after_s: None,
             output_tokens: output_cap,
             clamped: output_cap < wanted,
             snapshot: self.snapshot(limits, now_ms),
+            from_allowance: None,
+            allowance,
         };
         (decision, changes)
+    }
+
+    /// Gives back what the isolate's allowance holds beyond its unregistered calls, if the
+    /// isolate says so.
+    fn release_allowance(&mut self, isolate: &Isolate, now_ms: u64, changes: &mut Vec<Change>) {
+        let (Some(known), Some(pending)) = (&isolate.knows, isolate.release) else {
+            return;
+        };
+        let running = self.running_under(known);
+        if let Some(allowance) = self
+            .allowances
+            .iter_mut()
+            .find(|a| &a.id == known && a.isolate == isolate.id && a.live(now_ms))
+        {
+            allowance.release(pending, running);
+            changes.push(Change::Allowance(allowance.clone()));
+        }
+    }
+
+    /// The live allowance `isolate` holds, if any (a released one no longer counts: the
+    /// isolate gave it back).
+    fn allowance_of(&self, isolate: &str, now_ms: u64) -> Option<usize> {
+        self.allowances
+            .iter()
+            .position(|a| a.isolate == isolate && a.live(now_ms) && !a.released)
+    }
+
+    /// Calls in flight that were admitted from allowance `id`.
+    fn running_under(&self, id: &str) -> u64 {
+        self.reservations
+            .iter()
+            .filter(|r| r.in_flight() && r.allowance.as_deref() == Some(id))
+            .count() as u64
+    }
+
+    /// Admits `request` from the allowance its isolate holds but did not know of when it sent
+    /// the call, if that allowance has room for the call's whole reservation.
+    fn admit_from_unknown_allowance(
+        &mut self,
+        request: &AdmitRequest,
+        isolate: &Isolate,
+        limits: &Limits,
+        now_ms: u64,
+        lease_ms: u64,
+        changes: &mut Vec<Change>,
+    ) -> Option<Decision> {
+        let index = self.allowance_of(&isolate.id, now_ms)?;
+        let id = self.allowances.get(index)?.id.clone();
+        if isolate.knows.as_deref() == Some(id.as_str()) {
+            return None;
+        }
+        let tokens = request.input_tokens.saturating_add(request.output_tokens);
+        let running = self.running_under(&id);
+        let allowance = self.allowances.get_mut(index)?;
+        if !allowance.take(tokens, running) {
+            return None;
+        }
+        changes.push(Change::Allowance(allowance.clone()));
+        let reservation = self.allowance_reservation(request, &id, now_ms, lease_ms)?;
+        self.reservations.retain(|r| r.id != request.id);
+        self.reservations.push(reservation.clone());
+        changes.push(Change::Reservation(reservation));
+        Some(Decision {
+            refusal: None,
+            retry_after_s: None,
+            output_tokens: request.output_tokens,
+            clamped: false,
+            snapshot: self.snapshot(limits, now_ms),
+            from_allowance: Some(id),
+            allowance: None,
+        })
+    }
+
+    /// A call's reservation under allowance `id` (whose window it counts in).
+    fn allowance_reservation(
+        &self,
+        request: &AdmitRequest,
+        id: &str,
+        admitted_ms: u64,
+        lease_ms: u64,
+    ) -> Option<Reservation> {
+        let allowance = self.allowances.iter().find(|a| a.id == id)?;
+        Some(Reservation {
+            id: request.id.clone(),
+            model: request.model.clone(),
+            admitted_ms,
+            window_start_ms: allowance.window_start_ms,
+            input_estimate_tokens: request.input_tokens,
+            output_cap_tokens: request.output_tokens,
+            abandoned_input_tokens: 0,
+            progress: Progress {
+                credit_output_tokens: INITIAL_OUTPUT_CREDIT_TOKENS.min(request.output_tokens),
+                ..Progress::default()
+            },
+            lease_until_ms: admitted_ms.saturating_add(lease_ms),
+            charged: None,
+            provisional: false,
+            allowance: Some(id.to_owned()),
+        })
+    }
+
+    /// Sets a slice of what is left aside for `isolate`, if it holds none and the key is far
+    /// from its limits (see [`allowance::size`]).
+    fn grant_allowance(
+        &mut self,
+        isolate: &str,
+        limits: &Limits,
+        now_ms: u64,
+        call_tokens: u64,
+        changes: &mut Vec<Change>,
+    ) -> Option<allowance::Grant> {
+        if self.allowance_of(isolate, now_ms).is_some() {
+            return None;
+        }
+        let after = self.snapshot(limits, now_ms);
+        let (requests, tokens, slots) = allowance::size(
+            limits,
+            limits.rpm.saturating_sub(after.requests_counted()),
+            after.window_room().min(after.minute_room()),
+            limits.concurrency.saturating_sub(after.slots_held),
+            call_tokens,
+        )?;
+        let granted = Allowance {
+            id: format!("alw_{isolate}_{now_ms}"),
+            isolate: isolate.to_owned(),
+            granted_ms: now_ms,
+            expires_ms: now_ms.saturating_add(ALLOWANCE_TTL_MS),
+            window_start_ms: after.window_start_ms,
+            requests,
+            tokens,
+            slots,
+            used_requests: 0,
+            used_tokens: 0,
+            released: false,
+        };
+        let grant = granted.grant();
+        changes.push(Change::Allowance(granted.clone()));
+        self.allowances.push(granted);
+        Some(grant)
+    }
+
+    /// Registers a call its isolate admitted from allowance `id` at `admitted_ms`: the call's
+    /// reservation moves from the allowance into its own row, with a lease. Refused (and the
+    /// isolate stops the call) if the key is no longer active or the model no longer allowed,
+    /// or if the allowance is gone or has no room left (a registration that came too late).
+    #[allow(clippy::too_many_arguments)]
+    pub fn register(
+        &mut self,
+        id: &str,
+        request: &AdmitRequest,
+        admitted_ms: u64,
+        limits: &Limits,
+        model_allowed: bool,
+        now_ms: u64,
+        lease_ms: u64,
+        day: &str,
+    ) -> (Result<Snapshot, Refusal>, Vec<Change>) {
+        let mut changes = Vec::new();
+        self.prune(limits, now_ms, day, &mut changes);
+        match self.status {
+            KeyStatus::Disabled => return (Err(Refusal::Disabled), changes),
+            KeyStatus::Revoked => return (Err(Refusal::Revoked), changes),
+            KeyStatus::Active => {}
+        }
+        if !model_allowed {
+            return (Err(Refusal::ModelNotAllowed), changes);
+        }
+        // Registered already (a retried registration): nothing more to take.
+        if self.reservations.iter().any(|r| r.id == request.id) {
+            return (Ok(self.snapshot(limits, now_ms)), changes);
+        }
+        let running = self.running_under(id);
+        let tokens = request.input_tokens.saturating_add(request.output_tokens);
+        let Some(allowance) = self
+            .allowances
+            .iter_mut()
+            .find(|a| a.id == id && a.live(now_ms))
+        else {
+            return (Err(Refusal::Concurrency), changes);
+        };
+        if !allowance.take(tokens, running) {
+            return (Err(Refusal::Concurrency), changes);
+        }
+        changes.push(Change::Allowance(allowance.clone()));
+        let admitted_ms = admitted_ms.clamp(allowance.granted_ms, now_ms);
+        let Some(reservation) = self.allowance_reservation(request, id, admitted_ms, lease_ms)
+        else {
+            return (Err(Refusal::Concurrency), changes);
+        };
+        self.reservations.push(reservation.clone());
+        changes.push(Change::Reservation(reservation));
+        (Ok(self.snapshot(limits, now_ms)), changes)
     }
 
     /// When enough tokens leave the minute for `needed` more to fit under `tpm`.
@@ -385,11 +669,11 @@ impl Meter {
         else {
             return (Err(None), changes);
         };
-        if tokens > before.window_remaining_tokens() {
+        if tokens > before.window_room() {
             return (Err(Some(Refusal::QuotaExhausted)), changes);
         }
         // The minute counts the call if it was admitted within it.
-        if reservation.in_minute(now_ms) && tokens > before.minute_remaining_tokens() {
+        if reservation.in_minute(now_ms) && tokens > before.minute_room() {
             return (Err(Some(Refusal::TokensPerMinute)), changes);
         }
         reservation.abandoned_input_tokens =
@@ -397,6 +681,11 @@ impl Meter {
         reservation.lease_until_ms = now_ms.saturating_add(lease_ms);
         changes.push(Change::Reservation(reservation.clone()));
         (Ok(()), changes)
+    }
+
+    /// The live allowances (for persistence checks and reports).
+    pub fn live_allowances(&self, now_ms: u64) -> impl Iterator<Item = &Allowance> {
+        self.allowances.iter().filter(move |a| a.live(now_ms))
     }
 
     /// When the first lease of a call in flight runs out (the owner wakes then, so a call whose

@@ -27,6 +27,10 @@
 //!   reporting (crash, eviction) is charged when its lease runs out: the reported input (or the
 //!   input estimate) plus the credit. That charge is provisional: a final settlement arriving
 //!   later replaces it.
+//! - **Allowances.** While a key is far from its limits, the meter sets a slice of what is left
+//!   aside for one isolate, which then admits calls without asking and registers each one as it
+//!   goes (see [`allowance`]); the slice counts as used from the moment it is granted, so no
+//!   limit can be passed through it.
 //! - **Abandoned attempts.** When the gateway gives up on an upstream that took the call on
 //!   (it stalled before its answer started, or reported input before failing) to try another,
 //!   that attempt's input is added to the call ([`Meter::extend`]), only if the window and the
@@ -35,6 +39,7 @@
 //!
 //! Every sum saturates: no client-chosen figure can wrap a counter.
 
+pub mod allowance;
 pub mod headers;
 mod meter;
 mod reservation;
@@ -50,7 +55,7 @@ pub(crate) const MINUTE_MS: u64 = 60_000;
 
 /// The output credit a call starts with: what its lease charges for output if its worker dies
 /// before the first checkpoint (capped by the call's output cap).
-pub const INITIAL_OUTPUT_CREDIT_TOKENS: u64 = 256;
+pub const INITIAL_OUTPUT_CREDIT_TOKENS: u64 = 1024;
 
 /// How long a call charged by its lease running out stays open to a late final settlement.
 pub(crate) const PROVISIONAL_KEEP_MS: u64 = 3_600_000;
@@ -113,6 +118,10 @@ pub enum Change {
     Usage(UsageRecord),
     /// The key's status or plan.
     Identity,
+    /// An allowance row (new or updated).
+    Allowance(allowance::Allowance),
+    /// Allowance rows no longer needed.
+    ForgetAllowances(Vec<String>),
 }
 
 /// Why a call was refused.
@@ -154,10 +163,30 @@ pub struct Snapshot {
     pub requests_reset_ms: u64,
     /// When the oldest token-counting admission leaves the minute.
     pub tokens_reset_ms: u64,
+    /// Calls running now.
     pub in_flight: u64,
+    /// Concurrency slots held: running calls, counting those admitted from an allowance as
+    /// the allowance's slots (all of which it holds while it lives).
+    #[serde(default)]
+    pub slots_held: u64,
+    /// What live allowances hold unused (not in the figures above, which say what the key
+    /// has actually used; limits count both).
+    #[serde(default)]
+    pub set_aside: SetAside,
+}
+
+/// Capacity held by allowances and not used yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAside {
+    pub requests: u64,
+    /// Tokens, counted in the minute.
+    pub tokens: u64,
+    /// Tokens counted in the current window.
+    pub window_tokens: u64,
 }
 
 impl Snapshot {
+    /// Tokens left in the window, as the key holder sees it (allowances aside).
     pub fn window_remaining_tokens(&self) -> u64 {
         self.limits
             .window_tokens
@@ -166,6 +195,22 @@ impl Snapshot {
 
     pub fn minute_remaining_tokens(&self) -> u64 {
         self.limits.tpm.saturating_sub(self.minute_tokens)
+    }
+
+    /// What admission may still grant: the remaining figures less what allowances hold.
+    pub fn window_room(&self) -> u64 {
+        self.window_remaining_tokens()
+            .saturating_sub(self.set_aside.window_tokens)
+    }
+
+    pub fn minute_room(&self) -> u64 {
+        self.minute_remaining_tokens()
+            .saturating_sub(self.set_aside.tokens)
+    }
+
+    /// Requests counted against the minute's limit: made, and held by allowances.
+    pub fn requests_counted(&self) -> u64 {
+        self.minute_requests.saturating_add(self.set_aside.requests)
     }
 }
 
@@ -182,6 +227,12 @@ pub struct Decision {
     /// The cap was lowered to fit what is left of the window or the minute.
     pub clamped: bool,
     pub snapshot: Snapshot,
+    /// Admitted from the asking isolate's allowance (one it did not know of when it asked).
+    #[serde(default)]
+    pub from_allowance: Option<String>,
+    /// An allowance granted with this admission.
+    #[serde(default)]
+    pub allowance: Option<allowance::Grant>,
 }
 
 /// What a call asks to reserve.

@@ -44,6 +44,10 @@ pub struct Reservation {
     pub charged: Option<Charged>,
     /// Charged because the lease ran out; a final settlement may still correct it.
     pub provisional: bool,
+    /// The allowance the call was admitted from, if any (while that allowance lives, the
+    /// call's concurrency slot is one of its slots).
+    #[serde(default)]
+    pub allowance: Option<String>,
 }
 
 impl Reservation {

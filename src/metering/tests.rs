@@ -309,29 +309,33 @@ fn a_lapsed_lease_charges_the_input_estimate_and_the_credit_until_corrected() {
     let (snapshot, _) = quiet.observe(&limits(), 30_000, DAY);
     assert_eq!(
         snapshot.window_used_tokens,
-        100 + INITIAL_OUTPUT_CREDIT_TOKENS,
-        "never less than the input estimate and the initial credit"
+        100 + INITIAL_OUTPUT_CREDIT_TOKENS.min(300),
+        "the input estimate and the initial credit (within the output cap)"
     );
 }
 
 #[test]
 fn checkpoints_only_grow_and_the_credit_never_trails_the_output() {
+    let roomy = Limits {
+        window_tokens: 100_000,
+        tpm: 100_000,
+        ..limits()
+    };
     let mut meter = Meter::new("p");
-    admit_with(&mut meter, &ask("a", 10, 400), &limits(), 0);
-    meter.checkpoint("a", progress(None, 50, 100), &limits(), 1_000, LEASE, DAY);
+    // A cap above the initial credit.
+    admit_with(&mut meter, &ask("a", 10, 5_000), &roomy, 0);
+    meter.checkpoint("a", progress(None, 50, 100), &roomy, 1_000, LEASE, DAY);
     // A stale checkpoint arriving late lowers nothing.
-    meter.checkpoint("a", progress(None, 20, 40), &limits(), 2_000, LEASE, DAY);
-    // Output past the credit (a raise still on its way) is charged in full.
-    meter.checkpoint(
-        "a",
-        progress(Some(12), 300, 0),
-        &limits(),
-        3_000,
-        LEASE,
-        DAY,
+    meter.checkpoint("a", progress(None, 20, 40), &roomy, 2_000, LEASE, DAY);
+    let (snapshot, _) = meter.clone().observe(&roomy, 2_000 + LEASE, DAY);
+    assert_eq!(
+        snapshot.window_used_tokens,
+        10 + INITIAL_OUTPUT_CREDIT_TOKENS
     );
-    let (snapshot, _) = meter.observe(&limits(), 3_000 + LEASE, DAY);
-    assert_eq!(snapshot.window_used_tokens, 12 + 300);
+    // Output past the credit (a raise still on its way) is charged in full.
+    meter.checkpoint("a", progress(Some(12), 3_000, 0), &roomy, 3_000, LEASE, DAY);
+    let (snapshot, _) = meter.observe(&roomy, 3_000 + LEASE, DAY);
+    assert_eq!(snapshot.window_used_tokens, 12 + 3_000);
 }
 
 #[test]
@@ -493,4 +497,269 @@ fn an_abandoned_attempt_counts_against_the_minute() {
         Err(Some(Refusal::TokensPerMinute))
     );
     assert_eq!(meter.extend("a", 100, &tight, 10, LEASE, DAY).0, Ok(()));
+}
+
+// ------------------------------------------------------------------------------ allowances
+
+mod allowances {
+    use super::*;
+    use crate::metering::allowance::{ALLOWANCE_TTL_MS, Isolate, Unregistered};
+
+    fn roomy() -> Limits {
+        Limits {
+            rpm: 100,
+            tpm: 1_000_000,
+            concurrency: 10,
+            window_ms: 3_600_000,
+            window_tokens: 10_000_000,
+        }
+    }
+
+    fn isolate(id: &str, knows: Option<&str>) -> Isolate {
+        Isolate {
+            id: id.into(),
+            knows: knows.map(str::to_owned),
+            wants_allowance: true,
+            release: None,
+        }
+    }
+
+    fn admit_from(
+        meter: &mut Meter,
+        id: &str,
+        limits: &Limits,
+        now: u64,
+        who: &Isolate,
+    ) -> Decision {
+        meter
+            .admit_for(&ask(id, 100, 100), limits, true, now, LEASE, DAY, Some(who))
+            .0
+    }
+
+    fn register(
+        meter: &mut Meter,
+        allowance: &str,
+        id: &str,
+        limits: &Limits,
+        now: u64,
+    ) -> Result<Snapshot, Refusal> {
+        meter
+            .register(
+                allowance,
+                &ask(id, 100, 100),
+                now,
+                limits,
+                true,
+                now,
+                LEASE,
+                DAY,
+            )
+            .0
+    }
+
+    #[test]
+    fn a_grant_counts_as_used_from_the_moment_it_is_given() {
+        let limits = roomy();
+        let mut meter = Meter::new("p");
+        let first = admit_from(&mut meter, "a", &limits, 0, &isolate("i1", None));
+        let grant = first.allowance.expect("far from every limit");
+        assert_eq!((grant.requests, grant.slots), (24, 4));
+        let snapshot = meter.observe(&limits, 1, DAY).0;
+        assert_eq!(snapshot.requests_counted(), 1 + 24);
+        assert_eq!(
+            (snapshot.minute_requests, snapshot.set_aside.requests),
+            (1, 24)
+        );
+        assert_eq!(snapshot.slots_held, 1 + 4);
+        assert_eq!(snapshot.in_flight, 1);
+        assert_eq!(snapshot.window_committed_tokens, 200);
+        assert_eq!(snapshot.set_aside.window_tokens, grant.tokens);
+        // The same isolate gets no second allowance while it holds one.
+        let second = admit_from(&mut meter, "b", &limits, 2, &isolate("i1", Some(&grant.id)));
+        assert!(second.allowance.is_none());
+        // When it expires unused, it all goes back.
+        let later = meter.observe(&limits, ALLOWANCE_TTL_MS + 1, DAY).0;
+        assert_eq!(later.requests_counted(), 2);
+        assert_eq!(later.slots_held, 2);
+    }
+
+    #[test]
+    fn registrations_take_from_the_allowance_and_stop_at_its_edge() {
+        let limits = roomy();
+        let mut meter = Meter::new("p");
+        let grant = admit_from(&mut meter, "a", &limits, 0, &isolate("i1", None))
+            .allowance
+            .unwrap();
+        // Four slots: four calls at once, the fifth is refused.
+        for n in 0..4 {
+            assert!(register(&mut meter, &grant.id, &format!("l{n}"), &limits, 10).is_ok());
+        }
+        assert_eq!(
+            register(&mut meter, &grant.id, "l4", &limits, 10),
+            Err(Refusal::Concurrency)
+        );
+        // A registered call counts as itself, the allowance's share of it is gone.
+        let snapshot = meter.observe(&limits, 11, DAY).0;
+        assert_eq!(snapshot.requests_counted(), 1 + 24);
+        assert_eq!(snapshot.minute_requests, 1 + 4);
+        assert_eq!(snapshot.in_flight, 5);
+        assert_eq!(snapshot.slots_held, 1 + 4);
+        // A settled call frees its slot in the allowance.
+        settle(&mut meter, "l0", 10, 10, 12);
+        assert!(register(&mut meter, &grant.id, "l4", &limits, 13).is_ok());
+        // Registering twice takes nothing more.
+        assert!(register(&mut meter, &grant.id, "l4", &limits, 14).is_ok());
+        assert_eq!(meter.observe(&limits, 15, DAY).0.requests_counted(), 25);
+        // Too late, revoked: refused.
+        assert!(register(&mut meter, &grant.id, "l9", &limits, ALLOWANCE_TTL_MS).is_err());
+    }
+
+    #[test]
+    fn a_disabled_key_registers_nothing() {
+        let limits = roomy();
+        let mut meter = Meter::new("p");
+        let grant = admit_from(&mut meter, "a", &limits, 0, &isolate("i1", None))
+            .allowance
+            .unwrap();
+        meter.status = KeyStatus::Revoked;
+        assert_eq!(
+            register(&mut meter, &grant.id, "l", &limits, 1),
+            Err(Refusal::Revoked)
+        );
+    }
+
+    #[test]
+    fn a_call_sent_before_its_isolate_knew_of_the_allowance_may_come_out_of_it() {
+        let limits = Limits {
+            rpm: 20,
+            concurrency: 1_000,
+            ..roomy()
+        };
+        let mut meter = Meter::new("p");
+        let first = admit_from(&mut meter, "a", &limits, 0, &isolate("i1", None));
+        let grant = first.allowance.unwrap();
+        assert_eq!(grant.requests, 4);
+        // 59 more calls, all sent before the isolate learned of the grant: exactly 19 more
+        // are admitted, 4 of them from the allowance (the rest per call), 40 refused.
+        let mut admitted = 1;
+        let mut from_allowance = 0;
+        for n in 0..59 {
+            let decision = admit_from(
+                &mut meter,
+                &format!("c{n}"),
+                &limits,
+                1,
+                &isolate("i1", None),
+            );
+            if decision.refusal.is_none() {
+                admitted += 1;
+                if decision.from_allowance.as_deref() == Some(grant.id.as_str()) {
+                    from_allowance += 1;
+                }
+            }
+        }
+        assert_eq!((admitted, from_allowance), (20, 4));
+        // Calls that knew of the allowance are decided per call, never out of it.
+        let mut meter = Meter::new("p");
+        let grant = admit_from(&mut meter, "a", &limits, 0, &isolate("i1", None))
+            .allowance
+            .unwrap();
+        let knowing = admit_from(&mut meter, "b", &limits, 1, &isolate("i1", Some(&grant.id)));
+        assert!(knowing.refusal.is_none() && knowing.from_allowance.is_none());
+    }
+
+    #[test]
+    fn limits_hold_exactly_with_allowances_in_play() {
+        // Two isolates, each admitting locally from its allowance and asking per call when it
+        // has none, interleaved with per-call admissions: never over rpm, concurrency or the
+        // window, and every request the plan allows is admitted.
+        let limits = Limits {
+            rpm: 40,
+            tpm: 1_000_000,
+            concurrency: 6,
+            window_ms: 3_600_000,
+            window_tokens: 5_000,
+        };
+        let mut meter = Meter::new("p");
+        let mut held: [Option<(String, u64)>; 2] = [None, None];
+        let mut admitted = 0u64;
+        // Running calls and the output cap each was granted (what it is charged at most).
+        let mut running: Vec<(String, u64)> = Vec::new();
+        for n in 0..200u64 {
+            let now = n * 10;
+            let who = (n % 2) as usize;
+            let id = format!("c{n}");
+            // Every third call, the oldest running one ends, charged its whole cap.
+            if n % 3 == 0 && !running.is_empty() {
+                let (done, cap) = running.remove(0);
+                settle(&mut meter, &done, 100, cap, now);
+            }
+            // The isolate's own view of its allowance: requests and slots left.
+            let local = held[who].clone().filter(|(_, left)| *left > 0);
+            let registered = match &local {
+                Some((allowance, left)) => {
+                    let ok = register(&mut meter, allowance, &id, &limits, now).is_ok();
+                    if ok {
+                        held[who] = Some((allowance.clone(), left - 1));
+                    }
+                    ok.then_some(100)
+                }
+                None => None,
+            };
+            let granted_cap = match registered {
+                Some(cap) => Some(cap),
+                None => {
+                    // Not covered locally: asked per call, giving the slice back.
+                    let knows = held[who].take().map(|(a, _)| a);
+                    let release = knows.as_ref().map(|_| Unregistered::default());
+                    let decision = meter
+                        .admit_for(
+                            &ask(&id, 100, 100),
+                            &limits,
+                            true,
+                            now,
+                            LEASE,
+                            DAY,
+                            Some(&Isolate {
+                                id: format!("i{who}"),
+                                knows,
+                                wants_allowance: true,
+                                release,
+                            }),
+                        )
+                        .0;
+                    if let Some(grant) = &decision.allowance {
+                        held[who] = Some((grant.id.clone(), grant.requests));
+                    }
+                    decision.refusal.is_none().then_some(decision.output_tokens)
+                }
+            };
+            if let Some(cap) = granted_cap {
+                admitted += 1;
+                running.push((id, cap));
+            }
+            let snapshot = meter.observe(&limits, now, DAY).0;
+            assert!(snapshot.minute_requests <= limits.rpm, "rpm at {n}");
+            assert!(
+                snapshot.in_flight <= limits.concurrency,
+                "concurrency at {n}"
+            );
+            assert!(
+                snapshot.window_committed_tokens <= limits.window_tokens,
+                "window at {n}: {snapshot:?}"
+            );
+        }
+        for (done, cap) in running {
+            settle(&mut meter, &done, 100, cap, 5_000);
+        }
+        let end = meter.observe(&limits, 5_001, DAY).0;
+        assert!(end.window_used_tokens <= limits.window_tokens);
+        // The window (5,000 tokens, up to 200 per call) is what runs out, and it is used up
+        // to the last token a useful call can take.
+        assert!(admitted >= 25, "{admitted}");
+        assert!(
+            end.window_used_tokens > limits.window_tokens - 101,
+            "{end:?}"
+        );
+    }
 }

@@ -138,6 +138,7 @@ pub fn outcome_name(kind: ErrorKind) -> &'static str {
         ErrorKind::UpstreamFailed => "upstream_error",
         ErrorKind::Overloaded => "overloaded",
         ErrorKind::Timeout => "timeout",
+        ErrorKind::UpgradeRequired => "upgrade_required",
         ErrorKind::Internal => "internal",
     }
 }

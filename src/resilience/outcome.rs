@@ -80,7 +80,8 @@ pub fn of_error_kind(kind: ErrorKind) -> Option<Failure> {
         | ErrorKind::RequestTooLarge
         | ErrorKind::NotFound
         | ErrorKind::ModelNotFound
-        | ErrorKind::MethodNotAllowed => None,
+        | ErrorKind::MethodNotAllowed
+        | ErrorKind::UpgradeRequired => None,
     }
 }
 

@@ -35,6 +35,7 @@ fn target(stream: bool) -> UpstreamTarget {
         default_max_tokens: 8192,
         max_output_tokens: Some(64_000),
         reasoning: true,
+        cache_breakpoints: true,
     }
 }
 
@@ -339,6 +340,17 @@ fn recorded_client_requests_translate_to_every_upstream() {
                 WireFormat::OpenAiResponses => check_responses(&encoded, &name),
                 WireFormat::Gemini => check_gemini(&encoded, &name),
             }
+            // Claude Code's attribution block means nothing to another vendor, and would
+            // change the prompt's prefix turn after turn.
+            assert!(
+                !encoded.to_string().contains("x-anthropic-billing-header"),
+                "{name}: attribution block sent"
+            );
+            let markers = encoded.to_string().matches("\"cache_control\"").count();
+            assert!(markers <= 4, "{name}: {markers} cache breakpoints");
+            if upstream == WireFormat::AnthropicMessages {
+                assert!(markers >= 2, "{name}: the gateway marks breakpoints");
+            }
         }
     }
 }
@@ -377,6 +389,17 @@ fn gemini_shaped_requests_translate_to_every_upstream() {
                 WireFormat::OpenAiChat => check_chat(&encoded, &name),
                 WireFormat::OpenAiResponses => check_responses(&encoded, &name),
                 WireFormat::Gemini => check_gemini(&encoded, &name),
+            }
+            // Claude Code's attribution block means nothing to another vendor, and would
+            // change the prompt's prefix turn after turn.
+            assert!(
+                !encoded.to_string().contains("x-anthropic-billing-header"),
+                "{name}: attribution block sent"
+            );
+            let markers = encoded.to_string().matches("\"cache_control\"").count();
+            assert!(markers <= 4, "{name}: {markers} cache breakpoints");
+            if upstream == WireFormat::AnthropicMessages {
+                assert!(markers >= 2, "{name}: the gateway marks breakpoints");
             }
         }
     }

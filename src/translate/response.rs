@@ -26,7 +26,8 @@ pub fn translate_response(
         Ok(response) => meter.observe_response(response),
         Err(_) => meter.observe_unreadable(body),
     }
-    if client == upstream {
+    // A compaction is an answer in another shape: always re-encoded.
+    if client == upstream && context.compaction.is_none() {
         let mut forwarded = Vec::with_capacity(body.len());
         match decoded.as_ref().ok().and_then(|response| {
             ModelRewrite::new(

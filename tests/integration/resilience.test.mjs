@@ -119,18 +119,21 @@ after(async () => {
   await mock?.close();
 });
 
-function body(client, model, stream) {
-  const text = "Say ok three times.";
+/** Calls are separate conversations unless they name one: the gateway keeps a conversation on one upstream key. */
+let conversations = 0;
+
+function body(client, model, stream, conversation = ++conversations) {
+  const text = `Say ok three times. (conversation ${conversation})`;
   if (client === "responses") return { model, input: text, stream };
   if (client === "anthropic") return { model, max_tokens: 64, messages: [{ role: "user", content: text }], stream };
   return { model, messages: [{ role: "user", content: text }], stream };
 }
 
-async function call(client, model, stream) {
+async function call(client, model, stream, conversation) {
   const res = await gw.fetch(ENDPOINT[client], {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify(body(client, model, stream)),
+    body: JSON.stringify(body(client, model, stream, conversation)),
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text };
@@ -302,6 +305,13 @@ describe("routing", () => {
     for (let i = 0; i < 20; i++) assert.equal((await call("chat", "pool-two", false)).status, 200);
     const keys = new Set(mock.seen("pool-two").map((r) => r.key));
     assert.deepEqual([...keys].sort(), ["sk-good", "sk-good-2"]);
+  });
+
+  test("a conversation stays on one key of a pool, turn after turn", async () => {
+    const before = mock.seen("pool-two").length;
+    for (let i = 0; i < 12; i++) assert.equal((await call("chat", "pool-two", false, "sticky")).status, 200);
+    const keys = new Set(mock.seen("pool-two").slice(before).map((r) => r.key));
+    assert.equal(keys.size, 1, `one key for the whole conversation, got ${[...keys]}`);
   });
 
   test("a refused key in a pool is benched after its first refusal and reported to the operator", async () => {

@@ -49,6 +49,8 @@
 import http from "node:http";
 import { once } from "node:events";
 
+import { createPromptCache } from "./prompt-cache.mjs";
+
 export const FORMATS = ["chat", "anthropic", "responses", "gemini"];
 
 /**
@@ -472,10 +474,10 @@ function validate(format, body) {
  * What the upstream says for `scenario`: a list of blocks, a stop reason, usage, and how the
  * stream behaves (`hold` after the first text delta, `cut` to end it early).
  */
-function buildAnswer(format, scenario, body, options) {
+function buildAnswer(format, scenario, body, options, cached = null) {
   const s = SCENARIOS[scenario] ?? SCENARIOS.text;
   const blocks = [];
-  const answer = { scenario, blocks, stop: "end", stopSequence: null, usage: { ...s.usage }, hold: 0, cut: null, interval: 0 };
+  const answer = { scenario, blocks, stop: "end", stopSequence: null, usage: { ...s.usage, ...(cached ?? {}) }, hold: 0, cut: null, interval: 0 };
   if (s.thinking) {
     const wantThinking =
       format === "chat" ||
@@ -890,7 +892,10 @@ const RENDERERS = { chat: renderChat, anthropic: renderAnthropic, responses: ren
  * Starts the mock on a random localhost port.
  *
  * options: apiKey ("sk-mock"; a string or an array of accepted keys), slowHoldMs (1000),
- * longEvents (200), longIntervalMs (10).
+ * longEvents (200), longIntervalMs (10), acceptedBetas (unset: every anthropic-beta flag is
+ * taken; a list: the others are refused with Anthropic's 400), promptCache (false; true or options of
+ * createPromptCache: input and cache figures are then measured per request as each vendor's
+ * prefix cache would report them, see prompt-cache.mjs, and recorded as `record.cache`).
  *
  * Returns { url, baseUrl(format), requests, maxInFlight, inFlight, reset(), last(pred?),
  * waitFor(pred, timeoutMs), close() }.
@@ -898,6 +903,7 @@ const RENDERERS = { chat: renderChat, anthropic: renderAnthropic, responses: ren
 export async function startMockUpstream(options = {}) {
   const opts = { apiKey: DEFAULT_API_KEY, slowHoldMs: 1000, longEvents: 200, longIntervalMs: 10, ...options };
   const accepted = Array.isArray(opts.apiKey) ? opts.apiKey : [opts.apiKey];
+  const promptCache = opts.promptCache ? createPromptCache(opts.promptCache === true ? {} : opts.promptCache) : null;
   const requests = [];
   const waiters = new Set();
   const state = { inFlight: 0, maxInFlight: 0 };
@@ -1013,6 +1019,13 @@ export async function startMockUpstream(options = {}) {
       const key = req.headers["x-api-key"] ?? (auth.startsWith("Bearer ") ? auth.slice(7) : null);
       if (!key || !accepted.includes(key)) return reply(401, anthropicError("authentication_error", "invalid x-api-key"));
       if (!req.headers["anthropic-version"]) return reply(400, anthropicError("invalid_request_error", "anthropic-version: header is required"));
+      // An account that knows only some beta flags refuses the others by name, as Anthropic does.
+      if (opts.acceptedBetas && req.headers["anthropic-beta"]) {
+        const unknown = req.headers["anthropic-beta"].split(",").map((b) => b.trim()).filter((b) => b && !opts.acceptedBetas.includes(b));
+        if (unknown.length) {
+          return reply(400, anthropicError("invalid_request_error", `Unexpected value(s) ${unknown.map((b) => `\`${b}\``).join(", ")} for the \`anthropic-beta\` header. Please consult our documentation at docs.claude.com or try again without the header.`));
+        }
+      }
     } else {
       const auth = req.headers.authorization ?? "";
       const key = auth.startsWith("Bearer ") ? auth.slice(7) : null;
@@ -1044,6 +1057,13 @@ export async function startMockUpstream(options = {}) {
     }
     const invalid = validate(format, body);
     if (invalid) return reply(invalid.status, invalid.body);
+    if (promptCache) {
+      const auth = req.headers.authorization ?? "";
+      const apiKey = req.headers["x-api-key"] ?? req.headers["x-goog-api-key"] ?? url.searchParams.get("key") ?? auth.replace(/^Bearer /, "");
+      const measured = promptCache.measure(format, body, apiKey, record.model ?? body.model);
+      if (measured.error) return reply(400, anthropicError("invalid_request_error", measured.error));
+      record.cache = measured;
+    }
 
     const scenario = record.scenario;
     const errorMatch = /^error_(\d{3})$/.exec(scenario);
@@ -1055,7 +1075,7 @@ export async function startMockUpstream(options = {}) {
       record.status = null;
       return; // never answers; the request stays open until the client goes away
     }
-    const answer = buildAnswer(format, scenario, body, opts);
+    const answer = buildAnswer(format, scenario, body, opts, record.cache);
     const rendered = RENDERERS[format](answer, body, record.stream, record.model);
     if (rendered.json) {
       // A slow upstream is slow without streaming too.

@@ -9,11 +9,13 @@
 
 use crate::canonical::ChatRequest;
 use crate::config::{Config, Plan, Route};
+use crate::edge::allowance;
 use crate::edge::auth;
 use crate::edge::meter_client::{AdmitBody, MeterClient};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::keys::{KeyRecord, KeyStatus};
+use crate::metering::allowance::Isolate;
 use crate::metering::{AdmitRequest, Decision, Refusal, Snapshot};
 use crate::time::rfc3339;
 use crate::translate::Warnings;
@@ -29,6 +31,18 @@ pub struct Admitted {
     pub input_tokens: u64,
     /// The output cap granted: the most the upstream is asked for.
     pub output_tokens: u64,
+    /// The allowance the call runs under, if any.
+    pub allowance: Option<AllowanceUse>,
+}
+
+/// A call admitted from an allowance (see `edge::allowance`).
+#[derive(Debug, Clone)]
+pub struct AllowanceUse {
+    pub id: String,
+    /// Admitted here, without asking: the call must be registered with the key's object.
+    pub register: Option<AdmitRequest>,
+    /// When it was admitted.
+    pub admitted_ms: u64,
 }
 
 /// A refused call: the error, and the counters for the limit headers when the object answered.
@@ -85,19 +99,36 @@ pub async fn admit(
     warnings: &mut Warnings,
 ) -> Result<Admitted, Refused> {
     let wanted = reservation(request, route);
-    let decision = decide(
-        env,
-        record,
-        AdmitRequest {
-            id: request_id.to_owned(),
-            model: request.model.clone(),
+    let asked = AdmitRequest {
+        id: request_id.to_owned(),
+        model: request.model.clone(),
+        input_tokens: wanted.input_tokens,
+        output_tokens: wanted.output_tokens,
+        min_output_tokens: plan.min_output_tokens,
+        instant: false,
+    };
+    let tokens = wanted.input_tokens.saturating_add(wanted.output_tokens);
+    let now_ms = js_sys::Date::now() as u64;
+    let allowances = config.gateway.allowances;
+    // Far from its limits, the key's slice here admits the call without asking.
+    if allowances && let Some(local) = allowance::try_local(&record.id, tokens, now_ms) {
+        return Ok(Admitted {
+            snapshot: local.snapshot,
             input_tokens: wanted.input_tokens,
             output_tokens: wanted.output_tokens,
-            min_output_tokens: plan.min_output_tokens,
-            instant: false,
-        },
-    )
-    .await?;
+            allowance: Some(AllowanceUse {
+                id: local.allowance,
+                register: Some(asked),
+                admitted_ms: now_ms,
+            }),
+        });
+    }
+    let isolate = allowances.then(|| allowance::asking(&record.id, request_id, tokens, now_ms));
+    let decided = decide(env, record, asked, isolate).await;
+    if allowances {
+        allowance::answered(&record.id, request_id, tokens, decided.as_ref().ok());
+    }
+    let decision = decided?;
     if let Some(refusal) = decision.refusal {
         let error = refusal_error(refusal, &decision, config, &wanted, plan);
         return Err((error, Some(decision.snapshot)));
@@ -111,6 +142,11 @@ pub async fn admit(
         ));
     }
     Ok(Admitted {
+        allowance: decision.from_allowance.clone().map(|id| AllowanceUse {
+            id,
+            register: None,
+            admitted_ms: now_ms,
+        }),
         snapshot: decision.snapshot,
         input_tokens: wanted.input_tokens,
         output_tokens: decision.output_tokens,
@@ -136,6 +172,7 @@ pub async fn admit_instant(
             min_output_tokens: 0,
             instant: true,
         },
+        None,
     )
     .await?;
     match decision.refusal {
@@ -159,12 +196,14 @@ async fn decide(
     env: &worker::Env,
     record: &KeyRecord,
     request: AdmitRequest,
+    isolate: Option<Isolate>,
 ) -> Result<Decision, Refused> {
     let meter = MeterClient::for_key(env, &record.id).map_err(|e| (meter_unavailable(e), None))?;
     meter
         .admit(&AdmitBody {
             request,
             plan_hint: record.plan.clone(),
+            isolate,
         })
         .await
         .map_err(|e| (meter_unavailable(e), None))

@@ -88,7 +88,7 @@ fn headers(limit_headers: &[(&'static str, String)], warnings: &Warnings) -> Ste
 
 async fn whole(
     attempts: &mut Attempts,
-    mut upstream: UpstreamAnswer,
+    upstream: UpstreamAnswer,
     reporter: &mut Reporter,
     context: &ResponseContext,
     headers: Headers,
@@ -96,7 +96,7 @@ async fn whole(
     let left_ms = upstream
         .deadline_ms
         .saturating_sub(worker::Date::now().as_millis());
-    let reading = upstream.response.bytes();
+    let reading = crate::edge::js_pump::read_all(upstream.response.body());
     let waiting = Delay::from(Duration::from_millis(left_ms));
     let upstream_body = match select(Box::pin(reading), Box::pin(waiting)).await {
         Either::Left((Ok(bytes), _)) => bytes,

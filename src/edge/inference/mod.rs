@@ -37,12 +37,13 @@ use crate::config::{Config, Plan};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
-use crate::formats::spec::Endpoint;
+use crate::formats::spec::{Endpoint, EndpointKind};
 use crate::json_shape::{self, JsonLimits};
 use crate::keys::KeyRecord;
 use crate::metering::headers::limit_headers;
 use crate::translate::Warnings;
 use crate::translate::request::fit_to_plan;
+use crate::translate::session::Session;
 
 /// What the pipeline knows about the call so far, for the error response.
 struct Call<'a> {
@@ -99,6 +100,9 @@ async fn run(
     let conversation = resolve_conversation(env, config, &record, client, &mut body).await?;
     let mut warnings = Warnings::new();
     let mut request = client.decode_request(&body, &mut warnings)?;
+    // A compaction asks the model for a summary of the conversation (any model, any vendor).
+    let compaction = matches!(endpoint.kind, EndpointKind::Compact)
+        .then(|| crate::translate::compaction::prepare(&mut request));
     // Formats that say the model or streaming in the URL.
     if let Some(model) = endpoint.model {
         request.model = model;
@@ -106,18 +110,21 @@ async fn run(
     if let Some(stream) = endpoint.stream {
         request.stream = stream;
     }
-    if config.routes(&request.model).next().is_none() {
-        return Err(not_found(&request.model));
-    }
+    // The model that serves the id the client sent (an alias, or an id with `[1m]`); answers
+    // still name the client's id.
+    let requested = request.model.clone();
+    let Some(served) = config.resolve_model(&requested) else {
+        return Err(not_found(&requested));
+    };
+    request.model = served.to_owned();
     check_plan(plan, &request.model)?;
     check_vendor_objects(&request, plan)?;
-    let candidates = Candidates::new(
-        env,
-        config,
-        &request.model,
-        seed_of(call.request_id),
-        call.request_id,
-    );
+    // One conversation, one upstream key and one cache routing key, turn after turn.
+    let session = Session::of(&record.id, &request);
+    if request.prompt_cache_key.is_none() {
+        request.prompt_cache_key = Some(session.prompt_cache_key());
+    }
+    let candidates = Candidates::new(env, config, &request.model, session.seed(), call.request_id);
     let Some(first_route) = candidates.first_route(config) else {
         // Every route's provider lacks its key: nothing could answer, nothing is admitted.
         return Err(ApiError::new(
@@ -128,7 +135,7 @@ async fn run(
     };
 
     let metering = state::metering_enabled(env);
-    let (input_estimate, output_cap) = if metering {
+    let (input_estimate, output_cap, allowance) = if metering {
         let admitted = admission::admit(
             env,
             config,
@@ -148,15 +155,20 @@ async fn run(
             error
         })?;
         call.limit_headers = limit_headers(&admitted.snapshot);
-        (admitted.input_tokens, admitted.output_tokens)
+        (
+            admitted.input_tokens,
+            admitted.output_tokens,
+            admitted.allowance,
+        )
     } else {
         let wanted = admission::reservation(&request, &first_route);
-        (wanted.input_tokens, wanted.output_tokens)
+        (wanted.input_tokens, wanted.output_tokens, None)
     };
     fit_to_plan(&mut request, output_cap, plan.features, &mut warnings);
     // The client's body may be forwarded as it is only to an upstream of its format, and only
     // if it says exactly what was decoded; otherwise it is let go now (a body can be 10 MB).
-    let forwardable = candidates.formats(config).any(|format| format == client)
+    let forwardable = compaction.is_none()
+        && candidates.formats(config).any(|format| format == client)
         && !conversation.as_ref().is_some_and(|c| c.expanded)
         && !warnings.content_dropped()
         && !crate::canonical::reasoning::mentions_envelope(&body);
@@ -168,7 +180,13 @@ async fn run(
         request.tools = Vec::new();
     }
     let body = forwardable.then_some(body);
-    let context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
+    let mut context = ResponseContext::for_request(&request, now_ms / 1000, call.request_id);
+    context.model = requested;
+    context.compaction = compaction;
+    // Stops the call from the gateway's side (its registration with the key's object was
+    // refused).
+    let stop = web_sys::AbortController::new()
+        .map_err(|_| ApiError::new(ErrorKind::Internal, "AbortController unavailable"))?;
     let keep = conversation.filter(|c| c.store).map(|conversation| Keep {
         format: client,
         conversation,
@@ -185,6 +203,8 @@ async fn run(
         output_cap_tokens: output_cap,
         lease_ms: config.gateway.request_lease_ms,
         keep,
+        allowance,
+        stop: stop.clone(),
         log: facts.clone(),
     }
     .start(ctx);
@@ -203,6 +223,7 @@ async fn run(
             output_cap,
             betas,
             client_signal: req.inner().signal(),
+            stop_signal: stop.signal(),
             request_id: call.request_id.to_owned(),
             metered_key: metering.then(|| record.id.clone()),
             arrived_ms: now_ms,
@@ -339,11 +360,4 @@ fn check_plan(plan: &Plan, model: &str) -> Step<()> {
         )
         .with_param("model"))
     }
-}
-
-/// Seeds the request's route and key order from its (random) id.
-fn seed_of(request_id: &str) -> u64 {
-    request_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |acc, b| {
-        (acc ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

@@ -23,6 +23,7 @@
 //! [`Attempts`] owns everything it needs, so a stream can fail over after the client's
 //! response has been returned (while it has shown nothing but keep-alives).
 
+mod betas;
 mod demo;
 pub mod health;
 mod send;
@@ -64,6 +65,8 @@ pub struct Call {
     pub betas: Option<String>,
     /// Fires when the client goes away.
     pub client_signal: web_sys::AbortSignal,
+    /// Fires when the gateway stops the call (see `settlement`).
+    pub stop_signal: web_sys::AbortSignal,
     pub request_id: String,
     /// The key whose object meters the call (`None` when metering is off).
     pub metered_key: Option<String>,
@@ -536,7 +539,11 @@ impl Attempts {
         let timeouts = provider.timeouts;
         let url = provider.endpoint(&route_model.upstream, stream);
         let attempt_signal = attempt_abort.signal();
-        let signals = [&self.call.client_signal, &attempt_signal];
+        let signals = [
+            &self.call.client_signal,
+            &self.call.stop_signal,
+            &attempt_signal,
+        ];
         let started_ms = tried.started_ms;
         let outgoing = Outgoing {
             format: provider.format,
@@ -566,7 +573,26 @@ impl Attempts {
                 &self.call.request_id,
             )?
         } else {
-            send(&outgoing).await?
+            match send(&outgoing).await {
+                // An upstream that refuses beta flags by name gets the request once more
+                // without them, and is not sent them again by this isolate.
+                Err(failed) if !failed.rejected_betas.is_empty() => {
+                    betas::remember(&provider.id, &failed.rejected_betas);
+                    worker::console_warn!(
+                        "{}: provider {:?} refused anthropic-beta {:?}; retrying without",
+                        self.call.request_id,
+                        provider.id,
+                        failed.rejected_betas
+                    );
+                    let betas = allowed_betas(&route, self.call.betas.as_deref(), &mut warnings);
+                    send(&Outgoing {
+                        betas: betas.as_deref(),
+                        ..outgoing
+                    })
+                    .await?
+                }
+                other => other?,
+            }
         };
         Ok(Answer {
             response,
@@ -632,6 +658,7 @@ pub fn target(route: &Route, stream: bool, output_cap: u64) -> UpstreamTarget {
         default_max_tokens: cap,
         max_output_tokens: Some(cap),
         reasoning: route.model.reasoning,
+        cache_breakpoints: route.model.auto_cache,
     }
 }
 
@@ -650,27 +677,24 @@ pub fn pool(env: &Env, route: &Route, offset: usize) -> Vec<String> {
     rotated
 }
 
-/// The client's beta flags (`header`) the route's provider takes (for upstreams whose format
-/// takes them); the others are reported as dropped.
+/// The client's beta flags (`header`) the route's provider takes: for upstreams whose format
+/// takes flags, those its allowlist names and it has not refused (the others are reported as
+/// dropped); for the others none, with the flags that change the request's meaning reported
+/// (see `translate::betas`).
 pub fn allowed_betas(
     route: &Route,
     header: Option<&str>,
     warnings: &mut Warnings,
 ) -> Option<String> {
-    // Only upstreams whose format takes beta flags.
-    route.provider.format.spec().beta_header()?;
     let header = header?;
-    let kept: Vec<&str> = header
-        .split(',')
-        .map(str::trim)
-        .filter(|beta| !beta.is_empty())
-        .filter(|beta| {
-            let allowed = route.provider.anthropic_betas.iter().any(|a| a == beta);
-            if !allowed {
-                warnings.dropped(format!("anthropic-beta({beta})"));
-            }
-            allowed
-        })
-        .collect();
-    (!kept.is_empty()).then(|| kept.join(","))
+    if route.provider.format.spec().beta_header().is_none() {
+        crate::translate::betas::for_foreign_upstream(header, route.provider.format, warnings);
+        return None;
+    }
+    crate::translate::betas::allowed(
+        header,
+        &route.provider.anthropic_betas,
+        &betas::refused(&route.provider.id),
+        warnings,
+    )
 }

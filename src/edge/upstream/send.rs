@@ -25,6 +25,8 @@ pub struct SendError {
     pub accepted: bool,
     /// The client went away: nothing more is tried.
     pub client_gone: bool,
+    /// Beta flags the upstream refused by name (the attempt may be made again without them).
+    pub rejected_betas: Vec<String>,
 }
 
 impl SendError {
@@ -36,6 +38,7 @@ impl SendError {
             retry_after_ms: None,
             accepted: false,
             client_gone: false,
+            rejected_betas: Vec::new(),
         }
     }
 
@@ -55,11 +58,13 @@ impl SendError {
             retry_after_ms: None,
             accepted: false,
             client_gone: false,
+            rejected_betas: Vec::new(),
         }
     }
 }
 
 /// One attempt's request.
+#[derive(Clone, Copy)]
 pub struct Outgoing<'a> {
     pub format: WireFormat,
     pub url: &'a str,
@@ -120,7 +125,7 @@ pub async fn send(outgoing: &Outgoing<'_>) -> Result<Response, SendError> {
     let fetch = Fetch::Request(request);
     let sending = fetch.send_with_signal(&signal);
     let waiting = Delay::from(Duration::from_millis(outgoing.wait_ms));
-    let mut response = match select(Box::pin(sending), Box::pin(waiting)).await {
+    let response = match select(Box::pin(sending), Box::pin(waiting)).await {
         Either::Left((Ok(response), _)) => response,
         Either::Left((Err(e), _)) => {
             if outgoing.client_signal.aborted() {
@@ -163,7 +168,9 @@ pub async fn send(outgoing: &Outgoing<'_>) -> Result<Response, SendError> {
     if (200..300).contains(&status) {
         return Ok(response);
     }
-    let bytes = response.bytes().await.unwrap_or_default();
+    let bytes = crate::edge::js_pump::read_all(response.body())
+        .await
+        .unwrap_or_default();
     let spec = outgoing.format.spec();
     let mut error = error::from_upstream(outgoing.format, status, &bytes);
     error.message = error
@@ -182,12 +189,17 @@ pub async fn send(outgoing: &Outgoing<'_>) -> Result<Response, SendError> {
         error::log_excerpt(&bytes)
     );
     let failure = outcome::classify(status, spec.credit_exhausted(status, &bytes));
+    let rejected_betas = outgoing
+        .betas
+        .map(|sent| spec.rejected_betas(status, &bytes, sent))
+        .unwrap_or_default();
     Err(SendError {
         error,
         failure,
         retry_after_ms,
         accepted: false,
         client_gone: false,
+        rejected_betas,
     })
 }
 
@@ -198,6 +210,7 @@ fn client_gone() -> SendError {
         retry_after_ms: None,
         accepted: false,
         client_gone: true,
+        rejected_betas: Vec::new(),
     }
 }
 

@@ -26,7 +26,8 @@ pub fn error_type(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::InvalidRequest
         | ErrorKind::ContextLengthExceeded
-        | ErrorKind::MethodNotAllowed => "invalid_request_error",
+        | ErrorKind::MethodNotAllowed
+        | ErrorKind::UpgradeRequired => "invalid_request_error",
         ErrorKind::Authentication => "authentication_error",
         ErrorKind::QuotaExhausted => "billing_error",
         ErrorKind::PermissionDenied => "permission_error",
@@ -75,6 +76,35 @@ pub fn credit_exhausted(status: u16, body: &[u8]) -> bool {
             .contains("credit balance")
 }
 
+/// The beta flags an Anthropic 400 refuses (`Unexpected value(s) `a`, `b` for the
+/// `anthropic-beta` header…`, or a Bedrock-style `invalid beta flag`), among those `sent`:
+/// every sent flag the message names, or all of them when it names none.
+pub fn rejected_betas(status: u16, body: &[u8], sent: &str) -> Vec<String> {
+    if status != 400 {
+        return Vec::new();
+    }
+    let message = UpstreamError::parse(status, body).message;
+    let lower = message.to_ascii_lowercase();
+    if !lower.contains("anthropic-beta") && !lower.contains("beta flag") {
+        return Vec::new();
+    }
+    let sent: Vec<&str> = sent
+        .split(',')
+        .map(str::trim)
+        .filter(|beta| !beta.is_empty())
+        .collect();
+    let named: Vec<String> = sent
+        .iter()
+        .filter(|beta| message.contains(**beta))
+        .map(|beta| (*beta).to_owned())
+        .collect();
+    if named.is_empty() {
+        sent.into_iter().map(str::to_owned).collect()
+    } else {
+        named
+    }
+}
+
 /// When Anthropic's limits let the key through again: `Retry-After`, else the reset (an RFC
 /// 3339 time) of the request or token limit that is used up.
 pub fn retry_after_ms(header: &dyn Fn(&str) -> Option<String>, now_ms: u64) -> Option<u64> {
@@ -120,6 +150,27 @@ pub fn classify(status: u16, body: &[u8]) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_400_naming_betas_refuses_those_it_names() {
+        let body = br#"{"type":"error","error":{"type":"invalid_request_error","message":"Unexpected value(s) `prompt-caching-scope-2026-01-05`, `structured-outputs-2025-12-15` for the `anthropic-beta` header. Please consult our documentation at docs.claude.com or try again without the header."}}"#;
+        let sent =
+            "claude-code-20250219, prompt-caching-scope-2026-01-05,structured-outputs-2025-12-15";
+        assert_eq!(
+            rejected_betas(400, body, sent),
+            [
+                "prompt-caching-scope-2026-01-05",
+                "structured-outputs-2025-12-15"
+            ]
+        );
+        // Bedrock names none: every flag sent is suspect.
+        let bedrock = br#"{"message":"invalid beta flag"}"#;
+        assert_eq!(rejected_betas(400, bedrock, "a-1,b-2"), ["a-1", "b-2"]);
+        // Any other 400 is the request's own fault.
+        let other = br#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: Field required"}}"#;
+        assert!(rejected_betas(400, other, sent).is_empty());
+        assert!(rejected_betas(429, body, sent).is_empty());
+    }
 
     #[test]
     fn bodies_name_the_type_and_the_request() {

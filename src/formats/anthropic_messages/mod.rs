@@ -9,6 +9,7 @@
 //! | [`response`] | upstream `Message` → [`ChatResponse`] → client `Message` |
 //! | [`stream_decoder`] | upstream SSE → canonical events |
 //! | [`stream_encoder`] | canonical events → client SSE |
+//! | [`cache`] | prompt cache breakpoints placed for clients that mark none |
 //! | [`stop_reason`], [`usage`] | the two mapping tables |
 //!
 //! Opaque reasoning state: Anthropic signatures and redacted data are this format's native
@@ -18,6 +19,7 @@
 //! [`ChatRequest`]: crate::canonical::ChatRequest
 //! [`ChatResponse`]: crate::canonical::ChatResponse
 
+pub mod cache;
 pub mod errors;
 pub mod forward;
 pub mod request_decode;

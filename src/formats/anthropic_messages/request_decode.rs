@@ -4,7 +4,9 @@
 //! The body is parsed once into a [`Value`], then field by field into the typed structs of
 //! [`read`], so every type error names its field with its full path (`messages[2].content[0]`).
 //! Unknown top-level fields and unknown content block types are dropped with a warning.
-//! `cache_control` markers are ignored silently: they have no meaning across formats.
+//! `cache_control` markers are ignored silently: they have no meaning across formats (same-format
+//! forwarding keeps them byte-exact). Claude Code's attribution block (the first system block,
+//! `x-anthropic-billing-header: …`) goes to [`ChatRequest::attribution`], not to `system`.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -59,10 +61,11 @@ pub fn decode_request(body: &[u8], warnings: &mut Warnings) -> Result<ChatReques
         return Err(ApiError::invalid("max_tokens: must be at least 1").with_param("max_tokens"));
     }
 
-    let system = match params.system {
+    let mut system = match params.system {
         Some(system) => decode_system(system, warnings)?,
         None => Vec::new(),
     };
+    let attribution = take_attribution(&mut system);
     let mut messages = Vec::with_capacity(params.messages.len());
     for (i, message) in params.messages.into_iter().enumerate() {
         messages.push(decode_message(message, i, warnings)?);
@@ -98,6 +101,8 @@ pub fn decode_request(body: &[u8], warnings: &mut Warnings) -> Result<ChatReques
         reasoning_summary,
         response_format,
         user: params.metadata.and_then(|m| m.user_id),
+        prompt_cache_key: None,
+        attribution,
         client: Default::default(),
     })
 }
@@ -134,6 +139,23 @@ fn join_path(prefix: &str, inner: &str) -> String {
 
 fn invalid_at(path: &str, message: &str) -> ApiError {
     ApiError::invalid(format!("{path}: {message}")).with_param(path)
+}
+
+/// How Claude Code's attribution block starts (`x-anthropic-billing-header: cc_version=…;
+/// cc_entrypoint=…; cch=…;`).
+const ATTRIBUTION_PREFIX: &str = "x-anthropic-billing-header:";
+
+/// Takes Claude Code's attribution block out of `system` when it is the first block (where
+/// Claude Code puts it, and where Anthropic looks for it). Anthropic upstreams get it back in
+/// the same place; to any other upstream it would be a system line that changes the prompt's
+/// prefix (its `cch` varied per request before Claude Code 2.1.181), so every turn would miss
+/// the cache.
+fn take_attribution(system: &mut Vec<String>) -> Option<String> {
+    let first = system.first()?;
+    if !first.trim_start().starts_with(ATTRIBUTION_PREFIX) {
+        return None;
+    }
+    Some(system.remove(0))
 }
 
 fn decode_system(system: Value, warnings: &mut Warnings) -> Result<Vec<String>, ApiError> {

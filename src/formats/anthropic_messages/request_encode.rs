@@ -71,16 +71,19 @@ pub fn encode_request_as<B: EncodedBody>(
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<B, ApiError> {
+    // Claude Code's attribution block goes back first, where Anthropic looks for it.
     let mut system: Vec<TextBlockParam> = request
-        .system
+        .attribution
         .iter()
+        .chain(request.system.iter())
         .filter(|text| !is_blank(text))
         .map(|text| TextBlockParam {
             text: Cow::Borrowed(text.as_str()),
+            cache_control: None,
         })
         .collect();
-    let messages = encode_messages(request, &mut system, warnings)?;
-    let tools = encode_tools(request, warnings)?;
+    let mut messages = encode_messages(request, &mut system, warnings)?;
+    let mut tools = encode_tools(request, warnings)?;
     let tool_choice = if tools.is_empty() {
         None
     } else {
@@ -129,6 +132,7 @@ pub fn encode_request_as<B: EncodedBody>(
             warnings.converted("response_format(json_object->instruction)");
             system.push(TextBlockParam {
                 text: Cow::Borrowed(JSON_OBJECT_INSTRUCTION),
+                cache_control: None,
             });
             None
         }
@@ -140,6 +144,9 @@ pub fn encode_request_as<B: EncodedBody>(
     };
     let output_config =
         (effort.is_some() || format.is_some()).then_some(OutputConfig { effort, format });
+    if target.cache_breakpoints {
+        super::cache::place(&mut tools, &mut system, &mut messages);
+    }
 
     let params = MessageCreateParams {
         model: &target.model,
@@ -191,6 +198,7 @@ fn encode_messages<'a>(
                     match part {
                         Part::Text(text) if !is_blank(text) => system.push(TextBlockParam {
                             text: Cow::Borrowed(text.as_str()),
+                            cache_control: None,
                         }),
                         Part::Text(_) => {}
                         _ => warnings.dropped("system(non-text)"),
@@ -213,6 +221,7 @@ fn encode_messages<'a>(
             _ => turns.push(MessageParam {
                 role,
                 content: blocks,
+                cache_breakpoint: false,
             }),
         }
     }
@@ -236,6 +245,7 @@ fn encode_messages<'a>(
             content: vec![ContentBlockParam::Text {
                 text: Cow::Borrowed("."),
             }],
+            cache_breakpoint: false,
         });
     }
     Ok(turns)
@@ -472,9 +482,10 @@ fn encode_tools<'a>(
                 description: description.as_deref(),
                 input_schema: object_schema(name, parameters, warnings),
                 strict: strict.filter(|strict| *strict),
+                cache_control: None,
             })),
             Tool::Builtin { kind, raw } if is_server_tool(kind) => {
-                tools.push(ToolUnion::Server(raw));
+                tools.push(ToolUnion::Server(Cow::Borrowed(raw)));
             }
             Tool::Builtin { kind, raw } => {
                 let name = raw.get("name").and_then(Value::as_str);

@@ -164,6 +164,14 @@ impl FormatSpec for Spec {
         errors::credit_exhausted(status, body)
     }
 
+    fn rejected_betas(&self, status: u16, body: &[u8], sent: &str) -> Vec<String> {
+        errors::rejected_betas(status, body, sent)
+    }
+
+    fn interleaves_reasoning(&self) -> bool {
+        true
+    }
+
     fn retry_after_ms(&self, header: &dyn Fn(&str) -> Option<String>, now_ms: u64) -> Option<u64> {
         errors::retry_after_ms(header, now_ms)
     }

@@ -506,6 +506,22 @@ pub mod write {
     #[serde(tag = "type", rename = "text")]
     pub struct TextBlockParam<'a> {
         pub text: Cow<'a, str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub cache_control: Option<CacheControl>,
+    }
+
+    /// A prompt cache breakpoint: the prefix up to and including the block is cached (for
+    /// Anthropic's default five minutes).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct CacheControl;
+
+    impl Serialize for CacheControl {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let mut control = serializer.serialize_struct("CacheControl", 1)?;
+            control.serialize_field("type", "ephemeral")?;
+            control.end()
+        }
     }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -515,10 +531,78 @@ pub mod write {
         Assistant,
     }
 
-    #[derive(Debug, Serialize)]
+    #[derive(Debug)]
     pub struct MessageParam<'a> {
         pub role: Role,
         pub content: Vec<ContentBlockParam<'a>>,
+        /// A cache breakpoint on the turn's last block that can carry one (not thinking).
+        pub cache_breakpoint: bool,
+    }
+
+    impl MessageParam<'_> {
+        /// The block a breakpoint on this turn goes on: the last one that is not thinking
+        /// (Anthropic refuses `cache_control` on thinking blocks).
+        pub fn breakpoint_block(&self) -> Option<usize> {
+            self.content.iter().rposition(|block| {
+                !matches!(
+                    block,
+                    ContentBlockParam::Thinking { .. } | ContentBlockParam::RedactedThinking { .. }
+                )
+            })
+        }
+    }
+
+    impl Serialize for MessageParam<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let mut message = serializer.serialize_struct("MessageParam", 2)?;
+            message.serialize_field("role", &self.role)?;
+            let marked = if self.cache_breakpoint {
+                self.breakpoint_block()
+            } else {
+                None
+            };
+            message.serialize_field(
+                "content",
+                &MarkedContent {
+                    blocks: &self.content,
+                    marked,
+                },
+            )?;
+            message.end()
+        }
+    }
+
+    /// A turn's blocks, one of them with a cache breakpoint.
+    struct MarkedContent<'b, 'a> {
+        blocks: &'b [ContentBlockParam<'a>],
+        marked: Option<usize>,
+    }
+
+    impl Serialize for MarkedContent<'_, '_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let mut seq = serializer.serialize_seq(Some(self.blocks.len()))?;
+            for (i, block) in self.blocks.iter().enumerate() {
+                if Some(i) == self.marked {
+                    seq.serialize_element(&Marked {
+                        block,
+                        cache_control: CacheControl,
+                    })?;
+                } else {
+                    seq.serialize_element(block)?;
+                }
+            }
+            seq.end()
+        }
+    }
+
+    /// A block with `cache_control` beside its own fields.
+    #[derive(Serialize)]
+    struct Marked<'b, 'a> {
+        #[serde(flatten)]
+        block: &'b ContentBlockParam<'a>,
+        cache_control: CacheControl,
     }
 
     #[derive(Debug, Clone, Serialize)]
@@ -588,7 +672,7 @@ pub mod write {
     #[serde(untagged)]
     pub enum ToolUnion<'a> {
         Custom(Tool<'a>),
-        Server(&'a Value),
+        Server(Cow<'a, Value>),
     }
 
     #[derive(Debug, Serialize)]
@@ -599,6 +683,8 @@ pub mod write {
         pub input_schema: Cow<'a, Value>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub strict: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub cache_control: Option<CacheControl>,
     }
 
     #[derive(Debug, PartialEq, Eq, Serialize)]

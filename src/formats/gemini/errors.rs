@@ -49,6 +49,7 @@ pub fn status_reason(kind: ErrorKind) -> (&'static str, &'static str) {
         ErrorKind::NotFound => ("NOT_FOUND", "NOT_FOUND"),
         ErrorKind::ModelNotFound => ("NOT_FOUND", "MODEL_NOT_FOUND"),
         ErrorKind::MethodNotAllowed => ("UNIMPLEMENTED", "METHOD_NOT_ALLOWED"),
+        ErrorKind::UpgradeRequired => ("UNIMPLEMENTED", "UPGRADE_REQUIRED"),
         ErrorKind::RequestTooLarge => ("INVALID_ARGUMENT", "REQUEST_TOO_LARGE"),
         ErrorKind::RateLimited => ("RESOURCE_EXHAUSTED", "RATE_LIMIT_EXCEEDED"),
         ErrorKind::Internal => ("INTERNAL", "INTERNAL_ERROR"),

@@ -138,6 +138,7 @@ mod tests {
             default_max_tokens: cap,
             max_output_tokens: Some(cap),
             reasoning: true,
+            cache_breakpoints: false,
         }
     }
 

@@ -12,8 +12,8 @@
 //! | `fileData` on Gemini's Files API, `cachedContent` | vendor file ids (refused unless the plan allows stored objects, and for other vendors) |
 //! | `functionCall` without `id` | a call with a deterministic id; its `functionResponse` is paired by order and name |
 //! | `systemInstruction` | system |
-//! | `generationConfig` | limits, sampling, structured output, `thinkingConfig` |
-//! | `tools[].functionDeclarations` | function tools (`parameters` converted from Google's schema) |
+//! | `generationConfig` | limits, sampling, structured output (upper-case type names in `responseJsonSchema` lowered), `thinkingConfig` |
+//! | `tools[].functionDeclarations` | function tools (`parameters` converted from Google's schema, upper-case type names in `parametersJsonSchema` lowered) |
 //! | other `tools[]` entries (`googleSearch`, `codeExecution`, ...) | built-in tools |
 //! | `toolConfig.functionCallingConfig` | tool choice |
 //!
@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use super::schema::from_google;
+use super::schema::{from_google, lowercase_types};
 use super::signature::{Slot, from_client, synthetic_call_id};
 use super::wire::read;
 use crate::canonical::{
@@ -130,6 +130,8 @@ fn decode_object(
         reasoning_summary: generation.reasoning_summary,
         response_format: generation.response_format,
         user: None,
+        prompt_cache_key: None,
+        attribution: None,
         client: Default::default(),
     })
 }
@@ -578,7 +580,7 @@ fn decode_tools(entries: Vec<Value>, warnings: &mut Warnings) -> Result<Vec<Tool
 
 fn function_tool(declaration: read::FunctionDeclaration) -> Tool {
     let parameters = match (declaration.parameters_json_schema, declaration.parameters) {
-        (Some(schema), _) => schema,
+        (Some(schema), _) => lowercase_types(&schema),
         (None, Some(google)) => from_google(&google),
         (None, None) => json!({"type": "object", "properties": {}}),
     };
@@ -684,7 +686,9 @@ fn decode_response_format(
     google_schema: Option<Value>,
     warnings: &mut Warnings,
 ) -> Option<ResponseFormat> {
-    let schema = json_schema.or_else(|| google_schema.as_ref().map(from_google));
+    let schema = json_schema
+        .map(|schema| lowercase_types(&schema))
+        .or_else(|| google_schema.as_ref().map(from_google));
     match mime {
         Some("application/json") => Some(match schema {
             Some(schema) => ResponseFormat::JsonSchema {

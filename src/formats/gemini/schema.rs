@@ -5,6 +5,11 @@
 //! `responseSchema`: upper-case `type`, `nullable`, `propertyOrdering`). The canonical model
 //! holds JSON Schema, so [`from_google`] converts the latter.
 //!
+//! Google also takes its own upper-case type names inside JSON Schema, and Gemini CLI relies on
+//! that: its structured-output side calls (the model router's classifier, ...) send
+//! `responseJsonSchema` with `"type": "OBJECT"`. Other vendors refuse such a schema, so
+//! [`lowercase_types`] writes those names as JSON Schema spells them.
+//!
 //! Gemini upstreams take JSON Schema but only a subset of its keywords; [`for_gemini`] keeps
 //! that subset (`const` becomes a one-value `enum`), so a schema written for another vendor
 //! (with `$schema`, `additionalProperties: false`, `strict`, `pattern`, ...) is not refused.
@@ -72,6 +77,69 @@ pub fn from_google(schema: &Value) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// JSON Schema's type names, which Google's upper-case ones (`OBJECT`, `STRING`, ...) map to.
+const JSON_TYPES: [&str; 7] = [
+    "string", "number", "integer", "boolean", "array", "object", "null",
+];
+
+/// A JSON Schema from a Gemini client with every `type` name in JSON Schema's spelling
+/// (`"OBJECT"` becomes `"object"`), in the schema and all its subschemas. Values (`enum`,
+/// `const`, `default`, ...) and unknown type names are left as they are.
+pub fn lowercase_types(schema: &Value) -> Value {
+    let Value::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::with_capacity(map.len());
+    for (key, value) in map {
+        let value = match key.as_str() {
+            "type" => match value {
+                Value::String(name) => Value::String(json_type_name(name)),
+                Value::Array(names) => Value::Array(
+                    names
+                        .iter()
+                        .map(|name| match name {
+                            Value::String(name) => Value::String(json_type_name(name)),
+                            other => other.clone(),
+                        })
+                        .collect(),
+                ),
+                other => other.clone(),
+            },
+            "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+                map_values(value, lowercase_types)
+            }
+            "items"
+            | "additionalItems"
+            | "additionalProperties"
+            | "unevaluatedItems"
+            | "unevaluatedProperties"
+            | "contains"
+            | "propertyNames"
+            | "not"
+            | "if"
+            | "then"
+            | "else" => match value {
+                Value::Array(_) => array_values(value, lowercase_types),
+                other => lowercase_types(other),
+            },
+            "prefixItems" | "anyOf" | "oneOf" | "allOf" => array_values(value, lowercase_types),
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), value);
+    }
+    Value::Object(out)
+}
+
+/// `name` in JSON Schema's spelling if it is a type name in any case, else unchanged.
+fn json_type_name(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if JSON_TYPES.contains(&lower.as_str()) {
+        lower
+    } else {
+        name.to_owned()
+    }
 }
 
 /// A JSON Schema reduced to what Gemini takes.
@@ -166,6 +234,47 @@ mod tests {
                 "required": ["city"]
             })
         );
+    }
+
+    #[test]
+    fn upper_case_type_names_in_json_schema_are_spelled_as_json_schema_does() {
+        // The schema Gemini CLI 0.61's model router sends as `responseJsonSchema`, with a few
+        // more places a type can sit.
+        let schema = json!({
+            "type": "OBJECT",
+            "properties": {
+                "complexity_reasoning": {"type": "STRING", "description": "Brief explanation."},
+                "complexity_score": {"type": "INTEGER"},
+                "type": {"type": "String", "enum": ["OBJECT"], "default": {"type": "ARRAY"}},
+                "tags": {"type": ["ARRAY", "NULL"], "items": {"type": "STRING"}},
+                "either": {"anyOf": [{"type": "NUMBER"}, {"type": "BOOLEAN"}]},
+                "map": {"type": "OBJECT", "additionalProperties": {"type": "STRING"}},
+                "odd": {"type": "DECIMAL"}
+            },
+            "$defs": {"id": {"type": "INTEGER"}},
+            "required": ["complexity_reasoning", "complexity_score"]
+        });
+        assert_eq!(
+            lowercase_types(&schema),
+            json!({
+                "type": "object",
+                "properties": {
+                    "complexity_reasoning": {"type": "string", "description": "Brief explanation."},
+                    "complexity_score": {"type": "integer"},
+                    "type": {"type": "string", "enum": ["OBJECT"], "default": {"type": "ARRAY"}},
+                    "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+                    "either": {"anyOf": [{"type": "number"}, {"type": "boolean"}]},
+                    "map": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "odd": {"type": "DECIMAL"}
+                },
+                "$defs": {"id": {"type": "integer"}},
+                "required": ["complexity_reasoning", "complexity_score"]
+            })
+        );
+        // A schema already in JSON Schema's spelling is unchanged.
+        let plain = json!({"type": "object", "properties": {"a": {"type": ["string", "null"]}}});
+        assert_eq!(lowercase_types(&plain), plain);
+        assert_eq!(lowercase_types(&json!(true)), json!(true));
     }
 
     #[test]

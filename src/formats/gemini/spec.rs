@@ -22,6 +22,10 @@ const COUNT_FIELDS: [&str; 5] = [
 pub struct Spec;
 
 impl FormatSpec for Spec {
+    fn interleaves_reasoning(&self) -> bool {
+        true
+    }
+
     fn config_name(&self) -> &'static str {
         "gemini"
     }

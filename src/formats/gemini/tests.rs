@@ -454,6 +454,7 @@ fn target(model: &str) -> UpstreamTarget {
         default_max_tokens: 8192,
         max_output_tokens: Some(8192),
         reasoning: true,
+        cache_breakpoints: false,
     }
 }
 

@@ -104,6 +104,7 @@ mod tests {
             default_max_tokens: 1000,
             max_output_tokens: Some(1000),
             reasoning: false,
+            cache_breakpoints: false,
         }
     }
 

@@ -115,6 +115,7 @@ pub fn decode_request(body: &[u8], warnings: &mut Warnings) -> Result<ChatReques
             .safety_identifier
             .or(params.user)
             .map(|user| user.into_owned()),
+        prompt_cache_key: params.prompt_cache_key.map(|key| key.into_owned()),
         ..ChatRequest::default()
     };
     request.client.include_usage = params

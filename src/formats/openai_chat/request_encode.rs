@@ -119,6 +119,11 @@ pub fn encode_request_as<B: EncodedBody>(
             .user
             .as_deref()
             .map(|user| Cow::Owned(crate::formats::openai_user_id(user, warnings))),
+        prompt_cache_key: request
+            .prompt_cache_key
+            .as_deref()
+            .and_then(crate::formats::openai_common::prompt_cache_key)
+            .map(Cow::Borrowed),
         ..ChatCompletionCreateParams::default()
     };
     B::from_wire(&params, request.prompt_chars()).map_err(|error| {

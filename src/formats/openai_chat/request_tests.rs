@@ -420,6 +420,11 @@ fn decode_drops_unknown_parts_and_unsupported_parameters_with_warnings() {
     }));
     assert_eq!(request.system, vec!["sys".to_string()]);
     assert_eq!(
+        request.prompt_cache_key.as_deref(),
+        Some("k"),
+        "carried, not dropped"
+    );
+    assert_eq!(
         request.messages,
         vec![
             user("hi"),
@@ -433,7 +438,7 @@ fn decode_drops_unknown_parts_and_unsupported_parameters_with_warnings() {
         warnings.as_deref(),
         Some(
             "dropped=seed,presence_penalty,frequency_penalty,logit_bias,logprobs,top_logprobs,\
-             store,metadata,service_tier,prompt_cache_key,prediction,web_search_options,verbosity,\
+             store,metadata,service_tier,prediction,web_search_options,verbosity,\
              content_part(image_url),content_part(input_video),assistant_audio,tool_call(mcp)"
         )
     );
@@ -653,6 +658,7 @@ fn target() -> UpstreamTarget {
         default_max_tokens: 4096,
         max_output_tokens: Some(32_768),
         reasoning: true,
+        cache_breakpoints: false,
     }
 }
 
@@ -793,6 +799,8 @@ fn encode_every_canonical_feature() {
             description: None,
         }),
         user: Some("user-1".into()),
+        prompt_cache_key: Some("conversation-7".into()),
+        attribution: None,
         client: ClientOptions::default(),
     };
     let (body, warnings) = encode(&request, &target());
@@ -838,7 +846,8 @@ fn encode_every_canonical_feature() {
             "parallel_tool_calls": false,
             "reasoning_effort": "high",
             "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": true}},
-            "user": "user-1"
+            "user": "user-1",
+            "prompt_cache_key": "conversation-7"
         })
     );
     assert_eq!(
@@ -919,6 +928,7 @@ fn encode_reasoning_table() {
         };
         let upstream = UpstreamTarget {
             reasoning,
+            cache_breakpoints: false,
             ..target()
         };
         let (body, warnings) = encode(&request, &upstream);

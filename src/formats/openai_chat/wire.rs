@@ -68,6 +68,9 @@ pub struct ChatCompletionCreateParams<'a> {
     pub user: Option<Str<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<Str<'a>>,
+    /// Routes the prompt to the same cache (at most 64 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<Str<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<Vec<Str<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,8 +97,6 @@ pub struct ChatCompletionCreateParams<'a> {
     #[serde(skip_serializing)]
     pub service_tier: Option<Value>,
     #[serde(skip_serializing)]
-    pub prompt_cache_key: Option<Value>,
-    #[serde(skip_serializing)]
     pub prediction: Option<Value>,
     #[serde(skip_serializing)]
     pub web_search_options: Option<Value>,
@@ -105,7 +106,7 @@ pub struct ChatCompletionCreateParams<'a> {
 
 impl ChatCompletionCreateParams<'_> {
     /// The parameters a Chat request may carry that the gateway drops, with their values.
-    pub fn dropped_params(&self) -> [(&'static str, Option<&Value>); 13] {
+    pub fn dropped_params(&self) -> [(&'static str, Option<&Value>); 12] {
         [
             ("seed", self.seed.as_ref()),
             ("presence_penalty", self.presence_penalty.as_ref()),
@@ -116,7 +117,6 @@ impl ChatCompletionCreateParams<'_> {
             ("store", self.store.as_ref()),
             ("metadata", self.metadata.as_ref()),
             ("service_tier", self.service_tier.as_ref()),
-            ("prompt_cache_key", self.prompt_cache_key.as_ref()),
             ("prediction", self.prediction.as_ref()),
             ("web_search_options", self.web_search_options.as_ref()),
             ("verbosity", self.verbosity.as_ref()),

@@ -71,6 +71,7 @@ pub fn encode_code(kind: ErrorKind) -> &'static str {
         | ErrorKind::NotFound
         | ErrorKind::ModelNotFound
         | ErrorKind::MethodNotAllowed
+        | ErrorKind::UpgradeRequired
         | ErrorKind::RequestTooLarge
         | ErrorKind::UpstreamFailed
         | ErrorKind::Timeout

@@ -142,6 +142,7 @@ mod tests {
             default_max_tokens: 2000,
             max_output_tokens: Some(2000),
             reasoning: true,
+            cache_breakpoints: false,
         };
         let mut warnings = Warnings::new();
         let bytes = forward_request(

@@ -182,6 +182,23 @@ impl History {
                 }
                 Ok(())
             }
+            // A compaction the gateway made stands for the summary it holds.
+            "compaction"
+                if let Some(message) = item
+                    .get("encrypted_content")
+                    .and_then(Value::as_str)
+                    .and_then(crate::translate::compaction::unseal) =>
+            {
+                self.started = true;
+                self.flush_turn();
+                if self.pending.is_empty() {
+                    self.messages.push(message);
+                    self.results_open = false;
+                } else {
+                    self.deferred.push(message);
+                }
+                Ok(())
+            }
             "item_reference" => Err(ApiError::invalid(
                 "item_reference items need server-side state, which this gateway does not keep; \
                  send the referenced items themselves.",

@@ -109,6 +109,8 @@ pub fn decode_request(body: &[u8], warnings: &mut Warnings) -> Result<ChatReques
         reasoning_summary,
         response_format,
         user: params.safety_identifier.or(params.user),
+        prompt_cache_key: params.prompt_cache_key,
+        attribution: None,
         client: ClientOptions {
             include_usage: false,
             echo,

@@ -83,6 +83,10 @@ pub fn encode_request_as<B: EncodedBody>(
             .user
             .as_deref()
             .map(|user| crate::formats::openai_user_id(user, warnings)),
+        prompt_cache_key: request
+            .prompt_cache_key
+            .as_deref()
+            .and_then(crate::formats::openai_common::prompt_cache_key),
         store: false,
         stream: target.stream,
     };

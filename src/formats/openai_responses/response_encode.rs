@@ -28,6 +28,9 @@ use crate::formats::{ResponseContext, client_id};
 
 pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Value {
     let id = client_id("resp_", &response.id, context);
+    if let Some(kept) = &context.compaction {
+        return compacted(response, context, &id, kept);
+    }
     let namespaces = Namespaces::from_echo(&context.echo);
     let output = output_items(&response.blocks, &id, &namespaces);
     let (status, reason) = stop_reason::encode_status(&response.finish, response.has_tool_calls());
@@ -46,6 +49,47 @@ pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Va
         },
     );
     serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+/// A compaction's answer (`CompactedResponse`): the kept user messages, then exactly one
+/// `compaction` item whose `encrypted_content` holds the model's summary (what Codex reads).
+fn compacted(
+    response: &ChatResponse,
+    context: &ResponseContext,
+    id: &str,
+    kept: &[String],
+) -> Value {
+    let summary: Vec<&str> = response
+        .blocks
+        .iter()
+        .filter_map(|block| match block {
+            Block::Text(text) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut output: Vec<Value> = kept
+        .iter()
+        .map(|text| {
+            serde_json::json!({
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": text}],
+            })
+        })
+        .collect();
+    let core = id.strip_prefix("resp_").unwrap_or(id);
+    output.push(serde_json::json!({
+        "type": "compaction",
+        "id": format!("cmp_{core}"),
+        "encrypted_content": crate::translate::compaction::seal(&summary.join("\n\n")),
+    }));
+    serde_json::json!({
+        "id": id,
+        "object": "response.compaction",
+        "created_at": context.created_s,
+        "output": output,
+        "usage": usage::encode(&response.usage),
+    })
 }
 
 fn output_items(

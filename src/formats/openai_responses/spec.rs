@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::canonical::{ChatRequest, Vendor};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::formats::spec::{
     Endpoint, EndpointKind, FormatSpec, IdLimits, Incoming, ModelCard, count_body, input_tokens_of,
     is, module_codecs,
@@ -27,6 +27,10 @@ const COUNT_FIELDS: [&str; 9] = [
 pub struct Spec;
 
 impl FormatSpec for Spec {
+    fn interleaves_reasoning(&self) -> bool {
+        true
+    }
+
     fn config_name(&self) -> &'static str {
         "openai-responses"
     }
@@ -43,6 +47,20 @@ impl FormatSpec for Spec {
     fn endpoint(&self, request: &Incoming) -> Option<Endpoint> {
         if is(request, "POST", "/v1/responses") {
             return Some(Endpoint::of(EndpointKind::Inference));
+        }
+        if is(request, "POST", "/v1/responses/compact") {
+            return Some(Endpoint::of(EndpointKind::Compact));
+        }
+        // Newer Codex versions try the Responses WebSocket mode first; a 426 at the handshake
+        // makes them use HTTP streaming for the rest of the run at once (any other answer
+        // costs them their stream retries first).
+        if is(request, "GET", "/v1/responses")
+            && (request.header)("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+        {
+            return Some(Endpoint::of(EndpointKind::Refused(ApiError::new(
+                ErrorKind::UpgradeRequired,
+                "This gateway serves the Responses API over HTTP only; use HTTP streaming (`stream: true`).",
+            ))));
         }
         let id = request.path.strip_prefix("/v1/responses/")?;
         let delete = match request.method {

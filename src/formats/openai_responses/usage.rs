@@ -34,6 +34,7 @@ pub fn encode(usage: &Usage) -> ResponseUsageOut {
         input_tokens: usage.input_tokens.unwrap_or(0),
         input_tokens_details: InputTokensDetailsOut {
             cached_tokens: usage.cache_read_tokens.unwrap_or(0),
+            cache_write_tokens: usage.cache_write_tokens,
         },
         output_tokens: usage.output_tokens.unwrap_or(0),
         output_tokens_details: OutputTokensDetailsOut {

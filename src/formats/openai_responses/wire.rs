@@ -37,6 +37,7 @@ pub struct ResponseCreateParams {
     pub text: Option<ResponseTextConfig>,
     pub user: Option<String>,
     pub safety_identifier: Option<String>,
+    pub prompt_cache_key: Option<String>,
     pub stream: Option<bool>,
     pub background: Option<bool>,
     pub conversation: Option<Value>,
@@ -231,6 +232,9 @@ pub struct ResponseCreateParamsOut<'a> {
     pub text: Option<TextParam>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Routes the prompt to the same cache (at most 64 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<&'a str>,
     pub store: bool,
     pub stream: bool,
 }
@@ -546,6 +550,10 @@ pub struct ResponseUsageOut {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct InputTokensDetailsOut {
     pub cached_tokens: u64,
+    /// Prompt tokens written to the cache, when the upstream reported them (Anthropic's
+    /// `cache_creation_input_tokens`, OpenAI's from GPT-5.6 on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]

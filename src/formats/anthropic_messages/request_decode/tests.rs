@@ -494,3 +494,22 @@ fn unknown_and_misplaced_blocks_are_dropped_with_a_warning() {
     assert!(request.messages[1].parts.is_empty());
     assert!(request.messages[2].parts.is_empty());
 }
+
+#[test]
+fn claude_codes_attribution_block_is_kept_out_of_the_system_prompt() {
+    let billing =
+        "x-anthropic-billing-header: cc_version=2.1.300.47e; cc_entrypoint=cli; cch=a7754;";
+    let (request, _) = ok(minimal(json!({"system": [
+        {"type": "text", "text": billing},
+        {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+    ]})));
+    assert_eq!(request.attribution.as_deref(), Some(billing));
+    assert_eq!(request.system, vec!["You are Claude Code.".to_string()]);
+    // Only in first place: the same words later are the user's own system text.
+    let (request, _) = ok(minimal(json!({"system": [
+        {"type": "text", "text": "You are Claude Code."},
+        {"type": "text", "text": billing}
+    ]})));
+    assert_eq!(request.attribution, None);
+    assert_eq!(request.system.len(), 2);
+}

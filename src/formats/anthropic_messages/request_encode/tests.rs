@@ -15,6 +15,7 @@ fn target() -> UpstreamTarget {
         default_max_tokens: 8192,
         max_output_tokens: Some(64_000),
         reasoning: true,
+        cache_breakpoints: false,
     }
 }
 
@@ -683,5 +684,119 @@ fn anthropic_to_anthropic_keeps_what_the_client_sent() {
             "thinking": {"type": "enabled", "budget_tokens": 10000},
             "stream": true
         })
+    );
+}
+
+/// Every `cache_control` marker in an encoded body, as the JSON pointer of its block.
+fn breakpoints(body: &Value) -> Vec<String> {
+    fn walk(value: &Value, path: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(fields) => {
+                if fields.contains_key("cache_control") {
+                    out.push(path.clone());
+                }
+                for (key, child) in fields {
+                    walk(child, format!("{path}/{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, format!("{path}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(body, String::new(), &mut out);
+    out
+}
+
+#[test]
+fn breakpoints_go_on_tools_system_and_both_ends_of_the_last_turn() {
+    let mut chat = request(vec![
+        user(vec![text("Weather in Paris?")]),
+        assistant(vec![
+            thinking(Vendor::Anthropic, "hmm", "sig"),
+            call("call_1", r#"{"city":"Paris"}"#),
+        ]),
+        user(vec![result("call_1", "18C")]),
+        assistant(vec![
+            thinking(Vendor::Anthropic, "ok", "sig2"),
+            call("call_2", r#"{"city":"Tokyo"}"#),
+        ]),
+        user(vec![result("call_2", "25C"), text("Thanks")]),
+    ]);
+    chat.system = vec!["You are a coding agent.".into(), "Be brief.".into()];
+    chat.tools = vec![
+        weather_tool(),
+        Tool::Builtin {
+            kind: "web_search_20250305".into(),
+            raw: json!({"type": "web_search_20250305", "name": "web_search"}),
+        },
+    ];
+    let on = UpstreamTarget {
+        cache_breakpoints: true,
+        ..target()
+    };
+    let (body, _) = encode_with(&chat, &on);
+    assert_eq!(
+        breakpoints(&body),
+        [
+            "/system/1",
+            "/messages/2/content/0",
+            "/messages/4/content/1",
+            "/tools/1",
+        ],
+        "{body}"
+    );
+    assert_eq!(
+        body["tools"][1]["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+    assert_eq!(
+        body["messages"][4]["content"][1],
+        json!({"type": "text", "text": "Thanks", "cache_control": {"type": "ephemeral"}})
+    );
+    assert!(breakpoints(&body).len() <= crate::formats::anthropic_messages::cache::MAX_BREAKPOINTS);
+    // Off: no marker at all, as before.
+    let (body, _) = encode(&chat);
+    assert!(breakpoints(&body).is_empty(), "{body}");
+}
+
+#[test]
+fn a_breakpoint_skips_thinking_and_a_first_turn_gets_one() {
+    let on = UpstreamTarget {
+        cache_breakpoints: true,
+        ..target()
+    };
+    let (body, _) = encode_with(&request(vec![user(vec![text("Hi")])]), &on);
+    assert_eq!(breakpoints(&body), ["/messages/0/content/0"]);
+    // A prefill that is only thinking carries no marker (Anthropic refuses one there).
+    let chat = request(vec![
+        user(vec![text("Hi")]),
+        assistant(vec![thinking(Vendor::Anthropic, "hmm", "sig")]),
+    ]);
+    let (body, _) = encode_with(&chat, &on);
+    assert!(
+        breakpoints(&body)
+            .iter()
+            .all(|p| p != "/messages/1/content/0"),
+        "{body}"
+    );
+}
+
+#[test]
+fn the_attribution_block_goes_back_first() {
+    let mut chat = request(vec![user(vec![text("Hi")])]);
+    chat.attribution = Some("x-anthropic-billing-header: cc_version=2.1.300.abc; cch=1;".into());
+    chat.system = vec!["You are Claude Code.".into()];
+    let (body, _) = encode(&chat);
+    assert_eq!(
+        body["system"],
+        json!([
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.300.abc; cch=1;"},
+            {"type": "text", "text": "You are Claude Code."}
+        ])
     );
 }

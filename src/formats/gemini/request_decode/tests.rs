@@ -227,6 +227,48 @@ fn generation_config_and_structured_output() {
 }
 
 #[test]
+fn upper_case_type_names_in_json_schemas_are_lowered() {
+    // Gemini CLI's structured-output side calls (its model router) send `responseJsonSchema`
+    // with Google's type names, which Google takes and other vendors refuse.
+    let (request, _) = decode(&json!({
+        "contents": [{"parts": [{"text": "hi"}]}],
+        "generationConfig": {
+            "responseMimeType": "application/json",
+            "responseJsonSchema": {
+                "type": "OBJECT",
+                "properties": {"complexity_score": {"type": "INTEGER"}},
+                "required": ["complexity_score"]
+            }
+        },
+        "tools": [{"functionDeclarations": [{
+            "name": "f",
+            "parametersJsonSchema": {"type": "OBJECT", "properties": {"p": {"type": "STRING"}}}
+        }]}]
+    }));
+    let request = request.unwrap();
+    assert_eq!(
+        request.response_format,
+        Some(ResponseFormat::JsonSchema {
+            name: "output".into(),
+            schema: json!({
+                "type": "object",
+                "properties": {"complexity_score": {"type": "integer"}},
+                "required": ["complexity_score"]
+            }),
+            strict: None,
+            description: None
+        })
+    );
+    let Some(Tool::Function { parameters, .. }) = request.tools.first() else {
+        panic!("one function tool: {:?}", request.tools);
+    };
+    assert_eq!(
+        parameters,
+        &json!({"type": "object", "properties": {"p": {"type": "string"}}})
+    );
+}
+
+#[test]
 fn stored_objects_are_vendor_files() {
     let (request, _) = decode(&json!({
         "cachedContent": "cachedContents/abc123",

@@ -347,7 +347,7 @@ fn response_object_defaults_and_statuses() {
             "parallel_tool_calls": true, "previous_response_id": null, "reasoning": null,
             "store": false, "temperature": null, "text": {"format": {"type": "text"}},
             "tool_choice": "auto", "tools": [], "top_p": null, "truncation": "disabled",
-            "usage": {"input_tokens": 1200, "input_tokens_details": {"cached_tokens": 1000},
+            "usage": {"input_tokens": 1200, "input_tokens_details": {"cached_tokens": 1000, "cache_write_tokens": 150},
                       "output_tokens": 80, "output_tokens_details": {"reasoning_tokens": 0},
                       "total_tokens": 1280},
             "user": null, "metadata": {}

@@ -21,6 +21,7 @@ fn target(reasoning: bool) -> UpstreamTarget {
         default_max_tokens: 4096,
         max_output_tokens: Some(128_000),
         reasoning,
+        cache_breakpoints: false,
     }
 }
 
@@ -200,6 +201,8 @@ fn full_request() -> ChatRequest {
             description: None,
         }),
         user: Some("user-123".into()),
+        prompt_cache_key: Some("conversation-7".into()),
+        attribution: None,
         client: Default::default(),
     }
 }
@@ -257,6 +260,7 @@ fn every_canonical_feature() {
             "include": ["reasoning.encrypted_content"],
             "text": {"format": {"type": "json_schema", "name": "answer", "schema": {"type": "object"}, "strict": true}},
             "user": "user-123",
+            "prompt_cache_key": "conversation-7",
             "store": false,
             "stream": true
         })
