@@ -5,7 +5,7 @@
 
 import {
   $, el, api, download, barChart, table, copy, daysBetween, showError, clearMessages, tabSecret,
-  fmtInt, fmtCompact, fmtUsd, fmtMs, fmtTime, extraFields, labelOf, describe,
+  fmtInt, fmtCompact, fmtUsd, fmtMs, fmtTime, extraFields, labelOf, describe, latestOnly,
 } from "./common.js";
 
 const STORE = "toc.admin";
@@ -62,7 +62,9 @@ async function start() {
     $("#new-plan").replaceChildren(...plans.map((id) => el("option", { value: id }, id)));
     $("#model-ids").replaceChildren(...catalog.models.map((id) => el("option", { value: id })));
     signedIn(true);
-    await Promise.all([loadKeys(), loadUsage(), loadLog(), loadHealth()]);
+    // The keys first: the usage and the log name keys by their names.
+    await loadKeys();
+    await Promise.all([loadUsage(), loadLog(), loadHealth()]);
     return true;
   } catch (error) {
     failed(error);
@@ -103,10 +105,13 @@ $("#search-form").addEventListener("submit", (event) => {
   loadKeys().catch(failed);
 });
 
+const keysLoad = latestOnly();
 async function loadKeys() {
   const q = encodeURIComponent($("#search").value.trim());
   const status = encodeURIComponent($("#status-filter").value);
+  const current = keysLoad();
   const list = await api(`/admin/keys?q=${q}&status=${status}`, token);
+  if (!current()) return;
   keys = list.data;
   table($("#key-list"), {
     caption: `${keys.length} key${keys.length === 1 ? "" : "s"}`,
@@ -238,8 +243,11 @@ function keyName(id) {
   return k?.name ? `${k.name} (${id})` : id;
 }
 
+const usageLoad = latestOnly();
 async function loadUsage() {
+  const current = usageLoad();
   const report = await api(`/admin/usage?${rangeQuery()}&limit=10`, token);
+  if (!current()) return;
   const t = report.total;
   $("#usage-cards").replaceChildren(
     card("Spend", fmtUsd(t.cost_usd), t.unpriced ? `${fmtInt(t.unpriced)} call${t.unpriced === 1 ? "" : "s"} of unpriced models not included` : `${report.from} to ${report.to}`),
@@ -253,7 +261,7 @@ async function loadUsage() {
   barChart($("#chart-spend-day"), { title: "Spend per day (USD)", items: days.map((d) => ({ label: d.day, value: Number(d.cost_usd) })), format: usd });
   barChart($("#chart-tokens-day"), { title: "Tokens per day", colour: "bar2", items: days.map((d) => ({ label: d.day, value: d.input_tokens + d.output_tokens })) });
   barChart($("#chart-spend-model"), { title: "Spend per model (USD)", horizontal: true, format: usd, items: report.models.map((m) => ({ label: m.model, value: Number(m.cost_usd) })) });
-  barChart($("#chart-spend-key"), { title: "Spend per key, top 10 (USD)", horizontal: true, format: usd, colour: "bar2", items: report.top_keys.map((k) => ({ label: keyName(k.key_id), value: Number(k.cost_usd) })) });
+  barChart($("#chart-spend-key"), { title: "Spend per key, top 10 (USD)", horizontal: true, format: usd, colour: "bar2", items: report.top_keys.map((k) => ({ label: keyName(k.key_id), short: keys.find((x) => x.id === k.key_id)?.name || k.key_id, value: Number(k.cost_usd) })) });
   table($("#top-keys"), {
     caption: "Keys by spend over the period",
     empty: "No calls in this period.",
@@ -287,15 +295,20 @@ $("#log-form").addEventListener("submit", (event) => {
 $("#log-older").addEventListener("click", () => loadLog(logBefore).catch(failed));
 $("#export-log").addEventListener("click", () => download(`/admin/log.csv?${logQuery()}`, token, "request-log.csv").catch(failed));
 
+const logLoad = latestOnly();
 async function loadLog(before = null) {
   const params = logQuery();
+  const filters = [...params].map(([name, value]) => `${name} ${value}`).join(", ");
   params.set("limit", "50");
   if (before) params.set("before", String(before));
+  // Only the latest load is shown: an earlier one answering late must not replace it.
+  const current = logLoad();
   const page = await api(`/admin/log?${params}`, token);
+  if (!current()) return;
   logBefore = page.next_before;
   $("#log-older").hidden = !logBefore;
   table($("#log-table"), {
-    caption: before ? "Older calls" : "Calls, newest first",
+    caption: `${before ? "Older calls" : "Calls, newest first"}${filters ? ` (${filters})` : ""}`,
     empty: "No calls match.",
     rows: page.data,
     columns: [
@@ -332,7 +345,7 @@ async function loadHealth() {
   const holder = el("div");
   table(holder, {
     caption: "Upstreams this isolate has called, with their breakers",
-    empty: "This isolate has not called any upstream yet.",
+    empty: "No breaker has an outcome yet: this isolate has had no answer from an upstream, or breakers are off in the config.",
     rows: upstreams,
     columns: [
       { label: "Provider", value: (u) => u.provider },

@@ -165,7 +165,12 @@ export function table(container, { caption, columns, rows, empty = "Nothing yet.
     el("tr", {}, columns.map((c) => el("td", { class: c.num ? "num" : undefined }, c.value(row)))),
   );
   container.replaceChildren(
-    el("div", { class: "table-wrap" }, el("table", {}, caption ? el("caption", {}, caption) : null, el("thead", {}, head), el("tbody", {}, body))),
+    // A box that scrolls sideways on narrow screens: focusable, so the keyboard can scroll it.
+    el(
+      "div",
+      { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption ?? "Table" },
+      el("table", {}, caption ? el("caption", {}, caption) : null, el("thead", {}, head), el("tbody", {}, body)),
+    ),
   );
 }
 
@@ -178,8 +183,9 @@ function svg(tag, attrs = {}, ...children) {
 }
 
 /**
- * A bar chart of `items` ({ label, value }) as SVG, vertical (days) or horizontal (models),
- * with an accessible name and the same data as a table for screen readers.
+ * A bar chart of `items` ({ label, value, short? }) as SVG, vertical (days) or horizontal
+ * (models, keys: `short` is drawn, `label` named), with an accessible name and the same data
+ * as a table for screen readers.
  */
 export function barChart(container, { title, items, format = fmtCompact, horizontal = false, colour = "bar" }) {
   const figure = el("figure", { class: "chart" }, el("figcaption", {}, title));
@@ -194,13 +200,14 @@ export function barChart(container, { title, items, format = fmtCompact, horizon
   if (horizontal) {
     const rowHeight = 24;
     const width = 360;
-    const labelWidth = 120;
+    const labelWidth = 150;
     const height = items.length * rowHeight + 8;
     chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${title}. ${summary}` });
     items.forEach((item, i) => {
       const y = 4 + i * rowHeight;
       const w = Math.max(1, ((width - labelWidth - 64) * item.value) / max);
-      const label = item.label.length > 18 ? `${item.label.slice(0, 17)}…` : item.label;
+      const text = item.short ?? item.label;
+      const label = text.length > 20 ? `${text.slice(0, 19)}…` : text;
       chart.append(
         svg("text", { x: labelWidth - 6, y: y + 16, "text-anchor": "end" }, document.createTextNode(label)),
         svg("rect", { class: colour, x: labelWidth, y: y + 3, width: w, height: rowHeight - 8, rx: 2 }, svg("title", {}, document.createTextNode(`${item.label}: ${format(item.value)}`))),
@@ -211,7 +218,7 @@ export function barChart(container, { title, items, format = fmtCompact, horizon
     const width = 400;
     const height = 170;
     const bottom = 24;
-    const left = 44;
+    const left = 60;
     const barWidth = Math.max(2, (width - left - 8) / items.length - 2);
     chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${title}. ${summary}` });
     chart.append(svg("line", { class: "axis", x1: left, y1: height - bottom, x2: width, y2: height - bottom }));
@@ -253,6 +260,19 @@ export function daysBetween(from, to) {
     days.push(d.toISOString().slice(0, 10));
   }
   return days;
+}
+
+/**
+ * For loads that can overlap (a filter changed while the previous answer is on its way):
+ * `const current = next();` before the request, `if (!current()) return;` after it, so only
+ * the latest answer is shown.
+ */
+export function latestOnly() {
+  let latest = 0;
+  return () => {
+    const mine = ++latest;
+    return () => mine === latest;
+  };
 }
 
 /** A stored secret, kept only in this tab (sessionStorage): gone when the tab closes. */

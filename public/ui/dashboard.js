@@ -4,7 +4,7 @@
 
 import {
   $, el, api, download, barChart, table, copy, daysBetween, showError, clearMessages, tabSecret,
-  fmtInt, fmtCompact, fmtUsd, fmtMs, fmtTime, fmtCountdown, extraFields, labelOf, describe,
+  fmtInt, fmtCompact, fmtUsd, fmtMs, fmtTime, fmtCountdown, extraFields, labelOf, describe, latestOnly,
 } from "./common.js";
 
 const STORE = "toc.key";
@@ -135,8 +135,11 @@ function tick() {
   }
 }
 
+const spendLoad = latestOnly();
 async function loadSpend() {
+  const current = spendLoad();
   const report = await api(`/v1/usage/report?${rangeQuery()}`, key);
+  if (!current()) return;
   const byDay = new Map(report.days.map((d) => [d.day, d]));
   const days = daysBetween(report.from, report.to).map((day) => byDay.get(day) ?? { day, cost_usd: "0", input_tokens: 0, output_tokens: 0, requests: 0 });
   const t = report.total;

@@ -28,7 +28,8 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   gw = await startGateway({
     config: (mock) => {
-      const config = gatewayConfig(mock, { plans: [PLAN] });
+      // Breakers on, so the operator's health view has the upstreams the calls went to.
+      const config = gatewayConfig(mock, { plans: [PLAN], provider: { breaker: { enabled: true } } });
       const prices = { [MODELS.chat]: { input: 2.0, cached_input: 0.5, output: 8.0 }, [MODELS.anthropic]: { input: 3.0, cached_input: 0.3, cache_write_5m: 3.75, output: 15.0 } };
       for (const model of config.models) if (prices[model.id]) model.prices = [{ taken: "2026-11-30", ...prices[model.id] }];
       return config;
@@ -173,7 +174,7 @@ test("operator: creates a key, copies it, the SDK uses it, and the call shows in
   await page.reload();
   await page.getByLabel("Key id").fill(keyId);
   await page.getByRole("button", { name: "Filter" }).click();
-  await page.locator("#log-table tbody tr").first().waitFor();
+  await page.locator("#log-table caption", { hasText: `key ${keyId}` }).waitFor();
   const logRows = page.locator("#log-table tbody tr");
   assert.equal(await logRows.count(), 1);
   const text = await logRows.first().textContent();
@@ -203,8 +204,10 @@ test("operator: creates a key, copies it, the SDK uses it, and the call shows in
   const refused = await gw.request("GET", "/v1/usage", { headers: { "x-api-key": key } });
   assert.equal(refused.status, 401);
 
-  // Upstream health from /health/ready.
-  assert.match(await page.locator("#health-body").textContent(), /Gateway: ready/);
+  // Upstream health from /health/ready: the upstream the call went to, its breaker closed.
+  const health = await page.locator("#health-body").textContent();
+  assert.match(health, /Gateway: ready/);
+  assert.match(await page.locator("#health-body tbody tr", { hasText: "p-anthropic" }).first().textContent(), /p-anthropic.*closed/);
   await page.setViewportSize(PHONE);
   assert.equal(await overflows(page), false, "the operator's page fits a phone's width");
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -282,4 +285,95 @@ test("keyboard only: both pages are usable without a mouse, with visible focus",
   await page.keyboard.press("Escape");
   await context.close();
   assert.deepEqual(problems, []);
+});
+
+/**
+ * What a page shows a person who cannot see well or uses no mouse: every visible field has a
+ * label, every button and link a name, and every visible text (SVG labels included) the WCAG AA
+ * contrast with what is behind it (4.5:1, 3:1 for large text). The failures, as text.
+ */
+async function audit(page, least) {
+  return page.evaluate((least) => {
+    const problems = [];
+    const visible = (e) => {
+      const box = e.getBoundingClientRect();
+      return box.width > 0 && box.height > 0 && getComputedStyle(e).visibility !== "hidden" && !e.closest(".visually-hidden, [hidden]");
+    };
+    const describe = (e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""} "${(e.textContent ?? "").trim().slice(0, 40)}"`;
+    for (const field of document.querySelectorAll("input, select, textarea")) {
+      if (!visible(field)) continue;
+      const named = field.labels?.length || field.getAttribute("aria-label") || field.getAttribute("aria-labelledby");
+      if (!named) problems.push(`no label: ${describe(field)}`);
+    }
+    for (const control of document.querySelectorAll("button, a[href]")) {
+      if (!visible(control)) continue;
+      if (!(control.getAttribute("aria-label") ?? control.textContent).trim()) problems.push(`no name: ${describe(control)}`);
+    }
+    const rgba = (text) => {
+      const m = /rgba?\(([\d.]+),?\s*([\d.]+),?\s*([\d.]+)(?:,?\s*\/?\s*([\d.]+))?\)/.exec(text);
+      return m ? [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? 1 : Number(m[4])] : null;
+    };
+    const luminance = ([r, g, b]) => {
+      const c = [r, g, b].map((v) => {
+        const x = v / 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    };
+    const background = (e) => {
+      for (let n = e; n; n = n.parentElement) {
+        const c = rgba(getComputedStyle(n).backgroundColor);
+        if (c && c[3] > 0.5) return c;
+      }
+      return rgba(getComputedStyle(document.documentElement).backgroundColor) ?? [255, 255, 255, 1];
+    };
+    const texts = [...document.querySelectorAll("body *")].filter(
+      (e) => [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim()) && visible(e),
+    );
+    let checked = 0;
+    for (const e of texts) {
+      if (e.closest("button:disabled, select:disabled")) continue;
+      const style = getComputedStyle(e);
+      const inSvg = e instanceof SVGElement;
+      const colour = rgba(inSvg ? style.fill : style.color);
+      if (!colour) continue;
+      const behind = background(inSvg ? e.closest("svg").parentElement : e);
+      const [a, b] = [luminance(colour), luminance(behind)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      checked++;
+      if (ratio < (large ? 3 : 4.5)) problems.push(`contrast ${ratio.toFixed(2)}: ${describe(e)}`);
+    }
+    if (checked < least) problems.push(`only ${checked} texts checked`);
+    return problems;
+  }, least);
+}
+
+test("accessibility: labels, names and AA contrast on both pages, in the light and the dark theme", async () => {
+  const created = await gw.createKey("pro", "audited");
+  await gw.openaiClient(created.key).chat.completions.create({ model: MODELS.chat, messages: [{ role: "user", content: "Hello" }] });
+  await logged(created.id);
+  for (const colorScheme of ["light", "dark"]) {
+    const { page, context, problems } = await openPage();
+    await page.emulateMedia({ colorScheme });
+    await page.goto(`${gw.url}/dashboard`);
+    assert.deepEqual(await audit(page, 5), [], `the dashboard's sign-in (${colorScheme})`);
+    await page.getByLabel("Your API key").fill(created.key);
+    await page.getByRole("button", { name: "Show my usage" }).click();
+    await page.locator("#log table").waitFor();
+    assert.deepEqual(await audit(page, 60), [], `the dashboard (${colorScheme})`);
+    await page.goto(`${gw.url}/admin`);
+    assert.deepEqual(await audit(page, 5), [], `the operator's sign-in (${colorScheme})`);
+    await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#key-list table").waitFor();
+    await page.locator("#log-table table").waitFor();
+    await page.locator("#health-body h3").first().waitFor();
+    await page.getByRole("button", { name: "Details of audited" }).click();
+    await page.locator("#key-detail dl").waitFor();
+    assert.deepEqual(await audit(page, 60), [], `the operator's page (${colorScheme})`);
+    await context.close();
+    assert.deepEqual(problems, []);
+  }
 });
