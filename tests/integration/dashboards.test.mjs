@@ -65,6 +65,15 @@ async function logged(keyId, count = 1) {
   throw new Error("the call never reached the log");
 }
 
+/** Clicks `button` and returns the file it downloads: its suggested name and its text. */
+async function downloaded(page, button) {
+  const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
+  const stream = await download.createReadStream();
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return { name: download.suggestedFilename(), text: Buffer.concat(chunks).toString("utf8") };
+}
+
 function utc(iso) {
   return `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
@@ -120,6 +129,17 @@ test("key holder: the dashboard shows the right remaining quota and a live count
   await page.getByRole("button", { name: "Copy" }).first().click();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `export TOC_API_KEY=${created.key}`);
   assert.ok(!(await page.locator("body").textContent()).includes(created.key), "the key is never shown whole");
+  // The CSV exports: the call in the requests, its day and model in the usage.
+  const requests = await downloaded(page, page.getByRole("button", { name: "Export requests (CSV)" }));
+  assert.equal(requests.name, "requests.csv");
+  const requestLines = requests.text.trim().split("\r\n");
+  assert.equal(requestLines.length, 2, requests.text);
+  assert.ok(requestLines[1].includes(MODELS.chat) && requestLines[1].includes(logRow.id), requests.text);
+  const report = await downloaded(page, page.getByRole("button", { name: "Export usage (CSV)" }));
+  assert.equal(report.name, "usage.csv");
+  const reportLines = report.text.trim().split("\r\n");
+  assert.equal(reportLines.length, 2, report.text);
+  assert.ok(reportLines[1].includes(MODELS.chat) && reportLines[1].includes(logRow.cost_usd), report.text);
   await page.screenshot({ path: path.join(SHOTS, "dashboard.png"), fullPage: true });
 
   // The key stays in this tab: a reload opens the dashboard again, a new tab asks for it.
@@ -187,6 +207,15 @@ test("operator: creates a key, copies it, the SDK uses it, and the call shows in
   const byModel = await page.getByRole("img", { name: /^Spend per model/ }).getAttribute("aria-label");
   assert.ok(byModel.includes(`${MODELS.anthropic}: `), byModel);
   assert.match(await page.locator("#top-keys").textContent(), /browser-made/);
+  // The filtered log and the usage as CSV, from the page.
+  const logCsv = await downloaded(page, page.getByRole("button", { name: "Export (CSV)", exact: true }));
+  assert.equal(logCsv.name, "request-log.csv");
+  const logLines = logCsv.text.trim().split("\r\n");
+  assert.equal(logLines.length, 2, logCsv.text);
+  assert.ok(logLines[1].includes(keyId) && logLines[1].includes(row.id), logCsv.text);
+  const usageCsv = await downloaded(page, page.getByRole("button", { name: "Export usage (CSV)" }));
+  assert.equal(usageCsv.name, "usage.csv");
+  assert.ok(usageCsv.text.split("\r\n").some((line) => line.includes(keyId) && line.includes(row.cost_usd)), usageCsv.text);
   await page.screenshot({ path: path.join(SHOTS, "admin.png"), fullPage: true });
 
   // Plan change, disable and revoke from the key list act on the key at once.
