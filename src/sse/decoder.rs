@@ -85,7 +85,7 @@ impl SseDecoder {
                 chunk = rest;
             }
         }
-        while let Some(end) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', chunk) {
             let (line, rest) = chunk.split_at(end);
             let Some((&terminator, mut rest)) = rest.split_first() else {
                 break;
@@ -162,7 +162,11 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
-                self.data.push_str(&String::from_utf8_lossy(value));
+                // Valid UTF-8 (nearly always) is checked by the fast validator only.
+                match std::str::from_utf8(value) {
+                    Ok(text) => self.data.push_str(text),
+                    Err(_) => self.data.push_str(&String::from_utf8_lossy(value)),
+                }
                 self.data.push('\n');
                 self.has_data = true;
             }
