@@ -46,10 +46,15 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// How much of an unread body is drained when the config (and its body limit) is unusable.
+const UNREAD_BODY_LIMIT: u64 = 10 * 1024 * 1024;
+
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let request_id = random::request_id();
     let format = http::with_incoming(&req, error_format);
+    // The body's stream, to drain it if no handler read it (see `drain_unread`).
+    let body = req.inner().body();
     let mut response = match route(req, &env, &ctx, &request_id).await {
         Ok(response) => response,
         Err(e) => {
@@ -64,6 +69,12 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             )?
         }
     };
+    if let Some(body) = body {
+        let limit = state::config(&env)
+            .map(|config| config.gateway.max_body_bytes)
+            .unwrap_or(UNREAD_BODY_LIMIT);
+        request_body::drain_unread(body, limit).await;
+    }
     response.headers_mut().set("x-request-id", &request_id)?;
     if state::binding_text(&env, "TOC_DEBUG_MEMORY").as_deref() == Some("1") {
         // The isolate's Wasm memory, which only grows: after a request, its high-water mark.

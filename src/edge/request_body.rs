@@ -7,7 +7,7 @@
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::ReadableStreamDefaultReader;
+use web_sys::{ReadableStream, ReadableStreamDefaultReader};
 use worker::Request;
 
 use crate::error::{ApiError, ErrorKind};
@@ -77,6 +77,48 @@ pub async fn read_body(req: &mut Request, limit: u64) -> Result<Vec<u8>, ApiErro
                 chunks.push(std::mem::take(&mut body));
             }
             chunks.push(chunk.to_vec());
+        }
+    }
+}
+
+/// Reads and drops what is left of a request body that no handler read (a call refused before
+/// its body mattered), up to `limit` bytes.
+///
+/// With the Worker's static assets, requests reach the Worker through the assets router; when
+/// a response leaves while the client's body is still unread, the router resets the client's
+/// connection instead of answering (`wrangler dev` shows it as a failed fetch where a 401 was
+/// due). A body some handler has started reading (its stream is locked) is left alone, and so
+/// is the rest of one larger than `limit` (that connection may be reset: the body was refused).
+pub async fn drain_unread(stream: ReadableStream, limit: u64) {
+    if stream.locked() {
+        return;
+    }
+    let Ok(reader) = stream
+        .get_reader()
+        .dyn_into::<ReadableStreamDefaultReader>()
+    else {
+        return;
+    };
+    let mut total: u64 = 0;
+    loop {
+        let Ok(result) = JsFuture::from(reader.read()).await else {
+            return;
+        };
+        let done = Reflect::get(&result, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            return;
+        }
+        let length = Reflect::get(&result, &JsValue::from_str("value"))
+            .ok()
+            .and_then(|v| v.dyn_ref::<Uint8Array>().map(Uint8Array::length))
+            .unwrap_or(0);
+        total = total.saturating_add(u64::from(length));
+        if total > limit {
+            let _ = reader.cancel();
+            return;
         }
     }
 }

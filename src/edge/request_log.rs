@@ -146,22 +146,25 @@ pub async fn record(env: &Env, facts: &SharedFacts, ended: Ended<'_>) {
         let Ok(facts) = facts.try_borrow() else {
             return;
         };
+        // The prices of the entry that served the call, else the model's first priced entry
+        // (the demo standing in for a model is priced as the model).
         let config = state::config(env).ok();
         let prices = config.as_ref().and_then(|config| {
-            config
-                .models
-                .iter()
-                .filter(|m| m.id == facts.model)
+            let priced = || {
+                config
+                    .models
+                    .iter()
+                    .filter(|m| m.id == facts.model && !m.prices.is_empty())
+            };
+            priced()
                 .find(|m| {
-                    facts.provider.as_deref().is_none_or(|provider| {
-                        config
-                            .providers
-                            .get(m.provider)
-                            .is_some_and(|p| p.id == provider)
-                    })
+                    config
+                        .providers
+                        .get(m.provider)
+                        .is_some_and(|p| Some(p.id.as_str()) == facts.provider.as_deref())
                 })
+                .or_else(|| priced().next())
                 .map(|m| m.prices.clone())
-                .filter(|prices| !prices.is_empty())
         });
         LogRecord::new(
             &CallEnd {

@@ -219,6 +219,17 @@ test("every keyed endpoint takes the key as Authorization: Bearer and as x-api-k
   }
 });
 
+test("a call refused before its body is read is answered, not reset (the body is drained behind the assets router)", async () => {
+  // Without the drain, about one in ten of these connections was reset instead of answered.
+  for (let i = 0; i < 60; i++) {
+    const body = { model: MODELS.chat, messages: [{ role: "user", content: "x".repeat(i * 97) }] };
+    const res = await gw.request("POST", "/v1/chat/completions", { body, headers: { authorization: `Bearer toc-${"Zz9".repeat(15)}` } });
+    assert.equal(res.status, 401, `call ${i}`);
+    const admin = await gw.admin("POST", "/admin/keys", { body: { plan: "x", name: "y".repeat(i * 53) }, token: "adm-wrong" });
+    assert.equal(admin.status, 403, `admin call ${i}`);
+  }
+});
+
 test("keyed responses carry the rate-limit and quota headers of the key's plan", async () => {
   const { key } = await gw.createKey("chat-only");
   const res = await gw.request("POST", "/v1/chat/completions", { body: { model: MODELS.chat, messages: [{ role: "user", content: "hi" }] }, headers: { authorization: `Bearer ${key}` } });

@@ -29,7 +29,7 @@ before(async () => {
       base.models.push({ id: DEMO_MODEL, provider: "demo", upstream: "demo-up", prices: [{ input: 1, output: 2 }] });
       // A model whose provider's secret is not set: the demo stands in for it only when DEMO=on.
       base.providers.push({ id: "unkeyed", format: "anthropic", base_url: m.baseUrl("anthropic"), keys: ["NOT_SET_KEY"] });
-      base.models.push({ id: "unkeyed-model", provider: "unkeyed", upstream: "claude-x" });
+      base.models.push({ id: "unkeyed-model", provider: "unkeyed", upstream: "claude-x", prices: [{ input: 10, output: 20 }] });
       return base;
     },
   });
@@ -311,6 +311,15 @@ test("demo: it stands in for unkeyed models only when DEMO is on", async () => {
     });
     assert.equal(on.status, 200);
     assert.match(on.json.choices[0].message.content, /^\[Demo\]/);
+    // Logged as the demo's, priced as the model it stands in for.
+    let row;
+    for (let i = 0; i < 100 && !row; i++) {
+      row = (await demoGw.admin("GET", `/admin/log?key=${created.id}`)).json.data[0];
+      if (!row) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(row.provider, "demo");
+    const { prompt_tokens: input, completion_tokens: output } = on.json.usage;
+    assert.equal(picoOf(row.cost_usd), pico(input, 10) + pico(output, 20));
     // Never in place of a keyed upstream, even a failing one.
     const failing = await demoGw.request("POST", "/v1/chat/completions", {
       headers: { authorization: `Bearer ${created.key}` },
