@@ -4,6 +4,9 @@
 //! `input_tokens` counts all prompt tokens, cached ones included, and `output_tokens` counts all
 //! generated tokens, reasoning included. Anthropic's `input_tokens` excludes cache reads and
 //! writes; its decoder and encoder convert (`total = input + cache_read + cache_write`).
+//! Server tool calls (web searches and fetches, priced per call) are counted beside the tokens:
+//! as the vendor reports them (Anthropic `server_tool_use`), or as the answer shows them
+//! (Responses `web_search_call` items, Gemini search queries).
 
 /// Token counts for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,6 +21,10 @@ pub struct Usage {
     pub output_tokens: Option<u64>,
     /// Generated tokens spent on reasoning.
     pub reasoning_tokens: Option<u64>,
+    /// Web searches the vendor ran for the call (billed per search).
+    pub web_search_calls: Option<u64>,
+    /// Web fetches the vendor ran for the call.
+    pub web_fetch_calls: Option<u64>,
 }
 
 impl Usage {
@@ -49,6 +56,8 @@ impl Usage {
         take(&mut self.cache_write_tokens, newer.cache_write_tokens);
         take(&mut self.output_tokens, newer.output_tokens);
         take(&mut self.reasoning_tokens, newer.reasoning_tokens);
+        take(&mut self.web_search_calls, newer.web_search_calls);
+        take(&mut self.web_fetch_calls, newer.web_fetch_calls);
     }
 
     pub fn is_empty(&self) -> bool {

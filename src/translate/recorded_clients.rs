@@ -36,6 +36,7 @@ fn target(stream: bool) -> UpstreamTarget {
         max_output_tokens: Some(64_000),
         reasoning: true,
         cache_breakpoints: true,
+        server_tools: None,
     }
 }
 

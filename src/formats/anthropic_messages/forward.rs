@@ -144,6 +144,7 @@ mod tests {
             max_output_tokens: Some(cap),
             reasoning: true,
             cache_breakpoints: false,
+            server_tools: None,
         }
     }
 

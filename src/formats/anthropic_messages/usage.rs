@@ -13,9 +13,11 @@ use crate::canonical::Usage;
 /// | `cache_creation_input_tokens` | `cache_write_tokens` |
 /// | `output_tokens` | `output_tokens` |
 /// | `output_tokens_details.thinking_tokens` | `reasoning_tokens` |
+/// | `server_tool_use.web_search_requests`, `.web_fetch_requests` | `web_search_calls`, `web_fetch_calls` |
 pub fn decode(usage: &read::Usage) -> Usage {
     let cache_read = usage.cache_read_input_tokens;
     let cache_write = usage.cache_creation_input_tokens;
+    let tools = usage.server_tool_use.unwrap_or_default();
     Usage {
         input_tokens: usage.input_tokens.map(|uncached| {
             uncached
@@ -26,6 +28,9 @@ pub fn decode(usage: &read::Usage) -> Usage {
         cache_write_tokens: cache_write,
         output_tokens: usage.output_tokens,
         reasoning_tokens: usage.output_tokens_details.and_then(|d| d.thinking_tokens),
+        // Kept only when they count something: answers carry them as zeros too.
+        web_search_calls: tools.web_search_requests.filter(|calls| *calls > 0),
+        web_fetch_calls: tools.web_fetch_requests.filter(|calls| *calls > 0),
     }
 }
 
@@ -52,6 +57,12 @@ pub fn merge(mine: &mut read::Usage, newer: &read::Usage) {
         take(&mut merged.thinking_tokens, details.thinking_tokens);
         mine.output_tokens_details = Some(merged);
     }
+    if let Some(tools) = newer.server_tool_use {
+        let mut merged = mine.server_tool_use.unwrap_or_default();
+        take(&mut merged.web_search_requests, tools.web_search_requests);
+        take(&mut merged.web_fetch_requests, tools.web_fetch_requests);
+        mine.server_tool_use = Some(merged);
+    }
 }
 
 /// Canonical usage as a client sees it. Figures not reported are sent as 0, as Anthropic
@@ -63,12 +74,19 @@ pub fn merge(mine: &mut read::Usage, newer: &read::Usage) {
 /// | `cache_write_tokens` | `cache_creation_input_tokens` |
 /// | `cache_read_tokens` | `cache_read_input_tokens` |
 /// | `output_tokens` | `output_tokens` |
+/// | `web_search_calls`, `web_fetch_calls` | `server_tool_use` (when either is known) |
 pub fn encode(usage: &Usage) -> write::Usage {
+    let server_tool_use = (usage.web_search_calls.is_some() || usage.web_fetch_calls.is_some())
+        .then(|| write::ServerToolUse {
+            web_search_requests: usage.web_search_calls.unwrap_or(0),
+            web_fetch_requests: usage.web_fetch_calls.unwrap_or(0),
+        });
     write::Usage {
         input_tokens: usage.uncached_input_tokens().unwrap_or(0),
         cache_creation_input_tokens: usage.cache_write_tokens.unwrap_or(0),
         cache_read_input_tokens: usage.cache_read_tokens.unwrap_or(0),
         output_tokens: usage.output_tokens.unwrap_or(0),
+        server_tool_use,
     }
 }
 
@@ -82,7 +100,7 @@ mod tests {
             cache_creation_input_tokens: Some(cache_write),
             cache_read_input_tokens: Some(cache_read),
             output_tokens: Some(output),
-            output_tokens_details: None,
+            ..read::Usage::default()
         }
     }
 
@@ -97,6 +115,7 @@ mod tests {
                 cache_write_tokens: Some(10),
                 output_tokens: Some(89),
                 reasoning_tokens: None,
+                ..Usage::default()
             }
         );
         assert_eq!(
@@ -106,6 +125,7 @@ mod tests {
                 cache_creation_input_tokens: 10,
                 cache_read_input_tokens: 1024,
                 output_tokens: 89,
+                server_tool_use: None,
             }
         );
     }

@@ -26,6 +26,7 @@ pub fn decode(usage: &read::UsageMetadata) -> Usage {
         cache_write_tokens: None,
         output_tokens: sum([usage.candidates_token_count, usage.thoughts_token_count]),
         reasoning_tokens: usage.thoughts_token_count,
+        ..Usage::default()
     }
 }
 

@@ -26,6 +26,7 @@ pub fn decode(usage: &CompletionUsage) -> Usage {
         reasoning_tokens: usage
             .completion_tokens_details
             .and_then(|details| details.reasoning_tokens),
+        ..Usage::default()
     }
 }
 

@@ -22,6 +22,7 @@ fn target(reasoning: bool) -> UpstreamTarget {
         max_output_tokens: Some(128_000),
         reasoning,
         cache_breakpoints: false,
+        server_tools: None,
     }
 }
 
