@@ -12,8 +12,11 @@
 //! - [`error`]: the error taxonomy and its rendering per format.
 //! - [`format`]: the [`format::WireFormat`] enum.
 //! - [`estimate`]: token estimates before any tokenizer has run (an upper bound for every script).
+//! - [`demo`]: the demo provider, an upstream the gateway plays itself.
 //! - [`json_shape`]: the bound on values and nesting a request body may have.
 //! - [`resilience`]: upstream health (breakers), route order and retry budgets.
+//! - [`request_log`]: the request log's records, filters and exports (stored in D1 by the edge).
+//! - [`pricing`]: what a call costs in dollars, exactly, from a model's prices and its usage.
 #![cfg_attr(
     test,
     allow(
@@ -26,6 +29,7 @@
 
 pub mod canonical;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod estimate;
 pub mod format;
@@ -33,6 +37,8 @@ pub mod formats;
 pub mod json_shape;
 pub mod keys;
 pub mod metering;
+pub mod pricing;
+pub mod request_log;
 pub mod resilience;
 pub mod sse;
 pub mod time;

@@ -17,6 +17,9 @@ pub struct Usage {
     pub cache_read_tokens: Option<u64>,
     /// Prompt tokens written to the provider's cache.
     pub cache_write_tokens: Option<u64>,
+    /// Of `cache_write_tokens`, those written for an hour (Anthropic's `ephemeral_1h`, priced
+    /// above the default five minutes).
+    pub cache_write_1h_tokens: Option<u64>,
     /// All generated tokens, reasoning included.
     pub output_tokens: Option<u64>,
     /// Generated tokens spent on reasoning.
@@ -54,6 +57,7 @@ impl Usage {
         take(&mut self.input_tokens, newer.input_tokens);
         take(&mut self.cache_read_tokens, newer.cache_read_tokens);
         take(&mut self.cache_write_tokens, newer.cache_write_tokens);
+        take(&mut self.cache_write_1h_tokens, newer.cache_write_1h_tokens);
         take(&mut self.output_tokens, newer.output_tokens);
         take(&mut self.reasoning_tokens, newer.reasoning_tokens);
         take(&mut self.web_search_calls, newer.web_search_calls);

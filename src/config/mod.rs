@@ -8,9 +8,11 @@
 //! - [`schema`]: the file's shape as operators write it.
 //! - [`duration`], [`glob`]: the small languages inside it.
 //! - [`resilience`]: providers' timeouts and breakers, and the retry allowance.
+//! - `prices`: models' prices, as exact [`crate::pricing::Prices`].
 
 pub mod duration;
 pub mod glob;
+mod prices;
 pub mod resilience;
 pub mod schema;
 
@@ -73,6 +75,17 @@ pub struct Config {
     pub plans: Vec<Plan>,
     /// Other names of configured models, in config order (the first that matches wins).
     pub aliases: Vec<Alias>,
+    pub log: LogSettings,
+}
+
+/// The request log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub enabled: bool,
+    /// How long a call's row is kept.
+    pub retention_ms: u64,
+    /// How long per-day rollups are kept.
+    pub rollup_retention_ms: u64,
 }
 
 /// Another name (or a glob of names) for a configured model.
@@ -126,6 +139,8 @@ pub struct Provider {
     pub breaker: CircuitPolicy,
     /// `anthropic-beta` values passed on from Anthropic clients.
     pub anthropic_betas: Vec<String>,
+    /// A demo provider: the Worker answers itself in `format` (see `crate::demo`).
+    pub demo: bool,
 }
 
 impl Provider {
@@ -148,8 +163,8 @@ pub struct Model {
     pub max_output_tokens: Option<u64>,
     pub default_max_tokens: u64,
     pub reasoning: bool,
-    pub input_price: Option<f64>,
-    pub output_price: Option<f64>,
+    /// What the model costs (empty when the operator gave no prices).
+    pub prices: crate::pricing::Prices,
     /// The entry's share of its id's traffic (see `resilience::route_order`).
     pub weight: Option<u32>,
     /// The gateway marks prompt cache breakpoints in requests it translates for this model.
@@ -350,6 +365,7 @@ fn entry_name(kind: &str, index: usize, id: &str) -> String {
 fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     let mut check = Checker { errors: Vec::new() };
     let gateway = validate_gateway(&raw, &mut check);
+    let log = validate_log(&raw, &mut check);
     let providers: Vec<Provider> = raw
         .providers
         .iter()
@@ -390,9 +406,39 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
             models,
             plans,
             aliases,
+            log,
         })
     } else {
         Err(ConfigErrors(check.errors))
+    }
+}
+
+const DEFAULT_LOG_RETENTION_MS: u64 = 30 * 86_400_000;
+const DEFAULT_ROLLUP_RETENTION_MS: u64 = 400 * 86_400_000;
+
+fn validate_log(raw: &RawConfig, check: &mut Checker) -> LogSettings {
+    let mut duration = |field: &str, value: &Option<String>, default: u64| match value {
+        None => default,
+        Some(text) => match parse_duration_ms(text) {
+            Some(ms) if ms >= 86_400_000 => ms,
+            _ => {
+                check.error(
+                    "log",
+                    field,
+                    format!("{text:?} is not a duration of at least a day, like \"30d\""),
+                );
+                default
+            }
+        },
+    };
+    LogSettings {
+        enabled: raw.log.enabled.unwrap_or(true),
+        retention_ms: duration("retention", &raw.log.retention, DEFAULT_LOG_RETENTION_MS),
+        rollup_retention_ms: duration(
+            "rollup_retention",
+            &raw.log.rollup_retention,
+            DEFAULT_ROLLUP_RETENTION_MS,
+        ),
     }
 }
 
@@ -487,8 +533,17 @@ fn validate_provider(
             format!("{:?} is not one of {}", raw.format, names.join(", ")),
         );
     }
+    let demo = raw.demo.unwrap_or(false);
     let base_url = raw.base_url.trim_end_matches('/').to_owned();
-    if let Err(problem) = check_base_url(&base_url) {
+    if demo {
+        if !raw.keys.is_empty() {
+            check.error(
+                &entry,
+                "keys",
+                "a demo provider calls no one and takes no key",
+            );
+        }
+    } else if let Err(problem) = check_base_url(&base_url) {
         check.error(&entry, "base_url", problem);
     }
     for (i, key) in raw.keys.iter().enumerate() {
@@ -536,6 +591,7 @@ fn validate_provider(
         timeouts,
         breaker,
         anthropic_betas,
+        demo,
     })
 }
 
@@ -612,14 +668,7 @@ fn validate_model(
             check.error(&entry, field, "must be greater than 0");
         }
     }
-    for (field, value) in [
-        ("input_price", raw.input_price),
-        ("output_price", raw.output_price),
-    ] {
-        if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
-            check.error(&entry, field, "must be a non-negative number");
-        }
-    }
+    let prices = prices::prices(raw, &entry, check);
     let server_tools = raw.server_tools.as_ref().map(|names| {
         let mut kinds = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
@@ -649,8 +698,7 @@ fn validate_model(
         max_output_tokens: raw.max_output_tokens,
         default_max_tokens,
         reasoning: raw.reasoning.unwrap_or(false),
-        input_price: raw.input_price,
-        output_price: raw.output_price,
+        prices,
         weight: raw.weight,
         auto_cache: raw.auto_cache.unwrap_or(true),
         server_tools,

@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub plans: Vec<RawPlan>,
     #[serde(default)]
     pub aliases: Vec<RawAlias>,
+    #[serde(default)]
+    pub log: RawLog,
 }
 
 /// Another name for a configured model: the ids clients pick on their own (Claude Code's
@@ -29,6 +31,18 @@ pub struct RawAlias {
     pub id: String,
     /// The configured model id that serves it.
     pub model: String,
+}
+
+/// The request log (D1); every field has a default.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    /// Whether calls are logged (default true; needs the LOG_DB and REQUEST_LOG bindings).
+    pub enabled: Option<bool>,
+    /// How long each call's row is kept (default "30d").
+    pub retention: Option<String>,
+    /// How long the per-day rollups are kept (default "400d").
+    pub rollup_retention: Option<String>,
 }
 
 /// Gateway-wide settings; every field has a default.
@@ -67,7 +81,11 @@ pub struct RawGateway {
 pub struct RawProvider {
     pub id: String,
     pub format: String,
+    /// Not needed for a demo provider.
+    #[serde(default)]
     pub base_url: String,
+    /// The Worker answers itself, in `format`, without calling anyone (see `crate::demo`).
+    pub demo: Option<bool>,
     /// Names of Worker secrets (or vars) holding upstream keys; several form a pool.
     #[serde(default)]
     pub keys: Vec<String>,
@@ -103,14 +121,17 @@ pub struct RawModel {
     pub default_max_tokens: Option<u64>,
     /// Whether the model takes reasoning controls (effort, thinking budgets).
     pub reasoning: Option<bool>,
-    /// US dollars per million input tokens.
+    /// US dollars per million input tokens (shorthand for one `prices` row without cache or
+    /// tool prices; not with `prices`).
     pub input_price: Option<f64>,
-    /// US dollars per million output tokens.
+    /// US dollars per million output tokens (with `input_price`).
     pub output_price: Option<f64>,
     /// Whether the gateway places prompt cache breakpoints in requests it translates for
     /// this model, where the vendor caches only what is marked (Anthropic): the tools, the
     /// system prompt and the conversation so far (default true).
     pub auto_cache: Option<bool>,
+    /// The model's prices, one row per date they changed (see [`RawPrice`]).
+    pub prices: Option<Vec<RawPrice>>,
     /// Entries of one id with a weight share its traffic in proportion (the others are
     /// fallbacks, in order); without weights entries are tried in order.
     pub weight: Option<u32>,
@@ -140,4 +161,43 @@ pub struct RawPlan {
     /// A web search or fetch tool on a model whose upstream runs none: `"refuse"` (400, the
     /// default) or `"drop"` (left out, with a warning).
     pub server_tools_missing: Option<String>,
+}
+
+/// A model's prices from one date on: US dollars per million tokens, and per thousand calls for
+/// server tools. An unset cache price is the input price.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    /// `YYYY-MM-DD` (UTC): the row applies from this day until the next row's (default: from
+    /// the beginning).
+    pub from: Option<String>,
+    /// `YYYY-MM-DD`: when these prices were read from the vendor's list.
+    pub taken: Option<String>,
+    pub input: f64,
+    /// Input read from the vendor's cache.
+    pub cached_input: Option<f64>,
+    /// Input written to the cache for five minutes (Anthropic's default; OpenAI's only kind).
+    pub cache_write_5m: Option<f64>,
+    /// Input written to the cache for an hour.
+    pub cache_write_1h: Option<f64>,
+    /// Output, reasoning included.
+    pub output: f64,
+    /// US dollars per thousand web searches.
+    pub web_search: Option<f64>,
+    /// US dollars per thousand web fetches.
+    pub web_fetch: Option<f64>,
+    /// Rates for a call whose prompt is above a threshold (priced whole at them).
+    pub long_context: Option<RawLongContext>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLongContext {
+    /// A prompt (cache included) of more than this many tokens.
+    pub above_input_tokens: u64,
+    pub input: f64,
+    pub cached_input: Option<f64>,
+    pub cache_write_5m: Option<f64>,
+    pub cache_write_1h: Option<f64>,
+    pub output: f64,
 }

@@ -21,6 +21,10 @@ use crate::keys::{self, KeyRecord, KeyStatus};
 use crate::time::rfc3339;
 
 pub async fn handle(mut req: Request, env: &Env, path: &str, request_id: &str) -> Result<Response> {
+    // The request log's reports (`/admin/log`, `/admin/usage`, as JSON or CSV).
+    if let Some(response) = super::log_reports::admin(&req, env, path, request_id).await {
+        return response;
+    }
     let answer = route(&mut req, env, path).await;
     match answer {
         Ok((status, body)) => http::json(status, &body),
@@ -44,11 +48,12 @@ async fn route(req: &mut Request, env: &Env, path: &str) -> Answer {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
     match (req.method(), segments.as_slice()) {
         (Method::Post, ["keys"]) => create(req, env, config, &store).await,
-        (Method::Get, ["keys"]) => list(&store).await,
+        (Method::Get, ["keys"]) => list(req, &store).await,
         (Method::Get, ["keys", id]) => show(env, config, &store, id).await,
         (Method::Patch, ["keys", id]) => update(req, env, config, &store, id).await,
         (Method::Delete, ["keys", id]) => revoke(env, &store, id).await,
         (Method::Get, ["keys", id, "usage"]) => usage(env, &store, id).await,
+        (Method::Get, ["plans"]) => Ok((200, plans(config))),
         (_, ["keys"] | ["keys", _] | ["keys", _, "usage"]) => Err(ApiError::new(
             ErrorKind::MethodNotAllowed,
             "method not allowed on this admin path",
@@ -57,12 +62,32 @@ async fn route(req: &mut Request, env: &Env, path: &str) -> Answer {
     }
 }
 
+/// The config's plans and models, for the operator's dashboard (what a key can be moved to).
+fn plans(config: &Config) -> Value {
+    let plans: Vec<Value> = config
+        .plans
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id, "rpm": p.rpm, "tpm": p.tpm, "concurrency": p.concurrency,
+                "window": p.window, "window_tokens": p.window_tokens, "models": p.models,
+            })
+        })
+        .collect();
+    let models: Vec<&str> = config
+        .public_models()
+        .iter()
+        .map(|m| m.id.as_str())
+        .collect();
+    json!({ "data": plans, "models": models })
+}
+
 /// Whether `req` carries the admin token.
 pub fn is_admin(req: &Request, env: &Env) -> bool {
     authorize(req, env).is_ok()
 }
 
-fn authorize(req: &Request, env: &Env) -> std::result::Result<(), ApiError> {
+pub fn authorize(req: &Request, env: &Env) -> std::result::Result<(), ApiError> {
     let Some(expected) = state::binding_text(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else {
         return Err(ApiError::new(
             ErrorKind::PermissionDenied,
@@ -161,12 +186,35 @@ async fn create(req: &mut Request, env: &Env, config: &Config, store: &KeyStore)
     Ok((201, shown))
 }
 
-async fn list(store: &KeyStore) -> Answer {
+/// Every key, or those whose id, name or plan contains `?q=` (any case) and whose status is
+/// `?status=`.
+async fn list(req: &Request, store: &KeyStore) -> Answer {
     let records = store.list().await.map_err(storage)?;
-    Ok((
-        200,
-        json!({ "data": records.iter().map(public).collect::<Vec<_>>() }),
-    ))
+    let params = req
+        .url()
+        .map(|url| crate::request_log::query::params(url.query().unwrap_or_default()))
+        .unwrap_or_default();
+    let wanted = |name: &str| {
+        params
+            .get(name)
+            .and_then(Value::as_str)
+            .map(|v| v.trim().to_lowercase())
+            .filter(|v| !v.is_empty())
+    };
+    let (q, status) = (wanted("q"), wanted("status"));
+    let shown: Vec<Value> = records
+        .iter()
+        .filter(|r| {
+            q.as_deref().is_none_or(|q| {
+                [&r.id, &r.name, &r.plan]
+                    .iter()
+                    .any(|field| field.to_lowercase().contains(q))
+            })
+        })
+        .filter(|r| status.as_deref().is_none_or(|s| r.status.as_str() == s))
+        .map(public)
+        .collect();
+    Ok((200, json!({ "data": shown })))
 }
 
 async fn find(store: &KeyStore, id: &str) -> std::result::Result<KeyRecord, ApiError> {

@@ -167,12 +167,14 @@ async fn exact(
         let fetch = Fetch::Request(upstream_request);
         let sending = fetch.send();
         let waiting = Delay::from(Duration::from_millis(COUNT_TIMEOUT_MS));
-        let mut response = match select(Box::pin(sending), Box::pin(waiting)).await {
+        let response = match select(Box::pin(sending), Box::pin(waiting)).await {
             Either::Left((Ok(response), _)) => response,
             Either::Left((Err(_), _)) | Either::Right(_) => continue,
         };
         let status = response.status_code();
-        let bytes = response.bytes().await.unwrap_or_default();
+        let bytes = super::js_pump::read_all(response.body())
+            .await
+            .unwrap_or_default();
         if status == 200 {
             return spec.count_response(&bytes);
         }

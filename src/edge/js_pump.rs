@@ -1,6 +1,6 @@
 //! The JavaScript half of a streamed answer's pump: one small async loop per upstream attempt
 //! that reads the upstream body, hands each chunk to Rust synchronously, and writes what Rust
-//! returns to the client's stream.
+//! returns to the client's stream; and whole bodies read in one native call.
 //!
 //! Why the loop is JavaScript: in workerd, everything per chunk that crosses the JS/wasm
 //! boundary as a promise is expensive. A `TransformStream` with a transform callback cost
@@ -55,6 +55,11 @@ export function toc_close(writer) {
 export function toc_cancel(reader) {
   reader.cancel().catch(() => {});
 }
+
+// A whole body in one native read (worker's `bytes()` awaits every chunk from Rust).
+export function toc_read_all(stream) {
+  return new Response(stream).arrayBuffer();
+}
 "#)]
 extern "C" {
     /// A native identity stream buffering up to `high_water_mark` bytes before writes wait.
@@ -67,6 +72,32 @@ extern "C" {
     pub fn toc_write(writer: &JsValue, bytes: &Uint8Array);
     pub fn toc_close(writer: &JsValue);
     pub fn toc_cancel(reader: &JsValue);
+    fn toc_read_all(stream: &JsValue) -> Promise;
+}
+
+/// A whole request body (a small, trusted one: a Durable Object's call), read natively.
+pub async fn read_request(req: &worker::Request) -> worker::Result<Vec<u8>> {
+    let Some(stream) = req.inner().body() else {
+        return Ok(Vec::new());
+    };
+    let buffer = wasm_bindgen_futures::JsFuture::from(toc_read_all(stream.as_ref()))
+        .await
+        .map_err(worker::Error::from)?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// A whole response body (no body: empty), read natively in one piece.
+pub async fn read_all(body: &worker::ResponseBody) -> worker::Result<Vec<u8>> {
+    match body {
+        worker::ResponseBody::Empty => Ok(Vec::new()),
+        worker::ResponseBody::Body(bytes) => Ok(bytes.clone()),
+        worker::ResponseBody::Stream(stream) => {
+            let buffer = wasm_bindgen_futures::JsFuture::from(toc_read_all(stream.as_ref()))
+                .await
+                .map_err(worker::Error::from)?;
+            Ok(Uint8Array::new(&buffer).to_vec())
+        }
+    }
 }
 
 /// The code [`toc_pump`] resolved with.

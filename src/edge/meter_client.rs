@@ -199,8 +199,8 @@ impl MeterClient {
         if self.delay_ms > 0 {
             worker::Delay::from(std::time::Duration::from_millis(self.delay_ms)).await;
         }
-        let mut response = self.stub.fetch_with_request(request).await?;
-        let bytes = response.bytes().await?;
+        let response = self.stub.fetch_with_request(request).await?;
+        let bytes = super::js_pump::read_all(response.body()).await?;
         if response.status_code() != 200 {
             return Err(worker::Error::RustError(format!(
                 "meter {path} answered {}: {}",

@@ -102,9 +102,9 @@ impl DurableObject for KeyMeter {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         let path = req.path();
-        let body = req.bytes().await?;
+        let body = super::js_pump::read_request(&req).await?;
         // No await below this line: each request is decided atomically.
         let now_ms = worker::Date::now().as_millis();
         let answer = match path.as_str() {

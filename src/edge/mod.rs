@@ -9,6 +9,7 @@
 //! - [`response_store`] keeps Responses turns per key; [`responses_state`] uses it.
 //! - [`admin`], [`models`], [`usage`], [`count_tokens`] and [`health`] serve the other
 //!   endpoints.
+//! - [`request_log`] logs each call through a Queue into D1; [`log_reports`] reads it back.
 
 mod admin;
 mod allowance;
@@ -20,11 +21,13 @@ mod http;
 mod inference;
 mod js_pump;
 mod keystore;
+mod log_reports;
 mod meter_client;
 mod meter_object;
 mod models;
 mod random;
 mod request_body;
+mod request_log;
 mod response_store;
 mod responses_state;
 mod settlement;
@@ -90,7 +93,14 @@ fn format_endpoint(request: &Incoming) -> Option<(WireFormat, Endpoint)> {
 }
 
 /// Paths the gateway itself serves, with their method.
-const GATEWAY_ENDPOINTS: [(&str, &str); 2] = [("GET", "/health/ready"), ("GET", "/v1/usage")];
+const GATEWAY_ENDPOINTS: [(&str, &str); 6] = [
+    ("GET", "/health/ready"),
+    ("GET", "/v1/usage"),
+    ("GET", "/v1/usage/log"),
+    ("GET", "/v1/usage/log.csv"),
+    ("GET", "/v1/usage/report"),
+    ("GET", "/v1/usage/report.csv"),
+];
 
 async fn route(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Result<Response> {
     let method = req.inner().method();
@@ -99,6 +109,9 @@ async fn route(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Resu
     match (method.as_str(), path.as_str()) {
         ("GET", "/health/ready") => return health::handle(&req, env),
         ("GET", "/v1/usage") => return usage::handle(req, env, request_id).await,
+        ("GET", p) if p.starts_with("/v1/usage/") => {
+            return log_reports::holder(&req, env, p, request_id).await;
+        }
         (_, p) if p == "/admin" || p.starts_with("/admin/") => {
             return admin::handle(req, env, p, request_id).await;
         }

@@ -65,9 +65,9 @@ impl DurableObject for ResponseStore {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         let path = req.path();
-        let body = req.bytes().await?;
+        let body = super::js_pump::read_request(&req).await?;
         let now_ms = worker::Date::now().as_millis();
         if !self.purged.get() || path == "/put" {
             self.sql.exec(

@@ -5,8 +5,8 @@
 //! - as soon as the upstream reports the input, so a lapse charges the real input rather than
 //!   the estimate;
 //! - whenever the output that arrived reaches three quarters of the output credit, raising the
-//!   credit to twice the output (the lapse charges the credit, so it stays ahead of what the
-//!   call has received; a few checkpoints per call, whatever its length);
+//!   credit to four times the output (the lapse charges the credit, so it stays ahead of what
+//!   the call has received; a few checkpoints per call, whatever its length);
 //! - every third of `gateway.request_lease` otherwise, so a live call's lease never runs out.
 //!
 //! When the call reports how it ended, the task settles it with the upstream's figures (or the
@@ -25,13 +25,13 @@ use std::time::Duration;
 use futures_channel::{mpsc, oneshot};
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use futures_util::task::noop_waker_ref;
 use serde_json::Value;
 use worker::{Delay, Env};
 
 use super::allowance;
 use super::inference::admission::AllowanceUse;
 use super::meter_client::{CheckpointBody, MeterClient, RegisterBody, Registered, SettleBody};
+use super::request_log::{self, SharedFacts};
 use super::responses_state::{self, Conversation};
 use crate::canonical::ChatResponse;
 use crate::format::WireFormat;
@@ -105,10 +105,12 @@ pub struct Settlement {
     /// Stops the call (its registration was refused: the key was revoked or disabled
     /// meanwhile, or its meter cannot be reached).
     pub stop: web_sys::AbortController,
+    /// The call's facts for the request log (`None`: not logged).
+    pub log: Option<SharedFacts>,
 }
 
-/// A call admitted from an allowance, being registered with the key's object: the request is
-/// sent when the call starts, before the upstream's, and its answer awaited by the task.
+/// A call admitted from an allowance, being registered with the key's object: the task sends
+/// it first thing (it starts as soon as the call has gone out upstream: a microtask later).
 type Registration = Pin<Box<dyn Future<Output = worker::Result<Registered>>>>;
 
 /// What the call has reported so far, shared with the task.
@@ -129,17 +131,22 @@ pub struct Reporter {
     keeps_answer: bool,
     /// The input estimate admission reserved.
     input_estimate_tokens: u64,
+    /// The call's facts for the request log.
+    log: Option<SharedFacts>,
 }
 
 impl Reporter {
     /// Records the usage so far (cheap: a small copy per upstream chunk), and wakes the task
     /// when a checkpoint is due.
     pub fn progress(&self, meter: &Meter) {
+        request_log::content_seen(self.log.as_ref(), meter);
         let Ok(mut shared) = self.shared.try_borrow_mut() else {
             return;
         };
         shared.meter.clone_from(meter);
-        let input_due = !shared.input_sent && meter.usage.input_tokens.is_some();
+        // The input figure is worth a checkpoint while the answer runs (a lapse then charges it
+        // rather than the estimate); at the end the settlement follows at once.
+        let input_due = !shared.input_sent && meter.usage.input_tokens.is_some() && !meter.finished;
         let credit_due = meter.output_tokens() >= shared.checkpoint_at_output_tokens;
         if (input_due || credit_due)
             && let Some(nudge) = &self.nudge
@@ -192,7 +199,7 @@ impl Drop for Reporter {
 impl Settlement {
     /// Whether anything needs doing after the call.
     fn needed(&self) -> bool {
-        self.metering || self.keep.is_some()
+        self.metering || self.keep.is_some() || self.log.is_some()
     }
 
     /// The credit admission granted, before any checkpoint.
@@ -200,9 +207,8 @@ impl Settlement {
         INITIAL_OUTPUT_CREDIT_TOKENS.min(self.output_cap_tokens)
     }
 
-    /// Sends the registration of a call admitted from an allowance now (so it leaves before
-    /// the upstream request does), for the task to await.
-    fn send_registration(&self) -> Option<Registration> {
+    /// The registration of a call admitted from an allowance, for the task to send and await.
+    fn registration(&self) -> Option<Registration> {
         let allowance = self.allowance.as_ref()?;
         let request = allowance.register.clone()?;
         let body = RegisterBody {
@@ -212,15 +218,10 @@ impl Settlement {
         };
         let env = self.env.clone();
         let key_id = self.key_id.clone();
-        let mut sending: Registration = Box::pin(async move {
+        Some(Box::pin(async move {
             let meter = MeterClient::for_key(&env, &key_id)?;
             meter.register(&body).await
-        });
-        // One poll starts the request; the task polls it to the end.
-        let _ = sending
-            .as_mut()
-            .poll(&mut std::task::Context::from_waker(noop_waker_ref()));
-        Some(sending)
+        }))
     }
 
     /// Awaits the registration; a call whose registration is refused (or cannot be made) is
@@ -276,9 +277,10 @@ impl Settlement {
         let keeps_answer = self.keep.is_some();
         let metering = self.metering;
         let input_estimate_tokens = self.input_estimate_tokens;
+        let log = self.log.clone();
         if self.needed() {
             let watched = Rc::clone(&shared);
-            let registration = self.send_registration();
+            let registration = self.registration();
             ctx.wait_until(async move { self.run(watched, reported, nudged, registration).await });
         }
         Reporter {
@@ -287,6 +289,7 @@ impl Settlement {
             outcome: Some(outcome),
             keeps_answer,
             input_estimate_tokens,
+            log,
         }
     }
 
@@ -315,7 +318,8 @@ impl Settlement {
             match select(&mut reported, wake).await {
                 Either::Left((report, _)) => {
                     let report = report.unwrap_or_else(|_| Report::accepted());
-                    self.finish(report).await;
+                    let ended_ms = worker::Date::now().as_millis();
+                    self.finish(report, ended_ms).await;
                     return;
                 }
                 Either::Right(_) => {
@@ -337,9 +341,11 @@ impl Settlement {
             let billed = shared.meter.billed(self.input_estimate_tokens);
             let output = billed.output_tokens;
             let credit = if output >= threshold(credit) {
+                // Four times ahead (at least a whole initial credit more): a few checkpoints
+                // per answer, however long, each a round trip to the key's object.
                 output
-                    .saturating_mul(2)
-                    .max(INITIAL_OUTPUT_CREDIT_TOKENS)
+                    .saturating_mul(4)
+                    .max(output.saturating_add(INITIAL_OUTPUT_CREDIT_TOKENS))
                     .min(self.output_cap_tokens)
                     .max(output)
             } else {
@@ -382,15 +388,27 @@ impl Settlement {
         }
     }
 
-    async fn finish(&self, report: Report) {
+    async fn finish(&self, report: Report, ended_ms: u64) {
         self.end_allowance();
+        let billed = if report.refused {
+            Billed::default()
+        } else {
+            report.meter.billed(self.input_estimate_tokens)
+        };
         if self.metering {
-            let billed = if report.refused {
-                Billed::default()
-            } else {
-                report.meter.billed(self.input_estimate_tokens)
-            };
             self.settle(billed).await;
+        }
+        // The request log's one hook: the outcome is final and charged.
+        if let Some(facts) = &self.log {
+            let ended = request_log::Ended {
+                key_id: &self.key_id,
+                request_id: &self.request_id,
+                meter: &report.meter,
+                refused: report.refused,
+                billed,
+                ended_ms,
+            };
+            request_log::record(&self.env, facts, ended).await;
         }
         if let (Some(keep), Some(answer)) = (&self.keep, report.answer) {
             let json = match answer {

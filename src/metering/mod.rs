@@ -55,7 +55,7 @@ pub(crate) const MINUTE_MS: u64 = 60_000;
 
 /// The output credit a call starts with: what its lease charges for output if its worker dies
 /// before the first checkpoint (capped by the call's output cap).
-pub const INITIAL_OUTPUT_CREDIT_TOKENS: u64 = 256;
+pub const INITIAL_OUTPUT_CREDIT_TOKENS: u64 = 1024;
 
 /// How long a call charged by its lease running out stays open to a late final settlement.
 pub(crate) const PROVISIONAL_KEEP_MS: u64 = 3_600_000;

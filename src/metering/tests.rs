@@ -309,29 +309,33 @@ fn a_lapsed_lease_charges_the_input_estimate_and_the_credit_until_corrected() {
     let (snapshot, _) = quiet.observe(&limits(), 30_000, DAY);
     assert_eq!(
         snapshot.window_used_tokens,
-        100 + INITIAL_OUTPUT_CREDIT_TOKENS,
-        "never less than the input estimate and the initial credit"
+        100 + INITIAL_OUTPUT_CREDIT_TOKENS.min(300),
+        "the input estimate and the initial credit (within the output cap)"
     );
 }
 
 #[test]
 fn checkpoints_only_grow_and_the_credit_never_trails_the_output() {
+    let roomy = Limits {
+        window_tokens: 100_000,
+        tpm: 100_000,
+        ..limits()
+    };
     let mut meter = Meter::new("p");
-    admit_with(&mut meter, &ask("a", 10, 400), &limits(), 0);
-    meter.checkpoint("a", progress(None, 50, 100), &limits(), 1_000, LEASE, DAY);
+    // A cap above the initial credit.
+    admit_with(&mut meter, &ask("a", 10, 5_000), &roomy, 0);
+    meter.checkpoint("a", progress(None, 50, 100), &roomy, 1_000, LEASE, DAY);
     // A stale checkpoint arriving late lowers nothing.
-    meter.checkpoint("a", progress(None, 20, 40), &limits(), 2_000, LEASE, DAY);
-    // Output past the credit (a raise still on its way) is charged in full.
-    meter.checkpoint(
-        "a",
-        progress(Some(12), 300, 0),
-        &limits(),
-        3_000,
-        LEASE,
-        DAY,
+    meter.checkpoint("a", progress(None, 20, 40), &roomy, 2_000, LEASE, DAY);
+    let (snapshot, _) = meter.clone().observe(&roomy, 2_000 + LEASE, DAY);
+    assert_eq!(
+        snapshot.window_used_tokens,
+        10 + INITIAL_OUTPUT_CREDIT_TOKENS
     );
-    let (snapshot, _) = meter.observe(&limits(), 3_000 + LEASE, DAY);
-    assert_eq!(snapshot.window_used_tokens, 12 + 300);
+    // Output past the credit (a raise still on its way) is charged in full.
+    meter.checkpoint("a", progress(Some(12), 3_000, 0), &roomy, 3_000, LEASE, DAY);
+    let (snapshot, _) = meter.observe(&roomy, 3_000 + LEASE, DAY);
+    assert_eq!(snapshot.window_used_tokens, 12 + 3_000);
 }
 
 #[test]

@@ -415,6 +415,7 @@ mod tests {
                 arguments: "{}".into(),
                 kind: ToolKind::Function,
             })],
+            citations: Vec::new(),
             finish: Finish::new(FinishReason::ToolUse),
             usage: Usage::default(),
         };

@@ -15,7 +15,7 @@
 // one); `persistDir` keeps KV and Durable Object state across restarts; `mock` shares a mock
 // between gateways (then `close()` leaves it running).
 
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
@@ -27,19 +27,66 @@ import { startMockUpstream, DEFAULT_API_KEY, FORMATS } from "./mock-upstream.mjs
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
+/** The TOML tables named `name` (`[name]` or `[[name]]`), each as its `key = value` lines. */
+function tomlTables(toml, name) {
+  const tables = [];
+  let current = null;
+  for (const line of toml.split("\n")) {
+    const header = line.match(/^\s*\[\[?([^\]]+)\]\]?\s*$/);
+    if (header) {
+      current = header[1].trim() === name ? {} : null;
+      if (current) tables.push(current);
+      continue;
+    }
+    const pair = current && line.match(/^\s*([A-Za-z_]+)\s*=\s*(.+?)\s*$/);
+    if (pair) current[pair[1]] = pair[2].replace(/^"(.*)"$/, "$1");
+  }
+  return tables;
+}
+
 /**
- * KV namespaces and Durable Object classes as wrangler.toml declares them, so the harness
- * follows the Worker's bindings (KEYS, KEY_METER, RESPONSES, ...) without being edited.
+ * The bindings wrangler.toml declares (KV namespaces, Durable Object classes, the request log's
+ * D1 database and queue, the static assets), so the harness follows the Worker's bindings
+ * (KEYS, KEY_METER, RESPONSES, LOG_DB, REQUEST_LOG, ...) without being edited. The queue's
+ * batches are delivered after `queueBatchTimeout` seconds (wrangler.toml's 5 s would slow
+ * tests down).
  */
-export function wranglerBindings() {
+export function wranglerBindings({ queueBatchTimeout = 0.05 } = {}) {
   const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-  const kvNamespaces = [...toml.matchAll(/^\s*binding\s*=\s*"([^"]+)"/gm)].map((m) => m[1]);
+  const kvNamespaces = tomlTables(toml, "kv_namespaces").map((t) => t.binding);
   const sqlite = new Set([...toml.matchAll(/new_sqlite_classes\s*=\s*\[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1])));
   const durableObjects = {};
   for (const m of toml.matchAll(/name\s*=\s*"([^"]+)"\s*,\s*class_name\s*=\s*"([^"]+)"/g)) {
     durableObjects[m[1]] = { className: m[2], useSQLite: sqlite.has(m[2]) };
   }
-  return { kvNamespaces, durableObjects };
+  const d1Databases = Object.fromEntries(tomlTables(toml, "d1_databases").map((t) => [t.binding, t.database_id]));
+  const queueProducers = Object.fromEntries(tomlTables(toml, "queues.producers").map((t) => [t.binding, { queueName: t.queue }]));
+  const queueConsumers = Object.fromEntries(
+    tomlTables(toml, "queues.consumers").map((t) => [t.queue, { maxBatchSize: Number(t.max_batch_size ?? 100), maxBatchTimeout: queueBatchTimeout }]),
+  );
+  const [assetTable] = tomlTables(toml, "assets");
+  const assets = assetTable
+    ? {
+        directory: path.join(ROOT, assetTable.directory),
+        routerConfig: { has_user_worker: true },
+        assetConfig: { html_handling: assetTable.html_handling, not_found_handling: assetTable.not_found_handling },
+      }
+    : undefined;
+  return { kvNamespaces, durableObjects, d1Databases, queueProducers, queueConsumers, assets };
+}
+
+/** Applies migrations/*.sql to every D1 database of `mf` (what `wrangler d1 migrations apply` does). */
+export async function applyMigrations(mf) {
+  const dir = path.join(ROOT, "migrations");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  for (const binding of Object.keys(wranglerBindings().d1Databases)) {
+    const db = await mf.getD1Database(binding);
+    for (const file of files) {
+      const sql = readFileSync(path.join(dir, file), "utf8").replace(/--[^\n]*/g, "");
+      const statements = sql.split(";").map((s) => s.trim()).filter(Boolean);
+      await db.batch(statements.map((s) => db.prepare(s)));
+    }
+  }
 }
 
 export const ADMIN_TOKEN = "adm-test";
@@ -120,8 +167,12 @@ export async function startGateway(options = {}) {
   };
   for (const [name, value] of Object.entries(bindings)) if (value === undefined) delete bindings[name];
   const persist = options.persistDir
-    ? { kvPersist: path.join(options.persistDir, "kv"), durableObjectsPersist: path.join(options.persistDir, "do") }
-    : { kvPersist: false, durableObjectsPersist: false };
+    ? {
+        kvPersist: path.join(options.persistDir, "kv"),
+        durableObjectsPersist: path.join(options.persistDir, "do"),
+        d1Persist: path.join(options.persistDir, "d1"),
+      }
+    : { kvPersist: false, durableObjectsPersist: false, d1Persist: false };
   const mf = new Miniflare({
     modules: true,
     scriptPath: path.join(ROOT, "build/index.js"),
@@ -133,6 +184,7 @@ export async function startGateway(options = {}) {
     ...persist,
   });
   const ready = await mf.ready;
+  await applyMigrations(mf);
   const url = ready.href.replace(/\/$/, "");
   return new Gateway(mf, url, mock, ownMock, config);
 }

@@ -3,7 +3,7 @@
 // of the caller's own and with its own upstream; `gateway.mjs` is the same for the shared
 // multi-format mock and its default config.
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { wranglerBindings } from "./gateway.mjs";
+import { applyMigrations, wranglerBindings } from "./gateway.mjs";
 
 export const ADMIN_TOKEN = "adm-test-token";
 
@@ -23,11 +23,13 @@ export async function startWorker({ config, bindings = {}, persistDir } = {}) {
     ...wranglerBindings(),
     kvPersist: persistDir ? `${persistDir}/kv` : false,
     durableObjectsPersist: persistDir ? `${persistDir}/do` : false,
+    d1Persist: persistDir ? `${persistDir}/d1` : false,
     // TOC_WORKER_LOG=1 shows the Worker's console output.
     log: process.env.TOC_WORKER_LOG ? new Log(LogLevel.DEBUG) : undefined,
     bindings: { ADMIN_TOKEN, GATEWAY_CONFIG: JSON.stringify(config), ...bindings },
   });
   const url = (await mf.ready).href.replace(/\/$/, "");
+  await applyMigrations(mf);
   return {
     url,
     mf,

@@ -10,6 +10,7 @@ use worker::{Context, Delay, Headers, Response, ResponseBuilder};
 
 use super::Step;
 use crate::edge::body_stream::{self, StreamPlan, StreamTimers};
+use crate::edge::request_log::{self, SharedFacts};
 use crate::edge::settlement::{KeptAnswer, Report, Reporter};
 use crate::edge::upstream::{Answer as UpstreamAnswer, Attempts};
 use crate::error::{ApiError, ErrorKind};
@@ -23,6 +24,8 @@ pub struct Answer<'a> {
     pub limit_headers: &'a [(&'static str, String)],
     pub warnings: &'a Warnings,
     pub timers: StreamTimers,
+    /// The call's facts for the request log.
+    pub facts: Option<SharedFacts>,
 }
 
 impl Answer<'_> {
@@ -37,13 +40,16 @@ impl Answer<'_> {
     ) -> Step<Response> {
         let mut warnings = self.warnings.clone();
         warnings.merge(&upstream.warnings);
+        request_log::set_warnings(self.facts.as_ref(), &warnings);
         let headers = headers(self.limit_headers, &warnings)?;
         if attempts.request().stream {
             let plan = StreamPlan {
                 context: self.context,
                 timers: self.timers,
             };
-            let body = body_stream::stream(ctx, attempts, upstream, reporter, plan).await?;
+            let body = body_stream::stream(ctx, attempts, upstream, reporter, plan)
+                .await
+                .inspect_err(|error| request_log::failed(self.facts.as_ref(), error))?;
             headers.set("content-type", "text/event-stream; charset=utf-8")?;
             headers.set("cache-control", "no-cache")?;
             headers.set("x-accel-buffering", "no")?;
@@ -64,6 +70,7 @@ impl Answer<'_> {
                 headers,
             )
             .await
+            .inspect_err(|error| request_log::failed(self.facts.as_ref(), error))
         }
     }
 }
@@ -81,7 +88,7 @@ fn headers(limit_headers: &[(&'static str, String)], warnings: &Warnings) -> Ste
 
 async fn whole(
     attempts: &mut Attempts,
-    mut upstream: UpstreamAnswer,
+    upstream: UpstreamAnswer,
     reporter: &mut Reporter,
     context: &ResponseContext,
     headers: Headers,
@@ -89,7 +96,7 @@ async fn whole(
     let left_ms = upstream
         .deadline_ms
         .saturating_sub(worker::Date::now().as_millis());
-    let reading = upstream.response.bytes();
+    let reading = crate::edge::js_pump::read_all(upstream.response.body());
     let waiting = Delay::from(Duration::from_millis(left_ms));
     let upstream_body = match select(Box::pin(reading), Box::pin(waiting)).await {
         Either::Left((Ok(bytes), _)) => bytes,

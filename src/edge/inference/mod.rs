@@ -27,6 +27,7 @@ use super::auth;
 use super::body_stream::StreamTimers;
 use super::http;
 use super::request_body::read_body;
+use super::request_log;
 use super::responses_state::{self, Conversation};
 use super::settlement::{Keep, Report, Settlement};
 use super::state;
@@ -192,6 +193,7 @@ async fn run(
         context: context.clone(),
         ttl_ms: config.gateway.responses_ttl_ms,
     });
+    let facts = request_log::start(env, config, client, &request, now_ms, &warnings);
     let mut reporter = Settlement {
         env: env.clone(),
         key_id: record.id.clone(),
@@ -203,6 +205,7 @@ async fn run(
         keep,
         allowance,
         stop: stop.clone(),
+        log: facts.clone(),
     }
     .start(ctx);
     let betas = client
@@ -224,12 +227,14 @@ async fn run(
             request_id: call.request_id.to_owned(),
             metered_key: metering.then(|| record.id.clone()),
             arrived_ms: now_ms,
+            facts: facts.clone(),
         },
         candidates,
     );
     let upstream_answer = match attempts.next().await {
         Ok(answer) => answer,
         Err(failed) => {
+            request_log::failed(facts.as_ref(), &failed.error);
             reporter.finish(if failed.accepted {
                 Report::accepted()
             } else {
@@ -246,6 +251,7 @@ async fn run(
             commit_ms: COMMIT_WINDOW_MS,
             keep_alive_ms: config.gateway.keep_alive_ms,
         },
+        facts,
     };
     answer
         .respond(ctx, attempts, upstream_answer, reporter)

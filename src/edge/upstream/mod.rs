@@ -24,6 +24,7 @@
 //! response has been returned (while it has shown nothing but keep-alives).
 
 mod betas;
+mod demo;
 pub mod health;
 mod send;
 
@@ -71,6 +72,8 @@ pub struct Call {
     pub metered_key: Option<String>,
     /// When the request arrived (the attempt window starts then).
     pub arrived_ms: u64,
+    /// The call's facts for the request log (which route answered).
+    pub facts: Option<super::request_log::SharedFacts>,
 }
 
 /// One upstream key of one route.
@@ -78,6 +81,8 @@ pub struct Call {
 pub struct Candidate {
     /// Index into the config's models.
     model: usize,
+    /// Index into the config's providers: the model's, or a demo provider standing in for it.
+    provider: usize,
     /// The name of the secret holding the key (`None` for a keyless provider).
     key: Option<String>,
 }
@@ -155,25 +160,26 @@ impl Candidates {
         request_id: &str,
     ) -> Candidates {
         let mut draw = Draw::new(seed);
-        let routes: Vec<(usize, &Provider, Option<u32>)> = config
+        let routes: Vec<(usize, usize, &Provider, Option<u32>)> = config
             .models
             .iter()
             .enumerate()
             .filter(|(_, model)| model.id == model_id)
             .filter_map(|(i, model)| {
                 let provider = config.providers.get(model.provider)?;
-                Some((i, provider, model.weight))
+                Some((i, model.provider, provider, model.weight))
             })
             .collect();
-        let weights: Vec<Option<u32>> = routes.iter().map(|(_, _, w)| *w).collect();
+        let weights: Vec<Option<u32>> = routes.iter().map(|(_, _, _, w)| *w).collect();
         let mut list = Vec::new();
         for position in route_order(&weights, &mut draw) {
-            let Some((model, provider, _)) = routes.get(position) else {
+            let Some((model, provider_index, provider, _)) = routes.get(position) else {
                 continue;
             };
             if provider.keys.is_empty() {
                 list.push(Candidate {
                     model: *model,
+                    provider: *provider_index,
                     key: None,
                 });
                 continue;
@@ -194,10 +200,25 @@ impl Candidates {
                 if let Some(name) = set.get(index) {
                     list.push(Candidate {
                         model: *model,
+                        provider: *provider_index,
                         key: Some((*name).clone()),
                     });
                 }
             }
+        }
+        // No route can answer for lack of keys: with the demo switched on, the config's demo
+        // provider answers in the first route's place (never in place of a keyed upstream, so
+        // it cannot hide an upstream's failure).
+        if list.is_empty()
+            && binding_text(env, demo::DEMO_VARIABLE).as_deref() == Some("on")
+            && let (Some((model, _, _, _)), Some(demo)) =
+                (routes.first(), config.providers.iter().position(|p| p.demo))
+        {
+            list.push(Candidate {
+                model: *model,
+                provider: demo,
+                key: None,
+            });
         }
         Candidates { list, draw }
     }
@@ -302,6 +323,12 @@ impl Attempts {
     /// The candidate served the call (its answer started, or arrived whole).
     pub fn succeeded(&self, tried: &Tried) {
         if let Some(route) = self.route(&tried.candidate) {
+            super::request_log::tried(
+                self.call.facts.as_ref(),
+                &route.provider.id,
+                &route.model.upstream,
+                true,
+            );
             health::record(
                 route.provider,
                 tried.candidate.key.as_deref(),
@@ -322,6 +349,14 @@ impl Attempts {
         failure: Option<Failure>,
         retry_after_ms: Option<u64>,
     ) {
+        if let Some(route) = self.route(&tried.candidate) {
+            super::request_log::tried(
+                self.call.facts.as_ref(),
+                &route.provider.id,
+                &route.model.upstream,
+                false,
+            );
+        }
         if let (Some(failure), Some(route)) = (failure, self.route(&tried.candidate)) {
             health::record(
                 route.provider,
@@ -529,25 +564,35 @@ impl Attempts {
             upstream_model: &route_model.upstream,
             request_id: &self.call.request_id,
         };
-        let response = match send(&outgoing).await {
-            // An upstream that refuses beta flags by name gets the request once more without
-            // them, and is not sent them again by this isolate.
-            Err(failed) if !failed.rejected_betas.is_empty() => {
-                betas::remember(&provider.id, &failed.rejected_betas);
-                worker::console_warn!(
-                    "{}: provider {:?} refused anthropic-beta {:?}; retrying without",
-                    self.call.request_id,
-                    provider.id,
-                    failed.rejected_betas
-                );
-                let betas = allowed_betas(&route, self.call.betas.as_deref(), &mut warnings);
-                send(&Outgoing {
-                    betas: betas.as_deref(),
-                    ..outgoing
-                })
-                .await?
+        let response = if provider.demo {
+            demo::respond(
+                provider.format,
+                &prepared.body,
+                stream,
+                &route_model.upstream,
+                &self.call.request_id,
+            )?
+        } else {
+            match send(&outgoing).await {
+                // An upstream that refuses beta flags by name gets the request once more
+                // without them, and is not sent them again by this isolate.
+                Err(failed) if !failed.rejected_betas.is_empty() => {
+                    betas::remember(&provider.id, &failed.rejected_betas);
+                    worker::console_warn!(
+                        "{}: provider {:?} refused anthropic-beta {:?}; retrying without",
+                        self.call.request_id,
+                        provider.id,
+                        failed.rejected_betas
+                    );
+                    let betas = allowed_betas(&route, self.call.betas.as_deref(), &mut warnings);
+                    send(&Outgoing {
+                        betas: betas.as_deref(),
+                        ..outgoing
+                    })
+                    .await?
+                }
+                other => other?,
             }
-            other => other?,
         };
         Ok(Answer {
             response,
@@ -588,7 +633,7 @@ impl Attempts {
 
 fn route_of<'a>(config: &'a Config, candidate: &Candidate) -> Option<Route<'a>> {
     let model = config.models.get(candidate.model)?;
-    let provider = config.providers.get(model.provider)?;
+    let provider = config.providers.get(candidate.provider)?;
     Some(Route { model, provider })
 }
 

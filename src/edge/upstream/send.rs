@@ -125,7 +125,7 @@ pub async fn send(outgoing: &Outgoing<'_>) -> Result<Response, SendError> {
     let fetch = Fetch::Request(request);
     let sending = fetch.send_with_signal(&signal);
     let waiting = Delay::from(Duration::from_millis(outgoing.wait_ms));
-    let mut response = match select(Box::pin(sending), Box::pin(waiting)).await {
+    let response = match select(Box::pin(sending), Box::pin(waiting)).await {
         Either::Left((Ok(response), _)) => response,
         Either::Left((Err(e), _)) => {
             if outgoing.client_signal.aborted() {
@@ -168,7 +168,9 @@ pub async fn send(outgoing: &Outgoing<'_>) -> Result<Response, SendError> {
     if (200..300).contains(&status) {
         return Ok(response);
     }
-    let bytes = response.bytes().await.unwrap_or_default();
+    let bytes = crate::edge::js_pump::read_all(response.body())
+        .await
+        .unwrap_or_default();
     let spec = outgoing.format.spec();
     let mut error = error::from_upstream(outgoing.format, status, &bytes);
     error.message = error

@@ -205,6 +205,7 @@ mod tests {
             mcp: true,
             store: true,
             files: true,
+            ..UpstreamFeatures::default()
         };
         let tools_only = UpstreamFeatures {
             server_tools: true,

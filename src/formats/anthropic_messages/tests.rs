@@ -82,6 +82,7 @@ fn usage(input: u64, cache_read: u64, cache_write: u64, output: Option<u64>) -> 
         cache_write_tokens: Some(cache_write),
         output_tokens: output,
         reasoning_tokens: None,
+        ..Usage::default()
     }
 }
 
@@ -439,6 +440,7 @@ fn synthetic_responses() -> Vec<ChatResponse> {
                     kind: ToolKind::Function,
                 }),
             ],
+            citations: Vec::new(),
             finish: Finish {
                 reason: FinishReason::EndTurn,
                 stop_sequence: None,
@@ -450,12 +452,14 @@ fn synthetic_responses() -> Vec<ChatResponse> {
                 cache_write_tokens: None,
                 output_tokens: Some(89),
                 reasoning_tokens: Some(64),
+                ..Usage::default()
             },
         },
         ChatResponse {
             id: String::new(),
             model: "m".into(),
             blocks: vec![Block::Text("stopped at ###".into())],
+            citations: Vec::new(),
             finish: Finish {
                 reason: FinishReason::StopSequence,
                 stop_sequence: Some("###".into()),
@@ -561,6 +565,7 @@ fn unparseable_tool_arguments_become_an_empty_input() {
             arguments: "{\"unterminated".into(),
             kind: ToolKind::Function,
         })],
+        citations: Vec::new(),
         finish: Finish::new(FinishReason::ToolUse),
         usage: Usage::default(),
     };

@@ -13,6 +13,7 @@ use crate::canonical::Usage;
 /// | `cache_creation_input_tokens` | `cache_write_tokens` |
 /// | `output_tokens` | `output_tokens` |
 /// | `output_tokens_details.thinking_tokens` | `reasoning_tokens` |
+/// | `cache_creation.ephemeral_1h_input_tokens` | `cache_write_1h_tokens` |
 /// | `server_tool_use.web_search_requests`, `.web_fetch_requests` | `web_search_calls`, `web_fetch_calls` |
 pub fn decode(usage: &read::Usage) -> Usage {
     let cache_read = usage.cache_read_input_tokens;
@@ -28,7 +29,12 @@ pub fn decode(usage: &read::Usage) -> Usage {
         cache_write_tokens: cache_write,
         output_tokens: usage.output_tokens,
         reasoning_tokens: usage.output_tokens_details.and_then(|d| d.thinking_tokens),
-        // Kept only when they count something: answers carry them as zeros too.
+        // These parts are kept only when they count something: every answer carries them,
+        // mostly as zeros, and a zero changes no charge.
+        cache_write_1h_tokens: usage
+            .cache_creation
+            .and_then(|split| split.ephemeral_1h_input_tokens)
+            .filter(|tokens| *tokens > 0),
         web_search_calls: tools.web_search_requests.filter(|calls| *calls > 0),
         web_fetch_calls: tools.web_fetch_requests.filter(|calls| *calls > 0),
     }
@@ -56,6 +62,18 @@ pub fn merge(mine: &mut read::Usage, newer: &read::Usage) {
         let mut merged = mine.output_tokens_details.unwrap_or_default();
         take(&mut merged.thinking_tokens, details.thinking_tokens);
         mine.output_tokens_details = Some(merged);
+    }
+    if let Some(split) = newer.cache_creation {
+        let mut merged = mine.cache_creation.unwrap_or_default();
+        take(
+            &mut merged.ephemeral_5m_input_tokens,
+            split.ephemeral_5m_input_tokens,
+        );
+        take(
+            &mut merged.ephemeral_1h_input_tokens,
+            split.ephemeral_1h_input_tokens,
+        );
+        mine.cache_creation = Some(merged);
     }
     if let Some(tools) = newer.server_tool_use {
         let mut merged = mine.server_tool_use.unwrap_or_default();

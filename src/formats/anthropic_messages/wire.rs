@@ -345,6 +345,9 @@ pub mod read {
         pub output_tokens: Option<u64>,
         #[serde(default)]
         pub output_tokens_details: Option<OutputTokensDetails>,
+        /// `cache_creation_input_tokens` split by how long the entries live.
+        #[serde(default)]
+        pub cache_creation: Option<CacheCreation>,
         /// Server tools the vendor ran (billed per call).
         #[serde(default)]
         pub server_tool_use: Option<ServerToolUse>,
@@ -354,6 +357,14 @@ pub mod read {
     pub struct OutputTokensDetails {
         #[serde(default)]
         pub thinking_tokens: Option<u64>,
+    }
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+    pub struct CacheCreation {
+        #[serde(default)]
+        pub ephemeral_5m_input_tokens: Option<u64>,
+        #[serde(default)]
+        pub ephemeral_1h_input_tokens: Option<u64>,
     }
 
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

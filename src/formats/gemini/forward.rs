@@ -218,6 +218,7 @@ mod tests {
             mcp: true,
             store: true,
             files: true,
+            ..UpstreamFeatures::default()
         };
         let (sent, warnings) = forward(body, 4096, everything);
         assert_eq!(sent["cachedContent"], "cachedContents/abc");

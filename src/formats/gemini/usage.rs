@@ -68,6 +68,7 @@ mod tests {
                 cache_write_tokens: None,
                 output_tokens: Some(205),
                 reasoning_tokens: Some(180),
+                ..Usage::default()
             }
         );
         assert_eq!(usage.total_tokens(), 1415);
@@ -99,6 +100,7 @@ mod tests {
             cache_write_tokens: Some(12),
             output_tokens: Some(89),
             reasoning_tokens: None,
+            ..Usage::default()
         };
         let encoded = encode(&anthropic);
         assert_eq!(encoded.prompt_token_count, Some(1496));

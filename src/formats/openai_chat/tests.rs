@@ -121,6 +121,7 @@ fn text_fixture_events() {
                     cache_write_tokens: None,
                     output_tokens: Some(12),
                     reasoning_tokens: Some(0),
+                    ..Usage::default()
                 }
             ),
         ]
@@ -160,6 +161,7 @@ fn reasoning_and_parallel_tools_fixture_events() {
                     cache_write_tokens: None,
                     output_tokens: Some(187),
                     reasoning_tokens: Some(121),
+                    ..Usage::default()
                 }
             ),
         ]
@@ -192,6 +194,7 @@ fn forced_tool_fixture_keeps_the_upstream_stop_and_reports_tool_calls_to_clients
                     cache_write_tokens: None,
                     output_tokens: Some(18),
                     reasoning_tokens: Some(0),
+                    ..Usage::default()
                 }
             ),
         ]
@@ -545,6 +548,7 @@ fn decode_response_variants() {
                     kind: ToolKind::Function
                 }),
             ],
+            citations: Vec::new(),
             finish: Finish {
                 reason: FinishReason::ToolUse,
                 stop_sequence: None,
@@ -595,6 +599,7 @@ fn sample_response() -> ChatResponse {
                 kind: ToolKind::Custom,
             }),
         ],
+        citations: Vec::new(),
         finish: Finish {
             reason: FinishReason::ToolUse,
             stop_sequence: None,
@@ -606,6 +611,7 @@ fn sample_response() -> ChatResponse {
             cache_write_tokens: Some(0),
             output_tokens: Some(89),
             reasoning_tokens: Some(64),
+            ..Usage::default()
         },
     }
 }
@@ -653,6 +659,7 @@ fn encode_response_without_text_or_tools() {
         id: String::new(),
         model: "m".into(),
         blocks: vec![Block::Refusal("No.".into())],
+        citations: Vec::new(),
         finish: Finish::new(FinishReason::ContentFilter),
         usage: Usage::default(),
     };
@@ -718,6 +725,7 @@ fn chat_shape(response: ChatResponse) -> ChatResponse {
             Block::Text(more) => text.push_str(&more),
             Block::Refusal(more) => refusal.push_str(&more),
             Block::ToolCall(call) => calls.push(Block::ToolCall(call)),
+            Block::ServerToolCall(_) | Block::ServerToolResult(_) => {}
         }
     }
     let mut blocks = Vec::new();

@@ -67,6 +67,7 @@ mod tests {
                 cache_write_tokens: None,
                 output_tokens: Some(89),
                 reasoning_tokens: Some(64),
+                ..Usage::default()
             }
         );
         assert_eq!(

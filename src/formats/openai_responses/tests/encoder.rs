@@ -64,6 +64,7 @@ fn usage(input: u64, cached: u64, output: u64, reasoning: u64) -> Usage {
         cache_write_tokens: None,
         output_tokens: Some(output),
         reasoning_tokens: Some(reasoning),
+        ..Usage::default()
     }
 }
 
@@ -75,6 +76,7 @@ fn constructed() -> Vec<(&'static str, ChatResponse)> {
         id: id.into(),
         model: "upstream-model".into(),
         blocks,
+        citations: Vec::new(),
         finish: Finish::new(reason),
         usage: Usage {
             input_tokens: Some(1200),
@@ -82,6 +84,7 @@ fn constructed() -> Vec<(&'static str, ChatResponse)> {
             cache_write_tokens: Some(150),
             output_tokens: Some(80),
             reasoning_tokens: None,
+            ..Usage::default()
         },
     };
     let anthropic = |data: &str| Opaque {

@@ -76,6 +76,7 @@ fn usage(input: u64, cached: u64, output: u64, reasoning: u64) -> Usage {
         cache_write_tokens: None,
         output_tokens: Some(output),
         reasoning_tokens: Some(reasoning),
+        ..Usage::default()
     }
 }
 
@@ -189,6 +190,7 @@ fn custom_and_namespaced_calls_and_signature_only_reasoning() {
                 kind: ToolKind::Function,
             }),
         ],
+        citations: Vec::new(),
         finish: Finish {
             reason: FinishReason::ToolUse,
             stop_sequence: None,
