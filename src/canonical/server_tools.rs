@@ -59,6 +59,10 @@ pub struct ServerTool {
     pub blocked_domains: Vec<String>,
     /// Where the user is, to localise results.
     pub user_location: Option<UserLocation>,
+    /// Settings the client set that no other format has (Responses `search_context_size`,
+    /// Anthropic `allowed_callers`, ...): an upstream of another format gets the tool without
+    /// them, and the answer says so.
+    pub unmapped: Vec<String>,
 }
 
 impl ServerTool {
@@ -72,7 +76,19 @@ impl ServerTool {
             allowed_domains: Vec::new(),
             blocked_domains: Vec::new(),
             user_location: None,
+            unmapped: Vec::new(),
         }
+    }
+
+    /// The names of `raw`'s fields other than `type` and `known` (the settings a format's
+    /// decoder reads into the canonical fields).
+    pub fn unmapped_fields(raw: &Value, known: &[&str]) -> Vec<String> {
+        raw.as_object()
+            .into_iter()
+            .flat_map(|object| object.keys())
+            .filter(|key| *key != "type" && !known.contains(&key.as_str()))
+            .cloned()
+            .collect()
     }
 }
 

@@ -54,6 +54,14 @@ pub fn fit<'a>(
     Ok(Cow::Owned(fitted))
 }
 
+/// Reports the settings of `tool` that an upstream of another format does not get (encoders
+/// call it when they write the tool in their own shape).
+pub fn report_unmapped(tool: &ServerTool, warnings: &mut Warnings) {
+    for field in &tool.unmapped {
+        warnings.dropped(format!("tools({}).{field}", tool.client_type));
+    }
+}
+
 /// The 400 for a server tool the model's upstream does not run.
 fn refusal(tool: &ServerTool) -> ApiError {
     let what = match tool.kind {

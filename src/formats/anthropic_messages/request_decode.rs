@@ -439,6 +439,7 @@ fn server_tool(
 ) -> Result<ServerTool, ApiError> {
     let params: read::ServerToolParams = parse(raw.clone(), path)?;
     let mut tool = ServerTool::new(kind, client_type, raw);
+    tool.unmapped = ServerTool::unmapped_fields(&tool.raw, &server_tools::KNOWN_SETTINGS);
     tool.max_uses = params.max_uses;
     tool.allowed_domains = params.allowed_domains.unwrap_or_default();
     tool.blocked_domains = params.blocked_domains.unwrap_or_default();

@@ -25,6 +25,17 @@ use crate::canonical::{
 };
 use crate::translate::Warnings;
 use crate::translate::adapt::fit_identifier;
+use crate::translate::server_tools::report_unmapped;
+
+/// The settings of a web search or fetch tool the gateway reads; the others (`cache_control`,
+/// `allowed_callers`, `citations`, ...) stay in the client's object.
+pub const KNOWN_SETTINGS: [&str; 5] = [
+    "name",
+    "max_uses",
+    "allowed_domains",
+    "blocked_domains",
+    "user_location",
+];
 
 /// The tool types the gateway writes for another format's search or fetch.
 const WEB_SEARCH_TYPE: &str = "web_search_20250305";
@@ -53,6 +64,7 @@ pub fn encode_tool<'a>(tool: &'a ServerTool, warnings: &mut Warnings) -> Cow<'a,
     if kind_of_type(&tool.client_type) == Some(tool.kind) {
         return Cow::Borrowed(&tool.raw);
     }
+    report_unmapped(tool, warnings);
     let mut object = Map::new();
     let kind = match tool.kind {
         ServerToolKind::WebSearch => WEB_SEARCH_TYPE,

@@ -519,6 +519,7 @@ fn search_tool(tool: &ServerTool, warnings: &mut Warnings) -> Option<Value> {
     if is_gemini_entry(&tool.client_type, &tool.raw) {
         return Some(tool.raw.clone());
     }
+    crate::translate::server_tools::report_unmapped(tool, warnings);
     let name = &tool.client_type;
     if !tool.allowed_domains.is_empty() {
         warnings.dropped(format!("tools({name}).allowed_domains"));

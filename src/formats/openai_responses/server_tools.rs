@@ -20,6 +20,7 @@ use crate::canonical::{
     ServerToolResult,
 };
 use crate::translate::Warnings;
+use crate::translate::server_tools::report_unmapped;
 
 /// What upstream requests with a web search ask to get back: the pages each search found.
 pub const SOURCES: &str = "web_search_call.action.sources";
@@ -27,14 +28,29 @@ pub const SOURCES: &str = "web_search_call.action.sources";
 /// Anthropic's `cited_text` is at most this long; a span of the answer stands in for it.
 const CITED_TEXT_CHARS: usize = 150;
 
-/// Whether a Responses tool type is a web search (`web_search`, `web_search_preview` and
-/// their dated versions).
+/// Whether a Responses tool type is a web search: `web_search`, `web_search_preview` and their
+/// dated versions (`web_search_2025_08_26`, `web_search_preview_2025_03_11`). Anthropic's
+/// `web_search_20250305` is not one.
 pub fn is_search_type(kind: &str) -> bool {
-    kind == "web_search"
-        || kind.starts_with("web_search_preview")
-        || kind
-            .strip_prefix("web_search_")
-            .is_some_and(|date| date.starts_with("20"))
+    let Some(rest) = kind.strip_prefix("web_search") else {
+        return false;
+    };
+    let rest = rest.strip_prefix("_preview").unwrap_or(rest);
+    match rest.strip_prefix('_') {
+        None => rest.is_empty(),
+        Some(date) => is_dashed_date(date),
+    }
+}
+
+/// `YYYY_MM_DD`.
+fn is_dashed_date(date: &str) -> bool {
+    let mut fields = date.split('_');
+    let widths = [4, 2, 2];
+    widths.iter().all(|width| {
+        fields
+            .next()
+            .is_some_and(|field| field.len() == *width && field.bytes().all(|b| b.is_ascii_digit()))
+    }) && fields.next().is_none()
 }
 
 /// The settings of a Responses web search the gateway reads.
@@ -61,6 +77,7 @@ pub struct Location {
 /// A web search tool with its settings read.
 pub fn decode_tool(kind: String, raw: Value, params: SearchParams) -> ServerTool {
     let mut tool = ServerTool::new(ServerToolKind::WebSearch, kind, raw);
+    tool.unmapped = ServerTool::unmapped_fields(&tool.raw, &["filters", "user_location"]);
     tool.allowed_domains = params
         .filters
         .and_then(|filters| filters.allowed_domains)
@@ -86,6 +103,7 @@ pub fn encode_tool(tool: &ServerTool, warnings: &mut Warnings) -> Option<Value> 
     if is_search_type(&tool.client_type) {
         return Some(tool.raw.clone());
     }
+    report_unmapped(tool, warnings);
     let mut object = Map::new();
     object.insert("type".into(), json!("web_search"));
     if !tool.allowed_domains.is_empty() {
@@ -298,7 +316,14 @@ mod tests {
         ] {
             assert!(is_search_type(kind), "{kind}");
         }
-        for kind in ["file_search", "web_search_20250305x", "websearch"] {
+        for kind in [
+            "file_search",
+            "web_search_20250305",
+            "web_search_20250305x",
+            "websearch",
+            "web_search_preview_2025_03",
+            "web_searchx",
+        ] {
             assert!(!is_search_type(kind), "{kind}");
         }
     }
