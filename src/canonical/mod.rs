@@ -34,8 +34,8 @@ pub use request::{
 };
 pub use response::{Block, ChatResponse};
 pub use server_tools::{
-    Citation, FetchedPage, SearchHit, ServerTool, ServerToolCall, ServerToolCounts,
-    ServerToolKind, ServerToolOutcome, ServerToolRecord, ServerToolResult, UserLocation,
+    Citation, FetchedPage, SearchHit, ServerTool, ServerToolCall, ServerToolCounts, ServerToolKind,
+    ServerToolOutcome, ServerToolRecord, ServerToolResult, UserLocation,
 };
 pub use stream::{BlockStart, Delta, StreamEvent};
 pub use usage::Usage;

@@ -38,7 +38,9 @@ impl ServerToolKind {
     }
 
     pub fn from_name(name: &str) -> Option<ServerToolKind> {
-        ServerToolKind::ALL.into_iter().find(|kind| kind.name() == name)
+        ServerToolKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 

@@ -18,8 +18,8 @@ pub mod schema;
 
 use std::fmt;
 
-use crate::format::WireFormat;
 use crate::canonical::ServerToolKind;
+use crate::format::WireFormat;
 use crate::formats::{MaxTokensParam, MissingServerTools, ServerTools, UpstreamFeatures};
 use crate::resilience::CircuitPolicy;
 use crate::resilience::budget::RetryPolicy;

@@ -210,7 +210,8 @@ impl Meter {
                 self.usage.web_search_calls,
                 self.server_tools_seen.web_search,
             ),
-            web_fetch_calls: self.calls(self.usage.web_fetch_calls, self.server_tools_seen.web_fetch),
+            web_fetch_calls: self
+                .calls(self.usage.web_fetch_calls, self.server_tools_seen.web_fetch),
         }
     }
 

@@ -37,24 +37,26 @@ pub struct ClientCall<'a> {
 /// survive and Anthropic thinking blocks stay byte-exact. Otherwise the canonical request is
 /// adapted to the upstream's limits (copied only if something must change) and encoded
 /// straight to bytes. Server tools the upstream does not run are refused or left out first, as
-/// the plan says (see [`server_tools`]); a forwarded body keeps its own vendor's tools.
+/// the plan says (see [`server_tools`]); a body with such a tool (an Anthropic search on a
+/// route whose model config says it has none) is never forwarded.
 pub fn upstream_request(
     call: ClientCall<'_>,
     upstream: WireFormat,
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<UpstreamRequest, ApiError> {
+    let offered = target
+        .server_tools
+        .unwrap_or_else(|| upstream.spec().server_tools());
     if call.format == upstream
         && let Some(body) = call.forwardable_body
+        && server_tools::all_offered(call.request, offered)
     {
         return Ok(UpstreamRequest {
             body: upstream.forward_request(body, target, call.features, warnings)?,
             restore: Restore::default(),
         });
     }
-    let offered = target
-        .server_tools
-        .unwrap_or_else(|| upstream.spec().server_tools());
     let request = server_tools::fit(
         call.request,
         offered,

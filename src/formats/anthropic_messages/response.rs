@@ -162,9 +162,7 @@ fn encode_block<'a>(
             text,
             citations: Vec::new(),
         },
-        Block::ServerToolCall(call) => {
-            server_tools::call_block(&call.id, call.kind, &call.input)
-        }
+        Block::ServerToolCall(call) => server_tools::call_block(&call.id, call.kind, &call.input),
         Block::ServerToolResult(result) => server_tools::result_block(result),
         Block::Reasoning(part) => match &part.opaque {
             Some(opaque) if part.redacted && opaque.vendor == Vendor::Anthropic => {

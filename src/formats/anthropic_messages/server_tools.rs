@@ -380,7 +380,12 @@ mod tests {
             kind_of_type("web_fetch_20260309"),
             Some(ServerToolKind::WebFetch)
         );
-        for other in ["web_search", "web_search_preview", "code_execution_20250825", "web_search_2025"] {
+        for other in [
+            "web_search",
+            "web_search_preview",
+            "code_execution_20250825",
+            "web_search_2025",
+        ] {
             assert_eq!(kind_of_type(other), None, "{other}");
         }
     }

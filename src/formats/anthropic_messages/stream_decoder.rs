@@ -241,7 +241,7 @@ impl StreamDecoder {
                         });
                         BlockState::ToolUse {
                             index,
-                            prefilled: (!call.input.is_empty()).then(|| input),
+                            prefilled: (!call.input.is_empty()).then_some(input),
                             streamed: false,
                             server: true,
                         }

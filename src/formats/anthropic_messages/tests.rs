@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use super::client_check::check;
 use super::{StreamDecoder, decode_response, encode_response};
 use crate::canonical::{
-    Block, BlockStart, ChatResponse, Citation, Delta, Finish, FinishReason, Opaque,
-    ReasoningPart, SearchHit, ServerToolKind, ServerToolOutcome, ServerToolResult, StreamEvent,
-    ToolCall, ToolKind, Usage, Vendor,
+    Block, BlockStart, ChatResponse, Citation, Delta, Finish, FinishReason, Opaque, ReasoningPart,
+    SearchHit, ServerToolKind, ServerToolOutcome, ServerToolResult, StreamEvent, ToolCall,
+    ToolKind, Usage, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;

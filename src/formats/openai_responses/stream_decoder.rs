@@ -37,8 +37,8 @@ use crate::sse::SseEvent;
 
 use super::errors;
 use super::namespace;
-use super::server_tools;
 use super::response_decode::{reasoning_part, reasoning_text, usage_or_empty};
+use super::server_tools;
 use super::stop_reason::{self, Terminal};
 use super::wire::{
     Annotation, OutputContent, OutputItem, ResponseError, ResponseHeader, StreamEventWire,

@@ -37,15 +37,15 @@ use crate::sse::{write_comment, write_json_event};
 use super::echo::{Echo, State};
 use super::errors;
 use super::namespace::Namespaces;
-use super::server_tools;
 use super::response_encode::{
     EMPTY_ARGUMENTS, call_item, call_prefix, item_id, message_item, reasoning_item,
 };
+use super::server_tools;
 use super::stop_reason;
 use super::usage;
 use super::wire::{
-    AnnotationOut, IncompleteDetailsOut, ItemEventOut, OutputContentOut, OutputItemEventOut, OutputItemOut,
-    PartOut, ReasoningItemOut, ResponseErrorOut, ResponseEventOut,
+    AnnotationOut, IncompleteDetailsOut, ItemEventOut, OutputContentOut, OutputItemEventOut,
+    OutputItemOut, PartOut, ReasoningItemOut, ResponseErrorOut, ResponseEventOut,
 };
 
 pub struct StreamEncoder {
@@ -259,12 +259,8 @@ impl StreamEncoder {
     fn open_search(&mut self, call: Option<ServerToolCall>, out: &mut Vec<u8>) {
         self.close_item(out);
         let id = item_id("ws", &self.response_id, self.output_index());
-        let added = OutputItemOut::WebSearchCall(server_tools::search_item(
-            id.clone(),
-            None,
-            None,
-            false,
-        ));
+        let added =
+            OutputItemOut::WebSearchCall(server_tools::search_item(id.clone(), None, None, false));
         self.write_item("response.output_item.added", &added, out);
         self.write_search_event("response.web_search_call.in_progress", &id, out);
         self.open = Some(OpenItem::Search {
@@ -508,14 +504,12 @@ impl StreamEncoder {
             Some(OpenItem::Message { .. }) => self.close_part(out),
             Some(OpenItem::Reasoning { .. } | OpenItem::Call { .. }) => self.close_item(out),
             // The call is made: the item waits for its result (or the next block).
-            Some(OpenItem::Search { id, searching, .. }) => {
-                if !*searching {
-                    *searching = true;
-                    let id = id.clone();
-                    self.write_search_event("response.web_search_call.searching", &id, out);
-                }
+            Some(OpenItem::Search { id, searching, .. }) if !*searching => {
+                *searching = true;
+                let id = id.clone();
+                self.write_search_event("response.web_search_call.searching", &id, out);
             }
-            None => {}
+            Some(OpenItem::Search { .. }) | None => {}
         }
     }
 
@@ -567,10 +561,9 @@ impl StreamEncoder {
             )
         };
         let (text, part_out) = match &finished {
-            OutputContentOut::OutputText { text, annotations } => (
-                text.as_str(),
-                PartOut::OutputText { text, annotations },
-            ),
+            OutputContentOut::OutputText { text, annotations } => {
+                (text.as_str(), PartOut::OutputText { text, annotations })
+            }
             OutputContentOut::Refusal { refusal } => {
                 (refusal.as_str(), PartOut::Refusal { refusal })
             }

@@ -736,6 +736,10 @@ pub enum PartOut<'a> {
         text: &'a str,
         annotations: &'a [AnnotationOut],
     },
-    Refusal { refusal: &'a str },
-    SummaryText { text: &'a str },
+    Refusal {
+        refusal: &'a str,
+    },
+    SummaryText {
+        text: &'a str,
+    },
 }

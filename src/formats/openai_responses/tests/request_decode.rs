@@ -104,10 +104,7 @@ fn codex_request() {
         "text": {"verbosity": "low"}
     });
     let (request, warnings) = decode(body.clone());
-    assert_eq!(
-        warnings.as_deref(),
-        Some("dropped=text.verbosity")
-    );
+    assert_eq!(warnings.as_deref(), Some("dropped=text.verbosity"));
     assert_eq!(request.model, "gpt-5-codex");
     assert_eq!(request.system, vec!["You are Codex.".to_owned()]);
     assert_eq!(

@@ -349,7 +349,10 @@ fn lossy_request_from_another_format() {
     assert_eq!(body["reasoning"], json!({"effort": "high"}));
     assert_eq!(
         body["include"],
-        json!(["reasoning.encrypted_content", "web_search_call.action.sources"])
+        json!([
+            "reasoning.encrypted_content",
+            "web_search_call.action.sources"
+        ])
     );
     assert_eq!(
         body["input"][1],
