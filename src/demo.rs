@@ -259,6 +259,7 @@ mod tests {
             max_output_tokens: request.max_output_tokens,
             reasoning: false,
             cache_breakpoints: false,
+            server_tools: None,
         };
         format
             .encode_request_bytes(request, &target, &mut Warnings::new())

@@ -131,6 +131,7 @@ fn target(stream: bool, reasoning: bool) -> UpstreamTarget {
         max_output_tokens: Some(4096),
         reasoning,
         cache_breakpoints: false,
+        server_tools: None,
     }
 }
 

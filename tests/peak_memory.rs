@@ -68,6 +68,7 @@ fn target() -> UpstreamTarget {
         max_output_tokens: Some(1000),
         reasoning: false,
         cache_breakpoints: true,
+        server_tools: None,
     }
 }
 

@@ -6,6 +6,7 @@
 use super::finish::Finish;
 use super::request::{ReasoningPart, ToolCall};
 use super::response::{Block, ChatResponse};
+use super::server_tools::{Citation, ServerToolCall};
 use super::stream::{BlockStart, Delta, StreamEvent};
 use super::usage::Usage;
 use crate::error::{ApiError, ErrorKind};
@@ -16,6 +17,7 @@ pub struct Accumulator {
     id: String,
     model: String,
     blocks: Vec<Block>,
+    citations: Vec<(usize, Citation)>,
     usage: Usage,
     finish: Option<Finish>,
     error: Option<ApiError>,
@@ -48,7 +50,21 @@ impl Accumulator {
                     arguments: String::new(),
                     kind: *kind,
                 }),
+                BlockStart::ServerToolCall { id, kind } => Block::ServerToolCall(ServerToolCall {
+                    id: id.clone(),
+                    kind: *kind,
+                    input: String::new(),
+                }),
+                BlockStart::ServerToolResult(result) => Block::ServerToolResult((**result).clone()),
             }),
+            StreamEvent::BlockDelta {
+                index,
+                delta: Delta::Citation(citation),
+            } => {
+                if matches!(self.blocks.get(*index), Some(Block::Text(_))) {
+                    self.citations.push((*index, (**citation).clone()));
+                }
+            }
             StreamEvent::BlockDelta { index, delta } => {
                 if let Some(block) = self.blocks.get_mut(*index) {
                     apply_delta(block, delta);
@@ -78,6 +94,7 @@ impl Accumulator {
             id: self.id,
             model: self.model,
             blocks: self.blocks,
+            citations: self.citations,
             finish,
             usage: self.usage,
         })
@@ -91,6 +108,7 @@ fn apply_delta(block: &mut Block, delta: &Delta) {
         (Block::Reasoning(part), Delta::Reasoning(more)) => part.text.push_str(more),
         (Block::Reasoning(part), Delta::Signature(opaque)) => part.opaque = Some(opaque.clone()),
         (Block::ToolCall(call), Delta::ToolArguments(more)) => call.arguments.push_str(more),
+        (Block::ServerToolCall(call), Delta::ToolArguments(more)) => call.input.push_str(more),
         _ => {}
     }
 }

@@ -13,6 +13,7 @@
 //! - [`response`] holds a finished answer ([`ChatResponse`]).
 //! - [`stream`] holds the incremental form of an answer ([`StreamEvent`]) and its invariants.
 //! - [`accumulate`] folds a stream into a response, so both paths share one semantics.
+//! - [`server_tools`] holds web search and fetch: tools, calls, results, citations.
 //! - [`usage`], [`finish`] and [`reasoning`] hold the cross-format tables.
 
 pub mod accumulate;
@@ -20,6 +21,7 @@ pub mod finish;
 pub mod reasoning;
 pub mod request;
 pub mod response;
+pub mod server_tools;
 pub mod stream;
 pub mod usage;
 
@@ -31,5 +33,9 @@ pub use request::{
     ReasoningPart, ResponseFormat, Role, Tool, ToolCall, ToolChoice, ToolKind, ToolResult,
 };
 pub use response::{Block, ChatResponse};
+pub use server_tools::{
+    Citation, FetchedPage, SearchHit, ServerTool, ServerToolCall, ServerToolCounts, ServerToolKind,
+    ServerToolOutcome, ServerToolRecord, ServerToolResult, UserLocation,
+};
 pub use stream::{BlockStart, Delta, StreamEvent};
 pub use usage::Usage;

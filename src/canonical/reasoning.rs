@@ -40,6 +40,11 @@ pub fn mentions_envelope(body: &[u8]) -> bool {
     body.windows(needle.len()).any(|window| window == needle)
 }
 
+/// Whether `value` is a gateway envelope (whether or not it can be read).
+pub fn is_envelope(value: &str) -> bool {
+    value.starts_with(ENVELOPE_PREFIX)
+}
+
 /// Vendor reasoning state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opaque {

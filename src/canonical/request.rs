@@ -15,6 +15,7 @@
 use serde_json::{Map, Value};
 
 use super::reasoning::{Opaque, Thinking, Vendor};
+use super::server_tools::{ServerTool, ServerToolRecord};
 
 /// A conversation request in canonical form.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -98,6 +99,9 @@ pub enum Part {
     Reasoning(ReasoningPart),
     /// An assistant refusal (OpenAI `refusal`).
     Refusal(String),
+    /// Only in assistant messages: a past server tool call or result (web search), which only
+    /// the vendor that ran it takes back (see `canonical::server_tools`).
+    ServerTool(ServerToolRecord),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,8 +205,11 @@ pub enum Tool {
         /// Responses custom tool `format` (text or grammar), kept for same-vendor upstreams.
         format: Option<Value>,
     },
-    /// A vendor built-in tool (Anthropic `web_search_20250305`, Responses `web_search`, ...).
-    /// Encoders for another format drop it with a warning.
+    /// A tool the vendor runs inside the call (web search, web fetch), which every format
+    /// with a server-side equivalent carries in its own shape.
+    Server(ServerTool),
+    /// Any other vendor built-in tool (code execution, file search, shell, ...). Encoders for
+    /// another format drop it with a warning.
     Builtin {
         /// The tool's `type` as the client sent it.
         kind: String,
@@ -215,6 +222,7 @@ impl Tool {
     pub fn name(&self) -> &str {
         match self {
             Tool::Function { name, .. } | Tool::Custom { name, .. } => name,
+            Tool::Server(tool) => tool.kind.name(),
             Tool::Builtin { kind, .. } => kind,
         }
     }
@@ -261,7 +269,8 @@ impl ChatRequest {
                 | Part::Document(_)
                 | Part::ToolCall(_)
                 | Part::Reasoning(_)
-                | Part::Refusal(_) => None,
+                | Part::Refusal(_)
+                | Part::ServerTool(_) => None,
             })
         }
         self.messages.iter().find_map(|m| in_parts(&m.parts))
@@ -293,6 +302,7 @@ impl ChatRequest {
                 Tool::Custom {
                     name, description, ..
                 } => name.len() + description.as_deref().map_or(0, str::len),
+                Tool::Server(tool) => tool.client_type.len(),
                 Tool::Builtin { kind, .. } => kind.len(),
             })
             .sum();
@@ -313,6 +323,8 @@ impl Part {
             Part::ToolCall(c) => c.name.len() + c.arguments.len(),
             Part::ToolResult(r) => r.content.iter().map(Part::text_len).sum(),
             Part::Reasoning(r) => r.text.len(),
+            // Replayed search results count as input; their size bounds them.
+            Part::ServerTool(record) => record.raw.to_string().len(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::finish::Finish;
 use super::request::{ReasoningPart, ToolCall};
+use super::server_tools::{Citation, ServerToolCall, ServerToolResult};
 use super::stream::{BlockStart, Delta, StreamEvent};
 use super::usage::Usage;
 
@@ -13,6 +14,8 @@ pub struct ChatResponse {
     pub model: String,
     /// Output in order; the position of a block is its stream index.
     pub blocks: Vec<Block>,
+    /// The sources text blocks cite, each with the index of its block, in order.
+    pub citations: Vec<(usize, Citation)>,
     pub finish: Finish,
     pub usage: Usage,
 }
@@ -23,6 +26,9 @@ pub enum Block {
     Refusal(String),
     Reasoning(ReasoningPart),
     ToolCall(ToolCall),
+    /// A call the vendor ran itself (web search): not the client's to run.
+    ServerToolCall(ServerToolCall),
+    ServerToolResult(ServerToolResult),
 }
 
 impl ChatResponse {
@@ -31,7 +37,16 @@ impl ChatResponse {
         self.blocks.iter().any(|b| matches!(b, Block::ToolCall(_)))
     }
 
-    /// The stream that would have produced this response, one delta per block.
+    /// The citations of text block `index`.
+    pub fn citations_of(&self, index: usize) -> impl Iterator<Item = &Citation> {
+        self.citations
+            .iter()
+            .filter(move |(block, _)| *block == index)
+            .map(|(_, citation)| citation)
+    }
+
+    /// The stream that would have produced this response, one delta per block (a text
+    /// block's citations after its text).
     pub fn to_events(&self) -> Vec<StreamEvent> {
         let mut events = vec![StreamEvent::Start {
             id: self.id.clone(),
@@ -45,7 +60,14 @@ impl ChatResponse {
         }];
         for (index, block) in self.blocks.iter().enumerate() {
             let (start, deltas) = match block {
-                Block::Text(text) => (BlockStart::Text, vec![Delta::Text(text.clone())]),
+                Block::Text(text) => {
+                    let mut deltas = vec![Delta::Text(text.clone())];
+                    deltas.extend(
+                        self.citations_of(index)
+                            .map(|citation| Delta::Citation(Box::new(citation.clone()))),
+                    );
+                    (BlockStart::Text, deltas)
+                }
                 Block::Refusal(text) => (BlockStart::Refusal, vec![Delta::Refusal(text.clone())]),
                 Block::Reasoning(part) if part.redacted => match &part.opaque {
                     Some(opaque) => (BlockStart::RedactedReasoning(opaque.clone()), vec![]),
@@ -72,6 +94,21 @@ impl ChatResponse {
                     } else {
                         vec![Delta::ToolArguments(call.arguments.clone())]
                     },
+                ),
+                Block::ServerToolCall(call) => (
+                    BlockStart::ServerToolCall {
+                        id: call.id.clone(),
+                        kind: call.kind,
+                    },
+                    if call.input.is_empty() {
+                        vec![]
+                    } else {
+                        vec![Delta::ToolArguments(call.input.clone())]
+                    },
+                ),
+                Block::ServerToolResult(result) => (
+                    BlockStart::ServerToolResult(Box::new(result.clone())),
+                    vec![],
                 ),
             };
             events.push(StreamEvent::BlockStart {

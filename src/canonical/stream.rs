@@ -14,7 +14,9 @@
 //!   stopped before the next starts. Decoders of formats that interleave (parallel Chat tool
 //!   calls) buffer to keep this true.
 //! - A tool call's id, name and kind come once, in its `BlockStart`; its arguments come only
-//!   through `ToolArguments` deltas.
+//!   through `ToolArguments` deltas. So do a server tool call's id, kind and input.
+//! - A server tool result is complete at its `BlockStart` and takes no deltas.
+//! - `Citation` deltas go to text blocks only.
 //! - `Finish` comes once, after every block is stopped, with the complete usage (input figures
 //!   from `Start` included).
 //! - An upstream that ends without its terminal event yields `Error`, never a fake `Finish`.
@@ -22,6 +24,7 @@
 use super::finish::Finish;
 use super::reasoning::Opaque;
 use super::request::ToolKind;
+use super::server_tools::{Citation, ServerToolKind, ServerToolResult};
 use super::usage::Usage;
 use crate::error::ApiError;
 
@@ -66,6 +69,13 @@ pub enum BlockStart {
         name: String,
         kind: ToolKind,
     },
+    /// A call the vendor runs itself; its input follows as `ToolArguments` deltas.
+    ServerToolCall {
+        id: String,
+        kind: ServerToolKind,
+    },
+    /// What a server tool call returned: complete at start, no deltas.
+    ServerToolResult(Box<ServerToolResult>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +85,9 @@ pub enum Delta {
     Reasoning(String),
     /// Vendor state for the open reasoning block, sent once, just before its stop.
     Signature(Opaque),
-    /// A fragment of a tool call's arguments (JSON text, or raw input for custom tools).
+    /// A fragment of a tool call's arguments (JSON text, or raw input for custom tools), or
+    /// of a server tool call's input.
     ToolArguments(String),
+    /// A source the open text block cites.
+    Citation(Box<Citation>),
 }

@@ -4,6 +4,9 @@
 //! `input_tokens` counts all prompt tokens, cached ones included, and `output_tokens` counts all
 //! generated tokens, reasoning included. Anthropic's `input_tokens` excludes cache reads and
 //! writes; its decoder and encoder convert (`total = input + cache_read + cache_write`).
+//! Server tool calls (web searches and fetches, priced per call) are counted beside the tokens:
+//! as the vendor reports them (Anthropic `server_tool_use`), or as the answer shows them
+//! (Responses `web_search_call` items, Gemini search queries).
 
 /// Token counts for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

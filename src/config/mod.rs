@@ -18,8 +18,9 @@ pub mod schema;
 
 use std::fmt;
 
+use crate::canonical::ServerToolKind;
 use crate::format::WireFormat;
-use crate::formats::{MaxTokensParam, UpstreamFeatures};
+use crate::formats::{MaxTokensParam, MissingServerTools, ServerTools, UpstreamFeatures};
 use crate::resilience::CircuitPolicy;
 use crate::resilience::budget::RetryPolicy;
 use duration::parse_duration_ms;
@@ -168,6 +169,8 @@ pub struct Model {
     pub weight: Option<u32>,
     /// The gateway marks prompt cache breakpoints in requests it translates for this model.
     pub auto_cache: bool,
+    /// The server tools its upstream runs, when the config says (else its format's).
+    pub server_tools: Option<ServerTools>,
 }
 
 #[derive(Debug, Clone)]
@@ -666,6 +669,20 @@ fn validate_model(
         }
     }
     let prices = prices::prices(raw, &entry, check);
+    let server_tools = raw.server_tools.as_ref().map(|names| {
+        let mut kinds = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            match ServerToolKind::from_name(name) {
+                Some(kind) => kinds.push(kind),
+                None => check.error(
+                    &entry,
+                    &format!("server_tools[{i}]"),
+                    format!("{name:?} is not one of \"web_search\", \"web_fetch\""),
+                ),
+            }
+        }
+        ServerTools::of(&kinds)
+    });
     let provider = provider?;
     let default_max_tokens = raw.default_max_tokens.unwrap_or_else(|| {
         raw.max_output_tokens
@@ -684,6 +701,7 @@ fn validate_model(
         prices,
         weight: raw.weight,
         auto_cache: raw.auto_cache.unwrap_or(true),
+        server_tools,
     })
 }
 
@@ -767,6 +785,16 @@ fn validate_plan(
                     "{name:?} is not one of \"service_tier\", \"server_tools\", \"mcp\", \"store\", \"files\""
                 ),
             );
+        }
+    }
+    if let Some(policy) = &raw.server_tools_missing {
+        match MissingServerTools::parse(policy) {
+            Some(policy) => features.missing_server_tools = policy,
+            None => check.error(
+                &entry,
+                "server_tools_missing",
+                format!("{policy:?} is not one of \"refuse\", \"drop\""),
+            ),
         }
     }
     let window_ms = window_ms?;

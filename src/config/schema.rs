@@ -135,6 +135,10 @@ pub struct RawModel {
     /// Entries of one id with a weight share its traffic in proportion (the others are
     /// fallbacks, in order); without weights entries are tried in order.
     pub weight: Option<u32>,
+    /// The server tools (`web_search`, `web_fetch`) the upstream runs, when they differ from
+    /// its format's (Anthropic: both; Responses and Gemini: `web_search`; Chat: none), e.g.
+    /// `[]` for an Anthropic route on Bedrock.
+    pub server_tools: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +158,9 @@ pub struct RawPlan {
     /// Upstream features that cost extra or keep data at the vendor, off unless listed:
     /// `service_tier`, `server_tools`, `mcp`, `store`, `files`.
     pub upstream_features: Option<Vec<String>>,
+    /// A web search or fetch tool on a model whose upstream runs none: `"refuse"` (400, the
+    /// default) or `"drop"` (left out, with a warning).
+    pub server_tools_missing: Option<String>,
 }
 
 /// A model's prices from one date on: US dollars per million tokens, and per thousand calls for

@@ -36,7 +36,7 @@ pub fn spec_of(format: WireFormat) -> &'static dyn FormatSpec {
 
 use serde_json::{Map, Value};
 
-use crate::canonical::{ChatRequest, ChatResponse, StreamEvent};
+use crate::canonical::{ChatRequest, ChatResponse, ServerToolKind, StreamEvent};
 use crate::error::ApiError;
 use crate::format::WireFormat;
 use crate::sse::SseEvent;
@@ -69,6 +69,64 @@ pub struct UpstreamFeatures {
     /// Objects already stored at the vendor, referenced by id (files, containers, vector
     /// stores): they belong to the operator's account, not to the key.
     pub files: bool,
+    /// What becomes of a web search or fetch tool (allowed by `server_tools`) when the
+    /// model's upstream runs no such tool.
+    pub missing_server_tools: MissingServerTools,
+}
+
+/// What a plan does with a server tool (web search, web fetch) the chosen upstream has no
+/// equivalent for (the plan's `server_tools_missing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingServerTools {
+    /// The request is answered 400, naming the tool: a client that asked for a search must
+    /// not get an answer that silently never searched.
+    #[default]
+    Refuse,
+    /// The tool is left out and the answer says so (`x-toc-warnings: dropped=tools(…)`).
+    Drop,
+}
+
+impl MissingServerTools {
+    /// The policy called `name` in a plan (`"refuse"`, `"drop"`).
+    pub fn parse(name: &str) -> Option<MissingServerTools> {
+        match name {
+            "refuse" => Some(MissingServerTools::Refuse),
+            "drop" => Some(MissingServerTools::Drop),
+            _ => None,
+        }
+    }
+}
+
+/// A set of server tool kinds: those an upstream runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServerTools {
+    pub web_search: bool,
+    pub web_fetch: bool,
+}
+
+impl ServerTools {
+    pub const NONE: ServerTools = ServerTools {
+        web_search: false,
+        web_fetch: false,
+    };
+
+    pub fn of(kinds: &[ServerToolKind]) -> ServerTools {
+        let mut set = ServerTools::NONE;
+        for kind in kinds {
+            match kind {
+                ServerToolKind::WebSearch => set.web_search = true,
+                ServerToolKind::WebFetch => set.web_fetch = true,
+            }
+        }
+        set
+    }
+
+    pub fn offers(self, kind: ServerToolKind) -> bool {
+        match kind {
+            ServerToolKind::WebSearch => self.web_search,
+            ServerToolKind::WebFetch => self.web_fetch,
+        }
+    }
 }
 
 impl UpstreamFeatures {
@@ -142,6 +200,9 @@ pub struct UpstreamTarget {
     /// none (formats whose vendor caches only what is marked: Anthropic). Other formats'
     /// vendors cache by prefix on their own and ignore it.
     pub cache_breakpoints: bool,
+    /// The server tools the model's upstream runs, when its config says (a Bedrock route
+    /// without web search, say); `None`: those of its format ([`spec::FormatSpec::server_tools`]).
+    pub server_tools: Option<ServerTools>,
 }
 
 impl UpstreamTarget {
@@ -384,7 +445,8 @@ pub fn check_request_files(
                 | Part::Document(_)
                 | Part::ToolCall(_)
                 | Part::Reasoning(_)
-                | Part::Refusal(_) => {}
+                | Part::Refusal(_)
+                | Part::ServerTool(_) => {}
             }
         }
         Ok(())

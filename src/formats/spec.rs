@@ -7,13 +7,14 @@
 //! |---|---|
 //! | identity | [`FormatSpec::config_name`], [`FormatSpec::native_vendor`], [`FormatSpec::answer_id_prefix`] |
 //! | serving clients | [`FormatSpec::endpoint`], [`FormatSpec::presented_key`], [`FormatSpec::render_error`], [`FormatSpec::stream_error_frame`], [`FormatSpec::keep_alive_frame`], [`FormatSpec::models_list`], [`FormatSpec::count_answer`] |
-//! | calling upstreams | [`FormatSpec::upstream_url`], [`FormatSpec::upstream_headers`], [`FormatSpec::classify_error`], [`FormatSpec::id_limits`], [`FormatSpec::output_limit_field`], [`FormatSpec::count_request`] |
+//! | calling upstreams | [`FormatSpec::upstream_url`], [`FormatSpec::upstream_headers`], [`FormatSpec::classify_error`], [`FormatSpec::id_limits`], [`FormatSpec::output_limit_field`], [`FormatSpec::count_request`], [`FormatSpec::server_tools`] |
 //! | codecs | the six of [`super`], plus [`FormatSpec::forward_request`] |
 
 use serde_json::Value;
 
 use super::{
-    BuiltinTool, ResponseContext, StreamDecode, StreamEncode, UpstreamFeatures, UpstreamTarget,
+    BuiltinTool, ResponseContext, ServerTools, StreamDecode, StreamEncode, UpstreamFeatures,
+    UpstreamTarget,
 };
 use crate::canonical::{ChatRequest, ChatResponse, Vendor};
 use crate::error::ApiError;
@@ -217,6 +218,11 @@ pub trait FormatSpec: Sync {
     /// The format's own built-in tool types.
     fn builtin_tool(&self, _kind: &str) -> Option<BuiltinTool> {
         None
+    }
+    /// The server tools (web search, web fetch) the format's vendors run inside a call, which
+    /// the gateway translates other formats' tools into (a model's config may say otherwise).
+    fn server_tools(&self) -> ServerTools {
+        ServerTools::NONE
     }
     /// The header by which a client of the shared `GET /v1/models` asks for this format's
     /// shape of the list (its SDKs always send it, the others never do).

@@ -112,13 +112,16 @@ impl Tokens {
         }
     }
 
-    /// What a call is charged: the input and output of `billed` (the upstream's figures, or
-    /// the gateway's conservative estimates where it reported none), with the cache and tool
-    /// figures the upstream reported.
+    /// What a call is charged: the input, output and server tool calls of `billed` (the
+    /// upstream's figures, or the gateway's conservative estimates where it reported none:
+    /// for a cut answer, at least the searches it showed), with the cache figures the
+    /// upstream reported.
     pub fn charged(billed: Billed, usage: &Usage) -> Tokens {
         Tokens {
             input: billed.input_tokens,
             output: billed.output_tokens,
+            web_search_calls: billed.web_search_calls,
+            web_fetch_calls: billed.web_fetch_calls,
             ..Tokens::from_usage(usage)
         }
     }

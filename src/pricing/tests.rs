@@ -296,6 +296,7 @@ fn charges_use_the_billed_figures_with_the_reported_cache_figures() {
     let billed = Billed {
         input_tokens: 1_000,
         output_tokens: 40,
+        ..Billed::default()
     };
     let tokens = Tokens::charged(billed, &usage);
     assert_eq!(
@@ -308,6 +309,7 @@ fn charges_use_the_billed_figures_with_the_reported_cache_figures() {
         Billed {
             input_tokens: 10,
             output_tokens: 0,
+            ..Billed::default()
         },
         &usage,
     );

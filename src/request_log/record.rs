@@ -212,6 +212,7 @@ mod tests {
         let billed = Billed {
             input_tokens: 62_000,
             output_tokens: 1_500,
+            ..Billed::default()
         };
         let record = LogRecord::new(&end(&usage, billed), Some(&prices()));
         assert_eq!(record.status, 200);
@@ -253,6 +254,7 @@ mod tests {
             Billed {
                 input_tokens: 100,
                 output_tokens: 7,
+                ..Billed::default()
             },
         );
         cut.finished = false;

@@ -56,7 +56,7 @@ pub fn needed(request: &ChatRequest, upstream: WireFormat) -> bool {
         Tool::Custom { name, .. } => {
             !limits.supports_custom_tools || !fits(name, limits.tool_name_chars)
         }
-        Tool::Builtin { .. } => false,
+        Tool::Server(_) | Tool::Builtin { .. } => false,
     });
     let choice = matches!(&request.tool_choice, Some(ToolChoice::Named(name)) if !fits(name, limits.tool_name_chars));
     let parts = request
@@ -77,7 +77,8 @@ pub fn needed(request: &ChatRequest, upstream: WireFormat) -> bool {
             | Part::Image(_)
             | Part::Document(_)
             | Part::Reasoning(_)
-            | Part::Refusal(_) => false,
+            | Part::Refusal(_)
+            | Part::ServerTool(_) => false,
         });
     tools || choice || parts
 }
@@ -108,7 +109,7 @@ pub fn for_upstream(mut request: ChatRequest, upstream: WireFormat) -> (ChatRequ
                     *name = upstream_name.clone();
                 }
             }
-            Tool::Builtin { .. } => continue,
+            Tool::Server(_) | Tool::Builtin { .. } => continue,
         }
         if wrap_custom && is_custom {
             restore.wrapped_custom.insert(client_name.clone());
@@ -414,6 +415,7 @@ mod tests {
                 arguments: "{}".into(),
                 kind: ToolKind::Function,
             })],
+            citations: Vec::new(),
             finish: Finish::new(FinishReason::ToolUse),
             usage: Usage::default(),
         };

@@ -6,9 +6,14 @@
 //! reports usage), the charge is a conservative figure: the input estimate plus an upper-bound
 //! estimate of the output that arrived. Both estimates come from [`crate::estimate`], whose
 //! bound holds for ordinary text in any script.
+//!
+//! Server tool calls (web searches and fetches, which vendors price per call) are counted
+//! beside the tokens in [`Billed`], the same way: the upstream's own count once the answer is
+//! final, else at least the calls the answer showed. They change no token charge.
 
 use crate::canonical::{
-    Block, ChatRequest, ChatResponse, Delta, MediaSource, Message, Part, StreamEvent, Tool, Usage,
+    Block, BlockStart, ChatRequest, ChatResponse, Delta, MediaSource, Message, Part,
+    ServerToolCounts, StreamEvent, Tool, Usage,
 };
 use crate::estimate::text_tokens;
 
@@ -73,6 +78,8 @@ fn part_tokens(part: &Part) -> u64 {
             let opaque = reasoning.opaque.as_ref().map_or(0, |o| o.data.len() as u64);
             text_tokens(&reasoning.text).saturating_add(opaque)
         }
+        // Replayed search results are input at the vendor that takes them back.
+        Part::ServerTool(record) => text_tokens(&record.raw.to_string()),
     }
 }
 
@@ -93,6 +100,7 @@ fn tool_tokens(tool: &Tool) -> u64 {
         } => text_tokens(name)
             .saturating_add(description.as_deref().map_or(0, text_tokens))
             .saturating_add(format.as_ref().map_or(0, |f| text_tokens(&f.to_string()))),
+        Tool::Server(tool) => text_tokens(&tool.raw.to_string()),
         Tool::Builtin { raw, .. } => text_tokens(&raw.to_string()),
     }
 }
@@ -106,16 +114,23 @@ pub struct Meter {
     pub output_estimate_tokens: u64,
     /// The answer reached its end (`Finish`): `usage` is final.
     pub finished: bool,
+    /// Server tool calls the answer showed (its `server_tool_use` blocks, `web_search_call`
+    /// items, ...), for an answer cut before the upstream reported its count.
+    pub server_tools_seen: ServerToolCounts,
 }
 
-/// Tokens to charge for one call.
+/// What one call is charged: tokens, and the server tool calls the vendor bills per call (a
+/// count for the price list to price; [`Billed::total`] is tokens only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Billed {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub web_search_calls: u64,
+    pub web_fetch_calls: u64,
 }
 
 impl Billed {
+    /// The tokens charged.
     pub fn total(&self) -> u64 {
         self.input_tokens.saturating_add(self.output_tokens)
     }
@@ -125,13 +140,18 @@ impl Meter {
     pub fn observe(&mut self, event: &StreamEvent) {
         match event {
             StreamEvent::Start { usage, .. } => self.usage.merge(usage),
+            StreamEvent::BlockStart {
+                block: BlockStart::ServerToolCall { kind, .. },
+                ..
+            } => self.server_tools_seen.add(*kind),
             StreamEvent::BlockDelta { delta, .. } => {
                 let tokens = match delta {
                     Delta::Text(t)
                     | Delta::Refusal(t)
                     | Delta::Reasoning(t)
                     | Delta::ToolArguments(t) => text_tokens(t),
-                    Delta::Signature(_) => 0,
+                    // A citation's text and address are not billed (Anthropic says so).
+                    Delta::Signature(_) | Delta::Citation(_) => 0,
                 };
                 self.output_estimate_tokens = self.output_estimate_tokens.saturating_add(tokens);
             }
@@ -153,7 +173,14 @@ impl Meter {
             Block::Text(t) | Block::Refusal(t) => text_tokens(t),
             Block::Reasoning(r) => text_tokens(&r.text),
             Block::ToolCall(c) => text_tokens(&c.arguments),
+            Block::ServerToolCall(c) => text_tokens(&c.input),
+            Block::ServerToolResult(_) => 0,
         }));
+        for block in &response.blocks {
+            if let Block::ServerToolCall(call) = block {
+                self.server_tools_seen.add(call.kind);
+            }
+        }
     }
 
     /// An answer the gateway could not read: `body` bounds what it holds.
@@ -179,6 +206,23 @@ impl Meter {
         Billed {
             input_tokens: self.usage.input_tokens.unwrap_or(input_estimate_tokens),
             output_tokens: self.output_tokens(),
+            web_search_calls: self.calls(
+                self.usage.web_search_calls,
+                self.server_tools_seen.web_search,
+            ),
+            web_fetch_calls: self
+                .calls(self.usage.web_fetch_calls, self.server_tools_seen.web_fetch),
+        }
+    }
+
+    /// Server tool calls of one kind: the upstream's count once the answer is final (it may
+    /// bill one call shown as several searches, or none for a failed one), else at least those
+    /// the answer showed.
+    fn calls(&self, reported: Option<u64>, seen: u64) -> u64 {
+        match reported {
+            Some(reported) if self.finished => reported,
+            Some(reported) => reported.max(seen),
+            None => seen,
         }
     }
 }

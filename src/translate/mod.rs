@@ -4,6 +4,7 @@
 //! - [`compaction`] compacts a conversation with the model itself (Codex's remote compaction).
 //! - [`adapt`] fits a canonical request to an upstream's limits and maps answers back.
 //! - [`request`] builds the upstream body (passthrough or adapted and encoded).
+//! - [`server_tools`] refuses or leaves out web search and fetch an upstream does not run.
 //! - [`response`] translates a finished upstream answer.
 //! - [`stream`] translates an upstream SSE body chunk by chunk.
 //! - [`meter`] observes what an answer cost.
@@ -18,6 +19,7 @@ pub mod meter;
 pub mod model_rewrite;
 pub mod request;
 pub mod response;
+pub mod server_tools;
 pub mod session;
 pub mod stream;
 pub mod warnings;

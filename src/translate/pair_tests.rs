@@ -49,10 +49,13 @@ fn upstream_fixtures(format: WireFormat) -> Vec<(String, Vec<u8>, Option<Vec<u8>
 /// Tool arguments compared as JSON values (streams keep the upstream's spacing).
 fn normalized(mut response: ChatResponse) -> ChatResponse {
     for block in &mut response.blocks {
-        if let Block::ToolCall(call) = block
-            && let Ok(value) = serde_json::from_str::<Value>(&call.arguments)
-        {
-            call.arguments = value.to_string();
+        let json = match block {
+            Block::ToolCall(call) => &mut call.arguments,
+            Block::ServerToolCall(call) => &mut call.input,
+            _ => continue,
+        };
+        if let Ok(value) = serde_json::from_str::<Value>(json) {
+            *json = value.to_string();
         }
     }
     response

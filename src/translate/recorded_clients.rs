@@ -3,7 +3,7 @@
 //! format accepts. The checks below are the upstreams' own validation rules, the ones real
 //! gateways have tripped over (wire-formats.md §8).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::Warnings;
 use super::adapt;
@@ -36,6 +36,7 @@ fn target(stream: bool) -> UpstreamTarget {
         max_output_tokens: Some(64_000),
         reasoning: true,
         cache_breakpoints: true,
+        server_tools: None,
     }
 }
 
@@ -460,11 +461,20 @@ fn codex_tool_turn_becomes_a_valid_anthropic_conversation() {
     let result = &array(last, "content")[0];
     assert_eq!(text(result, "type"), "tool_result");
     assert_eq!(text(result, "tool_use_id"), "call_abc123");
-    // The built-in web_search tool cannot be carried to Anthropic and says so.
+    // The web search becomes Anthropic's; its cached-only setting has no Anthropic field and
+    // is reported.
+    let tools = array(&encoded, "tools");
+    let search = tools.iter().find(|t| t["type"] == "web_search_20250305");
+    assert_eq!(
+        search.map(|t| (t["name"].clone(), t.get("external_web_access"))),
+        Some((json!("web_search"), None))
+    );
     assert!(
         warnings
             .header_value()
             .unwrap_or_default()
-            .contains("web_search")
+            .contains("tools(web_search).external_web_access"),
+        "{:?}",
+        warnings.header_value()
     );
 }

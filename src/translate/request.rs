@@ -1,6 +1,7 @@
 //! The upstream body for one route.
 
 use super::adapt::{self, Restore};
+use super::server_tools;
 use super::warnings::Warnings;
 use crate::canonical::{ChatRequest, Tool};
 use crate::error::ApiError;
@@ -35,34 +36,47 @@ pub struct ClientCall<'a> {
 /// format's allowlist (`formats::forward`): vendor fields the canonical model does not carry
 /// survive and Anthropic thinking blocks stay byte-exact. Otherwise the canonical request is
 /// adapted to the upstream's limits (copied only if something must change) and encoded
-/// straight to bytes.
+/// straight to bytes. Server tools the upstream does not run are refused or left out first, as
+/// the plan says (see [`server_tools`]); a body with such a tool (an Anthropic search on a
+/// route whose model config says it has none) is never forwarded.
 pub fn upstream_request(
     call: ClientCall<'_>,
     upstream: WireFormat,
     target: &UpstreamTarget,
     warnings: &mut Warnings,
 ) -> Result<UpstreamRequest, ApiError> {
+    let offered = target
+        .server_tools
+        .unwrap_or_else(|| upstream.spec().server_tools());
     if call.format == upstream
         && let Some(body) = call.forwardable_body
+        && server_tools::all_offered(call.request, offered)
     {
         return Ok(UpstreamRequest {
             body: upstream.forward_request(body, target, call.features, warnings)?,
             restore: Restore::default(),
         });
     }
-    if adapt::needed(call.request, upstream) {
-        let (adapted, restore) = adapt::for_upstream(call.request.clone(), upstream);
+    let request = server_tools::fit(
+        call.request,
+        offered,
+        call.features.missing_server_tools,
+        warnings,
+    )?;
+    if adapt::needed(&request, upstream) {
+        let (adapted, restore) = adapt::for_upstream(request.into_owned(), upstream);
         let body = upstream.encode_request_bytes(&adapted, target, warnings)?;
         return Ok(UpstreamRequest { body, restore });
     }
     Ok(UpstreamRequest {
-        body: upstream.encode_request_bytes(call.request, target, warnings)?,
+        body: upstream.encode_request_bytes(&request, target, warnings)?,
         restore: Restore::default(),
     })
 }
 
 /// Fits a decoded request to the call: its output limit becomes the reserved `output_cap`
-/// (every encoder sends it), and built-in tools the plan does not allow are left out.
+/// (every encoder sends it), and built-in tools the plan does not allow are left out (server
+/// tools, web search and fetch included, need the plan's `server_tools`).
 pub fn fit_to_plan(
     request: &mut ChatRequest,
     output_cap: u64,
@@ -71,6 +85,12 @@ pub fn fit_to_plan(
 ) {
     request.max_output_tokens = Some(output_cap);
     request.tools.retain(|tool| match tool {
+        Tool::Server(server) => {
+            if !features.server_tools {
+                warnings.dropped(format!("tools({})", server.client_type));
+            }
+            features.server_tools
+        }
         Tool::Builtin { kind, raw } => {
             let allowed = match builtin_tool(kind) {
                 BuiltinTool::ClientRun => true,

@@ -43,6 +43,16 @@
 //                   429 with retry-after, 500, 503/529 overloaded, others generic
 //   hang_headers    never answers (for header timeouts); the request stays open until aborted
 //   long            `longEvents` (200) text deltas `longIntervalMs` (10 ms) apart, for disconnects
+//   web_search      when the request offers the vendor's own web search tool (Anthropic
+//                   `web_search_<date>`, Responses `web_search`): one search, its results, then
+//                   text in three segments, the middle one citing the first result, in the
+//                   vendor's shapes (Anthropic: `server_tool_use`, `web_search_tool_result`, text
+//                   blocks with `citations` / `citations_delta`, `usage.server_tool_use`;
+//                   Responses: a `web_search_call` item with `web_search_call.*` progress events,
+//                   its sources when `include` asks for them, `url_citation` annotations and
+//                   `output_text.annotation.added`). Without the tool: the same text, no search,
+//                   no citation. A search tool of another vendor's shape is a 400, as the vendors
+//                   answer it.
 //
 // Streaming answers go out one SSE frame per write, so the gateway sees them as they happen.
 
@@ -146,7 +156,35 @@ export const SCENARIOS = {
   },
   early_error: { text: [], usage: { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, reasoning: 0 } },
   long: { text: [], usage: { input: 100, cacheRead: 0, cacheWrite: 0, output: 200, reasoning: 0 } },
+  web_search: {
+    search: {
+      query: "weather in Paris today",
+      results: [
+        { url: "https://weather.example/paris", title: "Paris weather", pageAge: "1 hour ago", encrypted: "EqMockSearchResultParis==" },
+        { url: "https://news.example/paris", title: "Paris news", pageAge: null, encrypted: "EqMockSearchResultNews==" },
+      ],
+    },
+    segments: [
+      { text: "According to the forecast, " },
+      { text: "it is 18°C and sunny in Paris", cite: { result: 0, citedText: "Sunny, high of 18°C", encryptedIndex: "EoMockCitationIndex==" } },
+      { text: " today." },
+    ],
+    usage: { input: 2100, cacheRead: 0, cacheWrite: 0, output: 60, reasoning: 0 },
+  },
 };
+
+/** The Anthropic search tool types (`web_search_20250305`, `web_search_20260209`). */
+const ANTHROPIC_SEARCH = /^web_search_\d{8}$/;
+/** The Responses search tool types. */
+const RESPONSES_SEARCH = /^web_search(_preview)?(_\d{4}_\d{2}_\d{2})?$/;
+
+/** Whether the request offers the vendor's own web search tool. */
+export function offersSearch(format, body) {
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  if (format === "anthropic") return tools.some((t) => ANTHROPIC_SEARCH.test(t?.type ?? "") && t.name === "web_search");
+  if (format === "responses") return tools.some((t) => RESPONSES_SEARCH.test(t?.type ?? ""));
+  return false;
+}
 
 /** The full text of a scenario's answer. */
 export function scenarioText(name) {
@@ -441,6 +479,12 @@ function validate(format, body) {
     if (body.system !== undefined && typeof body.system !== "string" && !Array.isArray(body.system)) {
       return bad("system: Input should be a valid list");
     }
+    for (const [i, tool] of (Array.isArray(body.tools) ? body.tools : []).entries()) {
+      const type = tool?.type;
+      if (typeof type === "string" && /^web_/.test(type) && !/^web_(search|fetch)_\d{8}$/.test(type)) {
+        return bad(`tools.${i}: Input tag '${type}' found using 'type' does not match any of the expected tags`);
+      }
+    }
     return null;
   }
   const bad = (message, param, code = null) => ({ status: 400, body: openaiError(message, "invalid_request_error", param, code) });
@@ -453,6 +497,11 @@ function validate(format, body) {
         return bad(`Invalid value: '${m.role}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`, `messages[${i}].role`, "invalid_value");
       }
     }
+    for (const [i, tool] of (Array.isArray(body.tools) ? body.tools : []).entries()) {
+      if (tool?.type !== "function" && tool?.type !== "custom") {
+        return bad(`Invalid value: '${tool?.type}'. Supported values are: 'function' and 'custom'.`, `tools[${i}].type`, "invalid_value");
+      }
+    }
     if (body.stream_options != null && !body.stream) {
       return bad("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", "invalid_value");
     }
@@ -463,6 +512,12 @@ function validate(format, body) {
   }
   for (const field of ["stop", "n", "seed", "max_tokens", "max_completion_tokens", "messages", "system"]) {
     if (body[field] !== undefined) return bad(`Unknown parameter: '${field}'.`, field, "unknown_parameter");
+  }
+  for (const [i, tool] of (Array.isArray(body.tools) ? body.tools : []).entries()) {
+    const type = tool?.type;
+    if (typeof type === "string" && /^web_/.test(type) && !RESPONSES_SEARCH.test(type)) {
+      return bad(`Invalid value: '${type}'.`, `tools[${i}].type`, "invalid_value");
+    }
   }
   return null;
 }
@@ -498,6 +553,19 @@ function buildAnswer(format, scenario, body, options, cached = null) {
     answer.usage.output = options.longEvents;
   } else if (s.text && s.text.length) {
     blocks.push({ kind: "text", deltas: s.text });
+  }
+  if (s.search) {
+    const searched = offersSearch(format, body);
+    if (searched) blocks.push({ kind: "search", ...s.search });
+    blocks.push({
+      kind: "text",
+      deltas: s.segments.map((segment) => segment.text),
+      segments: s.segments.map((segment) => ({
+        text: segment.text,
+        cite: searched && segment.cite ? { ...segment.cite, ...s.search.results[segment.cite.result] } : null,
+      })),
+    });
+    answer.usage.webSearch = searched ? 1 : 0;
   }
   for (const tool of s.tools ?? []) blocks.push({ kind: "tool", ...tool });
   if (s.tools) answer.stop = "tool";
@@ -641,8 +709,23 @@ function anthropicUsage(u) {
     cache_read_input_tokens: u.cacheRead,
     cache_creation: { ephemeral_5m_input_tokens: u.cacheWrite, ephemeral_1h_input_tokens: 0 },
     output_tokens: u.output,
+    ...(u.webSearch ? { server_tool_use: { web_search_requests: u.webSearch, web_fetch_requests: 0 } } : {}),
     service_tier: "standard",
   };
+}
+
+const ANTHROPIC_SEARCH_ID = "srvtoolu_01MockSearch";
+
+function anthropicSearchResult(b) {
+  return {
+    type: "web_search_tool_result",
+    tool_use_id: ANTHROPIC_SEARCH_ID,
+    content: b.results.map((r) => ({ type: "web_search_result", url: r.url, title: r.title, encrypted_content: r.encrypted, page_age: r.pageAge })),
+  };
+}
+
+function anthropicCitation(cite) {
+  return { type: "web_search_result_location", cited_text: cite.citedText, url: cite.url, title: cite.title, encrypted_index: cite.encryptedIndex };
 }
 
 function anthropicStop(answer) {
@@ -657,7 +740,14 @@ function renderAnthropic(answer, body, stream) {
     const content = [];
     for (const b of answer.blocks) {
       if (b.kind === "thinking") content.push({ type: "thinking", thinking: b.deltas.join(""), signature: b.signature });
-      if (b.kind === "text" || b.kind === "refusal") content.push({ type: "text", text: b.deltas.join("") });
+      if (b.kind === "search") {
+        content.push({ type: "server_tool_use", id: ANTHROPIC_SEARCH_ID, name: "web_search", input: { query: b.query } });
+        content.push(anthropicSearchResult(b));
+      }
+      // Anthropic cuts cited text into blocks of their own.
+      if (b.kind === "text" && b.segments) {
+        for (const s of b.segments) content.push(s.cite ? { type: "text", text: s.text, citations: [anthropicCitation(s.cite)] } : { type: "text", text: s.text });
+      } else if (b.kind === "text" || b.kind === "refusal") content.push({ type: "text", text: b.deltas.join("") });
       if (b.kind === "tool") content.push({ type: "tool_use", id: b.toolUseId, name: b.name, input: JSON.parse(b.fragments.join("")) });
     }
     return {
@@ -680,6 +770,24 @@ function renderAnthropic(answer, body, stream) {
       steps.frame(sse("content_block_start", { type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } }));
       for (const d of b.deltas) steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: d } }));
       steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "signature_delta", signature: b.signature } }));
+    } else if (b.kind === "search") {
+      steps.frame(sse("content_block_start", { type: "content_block_start", index, content_block: { type: "server_tool_use", id: ANTHROPIC_SEARCH_ID, name: "web_search", input: {} } }));
+      steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: "" } }));
+      steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: '{"query": ' } }));
+      steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: `${JSON.stringify(b.query)}}` } }));
+      steps.frame(sse("content_block_stop", { type: "content_block_stop", index }));
+      index++;
+      steps.frame(sse("content_block_start", { type: "content_block_start", index, content_block: anthropicSearchResult(b) }));
+    } else if (b.kind === "text" && b.segments) {
+      b.segments.forEach((s, i) => {
+        if (i > 0) {
+          steps.frame(sse("content_block_stop", { type: "content_block_stop", index }));
+          index++;
+        }
+        steps.frame(sse("content_block_start", { type: "content_block_start", index, content_block: s.cite ? { type: "text", text: "", citations: [] } : { type: "text", text: "" } }));
+        if (s.cite) steps.frame(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "citations_delta", citation: anthropicCitation(s.cite) } }));
+        steps.textDelta(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "text_delta", text: s.text } }));
+      });
     } else if (b.kind === "text" || b.kind === "refusal") {
       steps.frame(sse("content_block_start", { type: "content_block_start", index, content_block: { type: "text", text: "" } }));
       for (const d of b.deltas) steps.textDelta(sse("content_block_delta", { type: "content_block_delta", index, delta: { type: "text_delta", text: d } }));
@@ -724,6 +832,18 @@ function responseObject(body, id, createdAt, status, output, extra = {}) {
   };
 }
 
+/** `url_citation`s of a text block's cited segments, by character offset. */
+function responsesAnnotations(b) {
+  const annotations = [];
+  let offset = 0;
+  for (const s of b.segments ?? []) {
+    const end = offset + [...s.text].length;
+    if (s.cite) annotations.push({ type: "url_citation", start_index: offset, end_index: end, url: s.cite.url, title: s.cite.title });
+    offset = end;
+  }
+  return annotations;
+}
+
 function renderResponses(answer, body, stream) {
   const id = `resp_mock${nextId()}`;
   const createdAt = Math.floor(Date.now() / 1000);
@@ -734,7 +854,14 @@ function renderResponses(answer, body, stream) {
       if (b.encrypted) item.encrypted_content = b.encrypted;
       return item;
     }
-    if (b.kind === "text") return { id: `msg_${n}`, type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text: b.deltas.join(""), annotations: [], logprobs: [] }] };
+    if (b.kind === "search") {
+      const action = { type: "search", query: b.query };
+      if (Array.isArray(body.include) && body.include.includes("web_search_call.action.sources")) {
+        action.sources = b.results.map((r) => ({ type: "url", url: r.url }));
+      }
+      return { id: `ws_${n}`, type: "web_search_call", status: "completed", action };
+    }
+    if (b.kind === "text") return { id: `msg_${n}`, type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text: b.deltas.join(""), annotations: responsesAnnotations(b), logprobs: [] }] };
     if (b.kind === "refusal") return { id: `msg_${n}`, type: "message", status: "completed", role: "assistant", content: [{ type: "refusal", refusal: b.deltas.join("") }] };
     return { id: `fc_${n}`, type: "function_call", status: "completed", arguments: b.fragments.join(""), call_id: b.callId, name: b.name };
   });
@@ -771,10 +898,17 @@ function renderResponses(answer, body, stream) {
       const isText = b.kind === "text";
       steps.frame(ev("response.output_item.added", { output_index, item: { id: item_id, type: "message", status: "in_progress", role: "assistant", content: [] } }));
       steps.frame(ev("response.content_part.added", { item_id, output_index, content_index: 0, part: isText ? { type: "output_text", text: "", annotations: [], logprobs: [] } : { type: "refusal", refusal: "" } }));
-      for (const d of b.deltas) {
+      const annotations = isText ? item.content[0].annotations : [];
+      let annotationIndex = 0;
+      for (const [i, d] of b.deltas.entries()) {
         steps.textDelta(isText
           ? ev("response.output_text.delta", { item_id, output_index, content_index: 0, delta: d, logprobs: [], obfuscation: "pq" })
           : ev("response.refusal.delta", { item_id, output_index, content_index: 0, delta: d }));
+        if (b.segments?.[i]?.cite) {
+          const annotation = annotations[annotationIndex];
+          steps.frame(ev("response.output_text.annotation.added", { item_id, output_index, content_index: 0, annotation_index: annotationIndex, annotation }));
+          annotationIndex++;
+        }
       }
       if (answer.cut && output_index === answer.blocks.length - 1) {
         if (answer.cut === "midstream_error") {
@@ -790,6 +924,12 @@ function renderResponses(answer, body, stream) {
         ? ev("response.output_text.done", { item_id, output_index, content_index: 0, text: full, logprobs: [] })
         : ev("response.refusal.done", { item_id, output_index, content_index: 0, refusal: full }));
       steps.frame(ev("response.content_part.done", { item_id, output_index, content_index: 0, part: item.content[0] }));
+      steps.frame(ev("response.output_item.done", { output_index, item }));
+    } else if (b.kind === "search") {
+      steps.frame(ev("response.output_item.added", { output_index, item: { id: item_id, type: "web_search_call", status: "in_progress" } }));
+      steps.frame(ev("response.web_search_call.in_progress", { output_index, item_id }));
+      steps.frame(ev("response.web_search_call.searching", { output_index, item_id }));
+      steps.frame(ev("response.web_search_call.completed", { output_index, item_id }));
       steps.frame(ev("response.output_item.done", { output_index, item }));
     } else {
       steps.frame(ev("response.output_item.added", { output_index, item: { ...item, status: "in_progress", arguments: "" } }));

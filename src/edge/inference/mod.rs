@@ -173,7 +173,13 @@ async fn run(
         && !conversation.as_ref().is_some_and(|c| c.expanded)
         && !warnings.content_dropped()
         && !crate::canonical::reasoning::mentions_envelope(&body);
-    if forwardable && candidates.formats(config).all(|format| format == client) {
+    // A route may still have to encode the request: when its model runs none of a server tool
+    // the client offers (`translate::server_tools`), the body is not forwarded.
+    let server_tools = request
+        .tools
+        .iter()
+        .any(|tool| matches!(tool, crate::canonical::Tool::Server(_)));
+    if forwardable && !server_tools && candidates.formats(config).all(|format| format == client) {
         // Every route forwards the client's body: the decoded conversation has served its
         // purpose (checks, estimate) and is let go, so the body is never held three times.
         request.messages = Vec::new();

@@ -659,6 +659,7 @@ pub fn target(route: &Route, stream: bool, output_cap: u64) -> UpstreamTarget {
         max_output_tokens: Some(cap),
         reasoning: route.model.reasoning,
         cache_breakpoints: route.model.auto_cache,
+        server_tools: route.model.server_tools,
     }
 }
 

@@ -12,7 +12,8 @@ use crate::sse::SseDecoder;
 /// - every frame has an `event:` line equal to its `type` (the SDKs dispatch on the name);
 /// - nothing but `ping` before `message_start`, and exactly one `message_start`;
 /// - `content_block_start` appends: indexes 0, 1, 2… in order, one block open at a time;
-/// - `tool_use` starts with `"input":{}`, thinking with empty `thinking` and `signature`;
+/// - `tool_use` and `server_tool_use` start with `"input":{}`, thinking with empty `thinking`
+///   and `signature`; web search and fetch results come whole in their start;
 /// - deltas address the open block and fit its type;
 /// - a thinking block's last delta before its stop is a non-empty `signature_delta`;
 /// - `message_delta` (with a stop reason and usage) comes after every block is stopped, and
@@ -91,15 +92,30 @@ pub fn check(bytes: &[u8]) -> Result<Option<Value>, String> {
                         }
                         let block = data["content_block"].clone();
                         match block["type"].as_str() {
-                            Some("tool_use") if block["input"] != Value::Object(Map::new()) => {
+                            Some("tool_use" | "server_tool_use")
+                                if block["input"] != Value::Object(Map::new()) =>
+                            {
                                 return Err(at("tool_use start with a pre-filled input"));
+                            }
+                            Some("web_search_tool_result" | "web_fetch_tool_result")
+                                if !block["tool_use_id"].is_string() =>
+                            {
+                                return Err(at("a tool result without tool_use_id"));
                             }
                             Some("thinking")
                                 if block["thinking"] != "" || block["signature"] != "" =>
                             {
                                 return Err(at("thinking start with content"));
                             }
-                            Some("text" | "tool_use" | "thinking" | "redacted_thinking") => {}
+                            Some(
+                                "text"
+                                | "tool_use"
+                                | "thinking"
+                                | "redacted_thinking"
+                                | "server_tool_use"
+                                | "web_search_tool_result"
+                                | "web_fetch_tool_result",
+                            ) => {}
                             other => return Err(at(&format!("block type {other:?}"))),
                         }
                         content.push(block);
@@ -137,10 +153,20 @@ pub fn check(bytes: &[u8]) -> Result<Option<Value>, String> {
                                 );
                                 block["thinking"] = Value::String(text);
                             }
+                            (Some("text"), "citations_delta") => {
+                                let citation = delta["citation"].clone();
+                                if !citation["type"].is_string() {
+                                    return Err(at("a citation without a type"));
+                                }
+                                match block["citations"].as_array_mut() {
+                                    Some(citations) => citations.push(citation),
+                                    None => block["citations"] = Value::Array(vec![citation]),
+                                }
+                            }
                             (Some("thinking"), "signature_delta") => {
                                 block["signature"] = delta["signature"].clone();
                             }
-                            (Some("tool_use"), "input_json_delta") => {
+                            (Some("tool_use" | "server_tool_use"), "input_json_delta") => {
                                 let buffer =
                                     json_buffers.get_mut(index).ok_or_else(|| at("no buffer"))?;
                                 buffer.push_str(
@@ -169,7 +195,7 @@ pub fn check(bytes: &[u8]) -> Result<Option<Value>, String> {
                         {
                             return Err(at("a thinking block stops without a signature_delta"));
                         }
-                        if block["type"] == "tool_use" {
+                        if block["type"] == "tool_use" || block["type"] == "server_tool_use" {
                             let buffer = json_buffers.get(index).ok_or_else(|| at("no buffer"))?;
                             if !buffer.is_empty() {
                                 block["input"] = serde_json::from_str(buffer)

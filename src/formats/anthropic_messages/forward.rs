@@ -144,6 +144,7 @@ mod tests {
             max_output_tokens: Some(cap),
             reasoning: true,
             cache_breakpoints: false,
+            server_tools: None,
         }
     }
 
@@ -204,6 +205,7 @@ mod tests {
             mcp: true,
             store: true,
             files: true,
+            ..UpstreamFeatures::default()
         };
         let tools_only = UpstreamFeatures {
             server_tools: true,

@@ -10,6 +10,7 @@
 //! | [`stream_decoder`] | upstream SSE → canonical events |
 //! | [`stream_encoder`] | canonical events → client SSE |
 //! | [`cache`] | prompt cache breakpoints placed for clients that mark none |
+//! | [`server_tools`] | web search and fetch: tools, calls, results, citations, history |
 //! | [`stop_reason`], [`usage`] | the two mapping tables |
 //!
 //! Opaque reasoning state: Anthropic signatures and redacted data are this format's native
@@ -25,6 +26,7 @@ pub mod forward;
 pub mod request_decode;
 pub mod request_encode;
 pub mod response;
+pub mod server_tools;
 pub mod spec;
 pub mod stop_reason;
 pub mod stream_decoder;

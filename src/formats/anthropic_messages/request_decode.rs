@@ -5,17 +5,20 @@
 //! [`read`], so every type error names its field with its full path (`messages[2].content[0]`).
 //! Unknown top-level fields and unknown content block types are dropped with a warning.
 //! `cache_control` markers are ignored silently: they have no meaning across formats (same-format
-//! forwarding keeps them byte-exact). Claude Code's attribution block (the first system block,
+//! forwarding keeps them byte-exact), and so are text blocks' `citations` in history (every
+//! vendor takes the text without them). Web search and fetch tools and their past blocks are
+//! read as `server_tools` says. Claude Code's attribution block (the first system block,
 //! `x-anthropic-billing-header: …`) goes to [`ChatRequest::attribution`], not to `system`.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::server_tools;
 use super::wire::read;
 use crate::canonical::{
     ChatRequest, Document, Effort, FileRef, Media, MediaSource, Message, Opaque, Part,
-    ReasoningPart, ResponseFormat, Role, Thinking, Tool, ToolCall, ToolChoice, ToolKind,
-    ToolResult, Vendor,
+    ReasoningPart, ResponseFormat, Role, ServerTool, ServerToolKind, Thinking, Tool, ToolCall,
+    ToolChoice, ToolKind, ToolResult, UserLocation, Vendor,
 };
 use crate::error::ApiError;
 use crate::translate::Warnings;
@@ -201,9 +204,11 @@ fn decode_message(
         read::Role::System => (Role::System, Allowed::Text),
     };
     let mut parts = decode_content(message.content, &path, allowed, warnings)?;
-    if role == Role::User {
+    match role {
         // Canonical rule: a user message's tool results come first, in their order.
-        parts.sort_by_key(|part| !matches!(part, Part::ToolResult(_)));
+        Role::User => parts.sort_by_key(|part| !matches!(part, Part::ToolResult(_))),
+        Role::Assistant => server_tools::pair_records(&mut parts),
+        Role::System => {}
     }
     Ok(Message { role, parts })
 }
@@ -225,6 +230,7 @@ impl Allowed {
             Allowed::User => matches!(kind, "text" | "image" | "document" | "tool_result"),
             Allowed::Assistant => {
                 matches!(kind, "text" | "tool_use" | "thinking" | "redacted_thinking")
+                    || server_tools::is_history_block(kind)
             }
             Allowed::ToolResult => matches!(kind, "text" | "image" | "document"),
             Allowed::Text => kind == "text",
@@ -383,6 +389,11 @@ fn decode_block(
                 }));
             }
         }
+        kind if server_tools::is_history_block(kind) => match server_tools::record(kind, block) {
+            Some(record) => parts.push(record),
+            // Another server tool's call (code execution, ...).
+            None => warnings.dropped_content(format!("content({kind})")),
+        },
         other => warnings.dropped_content(format!("content({other})")),
     }
     Ok(())
@@ -399,7 +410,10 @@ fn decode_tools(tools: Vec<Value>) -> Result<Vec<Tool>, ApiError> {
             Some(_) => return Err(invalid_at(&format!("{path}.type"), "must be a string")),
         };
         decoded.push(match kind {
-            Some(kind) => Tool::Builtin { kind, raw: tool },
+            Some(kind) => match server_tools::kind_of_type(&kind) {
+                Some(server) => Tool::Server(server_tool(server, kind, tool, &path)?),
+                None => Tool::Builtin { kind, raw: tool },
+            },
             None => {
                 let tool: read::Tool = parse(tool, &path)?;
                 Tool::Function {
@@ -414,6 +428,28 @@ fn decode_tools(tools: Vec<Value>) -> Result<Vec<Tool>, ApiError> {
         });
     }
     Ok(decoded)
+}
+
+/// A web search or fetch tool, its settings read (a bad one is a 400 naming it).
+fn server_tool(
+    kind: ServerToolKind,
+    client_type: String,
+    raw: Value,
+    path: &str,
+) -> Result<ServerTool, ApiError> {
+    let params: read::ServerToolParams = parse(raw.clone(), path)?;
+    let mut tool = ServerTool::new(kind, client_type, raw);
+    tool.unmapped = ServerTool::unmapped_fields(&tool.raw, &server_tools::KNOWN_SETTINGS);
+    tool.max_uses = params.max_uses;
+    tool.allowed_domains = params.allowed_domains.unwrap_or_default();
+    tool.blocked_domains = params.blocked_domains.unwrap_or_default();
+    tool.user_location = params.user_location.map(|place| UserLocation {
+        city: place.city,
+        region: place.region,
+        country: place.country,
+        timezone: place.timezone,
+    });
+    Ok(tool)
 }
 
 /// `tool_choice` and whether it forbids parallel calls (`parallel_tool_calls`).

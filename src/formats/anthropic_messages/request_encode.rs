@@ -8,7 +8,9 @@
 //!   replayable signature on the turn the last tool results answer, and without
 //!   `temperature`/`top_k` and with `top_p ≥ 0.95`;
 //! - `temperature ≤ 1`, never together with `top_p`;
-//! - tool schemas are plain object schemas; foreign built-in tools are dropped.
+//! - tool schemas are plain object schemas; foreign built-in tools are dropped, other formats'
+//!   web searches become Anthropic's (see `server_tools`), and past search blocks go back only
+//!   when Anthropic made them.
 //!
 //! Everything changed on the way goes through [`Warnings`].
 
@@ -316,9 +318,10 @@ fn encode_part<'a>(
                     }
                     Part::Image(media) => content.push(encode_image(media, path)?),
                     Part::Document(document) => content.push(encode_document(document, path)?),
-                    Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_) => {
-                        warnings.dropped("tool_result(non-content)")
-                    }
+                    Part::ToolCall(_)
+                    | Part::ToolResult(_)
+                    | Part::Reasoning(_)
+                    | Part::ServerTool(_) => warnings.dropped("tool_result(non-content)"),
                 }
             }
             blocks.push(ContentBlockParam::ToolResult {
@@ -340,6 +343,16 @@ fn encode_part<'a>(
             }
             Some(_) | None => warnings.dropped("reasoning(not-anthropic)"),
         },
+        // Anthropic takes back its own search blocks (their `encrypted_content` checked) and
+        // no one else's: the text of the turn says what was found.
+        (Part::ServerTool(record), write::Role::Assistant) => {
+            if record.vendor == Vendor::Anthropic {
+                blocks.push(ContentBlockParam::Replayed(&record.raw));
+            } else {
+                warnings.dropped(format!("history({})", record.kind.name()));
+            }
+        }
+        (Part::ServerTool(_), write::Role::User) => warnings.dropped("server_tool(user-turn)"),
         (Part::ToolCall(_), write::Role::User) => warnings.dropped("tool_use(user-turn)"),
         (Part::ToolResult(_), write::Role::Assistant) => {
             warnings.dropped("tool_result(assistant-turn)")
@@ -484,6 +497,11 @@ fn encode_tools<'a>(
                 strict: strict.filter(|strict| *strict),
                 cache_control: None,
             })),
+            Tool::Server(tool) => {
+                tools.push(ToolUnion::Server(super::server_tools::encode_tool(
+                    tool, warnings,
+                )));
+            }
             Tool::Builtin { kind, raw } if is_server_tool(kind) => {
                 tools.push(ToolUnion::Server(Cow::Borrowed(raw)));
             }

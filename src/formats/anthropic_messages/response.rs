@@ -6,8 +6,10 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::wire::{read, write};
-use super::{stop_reason, usage};
-use crate::canonical::{Block, ChatResponse, Opaque, ReasoningPart, ToolCall, ToolKind, Vendor};
+use super::{server_tools, stop_reason, usage};
+use crate::canonical::{
+    Block, ChatResponse, Opaque, ReasoningPart, ServerToolKind, ToolCall, ToolKind, Vendor,
+};
 use crate::error::{ApiError, ErrorKind, from_upstream};
 use crate::format::WireFormat;
 use crate::formats::{ResponseContext, client_id};
@@ -22,14 +24,32 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, ApiError> {
         return Err(from_upstream(WireFormat::AnthropicMessages, 200, body));
     }
     let message: read::Message = serde_json::from_value(value).map_err(|e| unusable(&e))?;
+    let mut blocks = Vec::with_capacity(message.content.len());
+    let mut citations = Vec::new();
+    for block in message.content {
+        if let read::ContentBlock::Text {
+            citations: Some(cited),
+            ..
+        } = &block
+        {
+            let index = blocks.len();
+            citations.extend(
+                cited
+                    .iter()
+                    .cloned()
+                    .filter_map(server_tools::citation)
+                    .map(|citation| (index, citation)),
+            );
+        }
+        if let Some(block) = decode_block(block) {
+            blocks.push(block);
+        }
+    }
     Ok(ChatResponse {
         id: message.id,
         model: message.model,
-        blocks: message
-            .content
-            .into_iter()
-            .filter_map(decode_block)
-            .collect(),
+        blocks,
+        citations,
         finish: stop_reason::decode(message.stop_reason, message.stop_sequence),
         usage: usage::decode(&message.usage),
     })
@@ -42,10 +62,10 @@ fn unusable(error: &serde_json::Error) -> ApiError {
     )
 }
 
-/// One output block; server-tool blocks and unknown types are dropped.
+/// One output block; other server tools' blocks and unknown types are dropped.
 fn decode_block(block: read::ContentBlock) -> Option<Block> {
     Some(match block {
-        read::ContentBlock::Text { text } => Block::Text(text),
+        read::ContentBlock::Text { text, .. } => Block::Text(text),
         read::ContentBlock::Thinking {
             thinking,
             signature,
@@ -65,6 +85,25 @@ fn decode_block(block: read::ContentBlock) -> Option<Block> {
             arguments: tool_arguments(&input),
             kind: ToolKind::Function,
         }),
+        read::ContentBlock::ServerToolUse { id, name, input } => {
+            Block::ServerToolCall(server_tools::call(id, &name, &input)?)
+        }
+        read::ContentBlock::WebSearchToolResult {
+            tool_use_id,
+            content,
+        } => Block::ServerToolResult(server_tools::result(
+            ServerToolKind::WebSearch,
+            tool_use_id,
+            &content,
+        )),
+        read::ContentBlock::WebFetchToolResult {
+            tool_use_id,
+            content,
+        } => Block::ServerToolResult(server_tools::result(
+            ServerToolKind::WebFetch,
+            tool_use_id,
+            &content,
+        )),
         read::ContentBlock::Other => return None,
     })
 }
@@ -93,7 +132,12 @@ pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Va
         id: &id,
         role: "assistant",
         model: &context.model,
-        content: response.blocks.iter().map(encode_block).collect(),
+        content: response
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(index, block)| encode_block(response, index, block))
+            .collect(),
         stop_reason: Some(stop_reason),
         stop_sequence,
         usage: usage::encode(&response.usage),
@@ -101,9 +145,25 @@ pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Va
     serde_json::to_value(&message).unwrap_or(Value::Null)
 }
 
-fn encode_block(block: &Block) -> write::ContentBlock<'_> {
+fn encode_block<'a>(
+    response: &'a ChatResponse,
+    index: usize,
+    block: &'a Block,
+) -> write::ContentBlock<'a> {
     match block {
-        Block::Text(text) | Block::Refusal(text) => write::ContentBlock::Text { text },
+        Block::Text(text) => write::ContentBlock::Text {
+            text,
+            citations: response
+                .citations_of(index)
+                .map(server_tools::client_citation)
+                .collect(),
+        },
+        Block::Refusal(text) => write::ContentBlock::Text {
+            text,
+            citations: Vec::new(),
+        },
+        Block::ServerToolCall(call) => server_tools::call_block(&call.id, call.kind, &call.input),
+        Block::ServerToolResult(result) => server_tools::result_block(result),
         Block::Reasoning(part) => match &part.opaque {
             Some(opaque) if part.redacted && opaque.vendor == Vendor::Anthropic => {
                 write::ContentBlock::RedactedThinking { data: &opaque.data }

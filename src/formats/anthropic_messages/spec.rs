@@ -9,7 +9,7 @@ use crate::formats::spec::{
     Endpoint, EndpointKind, FormatSpec, IdLimits, Incoming, ModelCard, count_body, input_tokens_of,
     is, models_endpoint, module_codecs,
 };
-use crate::formats::{BuiltinTool, ResponseContext, UpstreamTarget};
+use crate::formats::{BuiltinTool, ResponseContext, ServerTools, UpstreamTarget};
 use crate::translate::Warnings;
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -178,6 +178,15 @@ impl FormatSpec for Spec {
 
     fn builtin_tool(&self, kind: &str) -> Option<BuiltinTool> {
         super::known_builtin_tool(kind)
+    }
+
+    /// Web search and web fetch (on the Claude API and Vertex; a Bedrock route says otherwise
+    /// in its model's `server_tools`).
+    fn server_tools(&self) -> ServerTools {
+        ServerTools {
+            web_search: true,
+            web_fetch: true,
+        }
     }
 
     fn models_shape_header(&self) -> Option<&'static str> {

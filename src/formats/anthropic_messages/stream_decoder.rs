@@ -1,7 +1,10 @@
 //! `StreamDecoder`: an Anthropic upstream's SSE events as canonical [`StreamEvent`]s.
 //!
 //! Events are dispatched on the JSON `type` (some proxies drop the `event:` line). Blocks are
-//! renumbered densely: server-tool blocks are dropped, so upstream indexes may have gaps.
+//! renumbered densely: blocks of server tools other than web search and fetch are dropped, so
+//! upstream indexes may have gaps. A `server_tool_use` streams its input like a `tool_use`; a
+//! search or fetch result comes whole in its `content_block_start`; `citations_delta`s become
+//! citations of the open text block.
 //! `message_stop` is the only way to a `Finish`; an `error` event or an unreadable one ends the
 //! stream with `Error`, and so does the body ending first.
 
@@ -9,8 +12,8 @@ use serde_json::Value;
 
 use super::response::{anthropic_opaque, tool_arguments};
 use super::wire::read::{self, ContentBlock, ContentBlockDelta, MessageStreamEvent};
-use super::{stop_reason, usage};
-use crate::canonical::{BlockStart, Delta, Opaque, StreamEvent, ToolKind, Usage};
+use super::{server_tools, stop_reason, usage};
+use crate::canonical::{BlockStart, Delta, Opaque, ServerToolKind, StreamEvent, ToolKind, Usage};
 use crate::error::{ApiError, ErrorKind, from_upstream};
 use crate::format::WireFormat;
 use crate::formats::StreamDecode;
@@ -37,7 +40,7 @@ struct OpenBlock {
 
 #[derive(Debug)]
 enum BlockState {
-    /// A server-tool or unknown block: nothing of it is forwarded.
+    /// Another server tool's block, or an unknown one: nothing of it is forwarded.
     Dropped,
     Text {
         index: usize,
@@ -57,6 +60,12 @@ enum BlockState {
         prefilled: Option<Value>,
         /// At least one non-empty `input_json_delta` was forwarded.
         streamed: bool,
+        /// A `server_tool_use` (the vendor runs it): an empty input stays empty.
+        server: bool,
+    },
+    /// A search or fetch result, complete at its start.
+    ServerResult {
+        index: usize,
     },
 }
 
@@ -143,7 +152,7 @@ impl StreamDecoder {
         self.ensure_started(out);
         self.close_block(out);
         let state = match block {
-            ContentBlock::Text { text } => {
+            ContentBlock::Text { text, citations } => {
                 let index = self.take_index();
                 out.push(StreamEvent::BlockStart {
                     index,
@@ -153,6 +162,16 @@ impl StreamDecoder {
                     out.push(StreamEvent::BlockDelta {
                         index,
                         delta: Delta::Text(text),
+                    });
+                }
+                for citation in citations
+                    .into_iter()
+                    .flatten()
+                    .filter_map(server_tools::citation)
+                {
+                    out.push(StreamEvent::BlockDelta {
+                        index,
+                        delta: Delta::Citation(Box::new(citation)),
                     });
                 }
                 BlockState::Text { index }
@@ -206,14 +225,60 @@ impl StreamDecoder {
                     index,
                     prefilled,
                     streamed: false,
+                    server: false,
                 }
             }
+            ContentBlock::ServerToolUse { id, name, input } => {
+                match server_tools::call(id, &name, &input) {
+                    Some(call) => {
+                        let index = self.take_index();
+                        out.push(StreamEvent::BlockStart {
+                            index,
+                            block: BlockStart::ServerToolCall {
+                                id: call.id,
+                                kind: call.kind,
+                            },
+                        });
+                        BlockState::ToolUse {
+                            index,
+                            prefilled: (!call.input.is_empty()).then_some(input),
+                            streamed: false,
+                            server: true,
+                        }
+                    }
+                    None => BlockState::Dropped,
+                }
+            }
+            ContentBlock::WebSearchToolResult {
+                tool_use_id,
+                content,
+            } => self.start_result(ServerToolKind::WebSearch, tool_use_id, &content, out),
+            ContentBlock::WebFetchToolResult {
+                tool_use_id,
+                content,
+            } => self.start_result(ServerToolKind::WebFetch, tool_use_id, &content, out),
             ContentBlock::Other => BlockState::Dropped,
         };
         self.open = Some(OpenBlock {
             upstream_index,
             state,
         });
+    }
+
+    fn start_result(
+        &mut self,
+        kind: ServerToolKind,
+        call_id: String,
+        content: &Value,
+        out: &mut Vec<StreamEvent>,
+    ) -> BlockState {
+        let index = self.take_index();
+        let result = server_tools::result(kind, call_id, content);
+        out.push(StreamEvent::BlockStart {
+            index,
+            block: BlockStart::ServerToolResult(Box::new(result)),
+        });
+        BlockState::ServerResult { index }
     }
 
     fn delta(&mut self, upstream_index: u64, delta: ContentBlockDelta, out: &mut Vec<StreamEvent>) {
@@ -261,8 +326,15 @@ impl StreamDecoder {
                     delta: Delta::ToolArguments(partial_json),
                 });
             }
-            // Empty fragments, citations_delta, unknown deltas, and deltas that do not fit the
-            // block.
+            (BlockState::Text { index }, ContentBlockDelta::CitationsDelta { citation }) => {
+                if let Some(citation) = server_tools::citation(citation) {
+                    out.push(StreamEvent::BlockDelta {
+                        index: *index,
+                        delta: Delta::Citation(Box::new(citation)),
+                    });
+                }
+            }
+            // Empty fragments, unknown deltas, and deltas that do not fit the block.
             _ => {}
         }
     }
@@ -275,7 +347,9 @@ impl StreamDecoder {
         };
         let index = match open.state {
             BlockState::Dropped => return,
-            BlockState::Text { index } | BlockState::Redacted { index } => index,
+            BlockState::Text { index }
+            | BlockState::Redacted { index }
+            | BlockState::ServerResult { index } => index,
             BlockState::Thinking { index, signature } => {
                 if let Some(opaque) = signature {
                     out.push(StreamEvent::BlockDelta {
@@ -289,8 +363,9 @@ impl StreamDecoder {
                 index,
                 prefilled,
                 streamed,
+                server,
             } => {
-                if !streamed {
+                if !streamed && (!server || prefilled.is_some()) {
                     let arguments = tool_arguments(&prefilled.unwrap_or(Value::Null));
                     out.push(StreamEvent::BlockDelta {
                         index,

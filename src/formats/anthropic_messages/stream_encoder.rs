@@ -6,6 +6,10 @@
 //! order, one open block at a time; `tool_use` starts with `"input":{}` and its arguments come
 //! only as `input_json_delta`; a thinking block always gets a `signature_delta` just before its
 //! stop; the message ends with `message_delta` then `message_stop`, or with `error`.
+//!
+//! Searches another vendor ran come as Anthropic's own: a `server_tool_use` whose input streams
+//! as `input_json_delta`, a `web_search_tool_result` whole in its start, and `citations_delta`s
+//! on the text that cites them (see `server_tools`).
 
 use std::borrow::Cow;
 
@@ -15,7 +19,7 @@ use super::response::client_signature;
 use super::wire::write::{
     ContentBlock, ContentBlockDelta, ErrorObject, Message, MessageDelta, MessageStreamEvent,
 };
-use super::{stop_reason, usage};
+use super::{server_tools, stop_reason, usage};
 use crate::canonical::{BlockStart, Delta, Finish, Opaque, StreamEvent, ToolKind, Usage, Vendor};
 use crate::error::ApiError;
 use crate::formats::{ResponseContext, StreamEncode, client_id};
@@ -50,8 +54,10 @@ enum OpenKind {
     /// `{"input": "<raw text>"}`, escaped fragment by fragment; `opened` says whether the
     /// `{"input":"` prefix was written.
     ToolUse { freeform: bool, opened: bool },
-    /// A redacted block, complete at its start: takes no deltas.
+    /// A redacted block or a server tool result, complete at its start: takes no deltas.
     Sealed,
+    /// A `server_tool_use` block: takes its input's fragments.
+    ServerToolUse,
 }
 
 /// Stream state. Per-event work is [`StreamEncoder::push`] on this state alone.
@@ -122,8 +128,19 @@ impl StreamEncoder {
         let index = self.next_index;
         self.next_index += 1;
         let (content_block, kind) = match block {
-            BlockStart::Text | BlockStart::Refusal => {
-                (ContentBlock::Text { text: "" }, OpenKind::Text)
+            BlockStart::Text | BlockStart::Refusal => (
+                ContentBlock::Text {
+                    text: "",
+                    citations: Vec::new(),
+                },
+                OpenKind::Text,
+            ),
+            BlockStart::ServerToolCall { id, kind } => (
+                server_tools::call_block(id, *kind, ""),
+                OpenKind::ServerToolUse,
+            ),
+            BlockStart::ServerToolResult(result) => {
+                (server_tools::result_block(result), OpenKind::Sealed)
             }
             BlockStart::Reasoning => (
                 ContentBlock::Thinking {
@@ -210,6 +227,14 @@ impl StreamEncoder {
         let delta = match (&mut open.kind, delta) {
             (OpenKind::Text, Delta::Text(text) | Delta::Refusal(text)) => {
                 ContentBlockDelta::TextDelta { text }
+            }
+            (OpenKind::Text, Delta::Citation(citation)) => ContentBlockDelta::CitationsDelta {
+                citation: server_tools::client_citation(citation),
+            },
+            (OpenKind::ServerToolUse, Delta::ToolArguments(fragment)) => {
+                ContentBlockDelta::InputJsonDelta {
+                    partial_json: fragment,
+                }
             }
             (OpenKind::Thinking { text, .. }, Delta::Reasoning(more)) => {
                 text.push_str(more);

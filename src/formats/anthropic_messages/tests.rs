@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 use super::client_check::check;
 use super::{StreamDecoder, decode_response, encode_response};
 use crate::canonical::{
-    Block, BlockStart, ChatResponse, Delta, Finish, FinishReason, Opaque, ReasoningPart,
-    StreamEvent, ToolCall, ToolKind, Usage, Vendor,
+    Block, BlockStart, ChatResponse, Citation, Delta, Finish, FinishReason, Opaque, ReasoningPart,
+    SearchHit, ServerToolKind, ServerToolOutcome, ServerToolResult, StreamEvent, ToolCall,
+    ToolKind, Usage, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
@@ -47,9 +48,16 @@ fn answer(name: &str) -> Result<ChatResponse, ApiError> {
 fn normalized(response: Result<ChatResponse, ApiError>) -> Result<ChatResponse, ApiError> {
     let mut response = response?;
     for block in &mut response.blocks {
-        if let Block::ToolCall(call) = block {
-            let value: Value = serde_json::from_str(&call.arguments).unwrap();
-            call.arguments = value.to_string();
+        match block {
+            Block::ToolCall(call) => {
+                let value: Value = serde_json::from_str(&call.arguments).unwrap();
+                call.arguments = value.to_string();
+            }
+            Block::ServerToolCall(call) => {
+                let value: Value = serde_json::from_str(&call.input).unwrap();
+                call.input = value.to_string();
+            }
+            _ => {}
         }
     }
     Ok(response)
@@ -181,18 +189,61 @@ fn thinking_and_parallel_tools_stream_events() {
 }
 
 #[test]
-fn server_tool_blocks_are_dropped_and_indexes_stay_dense() {
+fn search_blocks_stream_as_a_call_its_result_and_cited_text() {
     let events = stream("web_search");
+    let id = "srvtoolu_014hJH82Qum7Td6UV8gDXThB";
+    let citation = Citation {
+        url: "https://weather.example/nyc".into(),
+        title: Some("Weather in New York".into()),
+        cited_text: Some("Sunny, 24°C".into()),
+        span: None,
+        opaque: Some(Opaque {
+            vendor: Vendor::Anthropic,
+            data: "Eo8BCioIAhgBIiQyYjQ0OWJmZi1lNm".into(),
+        }),
+    };
+    let result = ServerToolResult {
+        call_id: id.into(),
+        kind: ServerToolKind::WebSearch,
+        outcome: ServerToolOutcome::Hits(vec![SearchHit {
+            url: "https://weather.example/nyc".into(),
+            title: Some("Weather in New York".into()),
+            page_age: Some("2 hours ago".into()),
+            opaque: Some(Opaque {
+                vendor: Vendor::Anthropic,
+                data: "EqgfCioIARgBIiQ3YTAwMjY1Mi1mZjM5LTQ1NGUtODgxNC1kNjNjNTk1ZWI3Y2".into(),
+            }),
+        }]),
+    };
     assert_eq!(
-        &events[1..5],
+        &events[1..11],
         &[
-            block_start(0, BlockStart::Text),
-            delta(0, Delta::Text("It is sunny in New York".into())),
-            delta(0, Delta::Text(", 24°C.".into())),
+            block_start(
+                0,
+                BlockStart::ServerToolCall {
+                    id: id.into(),
+                    kind: ServerToolKind::WebSearch,
+                }
+            ),
+            delta(
+                0,
+                Delta::ToolArguments("{\"query\": \"weather NYC today\"}".into())
+            ),
             stop(0),
+            block_start(1, BlockStart::ServerToolResult(Box::new(result))),
+            stop(1),
+            block_start(2, BlockStart::Text),
+            delta(2, Delta::Text("It is sunny in New York".into())),
+            delta(2, Delta::Citation(Box::new(citation))),
+            delta(2, Delta::Text(", 24°C.".into())),
+            stop(2),
         ]
     );
-    assert_eq!(events.len(), 6);
+    let Some(StreamEvent::Finish { usage, .. }) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(usage.web_search_calls, Some(1));
+    assert_eq!(events.len(), 12);
 }
 
 #[test]
@@ -440,6 +491,7 @@ fn synthetic_responses() -> Vec<ChatResponse> {
                     kind: ToolKind::Function,
                 }),
             ],
+            citations: Vec::new(),
             finish: Finish {
                 reason: FinishReason::EndTurn,
                 stop_sequence: None,
@@ -458,6 +510,7 @@ fn synthetic_responses() -> Vec<ChatResponse> {
             id: String::new(),
             model: "m".into(),
             blocks: vec![Block::Text("stopped at ###".into())],
+            citations: Vec::new(),
             finish: Finish {
                 reason: FinishReason::StopSequence,
                 stop_sequence: Some("###".into()),
@@ -563,6 +616,7 @@ fn unparseable_tool_arguments_become_an_empty_input() {
             arguments: "{\"unterminated".into(),
             kind: ToolKind::Function,
         })],
+        citations: Vec::new(),
         finish: Finish::new(FinishReason::ToolUse),
         usage: Usage::default(),
     };

@@ -92,12 +92,19 @@ pub fn merge(mine: &mut read::Usage, newer: &read::Usage) {
 /// | `cache_write_tokens` | `cache_creation_input_tokens` |
 /// | `cache_read_tokens` | `cache_read_input_tokens` |
 /// | `output_tokens` | `output_tokens` |
+/// | `web_search_calls`, `web_fetch_calls` | `server_tool_use` (when either is known) |
 pub fn encode(usage: &Usage) -> write::Usage {
+    let server_tool_use = (usage.web_search_calls.is_some() || usage.web_fetch_calls.is_some())
+        .then(|| write::ServerToolUse {
+            web_search_requests: usage.web_search_calls.unwrap_or(0),
+            web_fetch_requests: usage.web_fetch_calls.unwrap_or(0),
+        });
     write::Usage {
         input_tokens: usage.uncached_input_tokens().unwrap_or(0),
         cache_creation_input_tokens: usage.cache_write_tokens.unwrap_or(0),
         cache_read_input_tokens: usage.cache_read_tokens.unwrap_or(0),
         output_tokens: usage.output_tokens.unwrap_or(0),
+        server_tool_use,
     }
 }
 
@@ -136,6 +143,7 @@ mod tests {
                 cache_creation_input_tokens: 10,
                 cache_read_input_tokens: 1024,
                 output_tokens: 89,
+                server_tool_use: None,
             }
         );
     }

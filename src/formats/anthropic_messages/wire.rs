@@ -170,6 +170,33 @@ pub mod read {
         pub strict: Option<bool>,
     }
 
+    /// The settings of a `web_search_*` or `web_fetch_*` tool the gateway reads (the others
+    /// reach Anthropic in the client's object).
+    #[derive(Debug, Deserialize)]
+    pub struct ServerToolParams {
+        #[serde(default)]
+        pub max_uses: Option<u64>,
+        #[serde(default)]
+        pub allowed_domains: Option<Vec<String>>,
+        #[serde(default)]
+        pub blocked_domains: Option<Vec<String>>,
+        #[serde(default)]
+        pub user_location: Option<UserLocation>,
+    }
+
+    /// `{"type": "approximate", "city", "region", "country", "timezone"}`.
+    #[derive(Debug, Deserialize)]
+    pub struct UserLocation {
+        #[serde(default)]
+        pub city: Option<String>,
+        #[serde(default)]
+        pub region: Option<String>,
+        #[serde(default)]
+        pub country: Option<String>,
+        #[serde(default)]
+        pub timezone: Option<String>,
+    }
+
     #[derive(Debug, Deserialize)]
     #[serde(tag = "type", rename_all = "snake_case")]
     pub enum ToolChoice {
@@ -235,14 +262,17 @@ pub mod read {
         pub usage: Usage,
     }
 
-    /// Output content blocks. Server-tool blocks (`server_tool_use`, `web_search_tool_result`,
-    /// ...) and future types land in `Other` and are dropped.
+    /// Output content blocks. Web search and fetch blocks are read (see `server_tools`);
+    /// other server tools' blocks (code execution, ...) and future types land in `Other` and
+    /// are dropped.
     #[derive(Debug, Deserialize)]
     #[serde(tag = "type", rename_all = "snake_case")]
     pub enum ContentBlock {
         Text {
             #[serde(default)]
             text: String,
+            #[serde(default)]
+            citations: Option<Vec<TextCitation>>,
         },
         Thinking {
             #[serde(default)]
@@ -259,6 +289,43 @@ pub mod read {
             name: String,
             #[serde(default)]
             input: Value,
+        },
+        /// A call of a tool Anthropic runs (`web_search`, `web_fetch`, `code_execution`, ...).
+        ServerToolUse {
+            id: String,
+            name: String,
+            #[serde(default)]
+            input: Value,
+        },
+        /// `content`: an array of `web_search_result`s, or a `web_search_tool_result_error`.
+        WebSearchToolResult {
+            tool_use_id: String,
+            #[serde(default)]
+            content: Value,
+        },
+        /// `content`: a `web_fetch_result`, or a `web_fetch_tool_result_error`.
+        WebFetchToolResult {
+            tool_use_id: String,
+            #[serde(default)]
+            content: Value,
+        },
+        #[serde(other)]
+        Other,
+    }
+
+    /// A text block's citation. Only web search locations point at a URL; document and
+    /// fetched-page locations (`char_location`, ...) land in `Other`.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    pub enum TextCitation {
+        WebSearchResultLocation {
+            url: String,
+            #[serde(default)]
+            title: Option<String>,
+            #[serde(default)]
+            cited_text: Option<String>,
+            #[serde(default)]
+            encrypted_index: Option<String>,
         },
         #[serde(other)]
         Other,
@@ -373,6 +440,8 @@ pub mod read {
         stop_reason: Option<String>,
         #[serde(default)]
         stop_sequence: Option<String>,
+        #[serde(default)]
+        citation: Option<TextCitation>,
     }
 
     impl MessageStreamEvent {
@@ -429,8 +498,12 @@ pub mod read {
                 partial_json,
                 thinking,
                 signature,
+                citation,
                 ..
             } = self;
+            if let ("citations_delta", Some(citation)) = (kind.as_ref(), citation) {
+                return ContentBlockDelta::CitationsDelta { citation };
+            }
             match (kind.as_ref(), text, partial_json, thinking, signature) {
                 ("text_delta", Some(text), ..) => ContentBlockDelta::TextDelta { text },
                 ("input_json_delta", _, Some(partial_json), ..) => {
@@ -455,13 +528,14 @@ pub mod read {
         pub stop_sequence: Option<String>,
     }
 
-    /// `RawContentBlockDelta`; `citations_delta` and future types land in `Other`.
+    /// `RawContentBlockDelta`; future types land in `Other`.
     #[derive(Debug)]
     pub enum ContentBlockDelta {
         TextDelta { text: String },
         InputJsonDelta { partial_json: String },
         ThinkingDelta { thinking: String },
         SignatureDelta { signature: String },
+        CitationsDelta { citation: TextCitation },
         Other,
     }
 }
@@ -638,6 +712,10 @@ pub mod write {
         RedactedThinking {
             data: &'a str,
         },
+        /// A past server tool block (`server_tool_use`, `web_search_tool_result`, ...) replayed
+        /// to Anthropic as the client sent it.
+        #[serde(untagged)]
+        Replayed(&'a Value),
     }
 
     #[derive(Debug, Clone, Serialize)]
@@ -751,6 +829,8 @@ pub mod write {
     pub enum ContentBlock<'a> {
         Text {
             text: &'a str,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            citations: Vec<TextCitation<'a>>,
         },
         Thinking {
             thinking: &'a str,
@@ -764,6 +844,54 @@ pub mod write {
             name: &'a str,
             input: Value,
         },
+        ServerToolUse {
+            id: String,
+            name: &'static str,
+            input: Value,
+        },
+        WebSearchToolResult {
+            tool_use_id: String,
+            content: WebSearchContent<'a>,
+        },
+        WebFetchToolResult {
+            tool_use_id: String,
+            content: Value,
+        },
+    }
+
+    /// A web search's results, or its error.
+    #[derive(Debug, Serialize)]
+    #[serde(untagged)]
+    pub enum WebSearchContent<'a> {
+        Results(Vec<WebSearchResult<'a>>),
+        Error(ToolResultError<'a>),
+    }
+
+    #[derive(Debug, Serialize)]
+    #[serde(tag = "type", rename = "web_search_result")]
+    pub struct WebSearchResult<'a> {
+        pub url: &'a str,
+        pub title: &'a str,
+        pub encrypted_content: String,
+        pub page_age: Option<&'a str>,
+    }
+
+    /// `{"type": "web_search_tool_result_error", "error_code": …}` (and the fetch one).
+    #[derive(Debug, Serialize)]
+    pub struct ToolResultError<'a> {
+        #[serde(rename = "type")]
+        pub kind: &'static str,
+        pub error_code: &'a str,
+    }
+
+    /// A text block's citation as clients read it.
+    #[derive(Debug, Serialize)]
+    #[serde(tag = "type", rename = "web_search_result_location")]
+    pub struct TextCitation<'a> {
+        pub url: &'a str,
+        pub title: Option<&'a str>,
+        pub encrypted_index: String,
+        pub cited_text: &'a str,
     }
 
     /// `Usage` as Anthropic reports it: `input_tokens` excludes cache reads and writes.
@@ -773,6 +901,16 @@ pub mod write {
         pub cache_creation_input_tokens: u64,
         pub cache_read_input_tokens: u64,
         pub output_tokens: u64,
+        /// Present when the answer ran server tools.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub server_tool_use: Option<ServerToolUse>,
+    }
+
+    /// `usage.server_tool_use`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    pub struct ServerToolUse {
+        pub web_search_requests: u64,
+        pub web_fetch_requests: u64,
     }
 
     /// `RawMessageStreamEvent`; the SSE event name is the `type`.
@@ -827,6 +965,7 @@ pub mod write {
         InputJsonDelta { partial_json: &'a str },
         ThinkingDelta { thinking: &'a str },
         SignatureDelta { signature: &'a str },
+        CitationsDelta { citation: TextCitation<'a> },
     }
 
     #[derive(Debug, Serialize)]

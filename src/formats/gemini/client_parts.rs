@@ -80,6 +80,10 @@ impl ClientParts {
                         kind: *kind,
                         arguments: String::new(),
                     },
+                    // Searches the vendor ran are not parts (see `grounding`).
+                    BlockStart::ServerToolCall { .. } | BlockStart::ServerToolResult(_) => {
+                        Open::Sealed
+                    }
                 };
                 self.open = Some((*index, open));
             }

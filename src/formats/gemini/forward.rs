@@ -139,6 +139,7 @@ mod tests {
             max_output_tokens: Some(cap),
             reasoning: true,
             cache_breakpoints: false,
+            server_tools: None,
         }
     }
 
@@ -217,6 +218,7 @@ mod tests {
             mcp: true,
             store: true,
             files: true,
+            ..UpstreamFeatures::default()
         };
         let (sent, warnings) = forward(body, 4096, everything);
         assert_eq!(sent["cachedContent"], "cachedContents/abc");

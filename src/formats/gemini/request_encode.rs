@@ -32,7 +32,7 @@ use super::wire::write::{
 };
 use crate::canonical::{
     ChatRequest, Effort, MediaSource, Message, Part as CanonicalPart, ResponseFormat, Role,
-    Thinking, Tool, ToolChoice, ToolResult, Vendor,
+    ServerTool, ServerToolKind, Thinking, Tool, ToolChoice, ToolResult, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
 use crate::formats::{EncodedBody, UpstreamTarget, check_file_vendor};
@@ -216,7 +216,7 @@ fn user_parts<'a>(
                 }
             }
             CanonicalPart::ToolCall(_) => warnings.dropped("functionCall(user-turn)"),
-            CanonicalPart::Reasoning(_) => {}
+            CanonicalPart::Reasoning(_) | CanonicalPart::ServerTool(_) => {}
         }
     }
     parts.extend(returned_media);
@@ -311,6 +311,9 @@ fn model_parts<'a>(
                 parts.extend(media_part(&document.source, path, cached_content)?);
             }
             CanonicalPart::ToolResult(_) => warnings.dropped("functionResponse(model-turn)"),
+            // Another vendor's search record: Gemini keeps its own grounding out of history,
+            // and the text says what was found.
+            CanonicalPart::ServerTool(_) => warnings.dropped("server_tool(history)"),
         }
     }
     for (at, signature) in call_signatures {
@@ -492,6 +495,10 @@ fn encode_tools<'a>(
                 warnings.dropped(format!("tools({kind})"));
             }
             Tool::Custom { name, .. } => warnings.dropped(format!("tools({name})")),
+            Tool::Server(tool) => match search_tool(tool, warnings) {
+                Some(entry) => builtins.push(entry),
+                None => warnings.dropped(format!("tools({})", tool.client_type)),
+            },
         }
     }
     let mut tools = Vec::with_capacity(builtins.len() + 1);
@@ -500,6 +507,33 @@ fn encode_tools<'a>(
     }
     tools.extend(builtins);
     Ok((tools, names))
+}
+
+/// A web search as Gemini's `googleSearch` (a Gemini client's own entry as it sent it). Its
+/// domain and location settings have no place there and are reported; a fetch has no Gemini
+/// equivalent that returns the page (`urlContext` does not), so it gets `None`.
+fn search_tool(tool: &ServerTool, warnings: &mut Warnings) -> Option<Value> {
+    if tool.kind != ServerToolKind::WebSearch {
+        return None;
+    }
+    if is_gemini_entry(&tool.client_type, &tool.raw) {
+        return Some(tool.raw.clone());
+    }
+    crate::translate::server_tools::report_unmapped(tool, warnings);
+    let name = &tool.client_type;
+    if !tool.allowed_domains.is_empty() {
+        warnings.dropped(format!("tools({name}).allowed_domains"));
+    }
+    if !tool.blocked_domains.is_empty() {
+        warnings.dropped(format!("tools({name}).blocked_domains"));
+    }
+    if tool.user_location.is_some() {
+        warnings.dropped(format!("tools({name}).user_location"));
+    }
+    if tool.max_uses.is_some() {
+        warnings.dropped(format!("tools({name}).max_uses"));
+    }
+    Some(json!({ "googleSearch": {} }))
 }
 
 /// A built-in tool a Gemini client declared (an entry `{kind: {...}}`), known or not.

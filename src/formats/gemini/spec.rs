@@ -7,7 +7,7 @@ use super::{errors, stream_encoder};
 use crate::canonical::{ChatRequest, Vendor};
 use crate::error::ApiError;
 use crate::formats::spec::{Endpoint, FormatSpec, IdLimits, Incoming, ModelCard, module_codecs};
-use crate::formats::{BuiltinTool, ResponseContext, UpstreamTarget};
+use crate::formats::{BuiltinTool, ResponseContext, ServerTools, UpstreamTarget};
 use crate::translate::Warnings;
 
 /// The request fields `countTokens` counts (inside `generateContentRequest`).
@@ -157,6 +157,15 @@ impl FormatSpec for Spec {
 
     fn builtin_tool(&self, kind: &str) -> Option<BuiltinTool> {
         super::builtin_tool(kind)
+    }
+
+    /// `googleSearch`. `urlContext` reads pages named in the prompt but returns no page and no
+    /// call, so it stands in for no other vendor's fetch.
+    fn server_tools(&self) -> ServerTools {
+        ServerTools {
+            web_search: true,
+            web_fetch: false,
+        }
     }
 
     /// `countTokens` with the whole request in `generateContentRequest`, so that the system

@@ -455,6 +455,7 @@ fn target(model: &str) -> UpstreamTarget {
         max_output_tokens: Some(8192),
         reasoning: true,
         cache_breakpoints: false,
+        server_tools: None,
     }
 }
 

@@ -105,6 +105,7 @@ mod tests {
             max_output_tokens: Some(1000),
             reasoning: false,
             cache_breakpoints: false,
+            server_tools: None,
         }
     }
 

@@ -169,6 +169,7 @@ fn part_name(part: &Part) -> &'static str {
         Part::ToolResult(_) => "tool_result",
         Part::Reasoning(_) => "reasoning",
         Part::Refusal(_) => "refusal",
+        Part::ServerTool(_) => "server_tool",
     }
 }
 
@@ -186,7 +187,8 @@ fn encode_system<'a>(
             | Part::ToolCall(_)
             | Part::ToolResult(_)
             | Part::Reasoning(_)
-            | Part::Refusal(_)) => warnings.dropped(format!("system_{}", part_name(other))),
+            | Part::Refusal(_)
+            | Part::ServerTool(_)) => warnings.dropped(format!("system_{}", part_name(other))),
         }
     }
     if !texts.is_empty() {
@@ -216,7 +218,8 @@ fn encode_user<'a>(
             | Part::Document(_)
             | Part::ToolCall(_)
             | Part::Reasoning(_)
-            | Part::Refusal(_)) => {
+            | Part::Refusal(_)
+            | Part::ServerTool(_)) => {
                 if let Some(encoded) = user_part(other, &path, warnings)? {
                     content.push(encoded);
                 }
@@ -257,7 +260,8 @@ fn tool_message<'a>(
             other @ (Part::ToolCall(_)
             | Part::ToolResult(_)
             | Part::Reasoning(_)
-            | Part::Refusal(_)) => {
+            | Part::Refusal(_)
+            | Part::ServerTool(_)) => {
                 warnings.dropped(format!("tool_result_{}", part_name(other)));
             }
         }
@@ -291,7 +295,8 @@ fn user_part<'a>(
         other @ (Part::ToolCall(_)
         | Part::ToolResult(_)
         | Part::Reasoning(_)
-        | Part::Refusal(_)) => {
+        | Part::Refusal(_)
+        | Part::ServerTool(_)) => {
             warnings.dropped(format!("user_{}", part_name(other)));
             return Ok(None);
         }
@@ -375,7 +380,11 @@ fn encode_assistant<'a>(
             Part::ToolCall(call) => tool_calls.push(encode_tool_call(call)),
             // Chat has no channel for reasoning in input; not a parameter, so no warning.
             Part::Reasoning(_) => {}
-            other @ (Part::Image(_) | Part::Document(_) | Part::ToolResult(_)) => {
+            // Another vendor's search record: Chat takes none back (the text says what it found).
+            other @ (Part::Image(_)
+            | Part::Document(_)
+            | Part::ToolResult(_)
+            | Part::ServerTool(_)) => {
                 warnings.dropped(format!("assistant_{}", part_name(other)));
             }
         }
@@ -463,6 +472,11 @@ fn encode_tools<'a>(
             Tool::Builtin { kind, .. } => {
                 warnings.dropped(format!("tool({kind})"));
                 builtins.push(kind.as_str());
+            }
+            // Chat has no server tools (`translate::request` refuses or drops them first).
+            Tool::Server(tool) => {
+                warnings.dropped(format!("tool({})", tool.client_type));
+                builtins.push(tool.client_type.as_str());
             }
         }
     }

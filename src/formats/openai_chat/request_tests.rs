@@ -659,6 +659,7 @@ fn target() -> UpstreamTarget {
         max_output_tokens: Some(32_768),
         reasoning: true,
         cache_breakpoints: false,
+        server_tools: None,
     }
 }
 
@@ -929,6 +930,7 @@ fn encode_reasoning_table() {
         let upstream = UpstreamTarget {
             reasoning,
             cache_breakpoints: false,
+            server_tools: None,
             ..target()
         };
         let (body, warnings) = encode(&request, &upstream);

@@ -53,6 +53,7 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, ApiError> {
         id: completion.id.into_owned(),
         model: completion.model.into_owned(),
         blocks: message_blocks(choice.message),
+        citations: Vec::new(),
         finish,
         usage: completion
             .usage
@@ -150,6 +151,8 @@ pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Va
             Block::Refusal(text) => refusals.push(text),
             Block::Reasoning(part) => reasoning.push(&part.text),
             Block::ToolCall(call) => tool_calls.push(encode_tool_call(call)),
+            // Searches the vendor ran: their findings are in the text.
+            Block::ServerToolCall(_) | Block::ServerToolResult(_) => {}
         }
     }
     let finish = response.finish.resolved(!tool_calls.is_empty());

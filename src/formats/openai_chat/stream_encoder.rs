@@ -166,7 +166,11 @@ impl StreamEncoder {
             BlockStart::Text => content(ContentKind::Text),
             BlockStart::Reasoning => content(ContentKind::Reasoning),
             BlockStart::Refusal => content(ContentKind::Refusal),
-            BlockStart::RedactedReasoning(_) => Open::Dropped,
+            // Chat has no place for another vendor's hidden reasoning or for searches the
+            // vendor ran (their findings are in the text).
+            BlockStart::RedactedReasoning(_)
+            | BlockStart::ServerToolCall { .. }
+            | BlockStart::ServerToolResult(_) => Open::Dropped,
             BlockStart::ToolCall { id, name, kind } => {
                 let tool_index = self.tool_calls;
                 self.tool_calls += 1;
@@ -327,7 +331,7 @@ impl StreamEncode for StreamEncoder {
                     Delta::Reasoning(text) => self.write_content(ContentKind::Reasoning, text, out),
                     Delta::Refusal(text) => self.write_content(ContentKind::Refusal, text, out),
                     Delta::ToolArguments(fragment) => self.write_arguments(fragment, out),
-                    Delta::Signature(_) => {}
+                    Delta::Signature(_) | Delta::Citation(_) => {}
                 }
             }
             StreamEvent::BlockStop { .. } => self.open = None,

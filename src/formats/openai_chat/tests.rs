@@ -548,6 +548,7 @@ fn decode_response_variants() {
                     kind: ToolKind::Function
                 }),
             ],
+            citations: Vec::new(),
             finish: Finish {
                 reason: FinishReason::ToolUse,
                 stop_sequence: None,
@@ -598,6 +599,7 @@ fn sample_response() -> ChatResponse {
                 kind: ToolKind::Custom,
             }),
         ],
+        citations: Vec::new(),
         finish: Finish {
             reason: FinishReason::ToolUse,
             stop_sequence: None,
@@ -657,6 +659,7 @@ fn encode_response_without_text_or_tools() {
         id: String::new(),
         model: "m".into(),
         blocks: vec![Block::Refusal("No.".into())],
+        citations: Vec::new(),
         finish: Finish::new(FinishReason::ContentFilter),
         usage: Usage::default(),
     };
@@ -722,6 +725,7 @@ fn chat_shape(response: ChatResponse) -> ChatResponse {
             Block::Text(more) => text.push_str(&more),
             Block::Refusal(more) => refusal.push_str(&more),
             Block::ToolCall(call) => calls.push(Block::ToolCall(call)),
+            Block::ServerToolCall(_) | Block::ServerToolResult(_) => {}
         }
     }
     let mut blocks = Vec::new();

@@ -143,6 +143,7 @@ mod tests {
             max_output_tokens: Some(2000),
             reasoning: true,
             cache_breakpoints: false,
+            server_tools: None,
         };
         let mut warnings = Warnings::new();
         let bytes = forward_request(

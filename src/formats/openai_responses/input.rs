@@ -12,6 +12,8 @@
 //!   the results directly follow the calls (Anthropic and Chat require it). If assistant content
 //!   arrives first, the missing outputs are not coming: the waiting messages are released in
 //!   place and the calls stay unanswered.
+//! - `web_search_call` items are assistant content, kept as they are for Responses upstreams
+//!   (see `server_tools`).
 //! - `item_reference` needs server-side state → 400. Other item types (built-in tool calls,
 //!   `tool_search_call`, `additional_tools`, ...) are dropped with a warning, and so are the
 //!   outputs answering a dropped call (Codex returns `local_shell_call` results as
@@ -30,8 +32,8 @@ use super::wire::{
     OutputRefusal, ReasoningItem, ToolCallOutputItem,
 };
 use crate::canonical::{
-    Document, FileRef, Media, MediaSource, Message, Part, ReasoningPart, Role, ToolCall, ToolKind,
-    ToolResult, Vendor,
+    Document, FileRef, Media, MediaSource, Message, Part, ReasoningPart, Role, ServerToolKind,
+    ServerToolRecord, ToolCall, ToolKind, ToolResult, Vendor,
 };
 use crate::error::ApiError;
 use crate::translate::Warnings;
@@ -175,6 +177,15 @@ impl History {
                 });
                 Ok(())
             }
+            // A search OpenAI ran: only a Responses upstream takes it back.
+            "web_search_call" => {
+                self.assistant_part(Part::ServerTool(ServerToolRecord {
+                    vendor: Vendor::OpenAi,
+                    kind: ServerToolKind::WebSearch,
+                    raw: item,
+                }));
+                Ok(())
+            }
             "reasoning" => {
                 let reasoning: ReasoningItem = parse::take(item, &path)?;
                 if let Some(part) = reasoning_part(reasoning) {
@@ -249,7 +260,8 @@ impl History {
                         | Part::ToolCall(_)
                         | Part::ToolResult(_)
                         | Part::Reasoning(_)
-                        | Part::Refusal(_) => None,
+                        | Part::Refusal(_)
+                        | Part::ServerTool(_) => None,
                     }));
             }
             Role::System | Role::User => {
@@ -291,7 +303,8 @@ impl History {
             | Part::Refusal(_)
             | Part::Image(_)
             | Part::Document(_)
-            | Part::ToolResult(_) => turn.content.push(part),
+            | Part::ToolResult(_)
+            | Part::ServerTool(_) => turn.content.push(part),
         }
     }
 
@@ -382,7 +395,10 @@ fn content(
             (Part::Image(_) | Part::Document(_), Role::User) => true,
             (Part::Refusal(_), Role::User | Role::System)
             | (Part::Image(_) | Part::Document(_), Role::Assistant | Role::System)
-            | (Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_), _) => {
+            | (
+                Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_) | Part::ServerTool(_),
+                _,
+            ) => {
                 warnings.dropped_content(format!("content({})", part_kind(&decoded)));
                 false
             }
@@ -403,6 +419,7 @@ fn part_kind(part: &Part) -> &'static str {
         Part::ToolResult(_) => "tool_result",
         Part::Reasoning(_) => "reasoning",
         Part::Refusal(_) => "refusal",
+        Part::ServerTool(_) => "server_tool",
     }
 }
 
@@ -500,7 +517,13 @@ fn tool_output(output: Value, path: &str, warnings: &mut Warnings) -> Result<Vec
                         out.push(part)
                     }
                     Some(Part::Refusal(text)) => out.push(Part::Text(text)),
-                    Some(Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_)) | None => {}
+                    Some(
+                        Part::ToolCall(_)
+                        | Part::ToolResult(_)
+                        | Part::Reasoning(_)
+                        | Part::ServerTool(_),
+                    )
+                    | None => {}
                 }
             }
             Ok(out)

@@ -17,6 +17,7 @@
 //! - [`stop_reason`], [`usage`], [`errors`]: the mapping tables.
 //! - [`echo`]: the request fields a response object repeats.
 //! - [`state`]: reasoning state (`encrypted_content`) as clients carry it.
+//! - [`server_tools`]: web search tools, `web_search_call` items and `url_citation`s.
 //!
 //! Codex is the demanding client: it dispatches tools from `output_item.done`, requires
 //! `response.completed` with integer usage, reads `summary_index`, and acts on
@@ -34,6 +35,7 @@ mod request_decode;
 pub mod request_encode;
 mod response_decode;
 mod response_encode;
+mod server_tools;
 pub mod spec;
 mod state;
 mod stop_reason;

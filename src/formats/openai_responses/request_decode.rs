@@ -2,8 +2,8 @@
 //!
 //! - `input` → system prompt and messages (see [`super::input`]); `instructions` is `system[0]`.
 //! - Tools: `function` and `custom` as they are, `namespace` flattened (see
-//!   [`super::namespace`]), every other type (`web_search`, `file_search`, `mcp`, ...) a
-//!   [`Tool::Builtin`] keeping the client's object.
+//!   [`super::namespace`]), web searches a [`Tool::Server`] (see [`super::server_tools`]), every
+//!   other type (`file_search`, `mcp`, ...) a [`Tool::Builtin`] keeping the client's object.
 //! - `reasoning.effort` → [`Thinking::Effort`] (unknown → 400); `reasoning.summary` set →
 //!   `reasoning_summary`; `text.format` → `response_format`; `safety_identifier` (else `user`)
 //!   → `user`.
@@ -19,12 +19,13 @@ use serde_json::{Map, Value, json};
 use super::input;
 use super::namespace;
 use super::parse;
+use super::server_tools;
 use super::wire::{
     CustomTool, FunctionTool, NamespaceTool, Reasoning, ResponseCreateParams,
     ResponseFormatTextConfig, ToolChoiceAllowed, ToolChoiceNamed,
 };
 use crate::canonical::{
-    ChatRequest, ClientOptions, Effort, ResponseFormat, Thinking, Tool, ToolChoice,
+    ChatRequest, ClientOptions, Effort, ResponseFormat, ServerToolKind, Thinking, Tool, ToolChoice,
 };
 use crate::error::ApiError;
 use crate::translate::Warnings;
@@ -200,6 +201,14 @@ fn tools(tools: Vec<Value>, warnings: &mut Warnings) -> Result<Vec<Tool>, ApiErr
                     }
                 }
             }
+            search if server_tools::is_search_type(search) => {
+                let params: server_tools::SearchParams = parse::take(tool.clone(), &path)?;
+                out.push(Tool::Server(server_tools::decode_tool(
+                    kind.clone(),
+                    tool,
+                    params,
+                )));
+            }
             _ => out.push(Tool::Builtin { kind, raw: tool }),
         }
     }
@@ -283,8 +292,12 @@ fn tool_choice(choice: Value, warnings: &mut Warnings) -> Result<Option<ToolChoi
                 }
             }
         }
-        // A built-in tool selector (`{"type": "web_search_preview"}`, `{"type": "mcp", ...}`):
-        // it names the built-in tool of that type.
+        // A web search selector (`{"type": "web_search_preview"}`) names the search tool.
+        kind if server_tools::is_search_type(kind) => {
+            ToolChoice::Named(ServerToolKind::WebSearch.name().to_owned())
+        }
+        // Another built-in tool selector (`{"type": "mcp", ...}`): it names the built-in tool
+        // of that type.
         _ => ToolChoice::Named(kind),
     }))
 }

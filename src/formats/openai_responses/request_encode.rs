@@ -9,21 +9,24 @@
 //! - Lossy steps are reported: `stop` and `top_k` dropped (Responses has neither),
 //!   `max_output_tokens` clamped to [16, model limit], reasoning dropped for models without
 //!   reasoning controls, reasoning from other vendors dropped, built-in tools of other vendors
-//!   dropped (or converted: Anthropic web search → `web_search`), long `user` ids hashed.
-//!   A forced built-in tool that cannot be carried is a 400.
+//!   dropped, long `user` ids hashed. A forced built-in tool that cannot be carried is a 400.
+//! - Web searches of any format become `web_search` (see [`super::server_tools`]), asking for
+//!   each search's sources; `max_uses` becomes `max_tool_calls`. Past `web_search_call` items
+//!   go back as they came; other vendors' search records are left out.
 //! - `user` is sent as `user`: `safety_identifier` is capped at 64 characters and only
 //!   OpenAI-family clients know it; hashing keeps either within that cap.
 
 use serde_json::{Value, json};
 
 use super::media;
+use super::server_tools;
 use super::wire::{
     ContentParam, InputItemParam, ReasoningParam, ResponseCreateParamsOut, SummaryText, TextParam,
     ToolOutputParam,
 };
 use crate::canonical::{
     ChatRequest, Document, Effort, Media, MediaSource, Message, Part, ResponseFormat, Role,
-    Thinking, Tool, ToolChoice, ToolKind, Vendor,
+    ServerToolKind, Thinking, Tool, ToolChoice, ToolKind, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
 use crate::formats::{EncodedBody, UpstreamTarget};
@@ -63,7 +66,11 @@ pub fn encode_request_as<B: EncodedBody>(
     if request.top_k.is_some() {
         warnings.dropped("top_k");
     }
-    let (reasoning, include) = reasoning(request, target, warnings);
+    let (reasoning, mut include) = reasoning(request, target, warnings);
+    if tools.searches {
+        // What each search found, for clients that show the pages (Anthropic's results).
+        include.push(server_tools::SOURCES);
+    }
     let body = ResponseCreateParamsOut {
         model: &target.model,
         instructions: (!request.system.is_empty()).then(|| request.system.join("\n\n")),
@@ -71,6 +78,7 @@ pub fn encode_request_as<B: EncodedBody>(
         tools: tools.params,
         tool_choice,
         parallel_tool_calls: request.parallel_tool_calls,
+        max_tool_calls: tools.max_calls,
         max_output_tokens: max_output_tokens(request.max_output_tokens, target, warnings),
         temperature: request.temperature,
         top_p: request.top_p,
@@ -259,6 +267,17 @@ fn message_items<'a>(
                     },
                 });
             }
+            // OpenAI takes back its own searches; another vendor's the turn's text already
+            // tells.
+            (Role::Assistant, Part::ServerTool(record)) => {
+                if record.vendor == Vendor::OpenAi {
+                    flush(&mut content, out);
+                    out.push(InputItemParam::Replayed(&record.raw));
+                } else {
+                    warnings.dropped(format!("history({})", record.kind.name()));
+                }
+            }
+            (Role::User | Role::System, Part::ServerTool(_)) => {}
             (Role::Assistant | Role::System, Part::Image(_)) => {
                 warnings.dropped("content(input_image)")
             }
@@ -337,7 +356,8 @@ fn tool_output<'a>(
                 | Part::ToolCall(_)
                 | Part::ToolResult(_)
                 | Part::Reasoning(_)
-                | Part::Refusal(_) => None,
+                | Part::Refusal(_)
+                | Part::ServerTool(_) => None,
             })
             .collect();
         let text = texts.join("\n");
@@ -356,7 +376,7 @@ fn tool_output<'a>(
             Part::Text(text) | Part::Refusal(text) => parts.push(ContentParam::InputText { text }),
             Part::Image(image) => parts.push(image_param(image)),
             Part::Document(document) => parts.push(file_param(document)),
-            Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_) => {
+            Part::ToolCall(_) | Part::ToolResult(_) | Part::Reasoning(_) | Part::ServerTool(_) => {
                 warnings.dropped("tool_result(content)")
             }
         }
@@ -364,12 +384,11 @@ fn tool_output<'a>(
     ToolOutputParam::Parts(parts)
 }
 
-/// Built-in tool types a Responses upstream knows.
+/// Built-in tool types a Responses upstream knows (web searches are [`Tool::Server`]s).
 fn is_responses_builtin(kind: &str) -> bool {
     matches!(
         kind,
-        "web_search"
-            | "file_search"
+        "file_search"
             | "code_interpreter"
             | "image_generation"
             | "local_shell"
@@ -380,25 +399,25 @@ fn is_responses_builtin(kind: &str) -> bool {
             | "computer_use_preview"
             | "apply_patch"
             | "tool_search"
-    ) || kind.starts_with("web_search_preview")
-        || kind.starts_with("web_search_2025_")
-}
-
-/// Anthropic's dated server web search (`web_search_20250305`).
-fn is_anthropic_web_search(kind: &str) -> bool {
-    kind.strip_prefix("web_search_")
-        .is_some_and(|date| !date.is_empty() && date.bytes().all(|b| b.is_ascii_digit()))
+    )
 }
 
 /// The tools as sent upstream, with what happened to each built-in.
 struct ToolSet<'a> {
     tools: &'a [Tool],
     params: Vec<Value>,
+    /// A web search is among them.
+    searches: bool,
+    /// `max_tool_calls`: the sum of the server tools' `max_uses`, when each has one (the
+    /// Responses cap counts every built-in tool call of the answer).
+    max_calls: Option<u64>,
 }
 
 impl<'a> ToolSet<'a> {
     fn new(tools: &'a [Tool], warnings: &mut Warnings) -> ToolSet<'a> {
         let mut params = Vec::with_capacity(tools.len());
+        let mut searches = false;
+        let mut max_calls = Some(0u64);
         for tool in tools {
             match tool {
                 Tool::Function {
@@ -433,19 +452,33 @@ impl<'a> ToolSet<'a> {
                     }
                     params.push(param);
                 }
+                Tool::Server(server) => match server_tools::encode_tool(server, warnings) {
+                    Some(param) => {
+                        searches = true;
+                        max_calls = match (max_calls, server.max_uses) {
+                            (Some(sum), Some(uses)) => Some(sum.saturating_add(uses)),
+                            _ => None,
+                        };
+                        params.push(param);
+                    }
+                    None => warnings.dropped(format!("tools({})", server.client_type)),
+                },
                 Tool::Builtin { kind, raw } => {
                     if is_responses_builtin(kind) {
                         params.push(raw.clone());
-                    } else if is_anthropic_web_search(kind) {
-                        warnings.converted(format!("tools({kind}->web_search)"));
-                        params.push(json!({"type": "web_search"}));
+                        max_calls = None;
                     } else {
                         warnings.dropped(format!("tools({kind})"));
                     }
                 }
             }
         }
-        ToolSet { tools, params }
+        ToolSet {
+            tools,
+            params,
+            max_calls: max_calls.filter(|_| searches),
+            searches,
+        }
     }
 
     /// The flat `tool_choice`. Forcing a built-in tool the upstream does not have is a 400.
@@ -458,6 +491,22 @@ impl<'a> ToolSet<'a> {
         };
         Ok(match self.tools.iter().find(|t| t.name() == name) {
             Some(Tool::Custom { .. }) => json!({"type": "custom", "name": name}),
+            Some(Tool::Server(server)) if server.kind == ServerToolKind::WebSearch => {
+                let kind = if server_tools::is_search_type(&server.client_type) {
+                    server.client_type.as_str()
+                } else {
+                    "web_search"
+                };
+                json!({ "type": kind })
+            }
+            Some(Tool::Server(server)) => {
+                return Err(ApiError::invalid(format!(
+                    "tool_choice forces the server tool `{}`, which this model's provider \
+                     does not offer.",
+                    server.client_type
+                ))
+                .with_param("tool_choice"));
+            }
             Some(Tool::Builtin { kind, raw }) if is_responses_builtin(kind) => {
                 let mut choice = json!({"type": kind});
                 if let (Some(object), Some(label)) =

@@ -5,7 +5,10 @@
 //! | `reasoning` | one reasoning block: summary parts joined with a blank line (raw `content` text when there is no summary), `encrypted_content` as OpenAI state; skipped when it has neither |
 //! | `message` | one text block per `output_text` part, one refusal block per `refusal` part |
 //! | `function_call` / `custom_tool_call` | a tool call (`call_id` as id; a `namespace` is flattened) |
-//! | anything else (built-in tool calls, ...) | dropped |
+//! | `web_search_call` | a server tool call and its result (see [`server_tools`]); counted in the usage |
+//! | anything else (other built-in tool calls, ...) | dropped |
+//!
+//! `url_citation` annotations become citations of their text block.
 //!
 //! `status` per [`stop_reason::decode_finish`]; `failed` (and an `{"error": ...}` body) becomes
 //! an error per [`errors::decode`], `cancelled`/`queued`/`in_progress` an upstream failure.
@@ -15,11 +18,12 @@ use serde_json::Value;
 use super::errors;
 use super::input::join_texts;
 use super::namespace;
+use super::server_tools;
 use super::stop_reason::{self, Terminal};
 use super::usage;
 use super::wire::{OutputContent, OutputItem, Response, ResponseError};
 use crate::canonical::{
-    Block, ChatResponse, Opaque, ReasoningPart, ToolCall, ToolKind, Usage, Vendor,
+    Block, ChatResponse, Citation, Opaque, ReasoningPart, ToolCall, ToolKind, Usage, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
 
@@ -50,19 +54,26 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, ApiError> {
         ),
         _ => Terminal::Completed,
     };
-    let blocks = blocks(response.output);
+    let (blocks, citations) = blocks(response.output);
     let saw_tool_calls = blocks.iter().any(|b| matches!(b, Block::ToolCall(_)));
+    let searches = blocks
+        .iter()
+        .filter(|b| matches!(b, Block::ServerToolCall(_)))
+        .count() as u64;
     let finish = stop_reason::decode_finish(terminal, saw_tool_calls);
+    let mut usage = response
+        .usage
+        .as_ref()
+        .map(usage::decode)
+        .unwrap_or_default();
+    usage.web_search_calls = (searches > 0).then_some(searches);
     Ok(ChatResponse {
         id: response.id,
         model: response.model,
         blocks,
+        citations,
         finish,
-        usage: response
-            .usage
-            .as_ref()
-            .map(usage::decode)
-            .unwrap_or_default(),
+        usage,
     })
 }
 
@@ -73,16 +84,35 @@ fn unusable(detail: &str) -> ApiError {
     )
 }
 
-fn blocks(output: Vec<OutputItem>) -> Vec<Block> {
+/// The answer's blocks, and its text blocks' citations.
+fn blocks(output: Vec<OutputItem>) -> (Vec<Block>, Vec<(usize, Citation)>) {
     let mut blocks = Vec::with_capacity(output.len());
+    let mut citations = Vec::new();
     for item in output {
         match item {
             OutputItem::Message { content } => {
-                blocks.extend(content.into_iter().filter_map(|part| match part {
-                    OutputContent::OutputText { text } => Some(Block::Text(text)),
-                    OutputContent::Refusal { refusal } => Some(Block::Refusal(refusal)),
-                    OutputContent::Other => None,
-                }));
+                for part in content {
+                    match part {
+                        OutputContent::OutputText { text, annotations } => {
+                            let index = blocks.len();
+                            citations.extend(
+                                annotations
+                                    .into_iter()
+                                    .filter_map(|a| server_tools::citation(a, &text))
+                                    .map(|citation| (index, citation)),
+                            );
+                            blocks.push(Block::Text(text));
+                        }
+                        OutputContent::Refusal { refusal } => blocks.push(Block::Refusal(refusal)),
+                        OutputContent::Other => {}
+                    }
+                }
+            }
+            OutputItem::WebSearchCall { id, status, action } => {
+                let (call, result) =
+                    server_tools::call_and_result(id, status.as_deref(), action.as_ref());
+                blocks.push(Block::ServerToolCall(call));
+                blocks.push(Block::ServerToolResult(result));
             }
             OutputItem::Reasoning {
                 summary,
@@ -122,7 +152,7 @@ fn blocks(output: Vec<OutputItem>) -> Vec<Block> {
             OutputItem::Other => {}
         }
     }
-    blocks
+    (blocks, citations)
 }
 
 /// The text of a reasoning item: summary parts joined with a blank line, or the raw reasoning

@@ -7,7 +7,9 @@
 //!   state is OpenAI's own blob, or an envelope of another vendor's state with the exact text;
 //! - consecutive text/refusal blocks → one `message` item with one part per block;
 //! - tool calls → `function_call` / `custom_tool_call` with the call id passed through, and
-//!   `namespace` restored for tools the client declared in a namespace.
+//!   `namespace` restored for tools the client declared in a namespace;
+//! - a server tool call and its result → one `web_search_call` item (see `server_tools`), and
+//!   text blocks' citations → `url_citation` annotations of their part.
 //!
 //! Ids are deterministic: the response is `resp_<core>` ([`client_id`] of the upstream id),
 //! item `i` is `<prefix>_<core>_<i>`.
@@ -16,6 +18,7 @@ use serde_json::Value;
 
 use super::echo::{Echo, State};
 use super::namespace::Namespaces;
+use super::server_tools;
 use super::state;
 use super::stop_reason;
 use super::usage;
@@ -32,7 +35,7 @@ pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Va
         return compacted(response, context, &id, kept);
     }
     let namespaces = Namespaces::from_echo(&context.echo);
-    let output = output_items(&response.blocks, &id, &namespaces);
+    let output = output_items(response, &id, &namespaces);
     let (status, reason) = stop_reason::encode_status(&response.finish, response.has_tool_calls());
     let defaults = Echo::default();
     let object = defaults.object(
@@ -93,11 +96,14 @@ fn compacted(
 }
 
 fn output_items(
-    blocks: &[Block],
+    response: &ChatResponse,
     response_id: &str,
     namespaces: &Namespaces,
 ) -> Vec<OutputItemOut> {
+    let blocks = &response.blocks;
     let mut items = Vec::with_capacity(blocks.len());
+    // A server tool call's result (the next block) joins the call's item.
+    let mut answered: Option<&str> = None;
     let mut message: Option<Vec<OutputContentOut>> = None;
     let flush = |message: &mut Option<Vec<OutputContentOut>>, items: &mut Vec<OutputItemOut>| {
         if let Some(content) = message.take() {
@@ -109,15 +115,49 @@ fn output_items(
             )));
         }
     };
-    for block in blocks {
+    for (index, block) in blocks.iter().enumerate() {
         match block {
             Block::Text(text) => {
+                let chars = text.chars().count();
                 message
                     .get_or_insert_with(Vec::new)
                     .push(OutputContentOut::OutputText {
                         text: text.clone(),
-                        annotations: [],
+                        annotations: response
+                            .citations_of(index)
+                            .map(|citation| server_tools::annotation(citation, chars))
+                            .collect(),
                     })
+            }
+            Block::ServerToolCall(call) => {
+                flush(&mut message, &mut items);
+                let result = match blocks.get(index + 1) {
+                    Some(Block::ServerToolResult(result)) if result.call_id == call.id => {
+                        answered = Some(&result.call_id);
+                        Some(result)
+                    }
+                    _ => None,
+                };
+                let id = item_id("ws", response_id, items.len());
+                items.push(OutputItemOut::WebSearchCall(server_tools::search_item(
+                    id,
+                    Some(call),
+                    result,
+                    true,
+                )));
+            }
+            Block::ServerToolResult(result) => {
+                if answered.take() == Some(result.call_id.as_str()) {
+                    continue;
+                }
+                flush(&mut message, &mut items);
+                let id = item_id("ws", response_id, items.len());
+                items.push(OutputItemOut::WebSearchCall(server_tools::search_item(
+                    id,
+                    None,
+                    Some(result),
+                    true,
+                )));
             }
             Block::Refusal(refusal) => {
                 message

@@ -8,7 +8,7 @@ use crate::formats::spec::{
     Endpoint, EndpointKind, FormatSpec, IdLimits, Incoming, ModelCard, count_body, input_tokens_of,
     is, module_codecs,
 };
-use crate::formats::{BuiltinTool, ResponseContext, UpstreamTarget, openai_common};
+use crate::formats::{BuiltinTool, ResponseContext, ServerTools, UpstreamTarget, openai_common};
 use crate::translate::Warnings;
 
 /// The fields OpenAI's input token count reads.
@@ -157,6 +157,14 @@ impl FormatSpec for Spec {
 
     fn builtin_tool(&self, kind: &str) -> Option<BuiltinTool> {
         super::builtin_tool(kind)
+    }
+
+    /// `web_search`; OpenAI has no tool that fetches a page it is given.
+    fn server_tools(&self) -> ServerTools {
+        ServerTools {
+            web_search: true,
+            web_fetch: false,
+        }
     }
 
     fn count_request(

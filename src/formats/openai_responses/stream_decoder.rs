@@ -12,8 +12,11 @@
 //! | `output_item.done` message whose text never streamed | one block per part, whole |
 //! | `reasoning_summary_part.added` / `reasoning_summary_text.delta` / `reasoning_text.delta` | one reasoning block per item; later parts after a blank line |
 //! | `output_item.done` reasoning | the block if none opened yet; `Signature` (OpenAI `encrypted_content`, from `done`); `BlockStop` |
-//! | built-in tool call items | dropped |
-//! | `response.completed` / `response.incomplete` | `Finish` (see [`stop_reason`]) with the usage |
+//! | `output_item.added` web_search_call | `BlockStart::ServerToolCall` |
+//! | `output_item.done` web_search_call | its input (the query), `BlockStop`; then the result whole (`BlockStart::ServerToolResult`, `BlockStop`) |
+//! | `output_text.annotation.added` url_citation (or, when none came, the annotations of `content_part.done`) | `Citation` of the open text block |
+//! | other built-in tool call items | dropped |
+//! | `response.completed` / `response.incomplete` | `Finish` (see [`stop_reason`]) with the usage, and the number of web searches |
 //! | `response.failed` / `error` | `Error` (see [`errors`]) |
 //! | end of body without a terminal event | `Error` |
 //!
@@ -23,7 +26,11 @@
 
 use std::collections::HashMap;
 
-use crate::canonical::{BlockStart, Delta, Opaque, StreamEvent, ToolKind, Usage, Vendor};
+use serde_json::Value;
+
+use crate::canonical::{
+    BlockStart, Citation, Delta, Opaque, ServerToolKind, StreamEvent, ToolKind, Usage, Vendor,
+};
 use crate::error::{ApiError, ErrorKind};
 use crate::formats::StreamDecode;
 use crate::sse::SseEvent;
@@ -31,8 +38,11 @@ use crate::sse::SseEvent;
 use super::errors;
 use super::namespace;
 use super::response_decode::{reasoning_part, reasoning_text, usage_or_empty};
+use super::server_tools;
 use super::stop_reason::{self, Terminal};
-use super::wire::{OutputContent, OutputItem, ResponseError, ResponseHeader, StreamEventWire};
+use super::wire::{
+    Annotation, OutputContent, OutputItem, ResponseError, ResponseHeader, StreamEventWire,
+};
 
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
@@ -48,6 +58,13 @@ pub struct StreamDecoder {
     items: HashMap<u64, ItemState>,
     /// A tool call block was emitted (a `completed` turn then reports tool use).
     saw_tool_calls: bool,
+    /// `web_search_call` items seen (the answer's search count).
+    searches: u64,
+    /// The open text part's text, kept once the answer has searched (its citations quote
+    /// it); empty otherwise.
+    part_text: String,
+    /// Citations the open text part got from `annotation.added` events.
+    part_citations: usize,
 }
 
 /// The open canonical block and the upstream item it comes from.
@@ -68,6 +85,8 @@ enum OpenKind {
     Call {
         arguments_seen: bool,
     },
+    /// A web search OpenAI runs; its input comes with the item's `done`.
+    Search,
 }
 
 /// One upstream output item.
@@ -165,6 +184,69 @@ impl StreamDecoder {
             BlockStart::Text
         };
         self.open_block(output_index, kind, block, out);
+        self.part_text.clear();
+        self.part_citations = 0;
+    }
+
+    /// A citation of the open text part `content_index` of item `output_index`.
+    fn cite(
+        &mut self,
+        output_index: u64,
+        content_index: u64,
+        annotation: Annotation,
+        out: &mut Vec<StreamEvent>,
+    ) {
+        let open = self
+            .open_for(output_index)
+            .is_some_and(|open| open.kind == OpenKind::Text(content_index));
+        if !open {
+            return;
+        }
+        if let Some(citation) = server_tools::citation(annotation, &self.part_text) {
+            self.part_citations += 1;
+            self.delta(Delta::Citation(Box::new(citation)), out);
+        }
+    }
+
+    /// A `web_search_call` item is done: its query closes the call, and its result follows
+    /// whole. A call whose `added` was missed is emitted whole.
+    fn search_done(
+        &mut self,
+        output_index: u64,
+        (id, status, action): (String, Option<String>, Option<Value>),
+        out: &mut Vec<StreamEvent>,
+    ) {
+        let open = self
+            .open_for(output_index)
+            .is_some_and(|open| open.kind == OpenKind::Search);
+        let emitted = self.items.get(&output_index).is_some_and(|i| i.emitted);
+        if emitted && !open {
+            return;
+        }
+        let (call, result) = server_tools::call_and_result(id, status.as_deref(), action.as_ref());
+        if !open {
+            self.searches += 1;
+            self.open_block(
+                output_index,
+                OpenKind::Search,
+                BlockStart::ServerToolCall {
+                    id: call.id,
+                    kind: call.kind,
+                },
+                out,
+            );
+        }
+        if !call.input.is_empty() {
+            self.delta(Delta::ToolArguments(call.input), out);
+        }
+        self.close(out);
+        self.open_block(
+            output_index,
+            OpenKind::Search,
+            BlockStart::ServerToolResult(Box::new(result)),
+            out,
+        );
+        self.close(out);
     }
 
     /// Makes the reasoning block of item `output_index` the open one, at part `part` (a
@@ -207,6 +289,19 @@ impl StreamDecoder {
                 namespace,
                 ..
             } => (call_id, name, namespace, ToolKind::Custom),
+            OutputItem::WebSearchCall { id, .. } => {
+                self.searches += 1;
+                self.open_block(
+                    output_index,
+                    OpenKind::Search,
+                    BlockStart::ServerToolCall {
+                        id,
+                        kind: ServerToolKind::WebSearch,
+                    },
+                    out,
+                );
+                return;
+            }
             OutputItem::Message { .. } | OutputItem::Reasoning { .. } | OutputItem::Other => {
                 self.items.entry(output_index).or_default();
                 return;
@@ -236,14 +331,28 @@ impl StreamDecoder {
                     return;
                 }
                 for (content_index, part) in (0u64..).zip(content) {
-                    let (refusal, delta) = match part {
-                        OutputContent::OutputText { text } => (false, Delta::Text(text)),
-                        OutputContent::Refusal { refusal } => (true, Delta::Refusal(refusal)),
+                    let (refusal, delta, annotations) = match part {
+                        OutputContent::OutputText { text, annotations } => {
+                            (false, Delta::Text(text), annotations)
+                        }
+                        OutputContent::Refusal { refusal } => {
+                            (true, Delta::Refusal(refusal), Vec::new())
+                        }
                         OutputContent::Other => continue,
                     };
                     self.text_part(output_index, content_index, refusal, out);
+                    let citations: Vec<Citation> = match &delta {
+                        Delta::Text(text) => annotations
+                            .into_iter()
+                            .filter_map(|a| server_tools::citation(a, text))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                     if !matches!(&delta, Delta::Text(t) | Delta::Refusal(t) if t.is_empty()) {
                         self.delta(delta, out);
+                    }
+                    for citation in citations {
+                        self.delta(Delta::Citation(Box::new(citation)), out);
                     }
                     self.close(out);
                 }
@@ -318,6 +427,9 @@ impl StreamDecoder {
                 ToolKind::Custom,
                 out,
             ),
+            OutputItem::WebSearchCall { id, status, action } => {
+                self.search_done(output_index, (id, status, action), out)
+            }
             OutputItem::Other => {}
         }
     }
@@ -386,9 +498,11 @@ impl StreamDecoder {
     ) {
         self.ensure_started(response, out);
         self.close(out);
+        let mut usage = usage_or_empty(response.and_then(|r| r.usage.as_ref()));
+        usage.web_search_calls = (self.searches > 0).then_some(self.searches);
         out.push(StreamEvent::Finish {
             finish: stop_reason::decode_finish(terminal, self.saw_tool_calls),
-            usage: usage_or_empty(response.and_then(|r| r.usage.as_ref())),
+            usage,
         });
         self.done = true;
     }
@@ -431,21 +545,44 @@ impl StreamDecoder {
                 if self.open_for(output_index).is_some_and(|o| {
                     matches!(o.kind, OpenKind::Text(c) | OpenKind::Refusal(c) if c == content_index)
                 }) {
+                    // Annotations no `annotation.added` event announced.
+                    if self.part_citations == 0
+                        && let Some(OutputContent::OutputText { annotations, .. }) = event.part
+                    {
+                        for annotation in annotations {
+                            self.cite(output_index, content_index, annotation, out);
+                        }
+                    }
                     self.close(out);
+                }
+            }
+            "response.output_text.annotation.added" => {
+                if let Some(annotation) = event.annotation {
+                    self.cite(
+                        output_index,
+                        event.content_index.unwrap_or(0),
+                        annotation,
+                        out,
+                    );
                 }
             }
             "response.output_text.delta" | "response.refusal.delta" => {
                 let refusal = event.kind == "response.refusal.delta";
                 self.text_part(output_index, event.content_index.unwrap_or(0), refusal, out);
                 match event.delta {
-                    Some(delta) if !delta.is_empty() => self.delta(
-                        if refusal {
-                            Delta::Refusal(delta)
-                        } else {
-                            Delta::Text(delta)
-                        },
-                        out,
-                    ),
+                    Some(delta) if !delta.is_empty() => {
+                        if self.searches > 0 && !refusal {
+                            self.part_text.push_str(&delta);
+                        }
+                        self.delta(
+                            if refusal {
+                                Delta::Refusal(delta)
+                            } else {
+                                Delta::Text(delta)
+                            },
+                            out,
+                        )
+                    }
                     _ => {}
                 }
             }

@@ -13,6 +13,10 @@
 //! | start tool call | close the message (`output_item.done`); `output_item.added` (`arguments: ""`) |
 //! | arguments delta | `function_call_arguments.delta` / `custom_tool_call_input.delta` |
 //! | stop tool call | (`{}` as the only delta of a function call that streamed none) `function_call_arguments.done` / `custom_tool_call_input.done` + `output_item.done` (complete `call_id`, `name`, `arguments`) |
+//! | start server tool call | close the open item; `output_item.added` (`web_search_call`, `in_progress`) + `web_search_call.in_progress` |
+//! | its input delta / stop | kept / `web_search_call.searching` (the item stays open for its result) |
+//! | start server tool result | (`searching` if not yet) `web_search_call.completed` + `output_item.done` with the action: the query and the sources found |
+//! | citation | kept with its text part; at the part's stop, one `output_text.annotation.added` each (`url_citation`), before `output_text.done` |
 //! | `Finish` | close the message; `response.completed` or `response.incomplete` with every item and the usage |
 //! | `Error` | `response.failed` with `error: {code, message}` (alone when it comes before `Start`) |
 //! | `KeepAlive` | an SSE comment |
@@ -22,7 +26,10 @@
 //! carries `sequence_number` (0, 1, 2, …) and an `event:` line equal to its `type`. Codex
 //! dispatches tools from `output_item.done`, so that item is always complete.
 
-use crate::canonical::{BlockStart, Delta, Finish, Opaque, StreamEvent, ToolKind, Usage};
+use crate::canonical::{
+    BlockStart, Citation, Delta, Finish, Opaque, ServerToolCall, ServerToolResult, StreamEvent,
+    ToolKind, Usage,
+};
 use crate::error::ApiError;
 use crate::formats::{ResponseContext, StreamEncode, client_id};
 use crate::sse::{write_comment, write_json_event};
@@ -33,11 +40,12 @@ use super::namespace::Namespaces;
 use super::response_encode::{
     EMPTY_ARGUMENTS, call_item, call_prefix, item_id, message_item, reasoning_item,
 };
+use super::server_tools;
 use super::stop_reason;
 use super::usage;
 use super::wire::{
-    IncompleteDetailsOut, ItemEventOut, OutputContentOut, OutputItemEventOut, OutputItemOut,
-    PartOut, ReasoningItemOut, ResponseErrorOut, ResponseEventOut,
+    AnnotationOut, IncompleteDetailsOut, ItemEventOut, OutputContentOut, OutputItemEventOut,
+    OutputItemOut, PartOut, ReasoningItemOut, ResponseErrorOut, ResponseEventOut,
 };
 
 pub struct StreamEncoder {
@@ -90,11 +98,21 @@ enum OpenItem {
         /// Arguments (or custom input) so far.
         arguments: String,
     },
+    /// A `web_search_call`: its call and, once it came, its result.
+    Search {
+        id: String,
+        call: Option<ServerToolCall>,
+        result: Option<ServerToolResult>,
+        /// `web_search_call.searching` was written.
+        searching: bool,
+    },
 }
 
 struct OpenPart {
     refusal: bool,
     text: String,
+    /// The sources the part cites, written as annotations when it ends.
+    citations: Vec<Citation>,
 }
 
 impl StreamEncoder {
@@ -189,6 +207,28 @@ impl StreamEncoder {
             }
             BlockStart::Reasoning => self.open_reasoning(None, out),
             BlockStart::RedactedReasoning(opaque) => self.open_reasoning(Some(opaque.clone()), out),
+            BlockStart::ServerToolCall { id, kind } => {
+                let call = ServerToolCall {
+                    id: id.clone(),
+                    kind: *kind,
+                    input: String::new(),
+                };
+                self.open_search(Some(call), out);
+            }
+            BlockStart::ServerToolResult(result) => {
+                let answers_open = matches!(
+                    &self.open,
+                    Some(OpenItem::Search { call: Some(call), result: None, .. })
+                        if call.id == result.call_id
+                );
+                if !answers_open {
+                    self.open_search(None, out);
+                }
+                if let Some(OpenItem::Search { result: slot, .. }) = &mut self.open {
+                    *slot = Some((**result).clone());
+                }
+                self.close_item(out);
+            }
             BlockStart::ToolCall { id, name, kind } => {
                 self.close_item(out);
                 self.saw_tool_calls = true;
@@ -212,6 +252,39 @@ impl StreamEncoder {
                 });
             }
         }
+    }
+
+    /// Opens a `web_search_call` item (for a result that came without its call, `call` is
+    /// `None`).
+    fn open_search(&mut self, call: Option<ServerToolCall>, out: &mut Vec<u8>) {
+        self.close_item(out);
+        let id = item_id("ws", &self.response_id, self.output_index());
+        let added =
+            OutputItemOut::WebSearchCall(server_tools::search_item(id.clone(), None, None, false));
+        self.write_item("response.output_item.added", &added, out);
+        self.write_search_event("response.web_search_call.in_progress", &id, out);
+        self.open = Some(OpenItem::Search {
+            id,
+            call,
+            result: None,
+            searching: false,
+        });
+    }
+
+    /// One of the `response.web_search_call.*` progress events.
+    fn write_search_event(&mut self, kind: &'static str, item_id: &str, out: &mut Vec<u8>) {
+        let sequence_number = self.next_sequence();
+        write_json_event(
+            out,
+            Some(kind),
+            &ItemEventOut {
+                kind,
+                sequence_number,
+                item_id,
+                output_index: self.output.len(),
+                ..ItemEventOut::default()
+            },
+        );
     }
 
     /// Opens a reasoning item; a redacted block brings its state along.
@@ -261,7 +334,7 @@ impl StreamEncoder {
                 } else {
                     PartOut::OutputText {
                         text: "",
-                        annotations: [],
+                        annotations: &[],
                     }
                 }),
                 ..ItemEventOut::default()
@@ -270,6 +343,7 @@ impl StreamEncoder {
         *part = Some(OpenPart {
             refusal,
             text: String::new(),
+            citations: Vec::new(),
         });
     }
 
@@ -285,7 +359,21 @@ impl StreamEncoder {
                     *opaque = Some(signature.clone());
                 }
             }
-            Delta::ToolArguments(fragment) => self.arguments_delta(fragment, out),
+            Delta::ToolArguments(fragment) => match &mut self.open {
+                Some(OpenItem::Search {
+                    call: Some(call), ..
+                }) => call.input.push_str(fragment),
+                _ => self.arguments_delta(fragment, out),
+            },
+            Delta::Citation(citation) => {
+                if let Some(OpenItem::Message {
+                    part: Some(part), ..
+                }) = &mut self.open
+                    && !part.refusal
+                {
+                    part.citations.push((**citation).clone());
+                }
+            }
         }
     }
 
@@ -412,10 +500,16 @@ impl StreamEncoder {
     }
 
     fn block_stop(&mut self, out: &mut Vec<u8>) {
-        match &self.open {
+        match &mut self.open {
             Some(OpenItem::Message { .. }) => self.close_part(out),
             Some(OpenItem::Reasoning { .. } | OpenItem::Call { .. }) => self.close_item(out),
-            None => {}
+            // The call is made: the item waits for its result (or the next block).
+            Some(OpenItem::Search { id, searching, .. }) if !*searching => {
+                *searching = true;
+                let id = id.clone();
+                self.write_search_event("response.web_search_call.searching", &id, out);
+            }
+            Some(OpenItem::Search { .. }) | None => {}
         }
     }
 
@@ -429,6 +523,29 @@ impl StreamEncoder {
             return;
         };
         let content_index = content.len();
+        let chars = part.text.chars().count();
+        let annotations: Vec<AnnotationOut> = part
+            .citations
+            .iter()
+            .map(|citation| server_tools::annotation(citation, chars))
+            .collect();
+        for (annotation_index, annotation) in annotations.iter().enumerate() {
+            write_json_event(
+                out,
+                Some("response.output_text.annotation.added"),
+                &ItemEventOut {
+                    kind: "response.output_text.annotation.added",
+                    sequence_number: self.sequence,
+                    item_id: id,
+                    output_index,
+                    content_index: Some(content_index),
+                    annotation_index: Some(annotation_index),
+                    annotation: Some(annotation),
+                    ..ItemEventOut::default()
+                },
+            );
+            self.sequence += 1;
+        }
         let (done_kind, finished) = if part.refusal {
             (
                 "response.refusal.done",
@@ -439,18 +556,14 @@ impl StreamEncoder {
                 "response.output_text.done",
                 OutputContentOut::OutputText {
                     text: part.text,
-                    annotations: [],
+                    annotations,
                 },
             )
         };
         let (text, part_out) = match &finished {
-            OutputContentOut::OutputText { text, .. } => (
-                text.as_str(),
-                PartOut::OutputText {
-                    text,
-                    annotations: [],
-                },
-            ),
+            OutputContentOut::OutputText { text, annotations } => {
+                (text.as_str(), PartOut::OutputText { text, annotations })
+            }
             OutputContentOut::Refusal { refusal } => {
                 (refusal.as_str(), PartOut::Refusal { refusal })
             }
@@ -541,6 +654,23 @@ impl StreamEncoder {
             OpenItem::Message { id, content, .. } => {
                 OutputItemOut::Message(message_item(id, "completed", content))
             }
+            OpenItem::Search {
+                id,
+                call,
+                result,
+                searching,
+            } => {
+                if !searching {
+                    self.write_search_event("response.web_search_call.searching", &id, out);
+                }
+                self.write_search_event("response.web_search_call.completed", &id, out);
+                OutputItemOut::WebSearchCall(server_tools::search_item(
+                    id,
+                    call.as_ref(),
+                    result.as_ref(),
+                    true,
+                ))
+            }
             OpenItem::Call {
                 id,
                 call_id,
@@ -601,7 +731,9 @@ impl StreamEncoder {
                             ..ItemEventOut::default()
                         },
                     ),
-                    OutputItemOut::Reasoning(_) | OutputItemOut::Message(_) => {}
+                    OutputItemOut::Reasoning(_)
+                    | OutputItemOut::Message(_)
+                    | OutputItemOut::WebSearchCall(_) => {}
                 }
                 item
             }

@@ -9,6 +9,8 @@
 //! | `output_tokens` (reasoning included) | `output_tokens` |
 //! | `output_tokens_details.reasoning_tokens` | `reasoning_tokens` |
 //! | `total_tokens` | computed: input + output |
+//!
+//! Responses reports no search count: the decoders count the answer's `web_search_call` items.
 
 use super::wire::{InputTokensDetailsOut, OutputTokensDetailsOut, ResponseUsage, ResponseUsageOut};
 use crate::canonical::Usage;

@@ -218,6 +218,9 @@ pub struct ResponseCreateParamsOut<'a> {
     pub tool_choice: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
+    /// The most built-in (server) tool calls in the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tool_calls: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -284,6 +287,9 @@ pub enum InputItemParam<'a> {
         call_id: &'a str,
         output: ToolOutputParam<'a>,
     },
+    /// A past `web_search_call` item, sent back as the client sent it.
+    #[serde(untagged)]
+    Replayed(&'a Value),
 }
 
 /// A tool output: a string when it is text only, else an array of parts.
@@ -430,6 +436,14 @@ pub enum OutputItem {
         input: String,
         namespace: Option<String>,
     },
+    /// A web search OpenAI ran: `action` is `{"type": "search", "query", "queries"?,
+    /// "sources"?}`, `open_page` (`url`) or `find_in_page` (`url`, `pattern`).
+    WebSearchCall {
+        #[serde(default)]
+        id: String,
+        status: Option<String>,
+        action: Option<Value>,
+    },
     #[serde(other)]
     Other,
 }
@@ -441,10 +455,29 @@ pub enum OutputContent {
     OutputText {
         #[serde(default)]
         text: String,
+        #[serde(default)]
+        annotations: Vec<Annotation>,
     },
     Refusal {
         #[serde(default)]
         refusal: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// An `output_text` annotation. Only URL citations point at a web page; file citations and
+/// the rest land in `Other`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Annotation {
+    UrlCitation {
+        #[serde(default)]
+        start_index: usize,
+        #[serde(default)]
+        end_index: usize,
+        url: String,
+        title: Option<String>,
     },
     #[serde(other)]
     Other,
@@ -463,6 +496,8 @@ pub struct StreamEventWire {
     pub summary_index: Option<u64>,
     pub delta: Option<String>,
     pub part: Option<OutputContent>,
+    /// `response.output_text.annotation.added`.
+    pub annotation: Option<Annotation>,
     /// `error` events: `{"type":"error","code","message"}`, some servers nest it in `error`.
     pub code: Option<String>,
     pub message: Option<String>,
@@ -481,6 +516,28 @@ pub enum OutputItemOut {
     Message(MessageItemOut),
     FunctionCall(FunctionCallOut),
     CustomToolCall(CustomToolCallOut),
+    WebSearchCall(WebSearchCallOut),
+}
+
+/// A `web_search_call` item: `action` is absent while the search runs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WebSearchCallOut {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<Value>,
+}
+
+/// A `url_citation` annotation of an `output_text` part.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename = "url_citation")]
+pub struct AnnotationOut {
+    pub start_index: usize,
+    pub end_index: usize,
+    pub url: String,
+    pub title: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -533,8 +590,13 @@ pub struct CustomToolCallOut {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutputContentOut {
-    OutputText { text: String, annotations: [(); 0] },
-    Refusal { refusal: String },
+    OutputText {
+        text: String,
+        annotations: Vec<AnnotationOut>,
+    },
+    Refusal {
+        refusal: String,
+    },
 }
 
 /// `usage` as written to clients; every figure present (Codex requires integers).
@@ -660,13 +722,24 @@ pub struct ItemEventOut<'a> {
     pub part: Option<PartOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<[(); 0]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotation_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotation: Option<&'a AnnotationOut>,
 }
 
 /// The `part` of `content_part.*` and `reasoning_summary_part.*` events.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PartOut<'a> {
-    OutputText { text: &'a str, annotations: [(); 0] },
-    Refusal { refusal: &'a str },
-    SummaryText { text: &'a str },
+    OutputText {
+        text: &'a str,
+        annotations: &'a [AnnotationOut],
+    },
+    Refusal {
+        refusal: &'a str,
+    },
+    SummaryText {
+        text: &'a str,
+    },
 }

@@ -1,7 +1,7 @@
 //! Table tests of `decode_request`: every input form, the errors and their `param`, and the
 //! warnings for what is dropped.
 
-use crate::canonical::{FileRef, Vendor};
+use crate::canonical::{FileRef, ServerToolRecord, Vendor};
 use serde_json::json;
 
 use super::*;
@@ -95,7 +95,7 @@ fn claude_code_request() {
     assert_eq!(
         warnings.as_deref(),
         Some(
-            "dropped=context_management,content(image),content(search_result),content(server_tool_use),content(tool_reference)"
+            "dropped=context_management,content(image),content(search_result),content(tool_reference)"
         )
     );
     assert_eq!(request.model, "claude-opus-4-5");
@@ -137,10 +137,14 @@ fn claude_code_request() {
                 parameters: json!({"type": "object"}),
                 strict: None
             },
-            Tool::Builtin {
-                kind: "web_search_20250305".into(),
-                raw: json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 5})
-            },
+            Tool::Server(ServerTool {
+                max_uses: Some(5),
+                ..ServerTool::new(
+                    ServerToolKind::WebSearch,
+                    "web_search_20250305",
+                    json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 5})
+                )
+            }),
         ]
     );
     let base64 = |media_type: &str, data: &str| MediaSource::Base64 {
@@ -207,6 +211,11 @@ fn claude_code_request() {
                         redacted: false
                     }),
                     text("Running it."),
+                    Part::ServerTool(ServerToolRecord {
+                        vendor: Vendor::Anthropic,
+                        kind: ServerToolKind::WebSearch,
+                        raw: json!({"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}})
+                    }),
                     Part::ToolCall(ToolCall {
                         id: "toolu_01".into(),
                         name: "Bash".into(),

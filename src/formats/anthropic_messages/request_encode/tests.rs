@@ -16,6 +16,7 @@ fn target() -> UpstreamTarget {
         max_output_tokens: Some(64_000),
         reasoning: true,
         cache_breakpoints: false,
+        server_tools: None,
     }
 }
 
@@ -737,6 +738,7 @@ fn breakpoints_go_on_tools_system_and_both_ends_of_the_last_turn() {
     ];
     let on = UpstreamTarget {
         cache_breakpoints: true,
+        server_tools: None,
         ..target()
     };
     let (body, _) = encode_with(&chat, &on);
@@ -768,6 +770,7 @@ fn breakpoints_go_on_tools_system_and_both_ends_of_the_last_turn() {
 fn a_breakpoint_skips_thinking_and_a_first_turn_gets_one() {
     let on = UpstreamTarget {
         cache_breakpoints: true,
+        server_tools: None,
         ..target()
     };
     let (body, _) = encode_with(&request(vec![user(vec![text("Hi")])]), &on);

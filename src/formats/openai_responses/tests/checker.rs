@@ -11,6 +11,9 @@
 //! - `output_item.added` appends at `output_index == output.len()`; item events address an
 //!   existing item by `output_index` and its `item_id`; `content_part.added` precedes the
 //!   deltas of its part and `output_text.delta` addresses an `output_text` part (SDK asserts);
+//! - `output_text.annotation.added` appends to its part's `annotations` (at `annotation_index`);
+//! - a `web_search_call` is added `in_progress` without an action; its `web_search_call.*`
+//!   events address it, and its `done` item has a `status` and an `action`;
 //! - `reasoning_summary_text.delta` carries `summary_index` (Codex drops it otherwise);
 //! - `*.done` events repeat exactly what the deltas built; `output_item.done` of a call has a
 //!   non-empty `call_id` and `name` and the full arguments (Codex dispatches from it);
@@ -96,6 +99,10 @@ pub fn check_client_stream(bytes: &[u8]) -> Value {
                     Some("custom_tool_call") => assert_eq!(item["input"], ""),
                     Some("message") => assert_eq!(item["content"], Value::Array(vec![])),
                     Some("reasoning") => assert_eq!(item["summary"], Value::Array(vec![])),
+                    Some("web_search_call") => {
+                        assert_eq!(item["status"], "in_progress");
+                        assert!(item.get("action").is_none(), "no action before the search");
+                    }
                     other => panic!("unexpected item type {other:?}"),
                 }
                 output.push(item);
@@ -135,6 +142,31 @@ pub fn check_client_stream(bytes: &[u8]) -> Value {
                     "refusal"
                 };
                 assert_eq!(event[field], output[oi]["content"][ci][field], "{kind}");
+            }
+            "response.output_text.annotation.added" => {
+                let oi = addressed(&output);
+                let ci = event["content_index"].as_u64().expect("content_index") as usize;
+                let part = &mut output[oi]["content"][ci];
+                assert_eq!(part["type"], "output_text", "{kind}");
+                let annotations = part["annotations"].as_array_mut().expect("annotations");
+                assert_eq!(
+                    event["annotation_index"].as_u64(),
+                    Some(annotations.len() as u64),
+                    "annotation_index"
+                );
+                let annotation = event["annotation"].clone();
+                assert_eq!(annotation["type"], "url_citation", "{kind}");
+                assert!(
+                    annotation["start_index"].as_u64() <= annotation["end_index"].as_u64(),
+                    "{annotation}"
+                );
+                annotations.push(annotation);
+            }
+            "response.web_search_call.in_progress"
+            | "response.web_search_call.searching"
+            | "response.web_search_call.completed" => {
+                let oi = addressed(&output);
+                assert_eq!(output[oi]["type"], "web_search_call", "{kind}");
             }
             "response.content_part.done" => {
                 let oi = addressed(&output);
@@ -223,6 +255,13 @@ pub fn check_client_stream(bytes: &[u8]) -> Value {
                     }
                     Some("reasoning") => {
                         assert_eq!(item["summary"], output[oi]["summary"], "reasoning summary");
+                    }
+                    Some("web_search_call") => {
+                        assert!(
+                            matches!(item["status"].as_str(), Some("completed" | "failed")),
+                            "{item}"
+                        );
+                        assert!(item["action"]["type"].is_string(), "{item}");
                     }
                     other => panic!("unexpected item type {other:?}"),
                 }

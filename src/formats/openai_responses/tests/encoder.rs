@@ -76,6 +76,7 @@ fn constructed() -> Vec<(&'static str, ChatResponse)> {
         id: id.into(),
         model: "upstream-model".into(),
         blocks,
+        citations: Vec::new(),
         finish: Finish::new(reason),
         usage: Usage {
             input_tokens: Some(1200),

@@ -3,16 +3,18 @@
 //! and each stream folds to what its non-stream twin decodes to.
 
 use crate::canonical::{
-    Block, BlockStart, ChatResponse, Delta, Finish, FinishReason, Opaque, ReasoningPart,
-    StreamEvent, ToolCall, ToolKind, Usage, Vendor,
+    Block, BlockStart, ChatResponse, Citation, Delta, Finish, FinishReason, Opaque, ReasoningPart,
+    SearchHit, ServerToolKind, ServerToolOutcome, ServerToolResult, StreamEvent, ToolCall,
+    ToolKind, Usage, Vendor,
 };
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::openai_responses::decode_response;
 use crate::testing::{accumulate, decode_every_split, fixture};
 
-pub const STREAM_FIXTURES: [&str; 11] = [
+pub const STREAM_FIXTURES: [&str; 12] = [
     "text",
+    "web_search",
     "tools",
     "forced_tool",
     "custom_tool",
@@ -190,6 +192,7 @@ fn custom_and_namespaced_calls_and_signature_only_reasoning() {
                 kind: ToolKind::Function,
             }),
         ],
+        citations: Vec::new(),
         finish: Finish {
             reason: FinishReason::ToolUse,
             stop_sequence: None,
@@ -259,6 +262,87 @@ fn terminal_and_error_fixtures() {
     assert!(mid_stream.contains(&text(0, "Partial")));
     assert!(
         matches!(mid_stream.last(), Some(StreamEvent::Error(e)) if e.kind == ErrorKind::UpstreamFailed)
+    );
+}
+
+#[test]
+fn web_search_stream_events() {
+    let id = "ws_68c0ws0000000000000000000000000002";
+    let hit = |url: &str| SearchHit {
+        url: url.into(),
+        title: None,
+        page_age: None,
+        opaque: None,
+    };
+    let citation = |span: (usize, usize), quote: &str, url: &str, title: &str| Citation {
+        url: url.into(),
+        title: Some(title.into()),
+        cited_text: Some(quote.into()),
+        span: Some(span),
+        opaque: None,
+    };
+    assert_eq!(
+        stream("web_search"),
+        vec![
+            start(
+                "resp_68c0ws0000000000000000000000000001",
+                "gpt-5-2025-08-07"
+            ),
+            block(
+                0,
+                BlockStart::ServerToolCall {
+                    id: id.into(),
+                    kind: ServerToolKind::WebSearch,
+                }
+            ),
+            delta(
+                0,
+                Delta::ToolArguments(r#"{"query":"weather NYC today"}"#.into())
+            ),
+            stop(0),
+            block(
+                1,
+                BlockStart::ServerToolResult(Box::new(ServerToolResult {
+                    call_id: id.into(),
+                    kind: ServerToolKind::WebSearch,
+                    outcome: ServerToolOutcome::Hits(vec![
+                        hit("https://weather.example/nyc"),
+                        hit("https://news.example/nyc"),
+                    ]),
+                }))
+            ),
+            stop(1),
+            block(2, BlockStart::Text),
+            text(2, "Il fait 24°C à New York "),
+            delta(
+                2,
+                Delta::Citation(Box::new(citation(
+                    (8, 12),
+                    "24°C",
+                    "https://weather.example/nyc?utm_source=openai",
+                    "NYC weather"
+                )))
+            ),
+            text(2, "aujourd'hui, selon la météo."),
+            delta(
+                2,
+                Delta::Citation(Box::new(citation(
+                    (24, 51),
+                    "aujourd'hui, selon la météo",
+                    "https://news.example/nyc?utm_source=openai",
+                    "NYC news"
+                )))
+            ),
+            stop(2),
+            finish(
+                FinishReason::EndTurn,
+                "completed",
+                Usage {
+                    web_search_calls: Some(1),
+                    ..usage(8421, 0, 96, 0)
+                }
+            ),
+        ]
     );
 }
 

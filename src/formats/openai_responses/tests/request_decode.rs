@@ -1,7 +1,7 @@
 //! `decode_request` table tests: every input form Codex and the OpenAI SDK send, the errors
 //! (with `param`), and what is dropped with a warning.
 
-use crate::canonical::FileRef;
+use crate::canonical::{FileRef, ServerTool, ServerToolKind, ServerToolRecord};
 use serde_json::{Value, json};
 
 use crate::canonical::{
@@ -104,10 +104,7 @@ fn codex_request() {
         "text": {"verbosity": "low"}
     });
     let (request, warnings) = decode(body.clone());
-    assert_eq!(
-        warnings.as_deref(),
-        Some("dropped=input(web_search_call),text.verbosity")
-    );
+    assert_eq!(warnings.as_deref(), Some("dropped=text.verbosity"));
     assert_eq!(request.model, "gpt-5-codex");
     assert_eq!(request.system, vec!["You are Codex.".to_owned()]);
     assert_eq!(
@@ -152,12 +149,14 @@ fn codex_request() {
                 vec![text("Success.")],
                 ToolKind::Custom
             )]),
-            assistant(vec![call(
-                "call_3",
-                "web_run__run",
-                "{}",
-                ToolKind::Function
-            )]),
+            assistant(vec![
+                Part::ServerTool(ServerToolRecord {
+                    vendor: Vendor::OpenAi,
+                    kind: ServerToolKind::WebSearch,
+                    raw: body["input"][10].clone(),
+                }),
+                call("call_3", "web_run__run", "{}", ToolKind::Function)
+            ]),
             user(vec![result(
                 "call_3",
                 vec![
@@ -201,10 +200,14 @@ fn codex_request() {
                 description: Some("Exec.".into()),
                 format: None,
             },
-            Tool::Builtin {
-                kind: "web_search".into(),
-                raw: json!({"type": "web_search", "external_web_access": false}),
-            },
+            Tool::Server(ServerTool {
+                unmapped: vec!["external_web_access".into()],
+                ..ServerTool::new(
+                    ServerToolKind::WebSearch,
+                    "web_search",
+                    json!({"type": "web_search", "external_web_access": false}),
+                )
+            }),
         ]
     );
     assert_eq!(request.tool_choice, Some(ToolChoice::Auto));
@@ -643,7 +646,7 @@ fn tool_and_tool_choice_forms() {
         ),
         (
             json!({"type": "web_search_preview"}),
-            ToolChoice::Named("web_search_preview".into()),
+            ToolChoice::Named("web_search".into()),
             None,
         ),
         (

@@ -1,7 +1,7 @@
 //! `encode_request` table tests: the exact body for every canonical feature, and the warnings
 //! header for everything lossy.
 
-use crate::canonical::FileRef;
+use crate::canonical::{FileRef, ServerTool, ServerToolKind};
 use serde_json::{Value, json};
 
 use crate::canonical::{
@@ -22,6 +22,7 @@ fn target(reasoning: bool) -> UpstreamTarget {
         max_output_tokens: Some(128_000),
         reasoning,
         cache_breakpoints: false,
+        server_tools: None,
     }
 }
 
@@ -185,10 +186,11 @@ fn full_request() -> ChatRequest {
                     json!({"type": "grammar", "syntax": "lark", "definition": "start: x"}),
                 ),
             },
-            Tool::Builtin {
-                kind: "web_search".into(),
-                raw: json!({"type": "web_search", "search_context_size": "low"}),
-            },
+            Tool::Server(ServerTool::new(
+                ServerToolKind::WebSearch,
+                "web_search",
+                json!({"type": "web_search", "search_context_size": "low"}),
+            )),
         ],
         tool_choice: Some(ToolChoice::Named("get_weather".into())),
         parallel_tool_calls: Some(true),
@@ -257,7 +259,7 @@ fn every_canonical_feature() {
             "temperature": 0.7,
             "top_p": 0.95,
             "reasoning": {"effort": "high", "summary": "auto"},
-            "include": ["reasoning.encrypted_content"],
+            "include": ["reasoning.encrypted_content", "web_search_call.action.sources"],
             "text": {"format": {"type": "json_schema", "name": "answer", "schema": {"type": "object"}, "strict": true}},
             "user": "user-123",
             "prompt_cache_key": "conversation-7",
@@ -299,10 +301,14 @@ fn lossy_request_from_another_format() {
         top_k: Some(40),
         stop_sequences: vec!["\n\nHuman:".into()],
         tools: vec![
-            Tool::Builtin {
-                kind: "web_search_20250305".into(),
-                raw: json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 5}),
-            },
+            Tool::Server(ServerTool {
+                max_uses: Some(5),
+                ..ServerTool::new(
+                    ServerToolKind::WebSearch,
+                    "web_search_20250305",
+                    json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 5}),
+                )
+            }),
             Tool::Builtin {
                 kind: "bash_20250124".into(),
                 raw: json!({"type": "bash_20250124", "name": "bash"}),
@@ -318,7 +324,7 @@ fn lossy_request_from_another_format() {
         Some(
             "dropped=reasoning(not-replayable),content(input_image),tools(bash_20250124),stop,top_k,reasoning; \
              clamped=max_output_tokens(5->16); \
-             converted=tools(web_search_20250305->web_search),user(sha256)"
+             converted=user(sha256)"
         )
     );
     assert_eq!(
@@ -330,6 +336,8 @@ fn lossy_request_from_another_format() {
                 {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "a", "annotations": []}]}
             ],
             "tools": [{"type": "web_search"}],
+            "max_tool_calls": 5,
+            "include": ["web_search_call.action.sources"],
             "max_output_tokens": 16,
             "user": sha256_hex(request.user.as_deref().unwrap()),
             "store": false,
@@ -339,7 +347,13 @@ fn lossy_request_from_another_format() {
     // The same request to a reasoning model: the OpenAI state is replayed, effort converted.
     let (body, warnings) = encode(&request, &target(true));
     assert_eq!(body["reasoning"], json!({"effort": "high"}));
-    assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
+    assert_eq!(
+        body["include"],
+        json!([
+            "reasoning.encrypted_content",
+            "web_search_call.action.sources"
+        ])
+    );
     assert_eq!(
         body["input"][1],
         json!({"type": "reasoning", "summary": [{"type": "summary_text", "text": "openai thought"}], "encrypted_content": "gAAAA"})
@@ -349,7 +363,7 @@ fn lossy_request_from_another_format() {
         Some(
             "dropped=reasoning(not-replayable),content(input_image),tools(bash_20250124),stop,top_k; \
              clamped=max_output_tokens(5->16); \
-             converted=tools(web_search_20250305->web_search),user(sha256)"
+             converted=user(sha256)"
         )
     );
 }

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::canonical::{
-    BlockStart, Delta, Finish, FinishReason, Opaque, StreamEvent, ToolKind, Usage, Vendor,
+    BlockStart, Delta, Finish, FinishReason, Opaque, SearchHit, ServerToolKind, ServerToolOutcome,
+    ServerToolResult, StreamEvent, ToolKind, Usage, Vendor,
 };
 use crate::error::ErrorKind;
 use crate::format::WireFormat;
@@ -69,7 +70,8 @@ fn items_that_only_arrive_whole() {
                "content": [{"type": "output_text", "text": "whole"}, {"type": "refusal", "refusal": "no"}]}}),
         json!({"type": "response.output_item.done", "output_index": 1, "item": {"id": "rs_1", "type": "reasoning", "summary": [{"type": "summary_text", "text": "a"}, {"type": "summary_text", "text": "b"}], "encrypted_content": "enc"}}),
         json!({"type": "response.output_item.done", "output_index": 2, "item": {"id": "fc_1", "type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"x\":1}", "namespace": "ns"}}),
-        json!({"type": "response.output_item.done", "output_index": 3, "item": {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": {"type": "search"}}}),
+        json!({"type": "response.output_item.done", "output_index": 3, "item": {"id": "ws_1", "type": "web_search_call", "status": "completed",
+               "action": {"type": "search", "query": "q", "sources": [{"type": "url", "url": "https://a.example"}]}}}),
         json!({"type": "response.output_item.done", "output_index": 4, "item": {"id": "rs_2", "type": "reasoning", "summary": []}}),
         completed(),
     ]);
@@ -112,7 +114,42 @@ fn items_that_only_arrive_whole() {
             },
             delta(3, Delta::ToolArguments("{\"x\":1}".into())),
             StreamEvent::BlockStop { index: 3 },
-            end(FinishReason::ToolUse),
+            StreamEvent::BlockStart {
+                index: 4,
+                block: BlockStart::ServerToolCall {
+                    id: "ws_1".into(),
+                    kind: ServerToolKind::WebSearch
+                }
+            },
+            delta(4, Delta::ToolArguments("{\"query\":\"q\"}".into())),
+            StreamEvent::BlockStop { index: 4 },
+            StreamEvent::BlockStart {
+                index: 5,
+                block: BlockStart::ServerToolResult(Box::new(ServerToolResult {
+                    call_id: "ws_1".into(),
+                    kind: ServerToolKind::WebSearch,
+                    outcome: ServerToolOutcome::Hits(vec![SearchHit {
+                        url: "https://a.example".into(),
+                        title: None,
+                        page_age: None,
+                        opaque: None,
+                    }]),
+                }))
+            },
+            StreamEvent::BlockStop { index: 5 },
+            StreamEvent::Finish {
+                finish: Finish {
+                    reason: FinishReason::ToolUse,
+                    stop_sequence: None,
+                    raw: Some("completed".into()),
+                },
+                usage: Usage {
+                    input_tokens: Some(5),
+                    output_tokens: Some(2),
+                    web_search_calls: Some(1),
+                    ..Usage::default()
+                },
+            },
         ]
     );
 }
