@@ -40,6 +40,8 @@
 //! Every sum saturates: no client-chosen figure can wrap a counter.
 
 pub mod allowance;
+pub mod calendar;
+pub mod cost;
 pub mod headers;
 mod meter;
 mod reservation;
