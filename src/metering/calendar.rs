@@ -148,6 +148,12 @@ const ZONES: &[(&str, i32, Dst)] = &[
     ("Pacific/Auckland", 720, Dst::Nz),
 ];
 
+impl Default for Zone {
+    fn default() -> Zone {
+        Zone::UTC
+    }
+}
+
 impl Zone {
     pub const UTC: Zone = Zone {
         offset_minutes: 0,

@@ -93,6 +93,9 @@ mod tests {
                 concurrency: 2,
                 window_ms: 3_600_000,
                 window_tokens: 5000,
+                unit: crate::metering::cost::Unit::Tokens,
+                calendar: None,
+                zone: crate::metering::calendar::Zone::UTC,
             },
             now_ms: 1_000_000,
             window_start_ms: 1_000_000,
@@ -105,6 +108,9 @@ mod tests {
             tokens_reset_ms: 1_030_000,
             in_flight: 1,
             slots_held: 1,
+            window_used_cost: 0,
+            credits: Default::default(),
+            in_flight_cost: 0,
             set_aside: SetAside::default(),
         };
         let headers = limit_headers(&snapshot);
