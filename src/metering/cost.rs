@@ -118,6 +118,18 @@ impl Tariff {
     }
 }
 
+/// Picodollars as dollars for messages: `$0.0125`, `$5`, at most six decimals (rounded up,
+/// and a non-zero amount never shows as `$0`).
+pub fn usd_text(pico: u64) -> String {
+    let micro = pico.div_ceil(1_000_000);
+    let (whole, fraction) = (micro / 1_000_000, micro % 1_000_000);
+    if fraction == 0 {
+        return format!("${whole}");
+    }
+    let digits = format!("{fraction:06}");
+    format!("${whole}.{}", digits.trim_end_matches('0'))
+}
+
 /// What `tokens` cost at `row`'s prices, the multiplier applied (the final charge of a call).
 pub fn charge(row: &PriceRow, tokens: &Tokens, multiplier_ppm: u64) -> u64 {
     with_multiplier(cost(row, tokens).total(), multiplier_ppm)
@@ -254,6 +266,15 @@ mod tests {
             (expected * 5).div_ceil(4)
         );
         assert_eq!(with_multiplier(3, 1_500_000), 5);
+    }
+
+    #[test]
+    fn dollars_for_messages() {
+        assert_eq!(usd_text(0), "$0");
+        assert_eq!(usd_text(5_000_000_000_000), "$5");
+        assert_eq!(usd_text(12_500_000_000), "$0.0125");
+        assert_eq!(usd_text(1), "$0.000001", "never $0 for a charge");
+        assert_eq!(usd_text(1_234_567_890_123), "$1.234568");
     }
 
     #[test]
