@@ -24,7 +24,6 @@ pub fn usage_json(config: &Config, snapshot: &Snapshot) -> Value {
     let (limits_json, window_json, minute_json) = match limits.unit {
         Unit::Tokens => (
             json!({
-                "unit": "tokens",
                 "rpm": limits.rpm,
                 "tpm": limits.tpm,
                 "concurrency": limits.concurrency,
@@ -45,7 +44,6 @@ pub fn usage_json(config: &Config, snapshot: &Snapshot) -> Value {
         ),
         Unit::Usd => (
             json!({
-                "unit": "usd",
                 "rpm": limits.rpm,
                 "usd_per_minute": (limits.tpm != u64::MAX).then(|| usd(limits.tpm)),
                 "concurrency": limits.concurrency,
@@ -76,6 +74,7 @@ pub fn usage_json(config: &Config, snapshot: &Snapshot) -> Value {
     };
     json!({
         "plan": snapshot.plan,
+        "unit": limits.unit,
         "limits": limits_json,
         "window": window_json,
         "minute": minute_json,

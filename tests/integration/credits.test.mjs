@@ -104,7 +104,7 @@ describe("plans in dollars", () => {
     assert.match(body.error.message, /quota of \$0\.005 per 1h window has \$[\d.]+ left/);
     assert.match(body.error.message, /resets at \d{4}-\d\d-\d\dT/);
     const usage = await gateway.settled(key);
-    assert.equal(usage.limits.unit, "usd");
+    assert.equal(usage.unit, "usd");
     assert.equal(usage.limits.window_usd, "0.005");
     // ⌈156.75 µ$ × 1.5⌉ per call, exactly, and never more than the window.
     const perCall = (CALL_PICO * 3n + 1n) / 2n;
