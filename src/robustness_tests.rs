@@ -324,6 +324,9 @@ fn the_meter_saturates_on_any_figures() {
             concurrency: pick(&mut rng),
             window_ms: pick(&mut rng),
             window_tokens: pick(&mut rng),
+            unit: crate::metering::cost::Unit::Tokens,
+            calendar: None,
+            zone: crate::metering::calendar::Zone::UTC,
         };
         let mut meter = Meter::new("p");
         let mut now = pick(&mut rng) / 2;
@@ -339,6 +342,11 @@ fn the_meter_saturates_on_any_figures() {
                         output_tokens: pick(&mut rng),
                         min_output_tokens: pick(&mut rng),
                         instant: rng.below(5) == 0,
+                        tariff: (rng.below(2) == 0).then(|| crate::metering::cost::Tariff {
+                            input: pick(&mut rng),
+                            output: pick(&mut rng),
+                            multiplier_ppm: pick(&mut rng),
+                        }),
                     };
                     let (decision, _) =
                         meter.admit(&request, &limits, true, now, pick(&mut rng), "d");
@@ -360,6 +368,7 @@ fn the_meter_saturates_on_any_figures() {
                     let charged = Charged {
                         input_tokens: pick(&mut rng),
                         output_tokens: pick(&mut rng),
+                        cost: pick(&mut rng),
                     };
                     meter.settle(&id, charged, &limits, now, "d");
                 }

@@ -21,6 +21,9 @@ use std::fmt;
 use crate::canonical::ServerToolKind;
 use crate::format::WireFormat;
 use crate::formats::{MaxTokensParam, MissingServerTools, ServerTools, UpstreamFeatures};
+use crate::metering::calendar::{Period, Zone};
+use crate::metering::cost::{PPM, Unit};
+use crate::pricing::{PER_MTOK, parse_rate};
 use crate::resilience::CircuitPolicy;
 use crate::resilience::budget::RetryPolicy;
 use duration::parse_duration_ms;
@@ -177,12 +180,24 @@ pub struct Model {
 pub struct Plan {
     pub id: String,
     pub rpm: u64,
+    /// The per-minute limit, in the plan's unit (tokens, or picodollars for a plan in USD).
     pub tpm: u64,
     pub concurrency: u64,
+    /// A rolling window's length (for a calendar window, its nominal length: a day, a week,
+    /// 31 days).
     pub window_ms: u64,
-    /// The window as the operator wrote it (`"5h"`), for display.
+    /// The window as the operator wrote it (`"5h"`, `"monthly"`), for display.
     pub window: String,
+    /// The window's quota, in the plan's unit.
     pub window_tokens: u64,
+    /// What the window and the per-minute limit count.
+    pub unit: Unit,
+    /// Calendar windows: the period (rolling windows: `None`).
+    pub calendar: Option<Period>,
+    /// The zone of calendar windows and spend limits.
+    pub zone: Zone,
+    /// Charges in dollars are multiplied by this, in parts per million.
+    pub multiplier_ppm: u64,
     /// Model ids or globs; `["*"]` when the operator gave none.
     pub models: Vec<String>,
     /// The smallest output limit a call is run with when the window or minute cannot cover
@@ -382,7 +397,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         .plans
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| validate_plan(i, p, &raw.plans, &mut check))
+        .filter_map(|(i, p)| validate_plan(i, p, &raw.plans, &models, &mut check))
         .collect();
     if raw.providers.is_empty() {
         check.error("providers", "", "at least one provider is required");
@@ -735,6 +750,7 @@ fn validate_plan(
     index: usize,
     raw: &RawPlan,
     all: &[RawPlan],
+    models_configured: &[Model],
     check: &mut Checker,
 ) -> Option<Plan> {
     let entry = entry_name("plans", index, &raw.id);
@@ -744,23 +760,127 @@ fn validate_plan(
     } else if all.iter().take(index).any(|p| p.id == raw.id) {
         check.error(&entry, "id", "another plan has this id");
     }
-    for (field, value) in [
-        ("rpm", raw.rpm),
-        ("tpm", raw.tpm),
-        ("concurrency", raw.concurrency),
-        ("window_tokens", raw.window_tokens),
-    ] {
+    for (field, value) in [("rpm", raw.rpm), ("concurrency", raw.concurrency)] {
         if value == 0 {
             check.error(&entry, field, "must be greater than 0");
         }
     }
-    let window_ms = parse_duration_ms(&raw.window);
+    let unit = match raw.unit.as_deref().map(str::trim) {
+        None | Some("tokens") => Unit::Tokens,
+        Some("usd") => Unit::Usd,
+        Some(other) => {
+            check.error(
+                &entry,
+                "unit",
+                format!("{other:?} is not \"tokens\" or \"usd\""),
+            );
+            Unit::Tokens
+        }
+    };
+    let usd = |check: &mut Checker, field: &str, value: f64| -> u64 {
+        match parse_rate(value, crate::pricing::PICO_PER_USD) {
+            Some(pico) if pico > 0 => pico,
+            _ => {
+                check.error(
+                    &entry,
+                    field,
+                    "must be a positive number of dollars with at most 12 decimals",
+                );
+                0
+            }
+        }
+    };
+    let (tpm, window_tokens) = match unit {
+        Unit::Tokens => {
+            let mut required = |field: &str, value: Option<u64>| match value {
+                Some(0) => {
+                    check.error(&entry, field, "must be greater than 0");
+                    0
+                }
+                Some(v) => v,
+                None => {
+                    check.error(&entry, field, "is required for a plan in tokens");
+                    0
+                }
+            };
+            let tpm = required("tpm", raw.tpm);
+            let window = required("window_tokens", raw.window_tokens);
+            for (field, given) in [
+                ("window_usd", raw.window_usd.is_some()),
+                ("usd_per_minute", raw.usd_per_minute.is_some()),
+            ] {
+                if given {
+                    check.error(&entry, field, "is for plans with `unit = \"usd\"`");
+                }
+            }
+            (tpm, window)
+        }
+        Unit::Usd => {
+            let window = match raw.window_usd {
+                Some(value) => usd(check, "window_usd", value),
+                None => {
+                    check.error(&entry, "window_usd", "is required for a plan in usd");
+                    0
+                }
+            };
+            let per_minute = raw
+                .usd_per_minute
+                .map_or(u64::MAX, |value| usd(check, "usd_per_minute", value));
+            for (field, given) in [
+                ("tpm", raw.tpm.is_some()),
+                ("window_tokens", raw.window_tokens.is_some()),
+            ] {
+                if given {
+                    check.error(
+                        &entry,
+                        field,
+                        "is for plans in tokens; a plan in usd has `window_usd` and `usd_per_minute`",
+                    );
+                }
+            }
+            (per_minute, window)
+        }
+    };
+    let multiplier_ppm = match raw.multiplier {
+        None => PPM,
+        Some(value) => match parse_rate(value, PER_MTOK) {
+            Some(ppm) if ppm > 0 => ppm,
+            _ => {
+                check.error(
+                    &entry,
+                    "multiplier",
+                    "must be a positive number with at most 6 decimals",
+                );
+                PPM
+            }
+        },
+    };
+    let zone = match &raw.time_zone {
+        None => Zone::UTC,
+        Some(name) => Zone::parse(name).unwrap_or_else(|| {
+            check.error(
+                &entry,
+                "time_zone",
+                format!(
+                    "{name:?} is not a time zone this gateway knows (an IANA name such as \"Europe/Paris\", or an offset such as \"UTC+05:30\")"
+                ),
+            );
+            Zone::UTC
+        }),
+    };
+    let calendar = Period::parse(&raw.window);
+    let window_ms = match calendar {
+        Some(Period::Day) => Some(86_400_000),
+        Some(Period::Week) => Some(7 * 86_400_000),
+        Some(Period::Month) => Some(31 * 86_400_000),
+        None => parse_duration_ms(&raw.window),
+    };
     if window_ms.is_none() {
         check.error(
             &entry,
             "window",
             format!(
-                "{:?} is not a duration like \"5h\" or \"1h30m\"",
+                "{:?} is not a duration like \"5h\" or \"1h30m\", or \"daily\", \"weekly\", \"monthly\"",
                 raw.window
             ),
         );
@@ -769,6 +889,22 @@ fn validate_plan(
     for (i, pattern) in models.iter().enumerate() {
         if pattern.trim().is_empty() {
             check.error(&entry, &format!("models[{i}]"), "must not be empty");
+        }
+    }
+    // A plan in dollars must be able to price every call it admits.
+    if unit == Unit::Usd {
+        let unpriced = models_configured
+            .iter()
+            .find(|m| m.prices.is_empty() && models.iter().any(|p| glob_match(p, &m.id)));
+        if let Some(model) = unpriced {
+            check.error(
+                &entry,
+                "models",
+                format!(
+                    "includes model {:?}, which has no price: a plan in usd can only include priced models",
+                    model.id
+                ),
+            );
         }
     }
     let min_output_tokens = raw.min_output_tokens.unwrap_or(DEFAULT_MIN_OUTPUT_TOKENS);
@@ -801,11 +937,15 @@ fn validate_plan(
     (check.errors.len() == before).then(|| Plan {
         id: raw.id.clone(),
         rpm: raw.rpm,
-        tpm: raw.tpm,
+        tpm,
         concurrency: raw.concurrency,
         window_ms,
         window: raw.window.clone(),
-        window_tokens: raw.window_tokens,
+        window_tokens,
+        unit,
+        calendar,
+        zone,
+        multiplier_ppm,
         models,
         min_output_tokens,
         features,

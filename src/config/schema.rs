@@ -146,10 +146,24 @@ pub struct RawModel {
 pub struct RawPlan {
     pub id: String,
     pub rpm: u64,
-    pub tpm: u64,
+    /// Tokens per minute (plans in tokens).
+    pub tpm: Option<u64>,
     pub concurrency: u64,
+    /// A rolling duration (`"5h"`), or a calendar period: `"daily"`, `"weekly"`, `"monthly"`.
     pub window: String,
-    pub window_tokens: u64,
+    /// The window's quota in tokens (plans in tokens).
+    pub window_tokens: Option<u64>,
+    /// What the window and the per-minute limit count: `"tokens"` (default) or `"usd"`.
+    pub unit: Option<String>,
+    /// The window's quota in US dollars (plans in `usd`).
+    pub window_usd: Option<f64>,
+    /// US dollars per minute (plans in `usd`; no per-minute limit when absent).
+    pub usd_per_minute: Option<f64>,
+    /// What every charge in dollars is multiplied by (resale margin; default 1).
+    pub multiplier: Option<f64>,
+    /// The time zone of calendar windows and of keys' daily and monthly spend limits: an IANA
+    /// name the gateway knows or a fixed offset (`"UTC+05:30"`); default UTC.
+    pub time_zone: Option<String>,
     pub models: Option<Vec<String>>,
     /// When what is left of the window or the minute cannot cover a call's whole output
     /// limit, the call runs with a lower limit if at least this much is left for the answer,

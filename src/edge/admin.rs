@@ -15,7 +15,7 @@ use worker::{Env, Method, Request, Response, Result};
 
 use super::http;
 use super::keystore::KeyStore;
-use super::meter_client::{History, IdentityBody, MeterClient};
+use super::meter_client::{CreditsBody, History, IdentityBody, MeterClient};
 use super::random;
 use super::state;
 use super::usage::usage_json;
@@ -24,8 +24,25 @@ use crate::config::glob::glob_match;
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::keys::{self, KeyRecord, KeyStatus};
+use crate::metering::cost::Unit;
 use crate::policy::{self, Metadata};
+use crate::pricing::{PICO_PER_USD, parse_rate, usd_string};
 use crate::time::rfc3339;
+
+/// Picodollars as the API writes dollars: an exact decimal string.
+fn usd(pico: u64) -> Value {
+    Value::String(usd_string(u128::from(pico)))
+}
+
+/// Dollars from a request body as picodollars; `param` names the field in the error.
+fn pico_of(dollars: f64, param: &str) -> std::result::Result<u64, ApiError> {
+    parse_rate(dollars.abs(), PICO_PER_USD).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "`{param}` must be a number of dollars with at most 12 decimals"
+        ))
+        .with_param(param)
+    })
+}
 
 pub async fn handle(mut req: Request, env: &Env, path: &str, request_id: &str) -> Result<Response> {
     // The request log's reports (`/admin/log`, `/admin/usage`, as JSON or CSV).
@@ -60,8 +77,9 @@ async fn route(req: &mut Request, env: &Env, path: &str) -> Answer {
         (Method::Patch, ["keys", id]) => update(req, env, config, &store, id).await,
         (Method::Delete, ["keys", id]) => revoke(env, &store, id).await,
         (Method::Get, ["keys", id, "usage"]) => usage(env, &store, id).await,
+        (Method::Post, ["keys", id, "balance"]) => balance(req, env, &store, id).await,
         (Method::Get, ["plans"]) => Ok((200, plans(config))),
-        (_, ["keys"] | ["keys", _] | ["keys", _, "usage"]) => Err(ApiError::new(
+        (_, ["keys"] | ["keys", _] | ["keys", _, "usage" | "balance"]) => Err(ApiError::new(
             ErrorKind::MethodNotAllowed,
             "method not allowed on this admin path",
         )),
@@ -78,6 +96,10 @@ fn plans(config: &Config) -> Value {
             json!({
                 "id": p.id, "rpm": p.rpm, "tpm": p.tpm, "concurrency": p.concurrency,
                 "window": p.window, "window_tokens": p.window_tokens, "models": p.models,
+                "unit": p.unit,
+                "window_usd": (p.unit == Unit::Usd).then(|| usd(p.window_tokens)),
+                "usd_per_minute": (p.unit == Unit::Usd && p.tpm != u64::MAX).then(|| usd(p.tpm)),
+                "multiplier": usd_string(u128::from(p.multiplier_ppm) * 1_000_000),
             })
         })
         .collect();
@@ -344,6 +366,95 @@ struct UpdateBody {
     allowed_ips: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
     metadata: Option<Option<Metadata>>,
+    /// The key's spend limits (kept by its Durable Object, not in KV).
+    spend_limit: Option<SpendLimitBody>,
+}
+
+/// `{"daily_usd": 2, "monthly_usd": null}`: a number sets a limit, `null` removes it, an
+/// absent field leaves it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpendLimitBody {
+    #[serde(default, deserialize_with = "present_f64")]
+    daily_usd: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present_f64")]
+    monthly_usd: Option<Option<f64>>,
+}
+
+fn present_f64<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(deserializer).map(Some)
+}
+
+/// A limit change in picodollars (a limit must be positive).
+fn limit_change(
+    value: Option<Option<f64>>,
+    param: &str,
+) -> std::result::Result<Option<Option<u64>>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(dollars)) if dollars > 0.0 => Ok(Some(Some(pico_of(dollars, param)?))),
+        Some(Some(_)) => {
+            Err(ApiError::invalid(format!("`{param}` must be greater than 0")).with_param(param))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalanceBody {
+    /// Dollars to add (negative: to take off).
+    add_usd: Option<f64>,
+    /// The key no longer pays from a balance.
+    #[serde(default)]
+    remove: bool,
+}
+
+/// `POST /admin/keys/{id}/balance`: tops up (or removes) the key's prepaid balance.
+async fn balance(req: &mut Request, env: &Env, store: &KeyStore, id: &str) -> Answer {
+    let body: BalanceBody = read_json(req).await?;
+    let record = find(store, id).await?;
+    if !state::metering_enabled(env) {
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
+            "metering is switched off",
+        ));
+    }
+    if body.add_usd.is_none() && !body.remove {
+        return Err(
+            ApiError::invalid("give `add_usd` (dollars) or `remove: true`").with_param("add_usd"),
+        );
+    }
+    let add = match body.add_usd {
+        None => None,
+        Some(dollars) => {
+            let pico = i64::try_from(pico_of(dollars, "add_usd")?)
+                .map_err(|_| ApiError::invalid("`add_usd` is too large").with_param("add_usd"))?;
+            Some(if dollars < 0.0 { -pico } else { pico })
+        }
+    };
+    let credits = MeterClient::for_key(env, &record.id)
+        .map_err(storage)?
+        .set_credits(&CreditsBody {
+            add_balance_pico: add,
+            remove_balance: body.remove,
+            ..CreditsBody::default()
+        })
+        .await
+        .map_err(storage)?;
+    Ok((
+        200,
+        json!({
+            "id": record.id,
+            "balance": credits.balance.map(|b| json!({
+                "added_usd": usd(b.added_pico),
+                "spent_usd": usd(b.spent_pico),
+                "remaining_usd": usd(b.remaining_pico()),
+            })),
+        }),
+    ))
 }
 
 async fn update(
@@ -358,6 +469,22 @@ async fn update(
     if let Some(plan) = &body.plan {
         known_plan(config, plan)?;
     }
+    let limits = match &body.spend_limit {
+        Some(limits) => {
+            if !state::metering_enabled(env) {
+                return Err(ApiError::new(
+                    ErrorKind::NotFound,
+                    "metering is switched off",
+                ));
+            }
+            Some(CreditsBody {
+                daily_limit_pico: limit_change(limits.daily_usd, "spend_limit.daily_usd")?,
+                monthly_limit_pico: limit_change(limits.monthly_usd, "spend_limit.monthly_usd")?,
+                ..CreditsBody::default()
+            })
+        }
+        None => None,
+    };
     if record.status == KeyStatus::Revoked && body.status.is_some_and(|s| s != KeyStatus::Revoked) {
         return Err(
             ApiError::invalid("a revoked key cannot be re-enabled; create a new key")
@@ -386,6 +513,15 @@ async fn update(
     }
     if let Some(status) = body.status {
         record.status = status;
+    }
+    // Everything is validated: the spend limits (kept by the key's object) are written with
+    // the record, never on their own before a later field is refused.
+    if let Some(change) = &limits {
+        MeterClient::for_key(env, &record.id)
+            .map_err(storage)?
+            .set_credits(change)
+            .await
+            .map_err(storage)?;
     }
     apply(env, store, &record).await?;
     Ok((200, public(&record)))
@@ -442,6 +578,7 @@ async fn usage(env: &Env, store: &KeyStore, id: &str) -> Answer {
                     "output_tokens": m.output_tokens,
                     "total_tokens": m.input_tokens + m.output_tokens,
                     "requests": m.requests,
+                    "cost_usd": usd(m.cost_pico),
                 }),
             );
         }
@@ -455,6 +592,7 @@ async fn usage(env: &Env, store: &KeyStore, id: &str) -> Answer {
                 "started_at": rfc3339(w.start_ms),
                 "resets_at": rfc3339(w.end_ms),
                 "used_tokens": w.used_tokens,
+                "used_usd": usd(w.used_cost_pico),
                 "models": models(&w.models),
             })
         })

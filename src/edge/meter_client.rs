@@ -6,6 +6,7 @@
 //! | settle | `POST /settle` | [`SettleBody`] (the final charge) → `{}` |
 //! | checkpoint | `POST /checkpoint` | [`CheckpointBody`] (progress, renewing the lease) → `{}` |
 //! | identity | `POST /identity` | [`IdentityBody`] → [`Identity`] |
+//! | credits | `POST /credits` | [`CreditsBody`] (balance top-up, spend limits) → `Credits` |
 //! | usage | `GET /usage` | → [`UsageBody`] |
 //! | history | `GET /history` | → [`History`] |
 
@@ -16,6 +17,7 @@ use worker::{Env, Method, Request, RequestInit, Result, Stub};
 
 use crate::keys::KeyStatus;
 use crate::metering::allowance::Isolate;
+use crate::metering::credits::Credits;
 use crate::metering::{AdmitRequest, Decision, Progress, Refusal, Snapshot};
 
 pub const DO_BINDING: &str = "KEY_METER";
@@ -42,7 +44,7 @@ pub struct RegisterBody {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Registered {
-    Ok(Snapshot),
+    Ok(Box<Snapshot>),
     Refused(Refusal),
 }
 
@@ -52,6 +54,41 @@ pub struct SettleBody {
     pub id: String,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// The call's cost in picodollars at its serving route's prices, the plan's multiplier
+    /// applied (`None`: unknown; the meter charges the worst case it reserved at).
+    #[serde(default)]
+    pub cost_pico: Option<u64>,
+}
+
+/// An admin change to a key's balance or spend limits (absent fields stay as they are).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct CreditsBody {
+    /// Picodollars to add to the balance (negative: to take off); creates the balance.
+    #[serde(default)]
+    pub add_balance_pico: Option<i64>,
+    /// The key no longer pays from a balance.
+    #[serde(default)]
+    pub remove_balance: bool,
+    /// `Some(None)` (sent as `null`) removes the limit; absent, it stays.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub daily_limit_pico: Option<Option<u64>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub monthly_limit_pico: Option<Option<u64>>,
+}
+
+/// A field that is present, possibly `null` (absent fields take the default, `None`).
+pub fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(deserializer).map(Some)
 }
 
 /// A call's progress so far.
@@ -95,6 +132,8 @@ pub struct ModelUsage {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub requests: u64,
+    #[serde(default)]
+    pub cost_pico: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +141,8 @@ pub struct WindowUsage {
     pub start_ms: u64,
     pub end_ms: u64,
     pub used_tokens: u64,
+    #[serde(default)]
+    pub used_cost_pico: u64,
     pub models: Vec<ModelUsage>,
 }
 
@@ -160,6 +201,11 @@ impl MeterClient {
     pub async fn extend(&self, body: &ExtendBody) -> Result<bool> {
         let answer: serde_json::Value = self.call(Method::Post, "extend", Some(body)).await?;
         Ok(answer.get("extended").and_then(serde_json::Value::as_bool) == Some(true))
+    }
+
+    /// Changes the key's balance or spend limits; answers its credits.
+    pub async fn set_credits(&self, body: &CreditsBody) -> Result<Credits> {
+        self.call(Method::Post, "credits", Some(body)).await
     }
 
     pub async fn set_identity(&self, body: &IdentityBody) -> Result<Identity> {

@@ -15,13 +15,15 @@ use worker::{
 };
 
 use super::meter_client::{
-    AdmitBody, CheckpointBody, DayUsage, ExtendBody, History, Identity, IdentityBody, ModelUsage,
-    RegisterBody, SettleBody, UsageBody, WindowUsage,
+    AdmitBody, CheckpointBody, CreditsBody, DayUsage, ExtendBody, History, Identity, IdentityBody,
+    ModelUsage, RegisterBody, SettleBody, UsageBody, WindowUsage,
 };
 use super::state;
 use crate::config::Config;
 use crate::keys::KeyStatus;
 use crate::metering::allowance::Allowance;
+use crate::metering::cost::Tariff;
+use crate::metering::credits::Balance;
 use crate::metering::{Change, Charged, Limits, Meter, Progress, Reservation, Window};
 use crate::time::utc_date;
 
@@ -76,11 +78,24 @@ impl DurableObject for KeyMeter {
             worker::console_error!("meter schema: {e}");
         }
         // Calls tables made before these columns existed get them.
-        for (column, declaration) in [
-            ("abandoned_input_tokens", "INTEGER NOT NULL DEFAULT 0"),
-            ("allowance", "TEXT"),
+        for (table, column, declaration) in [
+            (
+                "calls",
+                "abandoned_input_tokens",
+                "INTEGER NOT NULL DEFAULT 0",
+            ),
+            ("calls", "allowance", "TEXT"),
+            // Credits: the call's worst-case rates and its charge in picodollars, the window's
+            // and the history's cost.
+            ("calls", "rate_input", "INTEGER"),
+            ("calls", "rate_output", "INTEGER"),
+            ("calls", "multiplier_ppm", "INTEGER"),
+            ("calls", "charged_cost", "INTEGER"),
+            ("windows", "used_cost", "INTEGER NOT NULL DEFAULT 0"),
+            ("usage_window", "cost_pico", "INTEGER NOT NULL DEFAULT 0"),
+            ("usage_daily", "cost_pico", "INTEGER NOT NULL DEFAULT 0"),
         ] {
-            add_column_if_missing(&sql, "calls", column, declaration);
+            add_column_if_missing(&sql, table, column, declaration);
         }
         let old_table = sql
             .exec(
@@ -114,6 +129,7 @@ impl DurableObject for KeyMeter {
             "/extend" => self.extend(&body, now_ms),
             "/register" => self.register(&body, now_ms),
             "/identity" => self.identity(&body),
+            "/credits" => self.credits(&body, now_ms),
             "/usage" => self.usage(&body, now_ms),
             "/history" => self.history(now_ms),
             _ => return Response::error("unknown meter call", 404),
@@ -159,6 +175,9 @@ fn settling_limits(config: &Config, meter: &Meter) -> Limits {
                 .window
                 .map_or(0, |w| w.end_ms.saturating_sub(w.start_ms)),
             window_tokens: u64::MAX,
+            unit: crate::metering::cost::Unit::Tokens,
+            calendar: None,
+            zone: crate::metering::calendar::Zone::UTC,
         })
 }
 
@@ -277,6 +296,8 @@ impl KeyMeter {
             start_ms: f64,
             end_ms: f64,
             used_tokens: f64,
+            #[serde(default)]
+            used_cost: Option<f64>,
         }
         #[derive(Deserialize)]
         struct CallRow {
@@ -297,6 +318,14 @@ impl KeyMeter {
             provisional: f64,
             #[serde(default)]
             allowance: Option<String>,
+            #[serde(default)]
+            rate_input: Option<f64>,
+            #[serde(default)]
+            rate_output: Option<f64>,
+            #[serde(default)]
+            multiplier_ppm: Option<f64>,
+            #[serde(default)]
+            charged_cost: Option<f64>,
         }
         #[derive(Deserialize)]
         struct AllowanceRow {
@@ -325,13 +354,21 @@ impl KeyMeter {
                         meter.status = status;
                     }
                 }
+                "credits" => match serde_json::from_str(&pair.v) {
+                    Ok(credits) => meter.credits = credits,
+                    Err(e) => {
+                        return Err(worker::Error::RustError(format!(
+                            "the key's credits are unreadable: {e}"
+                        )));
+                    }
+                },
                 _ => {}
             }
         }
         meter.window = self
             .sql
             .exec(
-                "SELECT start_ms, end_ms, used_tokens FROM windows ORDER BY start_ms DESC LIMIT 1",
+                "SELECT start_ms, end_ms, used_tokens, used_cost FROM windows ORDER BY start_ms DESC LIMIT 1",
                 None,
             )?
             .to_array::<WindowRow>()?
@@ -341,6 +378,7 @@ impl KeyMeter {
                 start_ms: row.start_ms as u64,
                 end_ms: row.end_ms as u64,
                 used_tokens: row.used_tokens as u64,
+                used_cost: row.used_cost.unwrap_or(0.0) as u64,
             });
         meter.reservations = self
             .sql
@@ -365,11 +403,20 @@ impl KeyMeter {
                     (Some(input), Some(output)) => Some(Charged {
                         input_tokens: input as u64,
                         output_tokens: output as u64,
+                        cost: row.charged_cost.unwrap_or(0.0) as u64,
                     }),
                     _ => None,
                 },
                 provisional: row.provisional != 0.0,
                 allowance: row.allowance,
+                tariff: match (row.rate_input, row.rate_output, row.multiplier_ppm) {
+                    (Some(input), Some(output), Some(multiplier)) => Some(Tariff {
+                        input: input as u64,
+                        output: output as u64,
+                        multiplier_ppm: multiplier as u64,
+                    }),
+                    _ => None,
+                },
             })
             .collect();
         meter.allowances = self
@@ -398,9 +445,9 @@ impl KeyMeter {
         match change {
             Change::Window(window) => {
                 self.sql.exec(
-                    "INSERT INTO windows (start_ms, end_ms, used_tokens) VALUES (?, ?, ?)
-                     ON CONFLICT(start_ms) DO UPDATE SET end_ms = excluded.end_ms, used_tokens = excluded.used_tokens",
-                    vec![int(window.start_ms), int(window.end_ms), int(window.used_tokens)],
+                    "INSERT INTO windows (start_ms, end_ms, used_tokens, used_cost) VALUES (?, ?, ?, ?)
+                     ON CONFLICT(start_ms) DO UPDATE SET end_ms = excluded.end_ms, used_tokens = excluded.used_tokens, used_cost = excluded.used_cost",
+                    vec![int(window.start_ms), int(window.end_ms), int(window.used_tokens), int(window.used_cost)],
                 )?;
             }
             Change::Reservation(r) => {
@@ -410,7 +457,7 @@ impl KeyMeter {
                         .map_or(SqlStorageValue::Null, |c| int(pick(c)))
                 };
                 self.sql.exec(
-                    "INSERT OR REPLACE INTO calls (id, model, admitted_ms, window_start_ms, input_estimate_tokens, output_cap_tokens, reported_input_tokens, output_tokens, credit_output_tokens, lease_until_ms, charged_input_tokens, charged_output_tokens, provisional, abandoned_input_tokens, allowance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO calls (id, model, admitted_ms, window_start_ms, input_estimate_tokens, output_cap_tokens, reported_input_tokens, output_tokens, credit_output_tokens, lease_until_ms, charged_input_tokens, charged_output_tokens, provisional, abandoned_input_tokens, allowance, rate_input, rate_output, multiplier_ppm, charged_cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
                         r.id.as_str().into(),
                         r.model.as_str().into(),
@@ -429,6 +476,11 @@ impl KeyMeter {
                         r.allowance
                             .as_deref()
                             .map_or(SqlStorageValue::Null, Into::into),
+                        r.tariff.map_or(SqlStorageValue::Null, |t| int(t.input)),
+                        r.tariff.map_or(SqlStorageValue::Null, |t| int(t.output)),
+                        r.tariff
+                            .map_or(SqlStorageValue::Null, |t| int(t.multiplier_ppm)),
+                        charged(|c| c.cost),
                     ],
                 )?;
             }
@@ -446,18 +498,21 @@ impl KeyMeter {
                         SqlStorageValue::Integer(usage.input_tokens),
                         SqlStorageValue::Integer(usage.output_tokens),
                         int(u64::from(usage.new_request)),
+                        SqlStorageValue::Integer(usage.cost_pico),
                     ]
                 };
                 self.sql.exec(
-                    "INSERT INTO usage_window (window_start_ms, model, input_tokens, output_tokens, requests) VALUES (?, ?, ?, ?, ?)
+                    "INSERT INTO usage_window (window_start_ms, model, input_tokens, output_tokens, requests, cost_pico) VALUES (?, ?, ?, ?, ?, ?)
                      ON CONFLICT(window_start_ms, model) DO UPDATE SET input_tokens = input_tokens + excluded.input_tokens,
-                     output_tokens = output_tokens + excluded.output_tokens, requests = requests + excluded.requests",
+                     output_tokens = output_tokens + excluded.output_tokens, requests = requests + excluded.requests,
+                     cost_pico = cost_pico + excluded.cost_pico",
                     bindings(int(usage.window_start_ms)),
                 )?;
                 self.sql.exec(
-                    "INSERT INTO usage_daily (day, model, input_tokens, output_tokens, requests) VALUES (?, ?, ?, ?, ?)
+                    "INSERT INTO usage_daily (day, model, input_tokens, output_tokens, requests, cost_pico) VALUES (?, ?, ?, ?, ?, ?)
                      ON CONFLICT(day, model) DO UPDATE SET input_tokens = input_tokens + excluded.input_tokens,
-                     output_tokens = output_tokens + excluded.output_tokens, requests = requests + excluded.requests",
+                     output_tokens = output_tokens + excluded.output_tokens, requests = requests + excluded.requests,
+                     cost_pico = cost_pico + excluded.cost_pico",
                     bindings(usage.day.as_str().into()),
                 )?;
             }
@@ -486,6 +541,14 @@ impl KeyMeter {
                         vec![id.as_str().into()],
                     )?;
                 }
+            }
+            Change::Credits => {
+                let json = serde_json::to_string(&meter.credits)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                self.sql.exec(
+                    "INSERT OR REPLACE INTO identity (k, v) VALUES ('credits', ?)",
+                    vec![json.as_str().into()],
+                )?;
             }
             Change::Identity => {
                 self.sql.exec(
@@ -572,10 +635,13 @@ impl KeyMeter {
         let charged = Charged {
             input_tokens: call.input_tokens,
             output_tokens: call.output_tokens,
+            cost: 0,
         };
         self.with_meter(None, |meter| {
             let limits = settling_limits(&config, meter);
-            ((), meter.settle(&call.id, charged, &limits, now_ms, &day))
+            let changes =
+                meter.settle_priced(&call.id, charged, call.cost_pico, &limits, now_ms, &day);
+            ((), changes)
         })?;
         if now_ms.saturating_sub(self.pruned_ms.get()) >= PRUNE_EVERY_MS {
             self.pruned_ms.set(now_ms);
@@ -648,6 +714,39 @@ impl KeyMeter {
         to_json(&identity)
     }
 
+    /// An admin change to the key's balance or spend limits; answers the key's credits.
+    fn credits(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+        let call: CreditsBody = parse(body)?;
+        let config = self.config()?;
+        let day = utc_date(now_ms);
+        let credits = self.with_meter(None, |meter| {
+            let limits = settling_limits(&config, meter);
+            let (_, mut changes) = meter.observe(&limits, now_ms, &day);
+            let credits = &mut meter.credits;
+            if call.remove_balance {
+                credits.balance = None;
+            }
+            if let Some(delta) = call.add_balance_pico {
+                let balance = credits.balance.get_or_insert_with(Balance::default);
+                let amount = delta.unsigned_abs();
+                balance.added_pico = if delta >= 0 {
+                    balance.added_pico.saturating_add(amount)
+                } else {
+                    balance.added_pico.saturating_sub(amount)
+                };
+            }
+            if let Some(limit) = call.daily_limit_pico {
+                credits.daily_limit_pico = limit;
+            }
+            if let Some(limit) = call.monthly_limit_pico {
+                credits.monthly_limit_pico = limit;
+            }
+            changes.push(Change::Credits);
+            (meter.credits.clone(), changes)
+        })?;
+        to_json(&credits)
+    }
+
     fn usage(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
         let call: IdentityBody = parse(body)?;
         let config = self.config()?;
@@ -676,6 +775,8 @@ impl KeyMeter {
             start_ms: f64,
             end_ms: f64,
             used_tokens: f64,
+            #[serde(default)]
+            used_cost: Option<f64>,
         }
         #[derive(Deserialize)]
         struct UsageRow {
@@ -684,32 +785,35 @@ impl KeyMeter {
             input_tokens: f64,
             output_tokens: f64,
             requests: f64,
+            #[serde(default)]
+            cost_pico: Option<f64>,
         }
         let to_usage = |row: &UsageRow| ModelUsage {
             model: row.model.clone(),
             input_tokens: row.input_tokens as u64,
             output_tokens: row.output_tokens as u64,
             requests: row.requests as u64,
+            cost_pico: row.cost_pico.unwrap_or(0.0) as u64,
         };
         let cutoff = now_ms.saturating_sub(HISTORY_KEEP_MS);
         let windows = self
             .sql
             .exec(
-                "SELECT start_ms, end_ms, used_tokens FROM windows WHERE end_ms >= ? ORDER BY start_ms DESC",
+                "SELECT start_ms, end_ms, used_tokens, used_cost FROM windows WHERE end_ms >= ? ORDER BY start_ms DESC",
                 vec![int(cutoff)],
             )?
             .to_array::<WindowRow>()?;
         let window_rows = self
             .sql
             .exec(
-                "SELECT window_start_ms AS key, model, input_tokens, output_tokens, requests FROM usage_window ORDER BY model",
+                "SELECT window_start_ms AS key, model, input_tokens, output_tokens, requests, cost_pico FROM usage_window ORDER BY model",
                 None,
             )?
             .to_array::<UsageRow>()?;
         let day_rows = self
             .sql
             .exec(
-                "SELECT day AS key, model, input_tokens, output_tokens, requests FROM usage_daily ORDER BY day DESC, model",
+                "SELECT day AS key, model, input_tokens, output_tokens, requests, cost_pico FROM usage_daily ORDER BY day DESC, model",
                 None,
             )?
             .to_array::<UsageRow>()?;
@@ -719,6 +823,7 @@ impl KeyMeter {
                 start_ms: w.start_ms as u64,
                 end_ms: w.end_ms as u64,
                 used_tokens: w.used_tokens as u64,
+                used_cost_pico: w.used_cost.unwrap_or(0.0) as u64,
                 models: window_rows
                     .iter()
                     .filter(|r| r.key.as_f64() == Some(w.start_ms))

@@ -93,6 +93,13 @@ pub fn tried(facts: Option<&SharedFacts>, provider: &str, upstream_model: &str, 
     facts.served |= served;
 }
 
+/// The provider that served the call (or was tried last), if the log follows the call.
+pub fn served_provider(facts: Option<&SharedFacts>) -> Option<String> {
+    facts
+        .and_then(|f| f.try_borrow().ok())
+        .and_then(|facts| facts.provider.clone())
+}
+
 /// The call ends with `error` for the client.
 pub fn failed(facts: Option<&SharedFacts>, error: &ApiError) {
     if let Some(mut facts) = facts.and_then(|f| f.try_borrow_mut().ok()) {

@@ -36,7 +36,9 @@ use super::responses_state::{self, Conversation};
 use crate::canonical::ChatResponse;
 use crate::format::WireFormat;
 use crate::formats::ResponseContext;
+use crate::metering::cost::charge;
 use crate::metering::{INITIAL_OUTPUT_CREDIT_TOKENS, Progress};
+use crate::pricing::{PriceRow, Tokens};
 use crate::translate::{Billed, Meter};
 
 /// Waits between settlement attempts; after the last, the lease settles the call.
@@ -88,6 +90,38 @@ pub struct Keep {
     pub ttl_ms: u64,
 }
 
+/// How a call's cost is computed when it settles: at the prices of the route that served it.
+pub struct Pricing {
+    /// Each route that may serve the call: its provider id and its price row in force at
+    /// admission (`None`: no price).
+    pub routes: Vec<(String, Option<PriceRow>)>,
+    /// The plan's multiplier, in parts per million.
+    pub multiplier_ppm: u64,
+}
+
+impl Pricing {
+    /// What `tokens` cost at the serving route's prices, the multiplier applied. Served by an
+    /// unknown route (the request log, which follows the route, is off), the routes' prices
+    /// must agree; otherwise `None`, and the meter charges the worst case it reserved at.
+    fn cost(&self, served_by: Option<&str>, tokens: &Tokens) -> Option<u64> {
+        let row = match served_by {
+            Some(provider) => self
+                .routes
+                .iter()
+                .find(|(id, _)| id == provider)
+                .and_then(|(_, row)| row.as_ref()),
+            None => {
+                let first = self.routes.first().and_then(|(_, row)| row.as_ref())?;
+                self.routes
+                    .iter()
+                    .all(|(_, row)| row.as_ref() == Some(first))
+                    .then_some(first)
+            }
+        }?;
+        Some(charge(row, tokens, self.multiplier_ppm))
+    }
+}
+
 /// Everything the settlement task needs.
 pub struct Settlement {
     pub env: Env,
@@ -107,6 +141,8 @@ pub struct Settlement {
     pub stop: web_sys::AbortController,
     /// The call's facts for the request log (`None`: not logged).
     pub log: Option<SharedFacts>,
+    /// How its cost is computed.
+    pub pricing: Pricing,
 }
 
 /// A call admitted from an allowance, being registered with the key's object: the task sends
@@ -230,13 +266,10 @@ impl Settlement {
         let Some(allowance) = &self.allowance else {
             return true;
         };
-        let tokens = allowance
-            .register
-            .as_ref()
-            .map_or(0, |r| r.input_tokens.saturating_add(r.output_tokens));
+        let tokens = allowance.units;
         let outcome = registration.await;
         let snapshot = match &outcome {
-            Ok(Registered::Ok(snapshot)) => Some(snapshot),
+            Ok(Registered::Ok(snapshot)) => Some(&**snapshot),
             _ => None,
         };
         allowance::registered(&self.key_id, &allowance.id, tokens, snapshot);
@@ -396,7 +429,14 @@ impl Settlement {
             report.meter.billed(self.input_estimate_tokens)
         };
         if self.metering {
-            self.settle(billed).await;
+            let tokens = Tokens::charged(billed, &report.meter.usage);
+            let served_by = request_log::served_provider(self.log.as_ref());
+            let cost = if report.refused {
+                Some(0)
+            } else {
+                self.pricing.cost(served_by.as_deref(), &tokens)
+            };
+            self.settle(billed, cost).await;
         }
         // The request log's one hook: the outcome is final and charged.
         if let Some(facts) = &self.log {
@@ -432,11 +472,12 @@ impl Settlement {
     }
 
     /// The final charge, retried until the object confirms it.
-    async fn settle(&self, billed: Billed) {
+    async fn settle(&self, billed: Billed, cost_pico: Option<u64>) {
         let body = SettleBody {
             id: self.request_id.clone(),
             input_tokens: billed.input_tokens,
             output_tokens: billed.output_tokens,
+            cost_pico,
         };
         for wait_ms in SETTLE_RETRY_MS {
             if wait_ms > 0 {

@@ -168,6 +168,9 @@ mod tests {
             concurrency: 10,
             window_ms: 3_600_000,
             window_tokens: 1_000_000,
+            unit: crate::metering::cost::Unit::Tokens,
+            calendar: None,
+            zone: crate::metering::calendar::Zone::UTC,
         }
     }
 

@@ -8,12 +8,72 @@
 //! | `anthropic-ratelimit-{requests,tokens}-reset` | RFC 3339 time |
 //! | `x-quota-limit-tokens`, `x-quota-remaining-tokens` | the quota window |
 //! | `x-quota-reset` | RFC 3339 end of the window |
+//!
+//! For a plan in US dollars the token headers give way to `x-ratelimit-{limit,remaining}-usd`
+//! (per minute, when the plan has a per-minute limit) and `x-quota-{limit,remaining}-usd`, in
+//! exact decimal dollars; a key with a prepaid balance also gets `x-balance-remaining-usd`.
 
 use super::Snapshot;
+use super::cost::Unit;
+use crate::pricing::usd_string;
 use crate::time::rfc3339;
+
+fn usd(pico: u64) -> String {
+    usd_string(u128::from(pico))
+}
 
 /// The headers for a snapshot, as (name, value) pairs.
 pub fn limit_headers(snapshot: &Snapshot) -> Vec<(&'static str, String)> {
+    let mut headers = match snapshot.limits.unit {
+        Unit::Tokens => token_headers(snapshot),
+        Unit::Usd => usd_headers(snapshot),
+    };
+    if let Some(balance) = snapshot.credits.balance {
+        headers.push(("x-balance-remaining-usd", usd(balance.remaining_pico())));
+    }
+    headers
+}
+
+/// A plan in dollars: requests per minute as usual, the per-minute limit and the window in
+/// dollars.
+fn usd_headers(snapshot: &Snapshot) -> Vec<(&'static str, String)> {
+    let limits = &snapshot.limits;
+    let requests_remaining = limits.rpm.saturating_sub(snapshot.minute_requests);
+    let requests_reset = snapshot.requests_reset_ms.saturating_sub(snapshot.now_ms);
+    let mut headers = vec![
+        ("x-ratelimit-limit-requests", limits.rpm.to_string()),
+        (
+            "x-ratelimit-remaining-requests",
+            requests_remaining.to_string(),
+        ),
+        ("x-ratelimit-reset-requests", go_duration(requests_reset)),
+        ("anthropic-ratelimit-requests-limit", limits.rpm.to_string()),
+        (
+            "anthropic-ratelimit-requests-remaining",
+            requests_remaining.to_string(),
+        ),
+        (
+            "anthropic-ratelimit-requests-reset",
+            rfc3339(snapshot.requests_reset_ms),
+        ),
+        ("x-quota-limit-usd", usd(limits.window_tokens)),
+        (
+            "x-quota-remaining-usd",
+            usd(snapshot.window_remaining_tokens()),
+        ),
+        ("x-quota-reset", rfc3339(snapshot.window_end_ms)),
+    ];
+    if limits.tpm != u64::MAX {
+        headers.push(("x-ratelimit-limit-usd", usd(limits.tpm)));
+        headers.push((
+            "x-ratelimit-remaining-usd",
+            usd(limits.tpm.saturating_sub(snapshot.minute_tokens)),
+        ));
+    }
+    headers
+}
+
+fn token_headers(snapshot: &Snapshot) -> Vec<(&'static str, String)> {
     let limits = &snapshot.limits;
     let requests_remaining = limits.rpm.saturating_sub(snapshot.minute_requests);
     let tokens_remaining = limits.tpm.saturating_sub(snapshot.minute_tokens);
@@ -93,6 +153,9 @@ mod tests {
                 concurrency: 2,
                 window_ms: 3_600_000,
                 window_tokens: 5000,
+                unit: crate::metering::cost::Unit::Tokens,
+                calendar: None,
+                zone: crate::metering::calendar::Zone::UTC,
             },
             now_ms: 1_000_000,
             window_start_ms: 1_000_000,
@@ -105,6 +168,9 @@ mod tests {
             tokens_reset_ms: 1_030_000,
             in_flight: 1,
             slots_held: 1,
+            window_used_cost: 0,
+            credits: Default::default(),
+            in_flight_cost: 0,
             set_aside: SetAside::default(),
         };
         let headers = limit_headers(&snapshot);

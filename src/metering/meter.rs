@@ -2,6 +2,8 @@
 //! rules are in the module doc of [`crate::metering`]).
 
 use super::allowance::{self, ALLOWANCE_TTL_MS, Allowance, Isolate};
+use super::cost::Unit;
+use super::credits::{Budget, Credits};
 use super::reservation::{Charged, Reservation};
 use super::{
     AdmitRequest, Change, Decision, INITIAL_OUTPUT_CREDIT_TOKENS, Limits, MINUTE_MS, Progress,
@@ -20,6 +22,17 @@ pub struct Meter {
     pub reservations: Vec<Reservation>,
     /// Capacity set aside for isolates (see [`allowance`]); expired ones are forgotten.
     pub allowances: Vec<Allowance>,
+    /// The key's balance, spend limits and spend (see [`super::credits`]).
+    pub credits: Credits,
+}
+
+/// The refusal for a money budget that cannot cover a call.
+fn budget_refusal(budget: Budget) -> Refusal {
+    match budget {
+        Budget::Balance => Refusal::BalanceExhausted,
+        Budget::Daily => Refusal::DailySpendLimit,
+        Budget::Monthly => Refusal::MonthlySpendLimit,
+    }
 }
 
 /// `a + b` for counters that must never wrap.
@@ -40,13 +53,36 @@ impl Meter {
             window: None,
             reservations: Vec::new(),
             allowances: Vec::new(),
+            credits: Credits::default(),
         }
+    }
+
+    /// The most the calls in flight may still cost, in picodollars.
+    fn in_flight_cost(&self) -> u64 {
+        sum(self
+            .reservations
+            .iter()
+            .filter(|r| r.in_flight())
+            .map(Reservation::cost))
+    }
+
+    /// The first money budget (balance, daily or monthly spend) that cannot cover `cost` more
+    /// picodollars, with when it resets.
+    fn short_budget(&self, cost: u64) -> Option<(Refusal, Option<u64>, u64)> {
+        self.credits
+            .rooms(self.in_flight_cost())
+            .into_iter()
+            .find(|(_, room, _)| cost > *room)
+            .map(|(budget, room, reset)| (budget_refusal(budget), reset, room))
     }
 
     /// Brings the counters up to `now_ms`: a window that ended while calls were in flight is
     /// followed by a new one that they carry into; calls whose lease ran out are charged; rows
     /// no limit needs any more are forgotten.
     fn prune(&mut self, limits: &Limits, now_ms: u64, day: &str, changes: &mut Vec<Change>) {
+        if self.credits.roll(limits, now_ms) {
+            changes.push(Change::Credits);
+        }
         self.carry_into_new_window(limits, now_ms, changes);
         let lapsed: Vec<(String, Charged)> = self
             .reservations
@@ -92,10 +128,12 @@ impl Meter {
         if now_ms < window.end_ms || !carried {
             return;
         }
+        let (start_ms, end_ms) = limits.window_at(now_ms);
         let next = Window {
-            start_ms: now_ms,
-            end_ms: now_ms.saturating_add(limits.window_ms),
+            start_ms,
+            end_ms,
             used_tokens: 0,
+            used_cost: 0,
         };
         self.window = Some(next);
         changes.push(Change::Window(next));
@@ -126,7 +164,16 @@ impl Meter {
                 .used_tokens
                 .saturating_sub(before_total)
                 .saturating_add(charged.total());
+            window.used_cost = window
+                .used_cost
+                .saturating_sub(before.map_or(0, |b| b.cost))
+                .saturating_add(charged.cost);
             changes.push(Change::Window(*window));
+        }
+        let before_cost = before.map_or(0, |b| b.cost);
+        if before_cost != charged.cost {
+            self.credits.charge(before_cost, charged.cost);
+            changes.push(Change::Credits);
         }
         // A correction of an earlier (provisional) charge is not another request.
         let first = before.is_none();
@@ -134,13 +181,15 @@ impl Meter {
         let input_delta = signed(charged.input_tokens).saturating_sub(signed(before.input_tokens));
         let output_delta =
             signed(charged.output_tokens).saturating_sub(signed(before.output_tokens));
-        if input_delta != 0 || output_delta != 0 {
+        let cost_delta = signed(charged.cost).saturating_sub(signed(before.cost));
+        if input_delta != 0 || output_delta != 0 || cost_delta != 0 {
             changes.push(Change::Usage(UsageRecord {
                 model: settled.model.clone(),
                 window_start_ms: settled.window_start_ms,
                 day: day.to_owned(),
                 input_tokens: input_delta,
                 output_tokens: output_delta,
+                cost_pico: cost_delta,
                 new_request: first,
             }));
         }
@@ -157,10 +206,12 @@ impl Meter {
         match self.window {
             Some(window) if now_ms < window.end_ms => window,
             _ => {
+                let (start_ms, end_ms) = limits.window_at(now_ms);
                 let window = Window {
-                    start_ms: now_ms,
-                    end_ms: now_ms.saturating_add(limits.window_ms),
+                    start_ms,
+                    end_ms,
                     used_tokens: 0,
+                    used_cost: 0,
                 };
                 self.window = Some(window);
                 changes.push(Change::Window(window));
@@ -173,16 +224,21 @@ impl Meter {
     /// requests and tokens in the minute (and their tokens in their window) until they expire,
     /// their slots as held.
     pub fn snapshot(&self, limits: &Limits, now_ms: u64) -> Snapshot {
-        let (window_start_ms, window_end_ms, window_used_tokens) = match self.window {
-            Some(w) if now_ms < w.end_ms => (w.start_ms, w.end_ms, w.used_tokens),
-            _ => (now_ms, now_ms.saturating_add(limits.window_ms), 0),
-        };
+        let unit = limits.unit;
+        let (window_start_ms, window_end_ms, window_used_tokens, window_used_cost) =
+            match self.window {
+                Some(w) if now_ms < w.end_ms => (w.start_ms, w.end_ms, w.used(unit), w.used_cost),
+                _ => {
+                    let (start, end) = limits.window_at(now_ms);
+                    (start, end, 0, 0)
+                }
+            };
         let live = || self.allowances.iter().filter(|a| a.live(now_ms));
         let reserved_in_window = sum(self
             .reservations
             .iter()
             .filter(|r| r.in_flight() && r.window_start_ms == window_start_ms)
-            .map(Reservation::tokens));
+            .map(|r| r.units(unit)));
         let set_aside_in_window = sum(live()
             .filter(|a| a.window_start_ms == window_start_ms)
             .map(Allowance::tokens_left));
@@ -214,8 +270,9 @@ impl Meter {
             window_end_ms,
             window_used_tokens,
             window_committed_tokens: window_used_tokens.saturating_add(reserved_in_window),
+            window_used_cost,
             minute_requests: recent().count() as u64,
-            minute_tokens: sum(recent().map(Reservation::tokens)),
+            minute_tokens: sum(recent().map(|r| r.units(unit))),
             requests_reset_ms: reset,
             tokens_reset_ms: reset,
             in_flight: running().count() as u64,
@@ -226,6 +283,8 @@ impl Meter {
                 tokens: sum(live().map(Allowance::tokens_left)),
                 window_tokens: set_aside_in_window,
             },
+            credits: self.credits.clone(),
+            in_flight_cost: self.in_flight_cost(),
         }
     }
 
@@ -301,8 +360,24 @@ impl Meter {
         } else {
             (request.input_tokens, request.output_tokens)
         };
+        let priced = limits.unit == Unit::Usd || self.credits.limited();
+        if priced && !request.instant && request.tariff.is_none() {
+            return (refuse(self, Refusal::NoPrice, None, 0), changes);
+        }
+        let tariff = request.tariff.filter(|_| !request.instant);
+        let min_output = request.min_output_tokens.min(wanted);
+        // What `output` tokens after the input count for in the plan's unit, and the largest
+        // output that fits in `room` of it.
+        let units = |output: u64| match (limits.unit, tariff) {
+            (Unit::Usd, Some(t)) => t.cost(input, output),
+            _ => input.saturating_add(output),
+        };
+        let fit = |room: u64| match (limits.unit, tariff) {
+            (Unit::Usd, Some(t)) => t.max_output(room, input),
+            _ => room.saturating_sub(input),
+        };
         // The least this call can run with.
-        let needed = input.saturating_add(request.min_output_tokens.min(wanted));
+        let needed = units(min_output);
         let window_room = before.window_room();
         if needed > limits.window_tokens {
             let refused = refuse(self, Refusal::LargerThanWindow, None, window_room);
@@ -312,6 +387,19 @@ impl Meter {
             let retry = Some(seconds_until(window.end_ms));
             let refused = refuse(self, Refusal::QuotaExhausted, retry, window_room);
             return (refused, changes);
+        }
+        // The balance and the spend limits, in dollars.
+        let mut money_fit = u64::MAX;
+        if let Some(t) = tariff
+            && self.credits.limited()
+        {
+            if let Some((refusal, reset, room)) = self.short_budget(t.cost(input, min_output)) {
+                let retry = reset.map(seconds_until);
+                return (refuse(self, refusal, retry, room), changes);
+            }
+            for (_, room, _) in self.credits.rooms(self.in_flight_cost()) {
+                money_fit = money_fit.min(t.max_output(room, input));
+            }
         }
         if before.requests_counted() >= limits.rpm {
             let retry = Some(seconds_until(before.requests_reset_ms));
@@ -330,8 +418,10 @@ impl Meter {
         if !request.instant && before.slots_held >= limits.concurrency {
             return (refuse(self, Refusal::Concurrency, Some(1), 0), changes);
         }
-        let room = window_room.min(minute_room);
-        let output_cap = wanted.min(room.saturating_sub(input));
+        let output_cap = wanted
+            .min(fit(window_room))
+            .min(fit(minute_room))
+            .min(money_fit);
         let reservation = Reservation {
             id: request.id.clone(),
             model: request.model.clone(),
@@ -348,8 +438,9 @@ impl Meter {
             charged: request.instant.then_some(Charged::default()),
             provisional: false,
             allowance: None,
+            tariff,
         };
-        let reserved = reservation.reserved_tokens();
+        let reserved = reservation.units(limits.unit);
         self.reservations.retain(|r| r.id != request.id);
         self.reservations.push(reservation.clone());
         changes.push(Change::Reservation(reservation));
@@ -414,10 +505,10 @@ impl Meter {
     ) -> Option<Decision> {
         let index = self.allowance_of(&isolate.id, now_ms)?;
         let id = self.allowances.get(index)?.id.clone();
-        if isolate.knows.as_deref() == Some(id.as_str()) {
+        if isolate.knows.as_deref() == Some(id.as_str()) || self.credits.limited() {
             return None;
         }
-        let tokens = request.input_tokens.saturating_add(request.output_tokens);
+        let tokens = request.units(limits.unit)?;
         let running = self.running_under(&id);
         let allowance = self.allowances.get_mut(index)?;
         if !allowance.take(tokens, running) {
@@ -464,6 +555,7 @@ impl Meter {
             charged: None,
             provisional: false,
             allowance: Some(id.to_owned()),
+            tariff: request.tariff,
         })
     }
 
@@ -477,7 +569,9 @@ impl Meter {
         call_tokens: u64,
         changes: &mut Vec<Change>,
     ) -> Option<allowance::Grant> {
-        if self.allowance_of(isolate, now_ms).is_some() {
+        // A balance or a spend limit is decided call by call: a slice of it would have to be
+        // set aside in dollars for every budget.
+        if self.allowance_of(isolate, now_ms).is_some() || self.credits.limited() {
             return None;
         }
         let after = self.snapshot(limits, now_ms);
@@ -537,8 +631,20 @@ impl Meter {
         if self.reservations.iter().any(|r| r.id == request.id) {
             return (Ok(self.snapshot(limits, now_ms)), changes);
         }
+        let Some(tokens) = request.units(limits.unit) else {
+            return (Err(Refusal::NoPrice), changes);
+        };
+        // A balance or spend limit set since the allowance was granted.
+        if self.credits.limited() {
+            let Some(tariff) = request.tariff else {
+                return (Err(Refusal::NoPrice), changes);
+            };
+            let cost = tariff.cost(request.input_tokens, request.output_tokens);
+            if let Some((refusal, _, _)) = self.short_budget(cost) {
+                return (Err(refusal), changes);
+            }
+        }
         let running = self.running_under(id);
-        let tokens = request.input_tokens.saturating_add(request.output_tokens);
         let Some(allowance) = self
             .allowances
             .iter_mut()
@@ -567,10 +673,10 @@ impl Meter {
             .iter()
             .filter(|r| r.in_minute(now_ms))
             .collect();
-        let mut total = sum(recent.iter().map(|r| r.tokens()));
+        let mut total = sum(recent.iter().map(|r| r.units(limits.unit)));
         recent.sort_by_key(|r| r.admitted_ms);
         for reservation in recent {
-            total = total.saturating_sub(reservation.tokens());
+            total = total.saturating_sub(reservation.units(limits.unit));
             if limits.tpm.saturating_sub(total) >= needed {
                 return reservation.admitted_ms.saturating_add(MINUTE_MS);
             }
@@ -621,6 +727,20 @@ impl Meter {
         now_ms: u64,
         day: &str,
     ) -> Vec<Change> {
+        self.settle_priced(id, charged, None, limits, now_ms, day)
+    }
+
+    /// [`Meter::settle`] with the call's cost at its serving route's prices (`None`: unknown,
+    /// charged at the worst-case rates it reserved at).
+    pub fn settle_priced(
+        &mut self,
+        id: &str,
+        charged: Charged,
+        cost: Option<u64>,
+        limits: &Limits,
+        now_ms: u64,
+        day: &str,
+    ) -> Vec<Change> {
         let mut changes = Vec::new();
         self.prune(limits, now_ms, day, &mut changes);
         let open = self
@@ -631,7 +751,7 @@ impl Meter {
             return changes;
         };
         reservation.provisional = false;
-        let charged = reservation.final_charge(charged);
+        let charged = reservation.final_charge(charged, cost);
         self.charge(id, charged, day, &mut changes);
         let expired = self
             .reservations
@@ -669,13 +789,33 @@ impl Meter {
         else {
             return (Err(None), changes);
         };
-        if tokens > before.window_room() {
+        let cost = reservation.tariff.map_or(0, |t| t.cost(tokens, 0));
+        let units = match limits.unit {
+            Unit::Tokens => tokens,
+            Unit::Usd => cost,
+        };
+        if units > before.window_room() {
             return (Err(Some(Refusal::QuotaExhausted)), changes);
         }
         // The minute counts the call if it was admitted within it.
-        if reservation.in_minute(now_ms) && tokens > before.minute_room() {
+        if reservation.in_minute(now_ms) && units > before.minute_room() {
             return (Err(Some(Refusal::TokensPerMinute)), changes);
         }
+        let short = self
+            .credits
+            .rooms(before.in_flight_cost)
+            .into_iter()
+            .find(|(_, room, _)| cost > *room);
+        if let Some((budget, _, _)) = short {
+            return (Err(Some(budget_refusal(budget))), changes);
+        }
+        let Some(reservation) = self
+            .reservations
+            .iter_mut()
+            .find(|r| r.id == id && r.in_flight())
+        else {
+            return (Err(None), changes);
+        };
         reservation.abandoned_input_tokens =
             reservation.abandoned_input_tokens.saturating_add(tokens);
         reservation.lease_until_ms = now_ms.saturating_add(lease_ms);

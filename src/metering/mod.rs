@@ -40,6 +40,9 @@
 //! Every sum saturates: no client-chosen figure can wrap a counter.
 
 pub mod allowance;
+pub mod calendar;
+pub mod cost;
+pub mod credits;
 pub mod headers;
 mod meter;
 mod reservation;
@@ -47,6 +50,9 @@ mod reservation;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Plan;
+use calendar::{Period, Zone};
+use cost::{Tariff, Unit};
+use credits::Credits;
 
 pub use meter::Meter;
 pub use reservation::{Charged, Reservation};
@@ -60,7 +66,8 @@ pub const INITIAL_OUTPUT_CREDIT_TOKENS: u64 = 1024;
 /// How long a call charged by its lease running out stays open to a late final settlement.
 pub(crate) const PROVISIONAL_KEEP_MS: u64 = 3_600_000;
 
-/// A plan's limits.
+/// A plan's limits. `tpm` and `window_tokens` are in the plan's [`Unit`]: tokens, or
+/// picodollars for a plan in US dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     pub rpm: u64,
@@ -68,6 +75,25 @@ pub struct Limits {
     pub concurrency: u64,
     pub window_ms: u64,
     pub window_tokens: u64,
+    #[serde(default)]
+    pub unit: Unit,
+    /// A calendar window's period (`None`: a rolling window of `window_ms`).
+    #[serde(default)]
+    pub calendar: Option<Period>,
+    /// The zone of calendar windows and of spend limits' days and months.
+    #[serde(default)]
+    pub zone: Zone,
+}
+
+impl Limits {
+    /// The bounds of a window starting at `now_ms`: the calendar period containing it, or
+    /// `window_ms` from it.
+    pub fn window_at(&self, now_ms: u64) -> (u64, u64) {
+        match self.calendar {
+            Some(period) => period.bounds(&self.zone, now_ms),
+            None => (now_ms, now_ms.saturating_add(self.window_ms)),
+        }
+    }
 }
 
 impl From<&Plan> for Limits {
@@ -78,6 +104,9 @@ impl From<&Plan> for Limits {
             concurrency: plan.concurrency,
             window_ms: plan.window_ms,
             window_tokens: plan.window_tokens,
+            unit: plan.unit,
+            calendar: plan.calendar,
+            zone: plan.zone,
         }
     }
 }
@@ -89,6 +118,19 @@ pub struct Window {
     pub end_ms: u64,
     /// Tokens charged in this window.
     pub used_tokens: u64,
+    /// Picodollars charged in this window.
+    #[serde(default)]
+    pub used_cost: u64,
+}
+
+impl Window {
+    /// What the window has charged, in `unit`.
+    pub fn used(&self, unit: Unit) -> u64 {
+        match unit {
+            Unit::Tokens => self.used_tokens,
+            Unit::Usd => self.used_cost,
+        }
+    }
 }
 
 /// Usage to add to the per-model history.
@@ -101,6 +143,9 @@ pub struct UsageRecord {
     /// Tokens to add (negative when a final settlement lowers a provisional charge).
     pub input_tokens: i64,
     pub output_tokens: i64,
+    /// Picodollars to add.
+    #[serde(default)]
+    pub cost_pico: i64,
     /// Counts as one more request (false for a correction of an earlier charge).
     pub new_request: bool,
 }
@@ -122,6 +167,8 @@ pub enum Change {
     Allowance(allowance::Allowance),
     /// Allowance rows no longer needed.
     ForgetAllowances(Vec<String>),
+    /// The key's balance, spend limits or spend.
+    Credits,
 }
 
 /// Why a call was refused.
@@ -141,6 +188,15 @@ pub enum Refusal {
     /// The call alone needs more than the plan's tokens per minute.
     LargerThanMinute,
     Concurrency,
+    /// A price is needed (the plan is in dollars, or the key has a balance or a spend limit)
+    /// and the model has none.
+    NoPrice,
+    /// The prepaid balance cannot cover the call's worst-case cost.
+    BalanceExhausted,
+    /// The key's daily spend limit cannot cover the call's worst-case cost.
+    DailySpendLimit,
+    /// The key's monthly spend limit cannot cover the call's worst-case cost.
+    MonthlySpendLimit,
 }
 
 /// Counters at one moment, for limit headers and `/v1/usage`.
@@ -152,11 +208,15 @@ pub struct Snapshot {
     /// Start and end of the current window; with no window yet, a window starting now.
     pub window_start_ms: u64,
     pub window_end_ms: u64,
-    /// Tokens charged in the window.
+    /// What the window has charged, in the plan's unit (tokens, or picodollars).
     pub window_used_tokens: u64,
-    /// Charged plus reserved tokens in the window.
+    /// Charged plus reserved in the window, in the plan's unit.
     pub window_committed_tokens: u64,
+    /// Picodollars charged in the window (whatever the plan's unit).
+    #[serde(default)]
+    pub window_used_cost: u64,
     pub minute_requests: u64,
+    /// Charged or reserved in the minute, in the plan's unit.
     pub minute_tokens: u64,
     /// When a request slot frees up (the oldest admission leaves the minute); `now_ms` if
     /// none are counted.
@@ -173,6 +233,13 @@ pub struct Snapshot {
     /// has actually used; limits count both).
     #[serde(default)]
     pub set_aside: SetAside,
+    /// The key's balance, spend limits and spend in the current day and month.
+    #[serde(default)]
+    pub credits: Credits,
+    /// The most the calls in flight may still cost, in picodollars (held against the balance
+    /// and the spend limits).
+    #[serde(default)]
+    pub in_flight_cost: u64,
 }
 
 /// Capacity held by allowances and not used yet.
@@ -251,6 +318,21 @@ pub struct AdmitRequest {
     /// Counts as a request but reserves nothing and holds no slot (token counting).
     #[serde(default)]
     pub instant: bool,
+    /// The model's worst-case rates (`None`: it has no price).
+    #[serde(default)]
+    pub tariff: Option<Tariff>,
+}
+
+impl AdmitRequest {
+    /// The whole reservation in `unit`; `None` in dollars for a model with no price.
+    pub fn units(&self, unit: Unit) -> Option<u64> {
+        match unit {
+            Unit::Tokens => Some(self.input_tokens.saturating_add(self.output_tokens)),
+            Unit::Usd => self
+                .tariff
+                .map(|t| t.cost(self.input_tokens, self.output_tokens)),
+        }
+    }
 }
 
 /// A worker's report on a call in flight: renews its lease.

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cost::{Tariff, Unit};
 use super::{MINUTE_MS, PROVISIONAL_KEEP_MS, Progress};
 
 /// What a call was charged.
@@ -9,6 +10,9 @@ use super::{MINUTE_MS, PROVISIONAL_KEEP_MS, Progress};
 pub struct Charged {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Picodollars (the plan's multiplier applied).
+    #[serde(default)]
+    pub cost: u64,
 }
 
 impl Charged {
@@ -48,6 +52,10 @@ pub struct Reservation {
     /// call's concurrency slot is one of its slots).
     #[serde(default)]
     pub allowance: Option<String>,
+    /// The model's worst-case rates at admission (`None`: it has no price, and the call costs
+    /// nothing in dollars).
+    #[serde(default)]
+    pub tariff: Option<Tariff>,
 }
 
 impl Reservation {
@@ -76,13 +84,58 @@ impl Reservation {
             .saturating_add(self.abandoned_input_tokens)
     }
 
+    /// What `input` and `output` tokens cost at worst (0 for a model with no price).
+    fn worst_cost(&self, input: u64, output: u64) -> u64 {
+        self.tariff.map_or(0, |t| t.cost(input, output))
+    }
+
     /// The final charge for the last attempt's usage: that usage plus the abandoned attempts'.
-    pub(crate) fn final_charge(&self, last_attempt: Charged) -> Charged {
+    /// `cost` is the last attempt's cost at its route's prices; unknown, it is its worst case.
+    pub(crate) fn final_charge(&self, last_attempt: Charged, cost: Option<u64>) -> Charged {
+        let last_cost = cost.unwrap_or_else(|| {
+            self.worst_cost(last_attempt.input_tokens, last_attempt.output_tokens)
+        });
         Charged {
             input_tokens: last_attempt
                 .input_tokens
                 .saturating_add(self.abandoned_input_tokens),
             output_tokens: last_attempt.output_tokens,
+            cost: last_cost.saturating_add(self.worst_cost(self.abandoned_input_tokens, 0)),
+        }
+    }
+
+    /// The most this call can cost, in picodollars.
+    pub fn reserved_cost(&self) -> u64 {
+        self.worst_cost(
+            self.input_estimate_tokens
+                .saturating_add(self.abandoned_input_tokens),
+            self.output_cap_tokens,
+        )
+    }
+
+    fn progress_cost(&self) -> u64 {
+        self.worst_cost(
+            self.progress
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(self.abandoned_input_tokens),
+            self.progress.output_tokens,
+        )
+    }
+
+    /// Picodollars this call counts for: charged, else reserved (or used so far, if more).
+    pub(crate) fn cost(&self) -> u64 {
+        match self.charged {
+            Some(charged) => charged.cost,
+            None => self.reserved_cost().max(self.progress_cost()),
+        }
+    }
+
+    /// What this call counts for in `unit`.
+    pub(crate) fn units(&self, unit: Unit) -> u64 {
+        match unit {
+            Unit::Tokens => self.tokens(),
+            Unit::Usd => self.cost(),
         }
     }
 
@@ -98,17 +151,21 @@ impl Reservation {
     /// estimate) plus the output credit (never less than the output reported so far), plus
     /// the abandoned attempts.
     pub(crate) fn lapse_charge(&self) -> Charged {
+        let input_tokens = self
+            .progress
+            .input_tokens
+            .unwrap_or(self.input_estimate_tokens)
+            .saturating_add(self.abandoned_input_tokens);
+        let output_tokens = self
+            .progress
+            .credit_output_tokens
+            .min(self.output_cap_tokens)
+            .max(self.progress.output_tokens);
         Charged {
-            input_tokens: self
-                .progress
-                .input_tokens
-                .unwrap_or(self.input_estimate_tokens)
-                .saturating_add(self.abandoned_input_tokens),
-            output_tokens: self
-                .progress
-                .credit_output_tokens
-                .min(self.output_cap_tokens)
-                .max(self.progress.output_tokens),
+            input_tokens,
+            output_tokens,
+            // At the worst-case rates: the gateway does not know how the prompt was cached.
+            cost: self.worst_cost(input_tokens, output_tokens),
         }
     }
 

@@ -11,6 +11,9 @@ fn limits() -> Limits {
         concurrency: 2,
         window_ms: 3_600_000,
         window_tokens: 500,
+        unit: crate::metering::cost::Unit::Tokens,
+        calendar: None,
+        zone: crate::metering::calendar::Zone::UTC,
     }
 }
 
@@ -24,6 +27,7 @@ fn ask(id: &str, input: u64, output: u64) -> AdmitRequest {
         output_tokens: output,
         min_output_tokens: 1,
         instant: false,
+        tariff: None,
     }
 }
 
@@ -40,6 +44,7 @@ fn charged(input: u64, output: u64) -> Charged {
     Charged {
         input_tokens: input,
         output_tokens: output,
+        cost: 0,
     }
 }
 
@@ -288,6 +293,7 @@ fn a_lapsed_lease_charges_the_input_estimate_and_the_credit_until_corrected() {
         day: DAY.into(),
         input_tokens: 80,
         output_tokens: 300,
+        cost_pico: 0,
         new_request: true,
     })));
     // A late final settlement corrects the provisional charge, down as well as up, without
@@ -299,6 +305,7 @@ fn a_lapsed_lease_charges_the_input_estimate_and_the_credit_until_corrected() {
         day: DAY.into(),
         input_tokens: 0,
         output_tokens: -280,
+        cost_pico: 0,
         new_request: false,
     })));
     assert_eq!(meter.snapshot(&limits(), 60_000).window_used_tokens, 100);
@@ -396,6 +403,9 @@ fn client_chosen_figures_near_the_type_limits_saturate() {
         concurrency: u64::MAX,
         window_ms: u64::MAX,
         window_tokens: u64::MAX,
+        unit: crate::metering::cost::Unit::Tokens,
+        calendar: None,
+        zone: crate::metering::calendar::Zone::UTC,
     };
     let first = admit_with(&mut meter, &ask("a", u64::MAX - 5, u64::MAX), &huge, 0);
     assert_eq!(first.refusal, None);
@@ -430,6 +440,7 @@ fn settlement_records_usage_per_model_and_forgets_old_rows() {
         day: "2026-01-02".into(),
         input_tokens: 7,
         output_tokens: 3,
+        cost_pico: 0,
         new_request: true,
     })));
     assert!(changes.contains(&Change::Forget(vec!["a".into()])));
@@ -512,6 +523,9 @@ mod allowances {
             concurrency: 10,
             window_ms: 3_600_000,
             window_tokens: 10_000_000,
+            unit: crate::metering::cost::Unit::Tokens,
+            calendar: None,
+            zone: crate::metering::calendar::Zone::UTC,
         }
     }
 
@@ -679,6 +693,9 @@ mod allowances {
             concurrency: 6,
             window_ms: 3_600_000,
             window_tokens: 5_000,
+            unit: crate::metering::cost::Unit::Tokens,
+            calendar: None,
+            zone: crate::metering::calendar::Zone::UTC,
         };
         let mut meter = Meter::new("p");
         let mut held: [Option<(String, u64)>; 2] = [None, None];
@@ -761,5 +778,260 @@ mod allowances {
             end.window_used_tokens > limits.window_tokens - 101,
             "{end:?}"
         );
+    }
+}
+
+/// Credits: plans in dollars, balances, spend limits and calendar windows.
+mod credits {
+    use super::*;
+    use crate::metering::calendar::{Period, Zone};
+    use crate::metering::cost::{Tariff, Unit};
+    use crate::metering::credits::Balance;
+    use crate::time::parse_rfc3339;
+
+    /// 2 pico per prompt token, 5 per output token, no margin.
+    const TARIFF: Tariff = Tariff {
+        input: 2,
+        output: 5,
+        multiplier_ppm: 1_000_000,
+    };
+
+    fn usd_limits(window: u64, per_minute: u64) -> Limits {
+        Limits {
+            rpm: 1_000,
+            tpm: per_minute,
+            concurrency: 100,
+            window_ms: 3_600_000,
+            window_tokens: window,
+            unit: Unit::Usd,
+            calendar: None,
+            zone: Zone::UTC,
+        }
+    }
+
+    fn priced(id: &str, input: u64, output: u64) -> AdmitRequest {
+        AdmitRequest {
+            tariff: Some(TARIFF),
+            ..ask(id, input, output)
+        }
+    }
+
+    fn settle_cost(meter: &mut Meter, id: &str, limits: &Limits, cost: u64, now: u64) {
+        meter.settle_priced(id, charged(10, 10), Some(cost), limits, now, DAY);
+    }
+
+    #[test]
+    fn a_dollar_window_admits_worst_case_costs_and_is_never_passed() {
+        let limits = usd_limits(1_000, u64::MAX);
+        let mut meter = Meter::new("p");
+        // 100 prompt + 100 output = 200 + 500 = 700 pico at worst.
+        let first = admit_with(&mut meter, &priced("a", 100, 100), &limits, 0);
+        assert_eq!(first.refusal, None);
+        assert_eq!(first.output_tokens, 100);
+        assert_eq!(first.snapshot.window_committed_tokens, 700);
+        // 300 left: 100 prompt (200) leaves room for 20 output tokens.
+        let second = admit_with(&mut meter, &priced("b", 100, 100), &limits, 0);
+        assert_eq!(second.refusal, None);
+        assert_eq!(second.output_tokens, 20, "clamped to the dollars left");
+        assert!(second.clamped);
+        assert_eq!(second.snapshot.window_committed_tokens, 1_000);
+        let third = admit_with(&mut meter, &priced("c", 1, 1), &limits, 0);
+        assert_eq!(third.refusal, Some(Refusal::QuotaExhausted));
+        // Settled at the actual cost (cheaper: cache reads), which frees the rest.
+        settle_cost(&mut meter, "a", &limits, 123, 1_000);
+        settle_cost(&mut meter, "b", &limits, 45, 1_000);
+        let (snapshot, _) = meter.observe(&limits, 1_000, DAY);
+        assert_eq!(
+            snapshot.window_used_tokens, 168,
+            "exactly the costs settled"
+        );
+        assert_eq!(snapshot.window_used_cost, 168);
+        assert_eq!(
+            admit_with(&mut meter, &priced("c", 100, 100), &limits, 1_000).refusal,
+            None
+        );
+    }
+
+    #[test]
+    fn a_call_larger_than_a_dollar_window_or_minute_is_refused_as_such() {
+        let limits = usd_limits(100, 50);
+        let mut meter = Meter::new("p");
+        let big = admit_with(&mut meter, &priced("a", 60, 100), &limits, 0);
+        assert_eq!(big.refusal, Some(Refusal::LargerThanWindow));
+        let minute = admit_with(&mut meter, &priced("b", 20, 100), &limits, 0);
+        assert_eq!(minute.refusal, None);
+        assert_eq!(
+            minute.output_tokens, 2,
+            "the minute's 50 pico: 40 prompt + 2 × 5"
+        );
+        let next = admit_with(&mut meter, &priced("c", 1, 1), &limits, 0);
+        assert_eq!(next.refusal, Some(Refusal::TokensPerMinute));
+    }
+
+    #[test]
+    fn a_plan_in_dollars_needs_a_price() {
+        let limits = usd_limits(1_000, u64::MAX);
+        let mut meter = Meter::new("p");
+        let unpriced = admit_with(&mut meter, &ask("a", 1, 1), &limits, 0);
+        assert_eq!(unpriced.refusal, Some(Refusal::NoPrice));
+        // A token plan does not, unless the key pays from a balance.
+        assert_eq!(admit(&mut meter, "b", 1, 0).refusal, None);
+        meter.credits.balance = Some(Balance {
+            added_pico: 1_000,
+            spent_pico: 0,
+        });
+        assert_eq!(admit(&mut meter, "c", 1, 0).refusal, Some(Refusal::NoPrice));
+    }
+
+    #[test]
+    fn a_balance_holds_what_calls_in_flight_may_cost_and_is_charged_their_actual_cost() {
+        let mut meter = Meter::new("p");
+        meter.credits.balance = Some(Balance {
+            added_pico: 1_000,
+            spent_pico: 0,
+        });
+        let roomy = Limits {
+            window_tokens: 1_000_000,
+            tpm: 1_000_000,
+            ..limits()
+        };
+        // A token plan: the window counts tokens, the balance dollars.
+        let a = admit_with(&mut meter, &priced("a", 100, 100), &roomy, 0);
+        assert_eq!(a.refusal, None);
+        assert_eq!(a.snapshot.in_flight_cost, 700);
+        let b = admit_with(&mut meter, &priced("b", 100, 100), &roomy, 0);
+        assert_eq!(b.output_tokens, 20, "clamped to the balance left");
+        let c = admit_with(&mut meter, &priced("c", 1, 1), &roomy, 0);
+        assert_eq!(c.refusal, Some(Refusal::BalanceExhausted));
+        assert_eq!(c.retry_after_s, None, "a balance does not reset");
+        meter.settle_priced("a", charged(100, 50), Some(450), &roomy, 10, DAY);
+        meter.settle_priced("b", charged(100, 20), None, &roomy, 10, DAY);
+        let balance = meter.credits.balance.unwrap_or_default();
+        assert_eq!(
+            balance.spent_pico,
+            450 + 300,
+            "the given cost; the worst case else"
+        );
+        assert_eq!(balance.remaining_pico(), 250);
+        // No allowance is granted while a balance decides calls.
+        let isolate = crate::metering::allowance::Isolate {
+            id: "i".into(),
+            knows: None,
+            wants_allowance: true,
+            release: None,
+        };
+        let (decision, _) = meter.admit_for(
+            &priced("d", 1, 1),
+            &roomy,
+            true,
+            20,
+            LEASE,
+            DAY,
+            Some(&isolate),
+        );
+        assert_eq!(decision.refusal, None);
+        assert_eq!(decision.allowance, None);
+    }
+
+    #[test]
+    fn a_lapsed_call_is_charged_its_worst_case_cost() {
+        let limits = usd_limits(20_000, u64::MAX);
+        let mut meter = Meter::new("p");
+        admit_with(&mut meter, &priced("a", 100, 2_000), &limits, 0);
+        meter.checkpoint("a", progress(Some(80), 10, 1_500), &limits, 10, LEASE, DAY);
+        let (snapshot, _) = meter.observe(&limits, LEASE + 20, DAY);
+        // The reported input and the output credit, at the worst-case rates.
+        assert_eq!(snapshot.window_used_tokens, 80 * 2 + 1_500 * 5);
+        // A call's abandoned attempts cost their input at the worst-case rate on top.
+        admit_with(&mut meter, &priced("b", 10, 10), &limits, LEASE + 30);
+        let (extended, _) = meter.extend("b", 7, &limits, LEASE + 31, LEASE, DAY);
+        assert_eq!(extended, Ok(()));
+        meter.settle_priced("b", charged(10, 10), Some(33), &limits, LEASE + 40, DAY);
+        let (after, _) = meter.observe(&limits, LEASE + 40, DAY);
+        assert_eq!(after.window_used_tokens, 80 * 2 + 1_500 * 5 + 33 + 7 * 2);
+    }
+
+    #[test]
+    fn daily_and_monthly_spend_limits_reset_with_the_plan_zone() {
+        let at = |text: &str| parse_rfc3339(text).unwrap_or(0);
+        let limits = Limits {
+            zone: Zone::parse("Asia/Tokyo").unwrap_or(Zone::UTC),
+            window_tokens: u64::MAX,
+            tpm: u64::MAX,
+            rpm: 1_000,
+            concurrency: 100,
+            ..limits()
+        };
+        let mut meter = Meter::new("p");
+        meter.credits.daily_limit_pico = Some(1_000);
+        meter.credits.monthly_limit_pico = Some(1_500);
+        // 2026-01-31 10:00 in Tokyo.
+        let day1 = at("2026-01-31T01:00:00Z");
+        assert_eq!(
+            admit_with(&mut meter, &priced("a", 100, 100), &limits, day1).refusal,
+            None
+        );
+        meter.settle_priced("a", charged(1, 1), Some(900), &limits, day1 + 1, DAY);
+        let refused = admit_with(&mut meter, &priced("b", 100, 100), &limits, day1 + 2);
+        assert_eq!(refused.refusal, Some(Refusal::DailySpendLimit));
+        // Midnight in Tokyo is 15:00 UTC.
+        assert_eq!(
+            refused.snapshot.credits.day.end_ms,
+            at("2026-01-31T15:00:00Z")
+        );
+        assert_eq!(refused.retry_after_s, Some(14 * 3600));
+        // The next day (February in Tokyo) starts a new day and a new month.
+        let day2 = at("2026-01-31T15:00:00Z");
+        let next = admit_with(&mut meter, &priced("b", 100, 100), &limits, day2);
+        assert_eq!(next.refusal, None);
+        assert_eq!(next.snapshot.credits.month.start_ms, day2);
+        assert_eq!(
+            next.snapshot.credits.month.end_ms,
+            at("2026-02-28T15:00:00Z")
+        );
+        meter.settle_priced("b", charged(1, 1), Some(700), &limits, day2 + 1, DAY);
+        // The same month: 700 of 1,500 spent, so a 700 call fits and a second does not.
+        assert_eq!(
+            admit_with(
+                &mut meter,
+                &priced("c", 100, 100),
+                &limits,
+                at("2026-02-02T00:00:00Z")
+            )
+            .refusal,
+            None
+        );
+        let month = admit_with(
+            &mut meter,
+            &priced("d", 100, 100),
+            &limits,
+            at("2026-02-02T00:00:00Z"),
+        );
+        assert_eq!(month.refusal, Some(Refusal::MonthlySpendLimit));
+    }
+
+    #[test]
+    fn a_calendar_window_ends_at_the_period_end_and_carries_calls_in_flight() {
+        let at = |text: &str| parse_rfc3339(text).unwrap_or(0);
+        let limits = Limits {
+            calendar: Some(Period::Month),
+            zone: Zone::parse("America/New_York").unwrap_or(Zone::UTC),
+            window_tokens: 1_000,
+            tpm: u64::MAX,
+            ..usd_limits(0, 0)
+        };
+        let mut meter = Meter::new("p");
+        let now = at("2026-02-01T03:00:00Z"); // January 31, 22:00 in New York
+        let first = admit_with(&mut meter, &priced("a", 100, 100), &limits, now);
+        assert_eq!(first.refusal, None);
+        assert_eq!(first.snapshot.window_start_ms, at("2026-01-01T05:00:00Z"));
+        assert_eq!(first.snapshot.window_end_ms, at("2026-02-01T05:00:00Z"));
+        // Still in flight when February starts in New York: it counts in February's window.
+        let feb = at("2026-02-01T05:00:01Z");
+        meter.checkpoint("a", progress(None, 0, 0), &limits, feb - 10, LEASE, DAY);
+        let (snapshot, _) = meter.observe(&limits, feb, DAY);
+        assert_eq!(snapshot.window_start_ms, at("2026-02-01T05:00:00Z"));
+        assert_eq!(snapshot.window_end_ms, at("2026-03-01T05:00:00Z"));
+        assert_eq!(snapshot.window_committed_tokens, 700);
     }
 }

@@ -252,9 +252,20 @@ test("GET /v1/usage describes the caller's plan", async () => {
   const plan = PLANS.find((p) => p.id === "globbed");
   assert.equal(res.json.plan, "globbed");
   assert.deepEqual(res.json.limits, { rpm: plan.rpm, tpm: plan.tpm, concurrency: plan.concurrency, window: plan.window, window_tokens: plan.window_tokens });
-  assert.deepEqual(Object.keys(res.json).sort(), ["in_flight", "limits", "minute", "plan", "policy", "window"]);
+  assert.deepEqual(Object.keys(res.json).sort(), ["balance", "in_flight", "in_flight_usd", "limits", "minute", "plan", "policy", "spend", "unit", "window"]);
+  assert.equal(res.json.unit, "tokens");
   assert.deepEqual(res.json.policy, { expires_at: null, models: null, allowed_ips: null });
-  assert.deepEqual(Object.keys(res.json.window).sort(), ["remaining_tokens", "resets_at", "started_at", "used_tokens"]);
+  assert.deepEqual(Object.keys(res.json.window).sort(), ["remaining_tokens", "resets_at", "started_at", "used_tokens", "used_usd"]);
+  // Credits: no balance, no spend limits, nothing spent yet.
+  assert.equal(res.json.balance, null);
+  assert.equal(res.json.in_flight_usd, "0");
+  for (const period of ["daily", "monthly"]) {
+    const spend = res.json.spend[period];
+    assert.deepEqual(Object.keys(spend).sort(), ["limit_usd", "remaining_usd", "resets_at", "spent_usd", "started_at"], period);
+    assert.equal(spend.limit_usd, null, period);
+    assert.equal(spend.spent_usd, "0", period);
+    assert.match(spend.resets_at, RFC3339, period);
+  }
   assert.deepEqual(Object.keys(res.json.minute).sort(), ["requests", "tokens"]);
   assert.match(res.json.window.started_at, RFC3339);
   assert.match(res.json.window.resets_at, RFC3339);

@@ -138,6 +138,7 @@ describe("quota window", () => {
       output_tokens: successes * USAGE.output_tokens,
       total_tokens: successes * perRequest,
       requests: successes,
+      cost_usd: "0", // the model has no price
     });
     assert.equal(history.body.days[0].models["m-fast"].requests, successes);
   });

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::keys::{KeyRecord, KeyStatus};
 use crate::metering::allowance::Isolate;
+use crate::metering::cost::{Tariff, Unit, usd_text};
 use crate::metering::{AdmitRequest, Decision, Refusal, Snapshot};
 use crate::time::rfc3339;
 use crate::translate::Warnings;
@@ -43,6 +44,8 @@ pub struct AllowanceUse {
     pub register: Option<AdmitRequest>,
     /// When it was admitted.
     pub admitted_ms: u64,
+    /// What it takes from the allowance, in the plan's unit.
+    pub units: u64,
 }
 
 /// A refused call: the error, and the counters for the limit headers when the object answered.
@@ -85,6 +88,24 @@ pub fn reservation(request: &ChatRequest, route: &Route) -> Reservation {
     }
 }
 
+/// The worst-case rates of a call on `model` with a prompt of up to `input_tokens`, over every
+/// route that may serve it, with the plan's multiplier; `None` when a route has no price.
+pub fn tariff(
+    config: &Config,
+    plan: &Plan,
+    model: &str,
+    input_tokens: u64,
+    now_ms: u64,
+) -> Option<Tariff> {
+    Tariff::worst_case(
+        config
+            .routes(model)
+            .map(|route| route.model.prices.at(now_ms)),
+        input_tokens,
+        plan.multiplier_ppm,
+    )
+}
+
 /// Asks the key's Durable Object to admit the call. A lowered cap is reported in `warnings`.
 #[allow(clippy::too_many_arguments)]
 pub async fn admit(
@@ -99,6 +120,7 @@ pub async fn admit(
     warnings: &mut Warnings,
 ) -> Result<Admitted, Refused> {
     let wanted = reservation(request, route);
+    let now_ms = js_sys::Date::now() as u64;
     let asked = AdmitRequest {
         id: request_id.to_owned(),
         model: request.model.clone(),
@@ -106,10 +128,13 @@ pub async fn admit(
         output_tokens: wanted.output_tokens,
         min_output_tokens: plan.min_output_tokens,
         instant: false,
+        tariff: tariff(config, plan, &request.model, wanted.input_tokens, now_ms),
     };
-    let tokens = wanted.input_tokens.saturating_add(wanted.output_tokens);
-    let now_ms = js_sys::Date::now() as u64;
-    let allowances = config.gateway.allowances;
+    // What the call takes from an allowance: its reservation in the plan's unit.
+    let units = asked.units(plan.unit);
+    let asked_tariff = asked.tariff;
+    let tokens = units.unwrap_or(u64::MAX);
+    let allowances = config.gateway.allowances && units.is_some();
     // Far from its limits, the key's slice here admits the call without asking.
     if allowances && let Some(local) = allowance::try_local(&record.id, tokens, now_ms) {
         return Ok(Admitted {
@@ -120,6 +145,7 @@ pub async fn admit(
                 id: local.allowance,
                 register: Some(asked),
                 admitted_ms: now_ms,
+                units: tokens,
             }),
         });
     }
@@ -130,7 +156,14 @@ pub async fn admit(
     }
     let decision = decided?;
     if let Some(refusal) = decision.refusal {
-        let error = refusal_error(refusal, &decision, config, &wanted, plan);
+        let needed_cost = asked_tariff.map(|t| {
+            t.cost(
+                wanted.input_tokens,
+                plan.min_output_tokens.min(wanted.output_tokens),
+            )
+        });
+        let error = refusal_error(refusal, &decision, config, &wanted, plan, needed_cost)
+            .with_key(&record.id, &request.model);
         return Err((error, Some(decision.snapshot)));
     }
     if decision.clamped {
@@ -146,6 +179,7 @@ pub async fn admit(
             id,
             register: None,
             admitted_ms: now_ms,
+            units: tokens,
         }),
         snapshot: decision.snapshot,
         input_tokens: wanted.input_tokens,
@@ -171,6 +205,7 @@ pub async fn admit_instant(
             output_tokens: 0,
             min_output_tokens: 0,
             instant: true,
+            tariff: None,
         },
         None,
     )
@@ -184,7 +219,8 @@ pub async fn admit_instant(
             };
             let plan = config.plan(&decision.snapshot.plan);
             let error = match plan {
-                Some(plan) => refusal_error(refusal, &decision, config, &nothing, plan),
+                Some(plan) => refusal_error(refusal, &decision, config, &nothing, plan, None)
+                    .with_key(&record.id, model),
                 None => status_error(KeyStatus::Disabled),
             };
             Err((error, Some(decision.snapshot)))
@@ -219,12 +255,83 @@ pub fn meter_unavailable(error: worker::Error) -> ApiError {
     .with_retry_after(2)
 }
 
+/// A refusal's error, with the key and model to name in it filled in by
+/// [`Pending::with_key`].
+struct Pending {
+    error: ApiError,
+}
+
+impl Pending {
+    fn with_key(self, key_id: &str, model: &str) -> ApiError {
+        let mut error = self.error;
+        error.message = error
+            .message
+            .replace("{key}", key_id)
+            .replace("{model}", model);
+        error
+    }
+}
+
+impl From<ApiError> for Pending {
+    fn from(error: ApiError) -> Pending {
+        Pending { error }
+    }
+}
+
 fn refusal_error(
     refusal: Refusal,
     decision: &Decision,
     config: &Config,
     wanted: &Reservation,
     plan: &Plan,
+    needed_cost: Option<u64>,
+) -> Pending {
+    refusal_api_error(refusal, decision, config, wanted, plan, needed_cost).into()
+}
+
+/// The refusals of money budgets: what ran out, how much is left, and when it resets or how
+/// to top it up.
+fn money_error(refusal: Refusal, snapshot: &Snapshot, needed: &str) -> Option<ApiError> {
+    let credits = &snapshot.credits;
+    let held = snapshot.in_flight_cost;
+    let held_text = if held > 0 {
+        format!(" ({} more is held by calls in flight)", usd_text(held))
+    } else {
+        String::new()
+    };
+    let message = match refusal {
+        Refusal::BalanceExhausted => {
+            let balance = credits.balance.unwrap_or_default();
+            format!(
+                "Your prepaid balance has {} left{held_text}, less than this call may cost ({needed}). A balance does not reset: ask the gateway's operator to top it up (POST /admin/keys/{{key}}/balance with {{\"add_usd\": 5}}), then retry.",
+                usd_text(balance.remaining_pico()),
+            )
+        }
+        Refusal::DailySpendLimit | Refusal::MonthlySpendLimit => {
+            let (name, limit, spend) = if refusal == Refusal::DailySpendLimit {
+                ("daily", credits.daily_limit_pico, &credits.day)
+            } else {
+                ("monthly", credits.monthly_limit_pico, &credits.month)
+            };
+            format!(
+                "Your key's {name} spend limit of {} is reached: {} spent{held_text}, and this call may cost {needed}. It resets at {}; wait until then or ask the gateway's operator to raise the limit.",
+                usd_text(limit.unwrap_or(0)),
+                usd_text(spend.spent_pico),
+                rfc3339(spend.end_ms)
+            )
+        }
+        _ => return None,
+    };
+    Some(ApiError::new(ErrorKind::QuotaExhausted, message))
+}
+
+fn refusal_api_error(
+    refusal: Refusal,
+    decision: &Decision,
+    config: &Config,
+    wanted: &Reservation,
+    plan: &Plan,
+    needed_cost: Option<u64>,
 ) -> ApiError {
     let snapshot = &decision.snapshot;
     let limits = &snapshot.limits;
@@ -232,11 +339,46 @@ fn refusal_error(
         .plan(&snapshot.plan)
         .map_or_else(|| format!("{} ms", limits.window_ms), |p| p.window.clone());
     let retry = decision.retry_after_s.unwrap_or(1);
-    let needed = wanted
+    let needed_tokens = wanted
         .input_tokens
         .saturating_add(plan.min_output_tokens.min(wanted.output_tokens));
+    let needed_usd = format!(
+        "up to {}: its prompt and a useful answer at the model's prices",
+        usd_text(needed_cost.unwrap_or(0))
+    );
+    if let Some(error) = money_error(refusal, snapshot, &needed_usd) {
+        let retry = decision.retry_after_s;
+        return match retry {
+            Some(seconds) => error.with_retry_after(seconds),
+            None => error.final_answer(),
+        };
+    }
+    // Figures in the plan's unit.
+    let usd = limits.unit == Unit::Usd;
+    let amount = |value: u64| {
+        if usd {
+            usd_text(value)
+        } else {
+            format!("{value} tokens")
+        }
+    };
+    let needed = if usd {
+        needed_usd.clone()
+    } else {
+        format!("about {needed_tokens}: its prompt and a useful answer")
+    };
     let left = decision.output_tokens;
     let error = match refusal {
+        Refusal::NoPrice => {
+            return ApiError::new(
+                ErrorKind::PermissionDenied,
+                "The model `{model}` has no price on this gateway, and your key is charged in dollars (its plan counts dollars, or it has a prepaid balance or a spend limit). Use another model, or ask the gateway's operator to price this one.",
+            )
+            .with_param("model");
+        }
+        Refusal::BalanceExhausted | Refusal::DailySpendLimit | Refusal::MonthlySpendLimit => {
+            return ApiError::new(ErrorKind::QuotaExhausted, "Your key's spend is exhausted.");
+        }
         Refusal::Disabled => return status_error(KeyStatus::Disabled),
         Refusal::Revoked => return status_error(KeyStatus::Revoked),
         Refusal::ModelNotAllowed => {
@@ -253,8 +395,8 @@ fn refusal_error(
             return ApiError::new(
                 ErrorKind::QuotaExhausted,
                 format!(
-                    "This call needs about {needed} tokens (its prompt and a useful answer), more than your plan's whole quota of {} tokens per {window} window. Shorten the prompt or upgrade your plan.",
-                    limits.window_tokens
+                    "This call needs {needed}, more than your plan's whole quota of {} per {window} window. Shorten the prompt or upgrade your plan.",
+                    amount(limits.window_tokens)
                 ),
             )
             .final_answer();
@@ -262,8 +404,9 @@ fn refusal_error(
         Refusal::QuotaExhausted => ApiError::new(
             ErrorKind::QuotaExhausted,
             format!(
-                "Your plan's quota of {} tokens per {window} window has {left} tokens left, less than this call needs (about {needed}: its prompt and a useful answer). It resets at {}; wait until then or upgrade your plan.",
-                limits.window_tokens,
+                "Your plan's quota of {} per {window} window has {} left, less than this call needs ({needed}). It resets at {}; wait until then or upgrade your plan.",
+                amount(limits.window_tokens),
+                amount(left),
                 rfc3339(snapshot.window_end_ms)
             ),
         ),
@@ -278,8 +421,8 @@ fn refusal_error(
             return ApiError::new(
                 ErrorKind::RateLimited,
                 format!(
-                    "Request too large: this call needs about {needed} tokens, more than your plan's {} tokens per minute. Shorten the prompt or lower the output limit.",
-                    limits.tpm
+                    "Request too large: this call needs {needed}, more than your plan's {} per minute. Shorten the prompt or lower the output limit.",
+                    amount(limits.tpm)
                 ),
             )
             .with_retry_after(60)
@@ -288,8 +431,8 @@ fn refusal_error(
         Refusal::TokensPerMinute => ApiError::new(
             ErrorKind::RateLimited,
             format!(
-                "Rate limit reached: your plan allows {} tokens per minute and this call needs about {needed}. Retry in {retry} s.",
-                limits.tpm
+                "Rate limit reached: your plan allows {} per minute and this call needs {needed}. Retry in {retry} s.",
+                amount(limits.tpm)
             ),
         ),
         Refusal::Concurrency => ApiError::new(

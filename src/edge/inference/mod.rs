@@ -29,7 +29,7 @@ use super::http;
 use super::request_body::read_body;
 use super::request_log;
 use super::responses_state::{self, Conversation};
-use super::settlement::{Keep, Report, Settlement};
+use super::settlement::{Keep, Pricing, Report, Settlement};
 use super::state;
 use super::upstream::{self, Attempts, Candidates};
 use crate::canonical::ChatRequest;
@@ -201,6 +201,18 @@ async fn run(
         ttl_ms: config.gateway.responses_ttl_ms,
     });
     let facts = request_log::start(env, config, client, &request, now_ms, &warnings);
+    let pricing = Pricing {
+        routes: config
+            .routes(&request.model)
+            .map(|route| {
+                (
+                    route.provider.id.clone(),
+                    route.model.prices.at(now_ms).cloned(),
+                )
+            })
+            .collect(),
+        multiplier_ppm: plan.multiplier_ppm,
+    };
     let mut reporter = Settlement {
         env: env.clone(),
         key_id: record.id.clone(),
@@ -213,6 +225,7 @@ async fn run(
         allowance,
         stop: stop.clone(),
         log: facts.clone(),
+        pricing,
     }
     .start(ctx);
     let betas = client
