@@ -438,6 +438,7 @@ async fn balance(req: &mut Request, env: &Env, store: &KeyStore, id: &str) -> An
     let credits = MeterClient::for_key(env, &record.id)
         .map_err(storage)?
         .set_credits(&CreditsBody {
+            plan: Some(record.plan.clone()),
             add_balance_pico: add,
             remove_balance: body.remove,
             ..CreditsBody::default()
@@ -516,10 +517,11 @@ async fn update(
     }
     // Everything is validated: the spend limits (kept by the key's object) are written with
     // the record, never on their own before a later field is refused.
-    if let Some(change) = &limits {
+    if let Some(mut change) = limits {
+        change.plan = Some(record.plan.clone());
         MeterClient::for_key(env, &record.id)
             .map_err(storage)?
-            .set_credits(change)
+            .set_credits(&change)
             .await
             .map_err(storage)?;
     }

@@ -63,6 +63,10 @@ pub struct SettleBody {
 /// An admin change to a key's balance or spend limits (absent fields stay as they are).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct CreditsBody {
+    /// The key's plan, as its record says (an object that has not seen a call yet knows none:
+    /// calendar periods are those of the plan's zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
     /// Picodollars to add to the balance (negative: to take off); creates the balance.
     #[serde(default)]
     pub add_balance_pico: Option<i64>,

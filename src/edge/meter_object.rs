@@ -719,7 +719,7 @@ impl KeyMeter {
         let call: CreditsBody = parse(body)?;
         let config = self.config()?;
         let day = utc_date(now_ms);
-        let credits = self.with_meter(None, |meter| {
+        let credits = self.with_meter(call.plan.as_deref(), |meter| {
             let limits = settling_limits(&config, meter);
             let (_, mut changes) = meter.observe(&limits, now_ms, &day);
             let credits = &mut meter.credits;
