@@ -456,6 +456,14 @@ test("operator: tops up a balance, sets a daily spend limit, an expiry and rules
   await detail.getByLabel("Daily limit (USD)").fill("2");
   await detail.getByRole("button", { name: "Save limits" }).click();
   await page.locator("#detail-spend-daily", { hasText: "of $2.00 spent today" }).waitFor();
+  // A monthly limit set, then cleared by emptying its field.
+  await detail.getByLabel("Monthly limit (USD)").fill("10");
+  await detail.getByRole("button", { name: "Save limits" }).click();
+  await page.locator("#detail-spend-monthly", { hasText: "of $10.00 spent this month" }).waitFor();
+  assert.equal((await gw.admin("GET", `/admin/keys/${created.id}`)).json.usage.spend.monthly.limit_usd, "10");
+  await detail.getByLabel("Monthly limit (USD)").fill("");
+  await detail.getByRole("button", { name: "Save limits" }).click();
+  await page.locator("#detail-spend-monthly", { hasText: "no limit" }).waitFor();
 
   // An expiry 30 days ahead (typed in the browser's local time), a model allowlist and an owner.
   const local = await page.evaluate(() => {
@@ -535,6 +543,18 @@ test("operator: tops up a balance, sets a daily spend limit, an expiry and rules
   assert.deepEqual((await p.locator("#model option").allTextContents()).sort(), [MODELS.anthropic, MODELS.chat].sort());
   await holder.context.close();
   assert.deepEqual(holder.problems, []);
+
+  // The operator removes the balance (after confirming): the key pays by its plan alone again.
+  const again = await openPage();
+  await adminSignIn(again.page);
+  await again.page.getByRole("button", { name: "Details of budgeted" }).click();
+  await again.page.locator("#key-detail").getByRole("button", { name: "Remove balance" }).click();
+  await again.page.getByRole("dialog").getByRole("button", { name: "Remove balance" }).click();
+  await again.page.locator("#detail-balance", { hasText: /^None/ }).waitFor();
+  assert.equal((await gw.request("GET", "/v1/usage", { headers: { "x-api-key": created.key } })).json.balance, null);
+  await again.page.locator("#key-list tbody tr", { hasText: created.id }).locator(`[id="balance-${created.id}"]`, { hasText: "none" }).waitFor();
+  await again.context.close();
+  assert.deepEqual(again.problems, []);
 });
 
 test("key holder on a plan in dollars: dollars left in the window and its reset at the plan's local midnight", async () => {
