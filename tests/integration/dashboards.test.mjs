@@ -300,6 +300,16 @@ test("keyboard only: both pages are usable without a mouse, with visible focus",
   await page.locator("#new-name:focus").waitFor();
   const made = (await gw.admin("GET", "/admin/keys?q=keyboard-made")).json.data;
   assert.equal(made.length, 1);
+  // Its details, and a top-up typed and submitted from the keyboard (focus comes back to the amount).
+  await tabTo(page, (a) => a.text === "Details of keyboard-made", "the key's details");
+  await page.keyboard.press("Enter");
+  await page.locator("#key-detail:focus").waitFor();
+  await tabTo(page, (a) => a.id === "balance-amount", "the balance amount");
+  await page.keyboard.type("2");
+  await page.keyboard.press("Enter");
+  await page.locator("#detail-balance", { hasText: "$2.00 left" }).waitFor();
+  await page.locator("#balance-amount:focus").waitFor();
+  assert.equal((await gw.admin("GET", `/admin/keys/${made[0].id}`)).json.usage.balance.remaining_usd, "2");
   // The section links and the log filter are reachable too.
   await tabTo(page, (a) => a.id === "log-outcome", "the log's outcome filter");
   await page.keyboard.press("Shift+Tab");
