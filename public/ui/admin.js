@@ -1,11 +1,13 @@
-// The operator's dashboard (/admin): keys (search, create with the key shown once, disable,
-// enable, revoke, change plan), usage and spend across keys and models with the top spenders,
+// The operator's dashboard (/admin): keys (search, create with the key shown once and optional
+// rules, disable, enable, revoke, change plan; in a key's details, its prepaid balance, spend
+// limits and rules), usage and spend across keys and models with the top spenders,
 // the request log with filters, and upstream health. Everything goes through the admin API
 // with the token entered in the page (kept in this tab only).
 
 import {
   $, el, api, download, barChart, table, copy, daysBetween, showError, clearMessages, tabSecret,
-  fmtInt, fmtCompact, fmtUsd, fmtMs, fmtTime, extraFields, labelOf, describe, latestOnly,
+  fmtInt, fmtCompact, fmtUsd, fmtUsdExact, fmtWindow, fmtMs, fmtTime, extraFields, labelOf, describe, latestOnly,
+  field, clearFieldErrors, showFieldError, listOf, localToRfc3339, rfc3339ToLocal,
 } from "./common.js";
 
 const STORE = "toc.admin";
@@ -74,21 +76,63 @@ async function start() {
 
 // ------------------------------------------------------------------------------------ keys
 
+// ------------------------------------------------------------------------------------ rules
+
+/** The API's `param` for each rule, and the suffix of its field's id. */
+const RULE_FIELDS = { expires_at: "expires", models: "models", allowed_ips: "ips", "metadata.owner": "owner", "metadata.note": "note", metadata: "note" };
+const ruleFieldIds = (prefix) => Object.fromEntries(Object.entries(RULE_FIELDS).map(([param, suffix]) => [param, `${prefix}-${suffix}`]));
+
+/** The fields of a key's rules and notes, filled with key `k`'s. */
+function ruleFields(prefix, k = {}) {
+  return [
+    field({ id: `${prefix}-expires`, label: "Expires (your local time)", type: "datetime-local", step: "1", value: rfc3339ToLocal(k.expires_at), hint: "Empty: never. The key stops working at this moment." }),
+    field({ id: `${prefix}-models`, label: "Allowed models", value: (k.models ?? []).join(", "), placeholder: "every model of the plan", wide: true, hint: "Model ids or patterns (* = anything), separated by commas. Empty: every model of the plan; a key never gets more than its plan." }),
+    field({ id: `${prefix}-ips`, label: "Allowed client IP ranges", value: (k.allowed_ips ?? []).join(", "), placeholder: "any address", wide: true, hint: "CIDR ranges or single addresses, separated by commas (203.0.113.0/24, 2001:db8::/32). Empty: any address." }),
+    field({ id: `${prefix}-owner`, label: "Owner", value: k.metadata?.owner ?? "", hint: "For operators only; the key's holder never sees it." }),
+    field({ id: `${prefix}-note`, label: "Note", value: k.metadata?.note ?? "", wide: true }),
+  ];
+}
+
+/** The rules typed in the fields of `prefix`, as the API takes them (null: none). */
+function rulesOf(prefix, metadata = {}) {
+  const value = (suffix) => $(`#${prefix}-${suffix}`).value.trim();
+  const notes = { ...metadata };
+  for (const name of ["owner", "note"]) {
+    const text = value(name);
+    if (text) notes[name] = text;
+    else delete notes[name];
+  }
+  return {
+    expires_at: localToRfc3339(value("expires")),
+    models: listOf(value("models")),
+    allowed_ips: listOf(value("ips")),
+    metadata: Object.keys(notes).length ? notes : null,
+  };
+}
+
+$("#new-policy-fields").replaceChildren(...ruleFields("new"));
+
 $("#create-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  const form = event.currentTarget;
+  clearFieldErrors(form);
+  const rules = Object.fromEntries(Object.entries(rulesOf("new")).filter(([, value]) => value !== null));
   try {
     const created = await api("/admin/keys", token, {
       method: "POST",
-      body: { name: $("#new-name").value.trim(), plan: $("#new-plan").value },
+      body: { name: $("#new-name").value.trim(), plan: $("#new-plan").value, ...rules },
     });
     $("#created-name").textContent = created.name || created.id;
     $("#created-key").textContent = created.key;
     $("#created").hidden = false;
     $("#created").focus();
     $("#new-name").value = "";
+    for (const input of $("#new-policy-fields").querySelectorAll("input")) input.value = "";
     await loadKeys();
   } catch (error) {
-    failed(error);
+    if (Object.keys(rules).length && $("#new-policy").open === false) $("#new-policy").open = true;
+    if (!showFieldError({ ...ruleFieldIds("new"), name: "new-name", plan: "new-plan" }, error)) failed(error);
+    else clearMessages(messages);
   }
 });
 
@@ -122,10 +166,16 @@ async function loadKeys() {
       { label: "Id", value: (k) => el("code", {}, k.id) },
       { label: "Status", value: (k) => el("span", { class: k.status === "active" ? "status-ok" : k.status === "revoked" ? "status-bad" : "status-warn" }, k.status) },
       { label: "Created", value: (k) => fmtTime(k.created_at) },
+      { label: "Expires", value: (k) => expiry(k.expires_at) },
       { label: "Plan", value: (k) => planControl(k) },
       { label: "Actions", value: (k) => actions(k) },
     ],
   });
+}
+
+function expiry(at) {
+  if (!at) return el("span", { class: "muted" }, "never");
+  return Date.parse(at) <= Date.now() ? el("span", { class: "status-bad" }, `expired ${fmtTime(at)}`) : fmtTime(at);
 }
 
 function planControl(k) {
@@ -160,46 +210,72 @@ async function update(k, change, done) {
   }
 }
 
-function revoke(k) {
+/** Asks before an action that cannot be undone; resolves true when confirmed. */
+function confirmed(title, text, ok) {
   const dialog = $("#confirm");
-  $("#confirm-text").textContent = `${k.name || k.id} stops working at once, for good. Its holder needs a new key to continue.`;
+  $("#confirm-title").textContent = title;
+  $("#confirm-text").textContent = text;
+  $("#confirm-ok").textContent = ok;
   dialog.returnValue = "";
-  dialog.addEventListener(
-    "close",
-    async () => {
-      if (dialog.returnValue !== "ok") return;
-      try {
-        await api(`/admin/keys/${encodeURIComponent(k.id)}`, token, { method: "DELETE" });
-        notify(`${k.name || k.id} is revoked.`);
-        await loadKeys();
-      } catch (error) {
-        failed(error);
-      }
-    },
-    { once: true },
-  );
-  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+  });
 }
 
-/** The fields of a key record this page lays out itself; others (balance, policy, ...) are listed as they come. */
-const KNOWN_KEY = ["id", "name", "plan", "status", "created_at", "usage"];
+async function revoke(k) {
+  const who = k.name || k.id;
+  if (!(await confirmed("Revoke this key?", `${who} stops working at once, for good. Its holder needs a new key to continue.`, "Revoke"))) return;
+  try {
+    await api(`/admin/keys/${encodeURIComponent(k.id)}`, token, { method: "DELETE" });
+    notify(`${who} is revoked.`);
+    await loadKeys();
+  } catch (error) {
+    failed(error);
+  }
+}
 
-async function showKey(id) {
+/** The fields of a key record this page lays out itself; others are listed as they come. */
+const KNOWN_KEY = ["id", "name", "plan", "status", "created_at", "usage", "expires_at", "models", "allowed_ips", "metadata"];
+const KNOWN_KEY_USAGE = ["plan", "unit", "limits", "window", "minute", "in_flight", "in_flight_usd", "balance", "spend"];
+
+/** A number of dollars typed in `id`, or null when empty (with the reason shown when invalid). */
+function dollarsIn(id, { required = false } = {}) {
+  const text = $(`#${id}`).value.trim();
+  if (!text) {
+    if (required) throw Object.assign(new Error("Enter an amount in dollars, such as 5 or 2.50."), { param: id, local: true });
+    return null;
+  }
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw Object.assign(new Error("Enter a positive number of dollars, such as 5 or 2.50."), { param: id, local: true });
+  return value;
+}
+
+async function showKey(id, { focus = null } = {}) {
   const panel = $("#key-detail");
   try {
     const k = await api(`/admin/keys/${encodeURIComponent(id)}`, token);
+    const who = k.name || k.id;
+    const u = k.usage;
     const rows = [
       ["Name", k.name || "(no name)"],
       ["Id", k.id],
       ["Plan", k.plan],
       ["Status", k.status],
       ["Created", fmtTime(k.created_at)],
+      ["Expires", expiry(k.expires_at)],
     ];
-    if (k.usage?.window) {
-      const w = k.usage.window;
-      rows.push(["Window", `${fmtInt(w.used_tokens)} used, ${fmtInt(w.remaining_tokens)} left, resets ${fmtTime(w.resets_at)}`]);
-      rows.push(["This minute", `${fmtInt(k.usage.minute?.requests)} requests, ${fmtInt(k.usage.minute?.tokens)} tokens; ${fmtInt(k.usage.in_flight)} in flight`]);
-      for (const [name, value] of extraFields(k.usage, ["plan", "limits", "window", "minute", "in_flight"])) rows.push([labelOf(name), describe(value)]);
+    if (u?.window) {
+      const w = u.window;
+      const l = u.limits ?? {};
+      if (u.unit === "usd") {
+        rows.push(["Window", `${fmtUsdExact(w.used_usd)} of ${fmtUsdExact(l.window_usd)} ${fmtWindow(l.window)} spent, ${fmtUsdExact(w.remaining_usd)} left; resets ${fmtTime(w.resets_at)}`]);
+        rows.push(["This minute", `${fmtInt(u.minute?.requests)} requests, ${fmtUsdExact(u.minute?.usd)}; ${fmtInt(u.in_flight)} in flight (${fmtUsdExact(u.in_flight_usd)} held)`]);
+      } else {
+        rows.push(["Window", `${fmtInt(w.used_tokens)} used (${fmtUsdExact(w.used_usd)}), ${fmtInt(w.remaining_tokens)} left, resets ${fmtTime(w.resets_at)}`]);
+        rows.push(["This minute", `${fmtInt(u.minute?.requests)} requests, ${fmtInt(u.minute?.tokens)} tokens; ${fmtInt(u.in_flight)} in flight`]);
+      }
+      for (const [name, value] of extraFields(u, KNOWN_KEY_USAGE)) rows.push([labelOf(name), describe(value)]);
     }
     for (const [name, value] of extraFields(k, KNOWN_KEY)) {
       rows.push([labelOf(name), /_at$/.test(name) ? fmtTime(value) : describe(value)]);
@@ -211,16 +287,143 @@ async function showKey(id) {
       $("#log-title").setAttribute("tabindex", "-1");
       $("#log-title").focus();
     });
+    const revoked = k.status === "revoked";
     panel.replaceChildren(
-      el("h3", { style: "margin-top:0" }, `Key ${k.name || k.id}`),
-      el("dl", {}, rows.flatMap(([name, value]) => [el("dt", {}, el("strong", {}, name)), el("dd", {}, value)])),
-      logButton,
+      el("h3", { style: "margin-top:0" }, `Key ${who}`),
+      el("dl", { class: "facts" }, rows.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)])),
+      u && !revoked ? balanceBlock(k) : null,
+      u && !revoked ? limitsBlock(k) : null,
+      revoked ? null : rulesBlock(k),
+      el("div", { class: "detail-block" }, logButton),
     );
     panel.hidden = false;
-    panel.focus();
+    const target = focus && document.getElementById(focus);
+    (target ?? panel).focus();
   } catch (error) {
     failed(error);
   }
+}
+
+/** Runs a change from the details of key `k`: on success says `done`, shows the key again (focus back on `again`) and the list. */
+async function change(k, form, fields, run, done, again) {
+  clearFieldErrors(form);
+  try {
+    await run();
+    notify(done);
+    await showKey(k.id, { focus: again });
+    await loadKeys();
+  } catch (error) {
+    if (error.local) {
+      showFieldError({ [error.param]: error.param }, error);
+    } else if (showFieldError(fields, error)) {
+      clearMessages(messages);
+    } else {
+      failed(error);
+    }
+  }
+}
+
+function balanceBlock(k) {
+  const who = k.name || k.id;
+  const balance = k.usage.balance;
+  const form = el(
+    "form",
+    { class: "inline", id: "balance-form" },
+    field({ id: "balance-amount", label: "Amount (USD)", type: "text", inputmode: "decimal", placeholder: "5.00" }),
+    el("button", { type: "submit", class: "primary", id: "balance-add" }, "Add to balance"),
+    el("button", { type: "button", id: "balance-take" }, "Take off"),
+    balance ? el("button", { type: "button", class: "danger", id: "balance-remove" }, "Remove balance") : null,
+  );
+  const fields = { add_usd: "balance-amount" };
+  const post = (body) => api(`/admin/keys/${encodeURIComponent(k.id)}/balance`, token, { method: "POST", body });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    change(k, form, fields, async () => post({ add_usd: dollarsIn("balance-amount", { required: true }) }), `Added to the balance of ${who}.`, "balance-amount");
+  });
+  form.querySelector("#balance-take").addEventListener("click", () =>
+    change(k, form, fields, async () => post({ add_usd: -dollarsIn("balance-amount", { required: true }) }), `Taken off the balance of ${who}.`, "balance-amount"),
+  );
+  form.querySelector("#balance-remove")?.addEventListener("click", async () => {
+    if (!(await confirmed("Remove this balance?", `${who} no longer pays from a prepaid balance: the ${fmtUsdExact(balance.remaining_usd)} left is dropped, and its plan alone limits it.`, "Remove balance"))) return;
+    change(k, form, fields, () => post({ remove: true }), `${who} has no prepaid balance any more.`, "balance-amount");
+  });
+  return el(
+    "div",
+    { class: "detail-block" },
+    el("h4", {}, "Prepaid balance"),
+    el(
+      "p",
+      { id: "detail-balance" },
+      balance
+        ? `${fmtUsdExact(balance.remaining_usd)} left (${fmtUsdExact(balance.added_usd)} added, ${fmtUsdExact(balance.spent_usd)} spent). It never resets; calls need both the plan's window and the balance.`
+        : "None: the key pays by its plan alone. Adding an amount starts a balance, which every call then also needs.",
+    ),
+    form,
+  );
+}
+
+function limitsBlock(k) {
+  const who = k.name || k.id;
+  const spend = k.usage.spend ?? {};
+  const status = (period, noun) => {
+    const s = spend[period];
+    if (!s) return "–";
+    return s.limit_usd
+      ? `${fmtUsdExact(s.spent_usd)} of ${fmtUsdExact(s.limit_usd)} spent ${noun}, ${fmtUsdExact(s.remaining_usd)} left; resets ${fmtTime(s.resets_at)}`
+      : `no limit; ${fmtUsdExact(s.spent_usd)} spent ${noun}`;
+  };
+  const form = el(
+    "form",
+    { class: "inline", id: "limits-form" },
+    field({ id: "limit-daily", label: "Daily limit (USD)", type: "text", inputmode: "decimal", placeholder: "no limit", value: spend.daily?.limit_usd ?? "", hint: "Empty: no limit." }),
+    field({ id: "limit-monthly", label: "Monthly limit (USD)", type: "text", inputmode: "decimal", placeholder: "no limit", value: spend.monthly?.limit_usd ?? "", hint: "Empty: no limit." }),
+    el("button", { type: "submit", class: "primary" }, "Save limits"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    change(
+      k,
+      form,
+      { "spend_limit.daily_usd": "limit-daily", "spend_limit.monthly_usd": "limit-monthly" },
+      async () => {
+        const body = { spend_limit: { daily_usd: dollarsIn("limit-daily"), monthly_usd: dollarsIn("limit-monthly") } };
+        await api(`/admin/keys/${encodeURIComponent(k.id)}`, token, { method: "PATCH", body });
+      },
+      `Spend limits of ${who} saved.`,
+      "limit-daily",
+    );
+  });
+  return el(
+    "div",
+    { class: "detail-block" },
+    el("h4", {}, "Spend limits"),
+    el("dl", { class: "facts" }, el("dt", {}, "Today"), el("dd", { id: "detail-spend-daily" }, status("daily", "today")), el("dt", {}, "This month"), el("dd", { id: "detail-spend-monthly" }, status("monthly", "this month"))),
+    el("p", { class: "hint" }, "Days and months of the plan's time zone. Spend counts even without a limit, so a limit set mid-month counts the month so far."),
+    form,
+  );
+}
+
+function rulesBlock(k) {
+  const who = k.name || k.id;
+  const form = el("form", { id: "rules-form" }, el("div", { class: "inline-fields" }, ruleFields("edit", k)), el("button", { type: "submit", class: "primary" }, "Save rules"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    change(
+      k,
+      form,
+      ruleFieldIds("edit"),
+      () => api(`/admin/keys/${encodeURIComponent(k.id)}`, token, { method: "PATCH", body: rulesOf("edit", k.metadata ?? {}) }),
+      `Rules of ${who} saved.`,
+      "edit-expires",
+    );
+  });
+  return el(
+    "div",
+    { class: "detail-block" },
+    el("h4", {}, "Rules and notes"),
+    el("p", { class: "hint" }, "A change reaches every location within about 90 seconds; to stop a key at once, disable it."),
+    form,
+  );
 }
 
 // ------------------------------------------------------------------------------------ usage

@@ -23,9 +23,11 @@ export function el(tag, attrs = {}, ...children) {
 
 /** An error the gateway answered with (its message is written for people). */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, param = null) {
     super(message);
     this.status = status;
+    // The request field at fault (`allowed_ips[1]`, `spend_limit.daily_usd`), when the API names one.
+    this.param = param;
   }
 }
 
@@ -48,7 +50,7 @@ export async function api(path, token, { method = "GET", body } = {}) {
   }
   if (!res.ok) {
     const message = json?.error?.message ?? `The gateway answered ${res.status}.`;
-    throw new ApiError(res.status, message);
+    throw new ApiError(res.status, message, json?.error?.param ?? null);
   }
   return json;
 }
@@ -93,6 +95,26 @@ export function fmtUsd(text) {
   if (value === 0) return "$0.00";
   if (Math.abs(value) < 0.01) return `$${value.toPrecision(2)}`;
   return `$${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/**
+ * An exact dollar string from the API ("4.996975", "5") shown exactly, for budgets and
+ * balances: "$4.996975", "$5.00", "-$0.25", "$1,250.50".
+ */
+export function fmtUsdExact(text) {
+  if (text === null || text === undefined) return "–";
+  const raw = String(text);
+  const negative = raw.startsWith("-");
+  const [whole, fraction = ""] = (negative ? raw.slice(1) : raw).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${negative ? "-" : ""}$${grouped}.${fraction.padEnd(2, "0")}`;
+}
+
+/** A window's name for people: "daily" → "per day (calendar)", "5h" → "every 5h (rolling)". */
+export function fmtWindow(window) {
+  const calendar = { daily: "day", weekly: "week", monthly: "month" }[window];
+  if (calendar) return `per calendar ${calendar}`;
+  return window ? `every ${window} (rolling)` : "";
 }
 
 /** Milliseconds as "850 ms" or "2.4 s". */
@@ -297,4 +319,81 @@ export function labelOf(name) {
 export function describe(value) {
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
+}
+
+/**
+ * A labelled form field: `{ id, label, type, value, hint, placeholder, ...attrs }`, with room for
+ * the API's message about it below (`#<id>-error`, announced, tied to the field by
+ * aria-describedby).
+ */
+export function field({ id, label, hint, wide = false, ...attrs }) {
+  const hintId = hint ? `${id}-hint` : null;
+  const errorId = `${id}-error`;
+  const input = el("input", {
+    id,
+    name: id,
+    autocomplete: "off",
+    spellcheck: "false",
+    class: wide ? "wide" : undefined,
+    "aria-describedby": [hintId, errorId].filter(Boolean).join(" "),
+    ...attrs,
+  });
+  return el(
+    "div",
+    { class: "field" },
+    el("label", { for: id }, label),
+    input,
+    hint ? el("span", { class: "field-hint", id: hintId }, hint) : null,
+    el("span", { class: "field-error", id: errorId, role: "alert", hidden: true }),
+  );
+}
+
+/** Clears the messages `field` shows under the fields inside `root`. */
+export function clearFieldErrors(root) {
+  for (const message of root.querySelectorAll(".field-error")) {
+    message.textContent = "";
+    message.hidden = true;
+  }
+  for (const input of root.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+}
+
+/**
+ * Shows an API error next to the field its `param` names: `fields` maps a param (`expires_at`,
+ * `metadata.note`) or its first part (`allowed_ips` for `allowed_ips[1]`) to a field id. Focuses
+ * that field; false (nothing shown) when no field matches.
+ */
+export function showFieldError(fields, error) {
+  const param = error?.param;
+  if (!param) return false;
+  const id = fields[param] ?? fields[param.split(/[.[]/)[0]];
+  const input = id && document.getElementById(id);
+  const message = id && document.getElementById(`${id}-error`);
+  if (!input || !message) return false;
+  message.textContent = error.message;
+  message.hidden = false;
+  input.setAttribute("aria-invalid", "true");
+  input.focus();
+  return true;
+}
+
+/** A list typed as text ("a, b c") as its items; null when empty. */
+export function listOf(text) {
+  const items = String(text ?? "").split(/[\s,]+/).filter(Boolean);
+  return items.length ? items : null;
+}
+
+/** A `datetime-local` value (the browser's local time) as RFC 3339 UTC; null when empty. */
+export function localToRfc3339(value) {
+  if (!value) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date.toISOString().replace(/\.000Z$/, "Z");
+}
+
+/** An RFC 3339 time as a `datetime-local` value in the browser's local time ("" for none). */
+export function rfc3339ToLocal(value) {
+  if (!value) return "";
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return "";
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }

@@ -4,7 +4,7 @@
 
 import {
   $, el, api, download, barChart, table, copy, daysBetween, showError, clearMessages, tabSecret,
-  fmtInt, fmtCompact, fmtUsd, fmtMs, fmtTime, fmtCountdown, extraFields, labelOf, describe, latestOnly,
+  fmtInt, fmtCompact, fmtUsd, fmtUsdExact, fmtWindow, fmtMs, fmtTime, fmtCountdown, extraFields, labelOf, describe, latestOnly,
 } from "./common.js";
 
 const STORE = "toc.key";
@@ -14,7 +14,7 @@ let resetAt = null;
 let ticking = null;
 
 /** The fields of GET /v1/usage this page lays out itself; any other is shown as it comes. */
-const KNOWN_USAGE = ["plan", "limits", "window", "minute", "in_flight"];
+const KNOWN_USAGE = ["plan", "unit", "limits", "window", "minute", "in_flight", "in_flight_usd", "balance", "spend", "policy"];
 
 function signedIn(on) {
   $("#signin").hidden = on;
@@ -92,39 +92,124 @@ function card(label, value, sub) {
 
 function renderQuota(usage) {
   const limits = usage.limits ?? {};
-  $("#quota-cards").replaceChildren(
-    card("Plan", usage.plan, limits.window ? `${fmtCompact(limits.window_tokens)} tokens every ${limits.window}` : null),
-    card("Requests this minute", `${fmtInt(usage.minute?.requests)} / ${fmtInt(limits.rpm)}`),
-    card("Tokens this minute", `${fmtCompact(usage.minute?.tokens)} / ${fmtCompact(limits.tpm)}`),
-    card("Calls in flight", `${fmtInt(usage.in_flight)} / ${fmtInt(limits.concurrency)}`),
-  );
   const window = usage.window ?? {};
-  const used = window.used_tokens ?? 0;
-  const limit = limits.window_tokens ?? 0;
-  const share = limit ? Math.min(1, used / limit) : 0;
+  const dollars = usage.unit === "usd";
+  const perMinute = dollars
+    ? card("Spend this minute", `${fmtUsdExact(usage.minute?.usd)} / ${limits.usd_per_minute ? fmtUsdExact(limits.usd_per_minute) : "no limit"}`)
+    : card("Tokens this minute", `${fmtCompact(usage.minute?.tokens)} / ${fmtCompact(limits.tpm)}`);
+  $("#quota-cards").replaceChildren(
+    card(
+      "Plan",
+      usage.plan,
+      dollars
+        ? `${fmtUsdExact(limits.window_usd)} ${fmtWindow(limits.window)}, charged in dollars`
+        : limits.window ? `${fmtCompact(limits.window_tokens)} tokens ${fmtWindow(limits.window)}` : null,
+    ),
+    card("Requests this minute", `${fmtInt(usage.minute?.requests)} / ${fmtInt(limits.rpm)}`),
+    perMinute,
+    card("Calls in flight", `${fmtInt(usage.in_flight)} / ${fmtInt(limits.concurrency)}`, usage.in_flight ? `up to ${fmtUsdExact(usage.in_flight_usd)} held for them` : null),
+  );
+  // The window: in dollars for a plan charged in dollars, in tokens otherwise.
+  let used;
+  let limit;
+  let share;
   const bar = $("#window-bar");
-  bar.setAttribute("aria-valuemax", String(limit));
-  bar.setAttribute("aria-valuenow", String(used));
-  bar.setAttribute("aria-valuetext", `${fmtInt(used)} of ${fmtInt(limit)} tokens used`);
+  if (dollars) {
+    used = window.used_usd ?? "0";
+    limit = limits.window_usd ?? "0";
+    share = Number(limit) ? Math.min(1, Number(used) / Number(limit)) : 0;
+    bar.setAttribute("aria-valuemax", String(Number(limit)));
+    bar.setAttribute("aria-valuenow", String(Number(used)));
+    bar.setAttribute("aria-valuetext", `${fmtUsdExact(used)} of ${fmtUsdExact(limit)} spent`);
+    $("#window-text").textContent = `${fmtUsdExact(window.remaining_usd)} left`;
+    $("#window-label").textContent = `${fmtUsdExact(used)} of ${fmtUsdExact(limit)} spent (${(share * 100).toFixed(1)}%) since ${fmtTime(window.started_at)}`;
+  } else {
+    used = window.used_tokens ?? 0;
+    limit = limits.window_tokens ?? 0;
+    share = limit ? Math.min(1, used / limit) : 0;
+    bar.setAttribute("aria-valuemax", String(limit));
+    bar.setAttribute("aria-valuenow", String(used));
+    bar.setAttribute("aria-valuetext", `${fmtInt(used)} of ${fmtInt(limit)} tokens used`);
+    $("#window-text").textContent = `${fmtInt(window.remaining_tokens)} tokens left`;
+    const cost = window.used_usd && Number(window.used_usd) ? `, costing ${fmtUsdExact(window.used_usd)}` : "";
+    $("#window-label").textContent = `${fmtInt(used)} of ${fmtInt(limit)} tokens used (${(share * 100).toFixed(1)}%) since ${fmtTime(window.started_at)}${cost}`;
+  }
   bar.className = `progress${share > 0.9 ? " bad" : share > 0.7 ? " warn" : ""}`;
   bar.firstElementChild.style.width = `${(share * 100).toFixed(1)}%`;
-  $("#window-text").textContent = `${fmtInt(window.remaining_tokens)} tokens left`;
-  $("#window-label").textContent = `${fmtInt(used)} of ${fmtInt(limit)} tokens used (${(share * 100).toFixed(1)}%) since ${fmtTime(window.started_at)}`;
   resetAt = Date.parse(window.resets_at);
   $("#reset-at").textContent = `(at ${fmtTime(window.resets_at)})`;
-  clearInterval(ticking);
-  tick();
-  ticking = setInterval(tick, 1000);
-  // Whatever else the key's record carries (a balance, a spend limit, an expiry, a policy).
+  renderCredits(usage);
+  renderPolicy(usage.policy);
+  // Whatever else the usage carries, as it comes.
   const extras = extraFields(usage, KNOWN_USAGE);
   $("#account").replaceChildren(
     ...extras.map(([name, value]) =>
       card(labelOf(name), /usd|balance|spend/.test(name) && typeof value !== "object" ? fmtUsd(value) : /_at$/.test(name) ? fmtTime(value) : describe(value)),
     ),
   );
+  $("#account").hidden = !extras.length;
+  clearInterval(ticking);
+  tick();
+  ticking = setInterval(tick, 1000);
+}
+
+/** A countdown to `at` kept live by `tick`. */
+function countdown(at) {
+  return el("strong", { "data-until": at }, fmtCountdown(Math.max(0, Math.round((Date.parse(at) - Date.now()) / 1000))));
+}
+
+/** The prepaid balance and the daily and monthly spend limits. */
+function renderCredits(usage) {
+  const balance = usage.balance;
+  const cards = [
+    balance
+      ? card("Prepaid balance", el("span", { id: "balance-remaining" }, `${fmtUsdExact(balance.remaining_usd)} left`), `${fmtUsdExact(balance.added_usd)} added, ${fmtUsdExact(balance.spent_usd)} spent; it does not reset: your operator tops it up`)
+      : card("Prepaid balance", el("span", { id: "balance-remaining" }, "None"), "Your key pays by its plan alone"),
+  ];
+  for (const [period, title, noun] of [["daily", "Daily spend limit", "today"], ["monthly", "Monthly spend limit", "this month"]]) {
+    const spend = usage.spend?.[period];
+    if (!spend) continue;
+    const id = `spend-${period}`;
+    if (spend.limit_usd) {
+      cards.push(
+        card(
+          title,
+          el("span", { id: `${id}-remaining` }, `${fmtUsdExact(spend.remaining_usd)} left`),
+          el("span", {}, el("span", { id: `${id}-text` }, `${fmtUsdExact(spend.spent_usd)} of ${fmtUsdExact(spend.limit_usd)} spent ${noun}`), "; resets in ", countdown(spend.resets_at), " ", el("span", { id: `${id}-reset` }, `(at ${fmtTime(spend.resets_at)})`)),
+        ),
+      );
+    } else {
+      cards.push(card(title, el("span", { id: `${id}-remaining` }, "No limit"), el("span", { id: `${id}-text` }, `${fmtUsdExact(spend.spent_usd)} spent ${noun}`)));
+    }
+  }
+  $("#credits").replaceChildren(...cards);
+}
+
+/** The key's own rules: expiry, allowed models, allowed client addresses. */
+function renderPolicy(policy) {
+  if (!policy) {
+    $("#policy-block").hidden = true;
+    return;
+  }
+  $("#policy-block").hidden = false;
+  const expires = policy.expires_at
+    ? card("Expires", el("span", { id: "policy-expires" }, fmtTime(policy.expires_at)), el("span", {}, "in ", countdown(policy.expires_at), "; after that the key stops working"))
+    : card("Expires", el("span", { id: "policy-expires" }, "Never"), "No expiry is set on this key");
+  const models = card(
+    "Models this key may use",
+    el("span", { id: "policy-models" }, policy.models ? policy.models.join(", ") : "Every model of the plan"),
+    policy.models ? "Ids or patterns (* = anything), within your plan's models" : null,
+  );
+  models.querySelector(".value").classList.add("small");
+  const ips = card("Client addresses", el("span", { id: "policy-ips" }, policy.allowed_ips ? policy.allowed_ips.join(", ") : "Any"), policy.allowed_ips ? "Calls from elsewhere are refused" : null);
+  ips.querySelector(".value").classList.add("small");
+  $("#policy").replaceChildren(expires, models, ips);
 }
 
 function tick() {
+  for (const node of document.querySelectorAll("[data-until]")) {
+    node.textContent = fmtCountdown(Math.max(0, Math.round((Date.parse(node.dataset.until) - Date.now()) / 1000)));
+  }
   if (!resetAt) return;
   const seconds = Math.max(0, Math.round((resetAt - Date.now()) / 1000));
   $("#countdown").textContent = fmtCountdown(seconds);

@@ -18,6 +18,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const SHOTS = path.join(ROOT, "docs/screenshots");
 const CHROMIUM = "/usr/bin/chromium";
 const PLAN = { id: "pro", rpm: 60, tpm: 400000, concurrency: 8, window: "5h", window_tokens: 5000000, models: ["*"] };
+// A plan charged in dollars, by calendar day in India's time (midnight there is 18:30 UTC).
+const DOLLAR_PLAN = { id: "dollars", unit: "usd", rpm: 60, concurrency: 8, window: "daily", time_zone: "UTC+05:30", window_usd: 5, models: [MODELS.chat, MODELS.anthropic] };
 const PHONE = { width: 390, height: 844 };
 
 let gw;
@@ -29,7 +31,7 @@ before(async () => {
   gw = await startGateway({
     config: (mock) => {
       // Breakers on, so the operator's health view has the upstreams the calls went to.
-      const config = gatewayConfig(mock, { plans: [PLAN], provider: { breaker: { enabled: true } } });
+      const config = gatewayConfig(mock, { plans: [PLAN, DOLLAR_PLAN], provider: { breaker: { enabled: true } } });
       const prices = { [MODELS.chat]: { input: 2.0, cached_input: 0.5, output: 8.0 }, [MODELS.anthropic]: { input: 3.0, cached_input: 0.3, cache_write_5m: 3.75, output: 15.0 } };
       for (const model of config.models) if (prices[model.id]) model.prices = [{ taken: "2026-11-30", ...prices[model.id] }];
       return config;
@@ -72,6 +74,12 @@ async function downloaded(page, button) {
   const chunks = [];
   for await (const chunk of stream) chunks.push(chunk);
   return { name: download.suggestedFilename(), text: Buffer.concat(chunks).toString("utf8") };
+}
+
+/** An exact dollar string as the pages write it: "5" → "$5.00", "4.996975" → "$4.996975". */
+function dollars(text) {
+  const [whole, fraction = ""] = String(text).split(".");
+  return `$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${fraction.padEnd(2, "0")}`;
 }
 
 function utc(iso) {
@@ -292,6 +300,16 @@ test("keyboard only: both pages are usable without a mouse, with visible focus",
   await page.locator("#new-name:focus").waitFor();
   const made = (await gw.admin("GET", "/admin/keys?q=keyboard-made")).json.data;
   assert.equal(made.length, 1);
+  // Its details, and a top-up typed and submitted from the keyboard (focus comes back to the amount).
+  await tabTo(page, (a) => a.text === "Details of keyboard-made", "the key's details");
+  await page.keyboard.press("Enter");
+  await page.locator("#key-detail:focus").waitFor();
+  await tabTo(page, (a) => a.id === "balance-amount", "the balance amount");
+  await page.keyboard.type("2");
+  await page.keyboard.press("Enter");
+  await page.locator("#detail-balance", { hasText: "$2.00 left" }).waitFor();
+  await page.locator("#balance-amount:focus").waitFor();
+  assert.equal((await gw.admin("GET", `/admin/keys/${made[0].id}`)).json.usage.balance.remaining_usd, "2");
   // The section links and the log filter are reachable too.
   await tabTo(page, (a) => a.id === "log-outcome", "the log's outcome filter");
   await page.keyboard.press("Shift+Tab");
@@ -400,9 +418,190 @@ test("accessibility: labels, names and AA contrast on both pages, in the light a
     await page.locator("#log-table table").waitFor();
     await page.locator("#health-body h3").first().waitFor();
     await page.getByRole("button", { name: "Details of audited" }).click();
-    await page.locator("#key-detail dl").waitFor();
+    await page.locator("#key-detail #rules-form").waitFor();
     assert.deepEqual(await audit(page, 60), [], `the operator's page (${colorScheme})`);
     await context.close();
     assert.deepEqual(problems, []);
   }
+});
+
+/** Signs in to the operator's page. */
+async function adminSignIn(page) {
+  await page.goto(`${gw.url}/admin`);
+  await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("#key-list table, #key-list p").first().waitFor();
+}
+
+/** Opens the key holder's dashboard with `key`. */
+async function holderSignIn(page, key) {
+  await page.goto(`${gw.url}/dashboard`);
+  await page.getByLabel("Your API key").fill(key);
+  await page.getByRole("button", { name: "Show my usage" }).click();
+  await page.locator("#log table, #log p").first().waitFor();
+}
+
+test("operator: tops up a balance, sets a daily spend limit, an expiry and rules in the page; the key holder's page shows exactly those", async () => {
+  const created = await gw.createKey("pro", "budgeted");
+  const { page, context, problems } = await openPage();
+  await adminSignIn(page);
+  await page.getByRole("button", { name: "Details of budgeted" }).click();
+  const detail = page.locator("#key-detail");
+  await detail.locator("#balance-form").waitFor();
+  assert.match(await page.locator("#detail-balance").textContent(), /^None/);
+
+  // Top up $5, take $1.25 off: $3.75.
+  await detail.getByLabel("Amount (USD)").fill("5");
+  await detail.getByRole("button", { name: "Add to balance" }).click();
+  await page.locator("#detail-balance", { hasText: "$5.00 left" }).waitFor();
+  await detail.getByLabel("Amount (USD)").fill("1.25");
+  await detail.getByRole("button", { name: "Take off" }).click();
+  await page.locator("#detail-balance", { hasText: "$3.75 left" }).waitFor();
+  // An amount that is not one is refused in the page, next to its field.
+  await detail.getByLabel("Amount (USD)").fill("lots");
+  await detail.getByRole("button", { name: "Add to balance" }).click();
+  await page.locator("#balance-amount-error", { hasText: "positive number of dollars" }).waitFor();
+
+  // A daily spend limit of $2.
+  await detail.getByLabel("Daily limit (USD)").fill("2");
+  await detail.getByRole("button", { name: "Save limits" }).click();
+  await page.locator("#detail-spend-daily", { hasText: "of $2.00 spent today" }).waitFor();
+  // A monthly limit set, then cleared by emptying its field.
+  await detail.getByLabel("Monthly limit (USD)").fill("10");
+  await detail.getByRole("button", { name: "Save limits" }).click();
+  await page.locator("#detail-spend-monthly", { hasText: "of $10.00 spent this month" }).waitFor();
+  assert.equal((await gw.admin("GET", `/admin/keys/${created.id}`)).json.usage.spend.monthly.limit_usd, "10");
+  await detail.getByLabel("Monthly limit (USD)").fill("");
+  await detail.getByRole("button", { name: "Save limits" }).click();
+  await page.locator("#detail-spend-monthly", { hasText: "no limit" }).waitFor();
+
+  // An expiry 30 days ahead (typed in the browser's local time), a model allowlist and an owner.
+  const local = await page.evaluate(() => {
+    const d = new Date(Date.now() + 30 * 86_400_000);
+    d.setMilliseconds(0);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  });
+  const expiresAt = await page.evaluate((v) => new Date(v).toISOString().replace(/\.000Z$/, "Z"), local);
+  await detail.getByLabel("Expires (your local time)").fill(local);
+  await detail.getByLabel("Allowed models").fill(`${MODELS.chat}, m-anth*`);
+  await detail.getByLabel("Owner").fill("alice@example.com");
+  await detail.getByRole("button", { name: "Save rules" }).click();
+  await page.getByRole("status").filter({ hasText: "Rules of budgeted saved" }).waitFor();
+  const record = (await gw.admin("GET", `/admin/keys/${created.id}`)).json;
+  assert.equal(record.expires_at, expiresAt);
+  assert.deepEqual(record.models, [MODELS.chat, "m-anth*"]);
+  assert.equal(record.allowed_ips, null);
+  assert.deepEqual(record.metadata, { owner: "alice@example.com" });
+  assert.equal(record.usage.balance.remaining_usd, "3.75");
+  assert.equal(record.usage.spend.daily.limit_usd, "2");
+  assert.equal(record.usage.spend.monthly.limit_usd, null);
+
+  // The keys table shows the expiry (balances are in the details only: listing keys must not
+  // reach every key's Durable Object).
+  const row = page.locator("#key-list tbody tr", { hasText: created.id });
+  await row.waitFor();
+  assert.ok((await row.textContent()).includes(utc(expiresAt)));
+
+  // A rule the API refuses: its message, next to its field; nothing is written.
+  await detail.getByLabel("Allowed client IP ranges").fill("203.0.113.0/24, 10.0.0.1/99");
+  await detail.getByRole("button", { name: "Save rules" }).click();
+  const ipError = page.locator("#edit-ips-error");
+  await ipError.waitFor();
+  const refused = await gw.admin("PATCH", `/admin/keys/${created.id}`, { body: { allowed_ips: ["203.0.113.0/24", "10.0.0.1/99"] } });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.json.error.param, "allowed_ips[1]");
+  assert.equal(await ipError.textContent(), refused.json.error.message);
+  assert.equal(await detail.getByLabel("Allowed client IP ranges").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "edit-ips");
+  assert.ok((await detail.getByLabel("Allowed client IP ranges").getAttribute("aria-describedby")).includes("edit-ips-error"));
+  assert.equal((await gw.admin("GET", `/admin/keys/${created.id}`)).json.allowed_ips, null);
+  await page.locator("#key-detail").screenshot({ path: path.join(SHOTS, "admin-key.png") });
+  await page.setViewportSize(PHONE);
+  assert.equal(await overflows(page), false, "a key's details fit a phone's width");
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // The create form's rules: a model pattern the plan lacks is shown under that field.
+  await page.getByText("Rules and notes (optional)").click();
+  await page.getByLabel("Name").fill("never-made");
+  await page.locator("#new-models").fill("nope-*");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await page.locator("#new-models-error", { hasText: "`nope-*` matches no model of the key's plan" }).waitFor();
+  assert.equal((await gw.admin("GET", "/admin/keys?q=never-made")).json.data.length, 0);
+  await context.close();
+  // Chromium logs each refused request (the two 400s above); nothing else.
+  assert.deepEqual(problems, Array(2).fill("console: Failed to load resource: the server responded with a status of 400 (Bad Request)"));
+
+  // A call spends from the balance and the day; the key holder sees exactly what /v1/usage says.
+  await gw.openaiClient(created.key).chat.completions.create({ model: MODELS.chat, messages: [{ role: "user", content: "Hello" }] });
+  await logged(created.id);
+  const holder = await openPage();
+  await holderSignIn(holder.page, created.key);
+  const usage = (await gw.request("GET", "/v1/usage", { headers: { "x-api-key": created.key } })).json;
+  assert.ok(Number(usage.balance.spent_usd) > 0, JSON.stringify(usage.balance));
+  const p = holder.page;
+  assert.equal(await p.locator("#balance-remaining").textContent(), `${dollars(usage.balance.remaining_usd)} left`);
+  assert.equal(usage.spend.daily.limit_usd, "2");
+  assert.equal(await p.locator("#spend-daily-remaining").textContent(), `${dollars(usage.spend.daily.remaining_usd)} left`);
+  assert.equal(await p.locator("#spend-daily-text").textContent(), `${dollars(usage.spend.daily.spent_usd)} of $2.00 spent today`);
+  assert.equal(await p.locator("#spend-daily-reset").textContent(), `(at ${utc(usage.spend.daily.resets_at)})`);
+  assert.equal(await p.locator("#spend-monthly-remaining").textContent(), "No limit");
+  assert.equal(usage.policy.expires_at, expiresAt);
+  assert.equal(await p.locator("#policy-expires").textContent(), utc(expiresAt));
+  assert.equal(await p.locator("#policy-models").textContent(), `${MODELS.chat}, m-anth*`);
+  assert.equal(await p.locator("#policy-ips").textContent(), "Any");
+  // The allowlist narrows the setup examples' models too.
+  assert.deepEqual((await p.locator("#model option").allTextContents()).sort(), [MODELS.anthropic, MODELS.chat].sort());
+  await holder.context.close();
+  assert.deepEqual(holder.problems, []);
+
+  // The operator removes the balance (after confirming): the key pays by its plan alone again.
+  const again = await openPage();
+  await adminSignIn(again.page);
+  await again.page.getByRole("button", { name: "Details of budgeted" }).click();
+  await again.page.locator("#key-detail").getByRole("button", { name: "Remove balance" }).click();
+  await again.page.getByRole("dialog").getByRole("button", { name: "Remove balance" }).click();
+  await again.page.locator("#detail-balance", { hasText: /^None/ }).waitFor();
+  assert.equal((await gw.request("GET", "/v1/usage", { headers: { "x-api-key": created.key } })).json.balance, null);
+  await again.context.close();
+  assert.deepEqual(again.problems, []);
+});
+
+test("key holder on a plan in dollars: dollars left in the window and its reset at the plan's local midnight", async () => {
+  const created = await gw.createKey("dollars", "dollar-holder");
+  await gw.openaiClient(created.key).chat.completions.create({ model: MODELS.chat, messages: [{ role: "user", content: "Hello" }] });
+  await logged(created.id);
+  const usage = (await gw.request("GET", "/v1/usage", { headers: { "x-api-key": created.key } })).json;
+  assert.equal(usage.unit, "usd");
+  // The next midnight at UTC+05:30 is 18:30 UTC.
+  const now = Date.now();
+  const midnight = new Date(now);
+  midnight.setUTCHours(18, 30, 0, 0);
+  if (midnight.getTime() <= now) midnight.setUTCDate(midnight.getUTCDate() + 1);
+  assert.equal(Date.parse(usage.window.resets_at), midnight.getTime());
+  assert.ok(Number(usage.window.used_usd) > 0);
+
+  const { page, context, problems } = await openPage();
+  await page.emulateMedia({ colorScheme: "light" });
+  await holderSignIn(page, created.key);
+  assert.equal(await page.locator("#window-text").textContent(), `${dollars(usage.window.remaining_usd)} left`);
+  assert.equal(await page.locator("#window-label").textContent(), `${dollars(usage.window.used_usd)} of $5.00 spent (${((Number(usage.window.used_usd) / 5) * 100).toFixed(1)}%) since ${utc(usage.window.started_at)}`);
+  const bar = page.getByRole("progressbar");
+  assert.equal(await bar.getAttribute("aria-valuetext"), `${dollars(usage.window.used_usd)} of $5.00 spent`);
+  assert.equal(await page.locator("#quota-cards .card").first().locator(".sub").textContent(), "$5.00 per calendar day, charged in dollars");
+  assert.match(await page.locator("#quota-cards").textContent(), /Spend this minute/);
+  assert.equal(await page.locator("#reset-at").textContent(), `(at ${utc(usage.window.resets_at)})`);
+  const expected = (midnight.getTime() - Date.now()) / 1000;
+  const shown = seconds(await page.locator("#countdown").textContent());
+  assert.ok(Math.abs(shown - expected) <= 3, `countdown ${shown} s, expected about ${expected} s`);
+  assert.equal(await page.locator("#balance-remaining").textContent(), "None");
+  assert.equal(await page.locator("#spend-daily-remaining").textContent(), "No limit");
+  assert.equal(await page.locator("#policy-expires").textContent(), "Never");
+  assert.equal(await page.locator("#policy-models").textContent(), "Every model of the plan");
+  assert.deepEqual(await audit(page, 60), [], "the dashboard of a plan in dollars");
+  await page.screenshot({ path: path.join(SHOTS, "dashboard-usd.png"), fullPage: true });
+  await page.setViewportSize(PHONE);
+  assert.equal(await overflows(page), false, "fits a phone's width");
+  await context.close();
+  assert.deepEqual(problems, []);
 });
