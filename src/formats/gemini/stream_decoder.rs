@@ -137,28 +137,23 @@ impl StreamDecode for StreamDecoder {
         if self.phase == Phase::Done {
             return;
         }
-        let value: serde_json::Value = match serde_json::from_str(&event.data) {
-            Ok(value) => value,
-            Err(e) => {
-                let error = ApiError::new(
-                    ErrorKind::UpstreamFailed,
-                    format!("the upstream sent an unreadable stream event: {e}"),
-                );
+        // One typed parse: an `error` member (not null) makes the event an error.
+        match serde_json::from_str::<GenerateContentResponse>(&event.data) {
+            Ok(chunk) if chunk.error.is_some() => {
+                let error = from_upstream(WireFormat::Gemini, 200, event.data.as_bytes());
                 self.fail(error, out);
-                return;
             }
-        };
-        if value.get("error").is_some_and(|error| !error.is_null()) {
-            let error = from_upstream(WireFormat::Gemini, 200, event.data.as_bytes());
-            self.fail(error, out);
-            return;
-        }
-        match serde_json::from_value::<GenerateContentResponse>(value) {
             Ok(chunk) => self.chunk(chunk, out),
             Err(e) => {
+                // Valid JSON of another shape, or no JSON at all.
+                let shape = if serde_json::from_str::<serde::de::IgnoredAny>(&event.data).is_ok() {
+                    "a stream event that is not a Gemini response"
+                } else {
+                    "an unreadable stream event"
+                };
                 let error = ApiError::new(
                     ErrorKind::UpstreamFailed,
-                    format!("the upstream sent a stream event that is not a Gemini response: {e}"),
+                    format!("the upstream sent {shape}: {e}"),
                 );
                 self.fail(error, out);
             }

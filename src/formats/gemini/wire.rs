@@ -173,6 +173,9 @@ pub mod read {
         pub model_version: Option<String>,
         #[serde(alias = "response_id")]
         pub response_id: Option<String>,
+        /// An error object instead of an answer (some proxies send one inside a 200 stream).
+        #[serde(default)]
+        pub error: Option<serde::de::IgnoredAny>,
     }
 
     #[derive(Debug, Default, Deserialize)]
