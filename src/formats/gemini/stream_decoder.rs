@@ -7,6 +7,8 @@
 //! stream that ends without one, an `{"error": ...}` event, or an unreadable event end in
 //! `Error`.
 
+use std::collections::BTreeSet;
+
 use super::output::PartsReader;
 use super::wire::read::{self, GenerateContentResponse};
 use super::{finish_reason, usage};
@@ -31,7 +33,15 @@ pub struct StreamDecoder {
     usage: read::UsageMetadata,
     finish_reason: Option<String>,
     block_reason: Option<String>,
+    /// The distinct Google Search queries grounding ran (Google bills each; chunks may repeat
+    /// them), at most [`MAX_QUERIES`] kept.
+    search_queries: BTreeSet<String>,
+    /// Queries past the cap, counted without being kept.
+    more_queries: u64,
 }
+
+/// Search queries kept to tell repeats apart (a bound on memory; more are still counted).
+const MAX_QUERIES: usize = 256;
 
 impl Default for StreamDecoder {
     fn default() -> Self {
@@ -47,7 +57,15 @@ impl StreamDecoder {
             usage: read::UsageMetadata::default(),
             finish_reason: None,
             block_reason: None,
+            search_queries: BTreeSet::new(),
+            more_queries: 0,
         }
+    }
+
+    /// The searches grounding ran so far, if any.
+    fn search_calls(&self) -> Option<u64> {
+        let calls = (self.search_queries.len() as u64).saturating_add(self.more_queries);
+        (calls > 0).then_some(calls)
     }
 
     fn fail(&mut self, error: ApiError, out: &mut Vec<StreamEvent>) {
@@ -91,6 +109,21 @@ impl StreamDecoder {
             if candidate.finish_reason.is_some() {
                 self.finish_reason = candidate.finish_reason;
             }
+            for query in candidate
+                .grounding_metadata
+                .and_then(|grounding| grounding.web_search_queries)
+                .into_iter()
+                .flatten()
+            {
+                if self.search_queries.contains(&query) {
+                    continue;
+                }
+                if self.search_queries.len() < MAX_QUERIES {
+                    self.search_queries.insert(query);
+                } else {
+                    self.more_queries = self.more_queries.saturating_add(1);
+                }
+            }
         }
     }
 
@@ -127,7 +160,10 @@ impl StreamDecoder {
                 self.finish_reason.as_deref(),
                 self.block_reason.as_deref(),
             ),
-            usage: usage::decode(&self.usage),
+            usage: Usage {
+                web_search_calls: self.search_calls(),
+                ..usage::decode(&self.usage)
+            },
         });
     }
 }

@@ -233,6 +233,38 @@ fn lf_framing_decodes_like_crlf() {
     );
 }
 
+/// A grounded answer as Gemini streams it: the search queries on the candidate's
+/// `groundingMetadata`, repeated on a later chunk.
+const GROUNDED_SSE: &str = concat!(
+    "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Paris is \"}]},\"groundingMetadata\":{\"webSearchQueries\":[\"weather paris\",\"paris forecast\"]}}],\"usageMetadata\":{\"promptTokenCount\":12},\"modelVersion\":\"gemini-x\",\"responseId\":\"r1\"}\r\n\r\n",
+    "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"sunny.\"}]},\"finishReason\":\"STOP\",\"groundingMetadata\":{\"webSearchQueries\":[\"paris forecast\"],\"groundingChunks\":[{\"web\":{\"uri\":\"https://example.com\",\"title\":\"x\"}}]}}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":3},\"modelVersion\":\"gemini-x\",\"responseId\":\"r1\"}\r\n\r\n",
+);
+
+#[test]
+fn grounding_queries_are_counted_once_each_as_web_searches() {
+    let events = decode_every_split(FORMAT, GROUNDED_SSE.as_bytes());
+    let finish_usage = events.iter().find_map(|event| match event {
+        StreamEvent::Finish { usage, .. } => Some(*usage),
+        _ => None,
+    });
+    assert_eq!(finish_usage.and_then(|u| u.web_search_calls), Some(2));
+    assert_eq!(finish_usage.and_then(|u| u.output_tokens), Some(3));
+    // The whole answer, as `generateContent` gives it.
+    let whole = json!({
+        "candidates": [{
+            "content": {"role": "model", "parts": [{"text": "Paris is sunny."}]},
+            "finishReason": "STOP",
+            "groundingMetadata": {"webSearchQueries": ["weather paris"]}
+        }],
+        "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 3}
+    });
+    let answer = decode_response(whole.to_string().as_bytes());
+    assert_eq!(answer.map(|a| a.usage.web_search_calls), Ok(Some(1)));
+    // No grounding: no search count at all (not a 0 that would hide "not reported").
+    let plain = decode_response(fixture("gemini/text.json").as_bytes());
+    assert_eq!(plain.map(|a| a.usage.web_search_calls), Ok(None));
+}
+
 // ---- The client side ------------------------------------------------------------------------
 
 /// What `@google/genai` 3.3.0 does with a stream (`processStreamResponse`, `chats.ts`): split

@@ -184,6 +184,17 @@ pub mod read {
         pub content: Option<Content>,
         #[serde(alias = "finish_reason")]
         pub finish_reason: Option<String>,
+        /// What Google Search grounding did for the answer (its queries are what is billed).
+        #[serde(alias = "grounding_metadata")]
+        pub grounding_metadata: Option<GroundingMetadata>,
+    }
+
+    /// The part of `groundingMetadata` the gateway reads.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct GroundingMetadata {
+        #[serde(alias = "web_search_queries")]
+        pub web_search_queries: Option<Vec<String>>,
     }
 
     #[derive(Debug, Default, Deserialize)]
