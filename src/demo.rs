@@ -15,8 +15,7 @@
 //! and ends with the format's max-tokens reason).
 
 use crate::canonical::{
-    Accumulator, BlockStart, ChatRequest, Delta, Finish, FinishReason, Part, Role, StreamEvent,
-    Usage,
+    Accumulator, BlockStart, ChatRequest, Delta, Finish, FinishReason, Role, StreamEvent, Usage,
 };
 use crate::error::ApiError;
 use crate::estimate::text_tokens;
@@ -123,17 +122,8 @@ fn last_user_text(request: &ChatRequest) -> String {
         .iter()
         .rev()
         .filter(|m| m.role == Role::User)
-        .find_map(|m| {
-            let text: Vec<&str> = m
-                .parts
-                .iter()
-                .filter_map(|part| match part {
-                    Part::Text(text) => Some(text.as_str()),
-                    _ => None,
-                })
-                .collect();
-            (!text.is_empty()).then(|| text.join(" "))
-        })
+        .map(|m| m.text(" "))
+        .find(|text| !text.is_empty())
         .unwrap_or_default()
 }
 
@@ -234,7 +224,7 @@ pub fn read_back(format: WireFormat, answer: &DemoAnswer, stream: bool) -> (Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canonical::Message;
+    use crate::canonical::{Message, Part};
     use crate::formats::UpstreamTarget;
 
     fn request(text: &str, cap: u64, stream: bool) -> ChatRequest {

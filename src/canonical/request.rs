@@ -84,6 +84,21 @@ pub struct Message {
     pub parts: Vec<Part>,
 }
 
+impl Message {
+    /// The message's text parts joined with `separator` (empty when it has none).
+    pub fn text(&self, separator: &str) -> String {
+        let texts: Vec<&str> = self
+            .parts
+            .iter()
+            .filter_map(|part| match part {
+                Part::Text(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        texts.join(separator)
+    }
+}
+
 /// One piece of message content.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {

@@ -109,6 +109,24 @@ impl UserLocation {
     pub fn is_empty(&self) -> bool {
         *self == UserLocation::default()
     }
+
+    /// `{"type": "approximate", city, region, country, timezone}` with the fields it has: the
+    /// shape Anthropic and OpenAI both take.
+    pub fn approximate_json(&self) -> serde_json::Value {
+        let mut place = serde_json::Map::new();
+        place.insert("type".into(), "approximate".into());
+        for (field, value) in [
+            ("city", &self.city),
+            ("region", &self.region),
+            ("country", &self.country),
+            ("timezone", &self.timezone),
+        ] {
+            if let Some(value) = value {
+                place.insert(field.into(), value.as_str().into());
+            }
+        }
+        serde_json::Value::Object(place)
+    }
 }
 
 /// A past server tool call or result in an assistant turn, as the vendor that ran it wrote it

@@ -35,15 +35,7 @@ pub fn prepare(request: &mut ChatRequest) -> Vec<String> {
         if message.role != Role::User {
             continue;
         }
-        let texts: Vec<&str> = message
-            .parts
-            .iter()
-            .filter_map(|part| match part {
-                Part::Text(text) => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
-        let text = texts.join("\n");
+        let text = message.text("\n");
         if text.is_empty() || text.starts_with(SUMMARY_HEADING) {
             continue;
         }

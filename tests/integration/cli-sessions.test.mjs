@@ -13,33 +13,13 @@
 // Each search is counted in the request log.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { promisify } from "node:util";
 import { startWorker } from "../support/worker.mjs";
+import { cli, claude, codex } from "../support/cli.mjs";
 import { EXPLORE_ANSWER, EXPLORE_REPORT, IMAGE_ANSWER, PICTURE, SEARCH, SEARCH_ANSWER, SEARCH_TEXT, startCliUpstream } from "../support/cli-upstream.mjs";
-
-const run = promisify(execFile);
-
-/** Runs a CLI with stdin closed (Codex reads a prompt from an open stdin). */
-function cli(command, args, { cwd, env, timeout = 90_000 }) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${path.basename(command)} exited with ${code}\n${stderr}\n${stdout}`));
-    });
-  });
-}
 
 /** A `size`×`size` PNG of one RGB colour. */
 function png(size, [r, g, b]) {
@@ -69,10 +49,6 @@ function png(size, [r, g, b]) {
   const pixels = zlib.deflateSync(Buffer.concat(Array.from({ length: size }, () => row)));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
 }
-
-const clients = (await run("sh", ["scripts/setup-clients.sh"])).stdout.trim();
-const claude = path.join(clients, "node_modules/@anthropic-ai/claude-code/bin/claude.exe");
-const codex = path.join(clients, "node_modules/.bin/codex");
 
 const tmp = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 const workdir = tmp("toc-cli-session-");

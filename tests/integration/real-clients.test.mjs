@@ -2,36 +2,13 @@
 // another format: each must run a full tool turn (call, local execution, result, answer).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { startWorker } from "../support/worker.mjs";
+import { cli, claude, codex, gemini } from "../support/cli.mjs";
 import { FINAL_TEXT, startAgentUpstream } from "../support/agent-upstream.mjs";
 
-const run = promisify(execFile);
-
-/** Runs a CLI with stdin closed (Codex reads a prompt from an open stdin). */
-function cli(command, args, { cwd, env, timeout }) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${path.basename(command)} exited with ${code}\n${stderr}\n${stdout}`));
-    });
-  });
-}
-const clients = (await run("sh", ["scripts/setup-clients.sh"])).stdout.trim();
-const claude = path.join(clients, "node_modules/@anthropic-ai/claude-code/bin/claude.exe");
-const codex = path.join(clients, "node_modules/.bin/codex");
-const gemini = path.join(clients, "node_modules/@google/gemini-cli/bundle/gemini.js");
 /** Preloaded into Gemini CLI: refuses and logs every connection off the loopback. */
 const loopbackOnly = path.resolve("tests/support/loopback-only.cjs");
 

@@ -86,19 +86,7 @@ pub fn encode_tool<'a>(tool: &'a ServerTool, warnings: &mut Warnings) -> Cow<'a,
     }
     if let Some(location) = tool.user_location.as_ref().filter(|l| !l.is_empty()) {
         if tool.kind == ServerToolKind::WebSearch {
-            let mut place = Map::new();
-            place.insert("type".into(), json!("approximate"));
-            for (field, value) in [
-                ("city", &location.city),
-                ("region", &location.region),
-                ("country", &location.country),
-                ("timezone", &location.timezone),
-            ] {
-                if let Some(value) = value {
-                    place.insert(field.into(), json!(value));
-                }
-            }
-            object.insert("user_location".into(), Value::Object(place));
+            object.insert("user_location".into(), location.approximate_json());
         } else {
             warnings.dropped(format!("tools({}).user_location", tool.client_type));
         }

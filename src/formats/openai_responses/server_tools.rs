@@ -116,19 +116,7 @@ pub fn encode_tool(tool: &ServerTool, warnings: &mut Warnings) -> Option<Value> 
         warnings.dropped(format!("tools({}).blocked_domains", tool.client_type));
     }
     if let Some(location) = tool.user_location.as_ref().filter(|l| !l.is_empty()) {
-        let mut place = Map::new();
-        place.insert("type".into(), json!("approximate"));
-        for (field, value) in [
-            ("city", &location.city),
-            ("region", &location.region),
-            ("country", &location.country),
-            ("timezone", &location.timezone),
-        ] {
-            if let Some(value) = value {
-                place.insert(field.into(), json!(value));
-            }
-        }
-        object.insert("user_location".into(), Value::Object(place));
+        object.insert("user_location".into(), location.approximate_json());
     }
     Some(Value::Object(object))
 }
