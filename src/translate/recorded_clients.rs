@@ -1,7 +1,7 @@
 //! Requests recorded from real clients (Claude Code 2.1.197, Codex 0.169.0; see
 //! `tests/fixtures/clients/`) must decode, and must translate into a request every upstream
 //! format accepts. The checks below are the upstreams' own validation rules, the ones real
-//! gateways have tripped over (wire-formats.md §8).
+//! gateways have tripped over.
 
 use serde_json::{Value, json};
 

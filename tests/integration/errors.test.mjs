@@ -1,4 +1,4 @@
-// The error table (BRIEF §5) in each client format: status, body shape, the SDK's error class,
+// The error table (README, "Limits, quota and errors") in each client format: status, body shape, the SDK's error class,
 // x-request-id, Retry-After where the table asks for it; and upstream failures mapped to the
 // gateway's statuses with their meaning kept.
 

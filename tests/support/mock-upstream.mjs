@@ -223,7 +223,7 @@ export const RETRY_AFTER_S = 7;
 
 /**
  * The usage a client of `client` format sees when the upstream speaks `upstream`, for a
- * scenario, after the gateway's conversions (BRIEF: Anthropic input excludes cache reads and
+ * scenario, after the gateway's conversions (Anthropic input excludes cache reads and
  * writes, OpenAI input includes them; unreported figures are 0).
  */
 export function expectedUsage(client, upstream, scenario) {
