@@ -1,6 +1,6 @@
-// The error table (README, "Limits, quota and errors") in each client format: status, body shape, the SDK's error class,
-// x-request-id, Retry-After where the table asks for it; and upstream failures mapped to the
-// gateway's statuses with their meaning kept.
+// The error table (README, "Limits, quota and errors") in each client format: status, body
+// shape, the SDK's error class, x-request-id, Retry-After where the table asks for it; and
+// upstream failures mapped to the gateway's statuses with their meaning kept.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
