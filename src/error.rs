@@ -104,6 +104,12 @@ impl ApiError {
         ApiError::new(ErrorKind::InvalidRequest, message)
     }
 
+    /// A 400 about one field: its path leads the message and is the error's `param`.
+    pub fn invalid_at(path: impl Into<String>, message: &str) -> ApiError {
+        let path = path.into();
+        ApiError::invalid(format!("{path}: {message}")).with_param(path)
+    }
+
     pub fn with_param(mut self, param: impl Into<String>) -> ApiError {
         self.param = Some(param.into());
         self

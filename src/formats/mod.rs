@@ -37,7 +37,7 @@ pub fn spec_of(format: WireFormat) -> &'static dyn FormatSpec {
 use serde_json::{Map, Value};
 
 use crate::canonical::{ChatRequest, ChatResponse, ServerToolKind, StreamEvent};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::sse::SseEvent;
 use crate::translate::Warnings;
@@ -218,6 +218,17 @@ pub trait EncodedBody: Sized {
     /// `size_hint`: about how many bytes the body will take (its prompt text), so the bytes
     /// are written into one buffer rather than a growing one that briefly holds them twice.
     fn from_wire<T: serde::Serialize>(wire: &T, size_hint: usize) -> serde_json::Result<Self>;
+
+    /// [`EncodedBody::from_wire`], a failure being the gateway's own: a request it built that
+    /// cannot be written.
+    fn encoded<T: serde::Serialize>(wire: &T, size_hint: usize) -> Result<Self, ApiError> {
+        Self::from_wire(wire, size_hint).map_err(|e| {
+            ApiError::new(
+                ErrorKind::Internal,
+                format!("could not write the upstream request: {e}"),
+            )
+        })
+    }
 }
 
 impl EncodedBody for Value {

@@ -126,7 +126,7 @@ fn parse<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, ApiError> {
         if param.is_empty() {
             ApiError::invalid(message)
         } else {
-            ApiError::invalid(format!("{param}: {message}")).with_param(param)
+            ApiError::invalid_at(param, &message)
         }
     })
 }
@@ -138,10 +138,6 @@ fn join_path(prefix: &str, inner: &str) -> String {
         (false, inner) if inner.starts_with('[') => format!("{prefix}{inner}"),
         (false, inner) => format!("{prefix}.{inner}"),
     }
-}
-
-fn invalid_at(path: &str, message: &str) -> ApiError {
-    ApiError::invalid(format!("{path}: {message}")).with_param(path)
 }
 
 /// How Claude Code's attribution block starts (`x-anthropic-billing-header: cc_version=…;
@@ -176,7 +172,7 @@ fn decode_system(system: Value, warnings: &mut Warnings) -> Result<Vec<String>, 
             Ok(texts)
         }
         Value::Null => Ok(Vec::new()),
-        _ => Err(invalid_at(
+        _ => Err(ApiError::invalid_at(
             "system",
             "must be a string or an array of text blocks",
         )),
@@ -186,9 +182,15 @@ fn decode_system(system: Value, warnings: &mut Warnings) -> Result<Vec<String>, 
 fn block_type(block: &Value, path: &str) -> Result<String, ApiError> {
     match block.get("type") {
         Some(Value::String(kind)) => Ok(kind.clone()),
-        Some(_) => Err(invalid_at(&format!("{path}.type"), "must be a string")),
-        None if block.is_object() => Err(invalid_at(&format!("{path}.type"), "field required")),
-        None => Err(invalid_at(path, "must be a content block object")),
+        Some(_) => Err(ApiError::invalid_at(
+            format!("{path}.type"),
+            "must be a string",
+        )),
+        None if block.is_object() => Err(ApiError::invalid_at(
+            format!("{path}.type"),
+            "field required",
+        )),
+        None => Err(ApiError::invalid_at(path, "must be a content block object")),
     }
 }
 
@@ -261,7 +263,7 @@ fn decode_content(
             }
             Ok(parts)
         }
-        _ => Err(invalid_at(
+        _ => Err(ApiError::invalid_at(
             path,
             "must be a string or an array of content blocks",
         )),
@@ -407,7 +409,12 @@ fn decode_tools(tools: Vec<Value>) -> Result<Vec<Tool>, ApiError> {
             None | Some(Value::Null) => None,
             Some(Value::String(kind)) if kind == "custom" => None,
             Some(Value::String(kind)) => Some(kind.clone()),
-            Some(_) => return Err(invalid_at(&format!("{path}.type"), "must be a string")),
+            Some(_) => {
+                return Err(ApiError::invalid_at(
+                    format!("{path}.type"),
+                    "must be a string",
+                ));
+            }
         };
         decoded.push(match kind {
             Some(kind) => match server_tools::kind_of_type(&kind) {
@@ -476,7 +483,7 @@ fn decode_output_config(
 ) -> Result<(Option<Effort>, Option<ResponseFormat>), ApiError> {
     let effort = match config.effort {
         Some(effort) => Some(Effort::parse(&effort).ok_or_else(|| {
-            invalid_at(
+            ApiError::invalid_at(
                 "output_config.effort",
                 &format!("unknown effort `{effort}`, expected low, medium, high, xhigh or max"),
             )

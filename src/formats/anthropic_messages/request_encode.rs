@@ -28,7 +28,7 @@ use crate::canonical::{
     ChatRequest, Document, Effort, Media, MediaSource, Part, ResponseFormat, Role, Thinking, Tool,
     ToolChoice, Vendor,
 };
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::formats::{EncodedBody, UpstreamTarget};
 use crate::translate::Warnings;
 
@@ -169,20 +169,11 @@ pub fn encode_request_as<B: EncodedBody>(
         metadata: request.user.as_deref().map(|user_id| Metadata { user_id }),
         stream: target.stream,
     };
-    B::from_wire(&params, request.prompt_chars()).map_err(|e| {
-        ApiError::new(
-            ErrorKind::Internal,
-            format!("could not write the upstream request: {e}"),
-        )
-    })
+    B::encoded(&params, request.prompt_chars())
 }
 
 fn is_blank(text: &str) -> bool {
     text.trim().is_empty()
-}
-
-fn invalid_at(path: String, message: &str) -> ApiError {
-    ApiError::invalid(format!("{path}: {message}")).with_param(path)
 }
 
 /// The conversation as alternating turns. Mid-conversation system messages are hoisted into
@@ -406,7 +397,7 @@ fn encode_image(
         }
     };
     if !IMAGE_MEDIA_TYPES.contains(&media_type) {
-        return Err(invalid_at(
+        return Err(ApiError::invalid_at(
             path(),
             &format!(
                 "image type `{media_type}` is not supported by this model's provider; use JPEG, PNG, GIF or WebP"
@@ -450,14 +441,16 @@ fn encode_document(
                 .decode(data)
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| invalid_at(path(), "the text document is not valid base64 UTF-8"))?;
+                .ok_or_else(|| {
+                    ApiError::invalid_at(path(), "the text document is not valid base64 UTF-8")
+                })?;
             DocumentSource::Text {
                 media_type: "text/plain",
                 data: text,
             }
         }
         other => {
-            return Err(invalid_at(
+            return Err(ApiError::invalid_at(
                 path(),
                 &format!(
                     "document type `{other}` is not supported by this model's provider; send a PDF or plain text"

@@ -65,7 +65,7 @@ pub fn decode_count_request(body: &[u8], warnings: &mut Warnings) -> Result<Chat
     let mut map = object(body)?;
     match map.remove("generateContentRequest") {
         Some(Value::Object(inner)) => decode_object(inner, warnings),
-        Some(_) => Err(invalid_at(
+        Some(_) => Err(ApiError::invalid_at(
             "generateContentRequest",
             "must be a GenerateContentRequest object",
         )),
@@ -87,7 +87,7 @@ fn decode_object(
     warnings: &mut Warnings,
 ) -> Result<ChatRequest, ApiError> {
     if map.get("contents").is_none_or(Value::is_null) {
-        return Err(invalid_at("contents", "field required"));
+        return Err(ApiError::invalid_at("contents", "field required"));
     }
     for key in map.keys() {
         if !KNOWN_FIELDS.contains(&key.as_str()) {
@@ -149,13 +149,9 @@ fn parse<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, ApiError> {
         if param.is_empty() {
             ApiError::invalid(message)
         } else {
-            ApiError::invalid(format!("{param}: {message}")).with_param(param)
+            ApiError::invalid_at(param, &message)
         }
     })
-}
-
-fn invalid_at(path: &str, message: &str) -> ApiError {
-    ApiError::invalid(format!("{path}: {message}")).with_param(path)
 }
 
 fn decode_system(content: read::Content, warnings: &mut Warnings) -> Vec<String> {
@@ -182,8 +178,8 @@ fn decode_contents(
             None | Some("" | "user" | "function" | "tool") => Role::User,
             Some("model" | "assistant") => Role::Assistant,
             Some(other) => {
-                return Err(invalid_at(
-                    &format!("contents[{i}].role"),
+                return Err(ApiError::invalid_at(
+                    format!("contents[{i}].role"),
                     &format!("unknown role `{other}`, expected user or model"),
                 ));
             }
@@ -278,8 +274,8 @@ fn decode_part(
             None | Some(Value::Null) => "{}".to_owned(),
             Some(args @ Value::Object(_)) => args.to_string(),
             Some(_) => {
-                return Err(invalid_at(
-                    &format!("{path}.functionCall.args"),
+                return Err(ApiError::invalid_at(
+                    format!("{path}.functionCall.args"),
                     "must be a JSON object",
                 ));
             }
@@ -551,7 +547,7 @@ fn decode_tools(entries: Vec<Value>, warnings: &mut Warnings) -> Result<Vec<Tool
     for (i, entry) in entries.into_iter().enumerate() {
         let path = format!("tools[{i}]");
         let Value::Object(map) = entry else {
-            return Err(invalid_at(&path, "must be a Tool object"));
+            return Err(ApiError::invalid_at(&path, "must be a Tool object"));
         };
         for (key, value) in map {
             match key.as_str() {
@@ -647,7 +643,7 @@ fn decode_generation(
     if let Some(count) = config.candidate_count
         && count > 1
     {
-        return Err(invalid_at(
+        return Err(ApiError::invalid_at(
             "generationConfig.candidateCount",
             "this gateway answers with one candidate; set candidateCount to 1 or leave it out",
         ));
@@ -726,7 +722,7 @@ fn decode_thinking(
     let summary = config.include_thoughts == Some(true);
     let thinking = match (config.thinking_level, config.thinking_budget) {
         (Some(_), Some(_)) => {
-            return Err(invalid_at(
+            return Err(ApiError::invalid_at(
                 "generationConfig.thinkingConfig",
                 "thinkingBudget and thinkingLevel cannot both be set",
             ));

@@ -34,7 +34,7 @@ use crate::canonical::{
     ChatRequest, Effort, MediaSource, Message, Part as CanonicalPart, ResponseFormat, Role,
     ServerTool, ServerToolKind, Thinking, Tool, ToolChoice, ToolResult, Vendor,
 };
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::formats::{EncodedBody, UpstreamTarget, check_file_vendor};
 use crate::translate::Warnings;
 
@@ -94,20 +94,11 @@ pub fn encode_request_as<B: EncodedBody>(
         generation_config,
         cached_content,
     };
-    B::from_wire(&params, request.prompt_chars()).map_err(|e| {
-        ApiError::new(
-            ErrorKind::Internal,
-            format!("could not write the upstream request: {e}"),
-        )
-    })
+    B::encoded(&params, request.prompt_chars())
 }
 
 fn is_blank(text: &str) -> bool {
     text.trim().is_empty()
-}
-
-fn invalid_at(path: String, message: &str) -> ApiError {
-    ApiError::invalid(format!("{path}: {message}")).with_param(path)
 }
 
 /// The conversation as `user`/`model` contents.
@@ -386,7 +377,7 @@ fn media_part<'a>(
                 ..Part::default()
             },
             None => {
-                return Err(invalid_at(
+                return Err(ApiError::invalid_at(
                     path(),
                     "the URL is neither an http(s) URL nor a base64 data URL",
                 ));

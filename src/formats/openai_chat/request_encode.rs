@@ -35,7 +35,7 @@ use crate::canonical::{
     ChatRequest, Document, Media, MediaSource, Message, Part, ResponseFormat, Role, Thinking, Tool,
     ToolCall, ToolChoice, ToolKind, ToolResult, Vendor,
 };
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::formats::{EncodedBody, MaxTokensParam, UpstreamTarget};
 use crate::translate::Warnings;
 
@@ -126,12 +126,7 @@ pub fn encode_request_as<B: EncodedBody>(
             .map(Cow::Borrowed),
         ..ChatCompletionCreateParams::default()
     };
-    B::from_wire(&params, request.prompt_chars()).map_err(|error| {
-        ApiError::new(
-            ErrorKind::Internal,
-            format!("could not serialize the upstream request: {error}"),
-        )
-    })
+    B::encoded(&params, request.prompt_chars())
 }
 
 /// `value` brought into `[min, max]`, with a warning when it moved.

@@ -28,7 +28,7 @@ use crate::canonical::{
     ChatRequest, Document, Effort, Media, MediaSource, Message, Part, ResponseFormat, Role,
     ServerToolKind, Thinking, Tool, ToolChoice, ToolKind, Vendor,
 };
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::formats::{EncodedBody, UpstreamTarget};
 use crate::translate::Warnings;
 
@@ -98,12 +98,7 @@ pub fn encode_request_as<B: EncodedBody>(
         store: false,
         stream: target.stream,
     };
-    B::from_wire(&body, request.prompt_chars()).map_err(|e| {
-        ApiError::new(
-            ErrorKind::Internal,
-            format!("could not serialize the upstream request: {e}"),
-        )
-    })
+    B::encoded(&body, request.prompt_chars())
 }
 
 fn max_output_tokens(

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::canonical::{Message, Opaque, ReasoningPart, ToolCall, ToolKind, ToolResult};
+use crate::error::ErrorKind;
 use crate::formats::MaxTokensParam;
 
 fn target() -> UpstreamTarget {
