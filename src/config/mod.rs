@@ -144,6 +144,9 @@ pub struct Provider {
     pub anthropic_betas: Vec<String>,
     /// A demo provider: the Worker answers itself in `format` (see `crate::demo`).
     pub demo: bool,
+    /// Same-format streams from this provider are forwarded by the runtime once their answer
+    /// started (see `edge::body_stream`): the operator trusts its framing.
+    pub native_forwarding: bool,
 }
 
 impl Provider {
@@ -607,6 +610,7 @@ fn validate_provider(
         breaker,
         anthropic_betas,
         demo,
+        native_forwarding: raw.native_forwarding.unwrap_or(false),
     })
 }
 

@@ -14,6 +14,11 @@
 //!   upstream has started its answer (its start event), or after `commit_ms` (keep-alives then
 //!   cover the wait); if everything fails before that, the client gets a real HTTP error
 //!   status instead.
+//! - **Native forwarding** (a provider's `native_forwarding`). A same-format answer whose
+//!   bytes need no rewriting is, once committed, forwarded by workerd itself: the pump hands the rest of the upstream body over
+//!   (`js_pump::toc_forward`) and the translator only meters a copy, read in batches every
+//!   [`OBSERVE_PACE_MS`]. An answer the meter sees end in error is stopped there (the upstream
+//!   is aborted), so nothing flows to the client unmetered.
 //! - **Backpressure and memory.** The pump reads the next chunk only when the client's side has
 //!   room (past a 64 KiB buffer); the translator keeps only its own state, however long the
 //!   stream.
@@ -56,6 +61,10 @@ use crate::translate::{Restore, StreamTranslator};
 /// Bytes the client's side may hold before the pump waits for the client to read.
 const CLIENT_BUFFER_BYTES: f64 = 64.0 * 1024.0;
 
+/// A natively forwarded answer is read for the meter at most this often (each read takes all
+/// that arrived meanwhile; the end of the answer is read at once).
+const OBSERVE_PACE_MS: f64 = 20.0;
+
 /// When the handler stops waiting, and how silences are filled.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamTimers {
@@ -86,8 +95,13 @@ const START_GRACE_MS: u64 = 500;
 struct PipeState {
     translator: StreamTranslator,
     reporter: Reporter,
-    /// The writer of the client's stream; `None` once it is closed.
+    /// The writer of the client's stream; `None` once it is closed, and while the upstream's
+    /// body is forwarded natively.
     writer: Option<JsValue>,
+    /// The current attempt's abort (stops its upstream).
+    abort: web_sys::AbortController,
+    /// The current attempt's provider allows native forwarding.
+    native_forwarding: bool,
     /// `finish` has run; it must not run twice.
     finished: bool,
     /// When the current attempt began, when its upstream last sent bytes, and when the client
@@ -106,6 +120,25 @@ impl PipeState {
         self.translator.push(chunk, out);
         self.reporter.progress(self.translator.meter());
         self.upstream_ms = now_ms();
+        self.signal_progress();
+    }
+
+    /// A copy of a natively forwarded chunk: metered, nothing written (`scratch` holds what
+    /// the translator would add, which the upstream's own bytes already gave the client).
+    fn observe(&mut self, chunk: &[u8], scratch: &mut Vec<u8>) {
+        scratch.clear();
+        self.translator.push(chunk, scratch);
+        self.reporter.progress(self.translator.meter());
+        self.upstream_ms = now_ms();
+        self.client_ms = self.upstream_ms;
+        if self.translator.ended() && !self.translator.meter().finished {
+            // An error (the upstream's, or a frame the meter cannot read): nothing after it may
+            // reach the client unmetered.
+            self.abort.abort();
+        }
+    }
+
+    fn signal_progress(&mut self) {
         if self.translator.committed() {
             self.tell(Signal::Committed);
         } else if self.translator.started() && self.translator.early_error().is_none() {
@@ -134,8 +167,10 @@ impl PipeState {
     }
 
     /// A new attempt's translator takes over.
-    fn begin_attempt(&mut self, translator: StreamTranslator) {
+    fn begin_attempt(&mut self, translator: StreamTranslator, answer: &Answer) {
         self.translator = translator;
+        self.abort = answer.abort.clone();
+        self.native_forwarding = answer.native_forwarding;
         self.attempt_ms = now_ms();
         self.upstream_ms = self.attempt_ms;
     }
@@ -257,6 +292,8 @@ pub async fn stream(
         translator,
         reporter,
         writer: Some(writer.clone()),
+        abort: first.abort.clone(),
+        native_forwarding: first.native_forwarding,
         finished: false,
         attempt_ms: now_ms(),
         upstream_ms: now_ms(),
@@ -264,7 +301,11 @@ pub async fn stream(
         started: Some(started_tx),
         client_gone: false,
     }));
-    let translate = translate_callback(&shared);
+    let callbacks = Callbacks {
+        translate: translate_callback(&shared),
+        observe: observe_callback(&shared),
+        writable: output.writable().into(),
+    };
     let commit_ms = plan.timers.commit_ms;
     let task_state = Rc::clone(&shared);
     ctx.wait_until(async move {
@@ -273,12 +314,12 @@ pub async fn stream(
             first,
             &task_state,
             &writer,
-            &translate,
+            &callbacks,
             &plan,
             collect,
         )
         .await;
-        drop(translate);
+        drop(callbacks);
     });
     // The response goes out when the answer's first content arrives, shortly after an
     // upstream started it, or after `commit_ms`; a failure of every upstream before then is an
@@ -317,12 +358,12 @@ async fn drive(
     mut answer: Answer,
     state: &Rc<RefCell<PipeState>>,
     writer: &JsValue,
-    translate: &Translate,
+    callbacks: &Callbacks,
     plan: &StreamPlan,
     collect: bool,
 ) {
     loop {
-        let watched = pump_attempt(attempts, &answer, state, writer, translate, plan.timers).await;
+        let watched = pump_attempt(attempts, &answer, state, writer, callbacks, plan.timers).await;
         let (error, failure, abandoned_tokens, stalled) = {
             let Ok(mut s) = state.try_borrow_mut() else {
                 return;
@@ -403,7 +444,7 @@ async fn drive(
             Ok(mut next) => {
                 let translator = plan.translator(attempts, &mut next, collect);
                 if let Ok(mut s) = state.try_borrow_mut() {
-                    s.begin_attempt(translator);
+                    s.begin_attempt(translator, &next);
                 }
                 answer = next;
             }
@@ -434,8 +475,37 @@ fn give_up(
     s.finish(Some(error), refused);
 }
 
-/// The translator as the pump calls it: one chunk in, the client's bytes (if any) out.
+/// The translator as the pump calls it: one chunk in, the client's bytes (if any) out; or, to
+/// hand the rest of the body over to native forwarding, an array holding the last bytes.
 type Translate = Closure<dyn FnMut(Uint8Array) -> JsValue>;
+
+/// The meter's side of a natively forwarded body: a copy of each batch of chunks.
+type Observe = Closure<dyn FnMut(Uint8Array)>;
+
+/// What the pumps call back, and where a natively forwarded body goes.
+struct Callbacks {
+    translate: Translate,
+    observe: Observe,
+    /// The client's stream's writable side.
+    writable: JsValue,
+}
+
+fn observe_callback(shared: &Rc<RefCell<PipeState>>) -> Observe {
+    let state = Rc::clone(shared);
+    let mut input = Vec::new();
+    let mut scratch = Vec::new();
+    Closure::new(move |chunk: Uint8Array| {
+        let Ok(mut state) = state.try_borrow_mut() else {
+            return;
+        };
+        if state.finished {
+            return;
+        }
+        input.resize(chunk.length() as usize, 0);
+        chunk.copy_to(&mut input);
+        state.observe(&input, &mut scratch);
+    })
+}
 
 fn translate_callback(shared: &Rc<RefCell<PipeState>>) -> Translate {
     let state = Rc::clone(shared);
@@ -452,6 +522,16 @@ fn translate_callback(shared: &Rc<RefCell<PipeState>>) -> Translate {
         chunk.copy_to(&mut input);
         out.clear();
         state.push(&input, &mut out);
+        if state.native_forwarding && state.translator.can_forward_natively() {
+            state.translator.forward_natively();
+            // The pump releases the writer to the native pipe; it is handed back at the end.
+            state.writer = None;
+            let last = js_sys::Array::new();
+            if !out.is_empty() {
+                last.push(&Uint8Array::from(out.as_slice()));
+            }
+            return last.into();
+        }
         if out.is_empty() {
             JsValue::UNDEFINED
         } else {
@@ -461,6 +541,25 @@ fn translate_callback(shared: &Rc<RefCell<PipeState>>) -> Translate {
     })
 }
 
+/// How a pump (or a native forward) settled; a forward also hands the client's writer back.
+fn pump_settled(state: &Rc<RefCell<PipeState>>, settled: Result<JsValue, JsValue>) -> Pumped {
+    let Ok(code) = settled else {
+        return Pumped::ReadFailed;
+    };
+    if !js_sys::Array::is_array(&code) {
+        return Pumped::from_code(&code);
+    }
+    let result = js_sys::Array::from(&code);
+    let writer = result.get(1);
+    if let Ok(mut s) = state.try_borrow_mut()
+        && !writer.is_null()
+        && !writer.is_undefined()
+    {
+        s.writer = Some(writer);
+    }
+    Pumped::from_code(&result.get(0))
+}
+
 /// Pumps one attempt's body into the client's stream and watches it: keep-alives, the first
 /// event and idle timeouts, the client going away.
 async fn pump_attempt(
@@ -468,7 +567,7 @@ async fn pump_attempt(
     answer: &Answer,
     state: &Rc<RefCell<PipeState>>,
     writer: &JsValue,
-    translate: &Translate,
+    callbacks: &Callbacks,
     timers: StreamTimers,
 ) -> Watched {
     let raw = match answer.response.body() {
@@ -479,7 +578,7 @@ async fn pump_attempt(
     let mut pumped = JsFuture::from(js_pump::toc_pump(
         &reader,
         writer,
-        translate.as_ref().unchecked_ref(),
+        callbacks.translate.as_ref().unchecked_ref(),
     ));
     let Timeouts {
         first_event_ms,
@@ -495,8 +594,21 @@ async fn pump_attempt(
         let tick = Delay::from(Duration::from_millis(tick_ms));
         match select(&mut pumped, Box::pin(tick)).await {
             // The pump has settled: it must not be awaited again.
-            Either::Left((code, _)) => {
-                let pumped = code.map_or(Pumped::ReadFailed, |c| Pumped::from_code(&c));
+            Either::Left((settled, _)) => {
+                let code = pump_settled(state, settled);
+                if code == Pumped::Forward {
+                    pumped = JsFuture::from(js_pump::toc_forward(
+                        &reader,
+                        raw.as_ref(),
+                        writer,
+                        &callbacks.writable,
+                        callbacks.observe.as_ref().unchecked_ref(),
+                        OBSERVE_PACE_MS,
+                        &answer.abort,
+                    ));
+                    continue;
+                }
+                let pumped = code;
                 let Ok(mut s) = state.try_borrow_mut() else {
                     return Watched::Ended;
                 };
@@ -553,6 +665,7 @@ async fn pump_attempt(
     // writes to the client's stream.
     js_pump::toc_cancel(&reader);
     answer.abort.abort();
-    let _ = pumped.await;
+    // A native forward hands the client's writer back as it settles.
+    pump_settled(state, pumped.await);
     watched
 }

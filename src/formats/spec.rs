@@ -111,6 +111,11 @@ pub trait FormatSpec: Sync {
     fn answer_model_field(&self) -> &'static str {
         "model"
     }
+    /// Whether stream events after the one that starts the answer may name the model (if not,
+    /// a forwarded stream needs no model rewrite once started).
+    fn names_model_after_start(&self) -> bool {
+        true
+    }
 
     // ---- serving clients
 

@@ -13,6 +13,13 @@
 //! terminal event gets the client format's error event appended. So the client never receives
 //! a byte the meter did not see.
 //!
+//! Once a forwarded answer is committed and its bytes need no model rewrite, the edge may hand
+//! the rest of the upstream body to the client natively ([`StreamTranslator::forward_natively`])
+//! and keep feeding the translator a copy, to meter it: from then on the translator writes only
+//! what the gateway itself adds (the error event of an answer cut short), since the upstream's
+//! bytes already reach the client. An upstream error event after that point reaches the client
+//! as the upstream wrote it (in the client's own format).
+//!
 //! Nothing reaches the client before the answer is **committed**: its first content (a block,
 //! or the end of an empty answer). Until then the client's bytes are held, so an upstream that
 //! fails first (an Anthropic `overloaded_error` after `message_start`, a Responses
@@ -75,6 +82,11 @@ pub struct StreamTranslator {
     rewrite: Option<ModelRewrite>,
     /// Passthrough only: frames received before `Start` (the model id is not known yet).
     held: Vec<u8>,
+    /// The upstream's bytes reach the client without passing through here; only the gateway's
+    /// own frames are written.
+    native: bool,
+    /// Forwarded natively, the upstream's body ended inside a frame.
+    cut_mid_frame: bool,
 }
 
 impl StreamTranslator {
@@ -113,6 +125,8 @@ impl StreamTranslator {
             upstream_id: String::new(),
             rewrite: None,
             held: Vec::new(),
+            native: false,
+            cut_mid_frame: false,
         }
     }
 
@@ -134,6 +148,25 @@ impl StreamTranslator {
         self.encoder.is_none()
     }
 
+    /// Whether the rest of the upstream body could go to the client byte for byte: a forwarded
+    /// answer, committed, nothing held back, and no model id left to rewrite (none differs, or
+    /// the format names it only in the event that started the answer).
+    pub fn can_forward_natively(&self) -> bool {
+        self.passthrough()
+            && self.committed
+            && !self.ended
+            && !self.aborted
+            && (self.rewrite.is_none() || !self.client.spec().names_model_after_start())
+            && self.pending.is_empty()
+            && self.held.is_empty()
+    }
+
+    /// The rest of the upstream body goes to the client natively (see the module doc): from
+    /// now on `push` and `finish` write only the gateway's own frames.
+    pub fn forward_natively(&mut self) {
+        self.native = true;
+    }
+
     /// Translates one upstream chunk, appending client bytes to `out`.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         let mark = out.len();
@@ -143,11 +176,14 @@ impl StreamTranslator {
 
     fn push_frames(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.sse.push(chunk, &mut self.frames);
-        self.handle_frames(out);
+        self.handle_frames(out, true);
         if self.ended && self.passthrough() {
             // The `\n` of a `\r\n` that ended the last frame may come in the next chunk.
             let unclaimed = self.sse.take_unclaimed();
-            if !self.replaced_last_frame && unclaimed.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            if !self.replaced_last_frame
+                && !self.native
+                && unclaimed.iter().all(|b| matches!(b, b'\r' | b'\n'))
+            {
                 out.extend_from_slice(&unclaimed);
             }
         }
@@ -163,17 +199,21 @@ impl StreamTranslator {
 
     fn finish_frames(&mut self, out: &mut Vec<u8>) {
         self.sse.finish(&mut self.frames);
-        self.handle_frames(out);
+        // Natively forwarded, the client already has these last, unterminated bytes.
+        self.cut_mid_frame = self.native && !self.frames.is_empty();
+        self.handle_frames(out, false);
         if self.passthrough() && !self.ended {
             // Comment lines or a partial frame after the last event: not an event, harmless.
             let unclaimed = self.sse.take_unclaimed();
+            self.cut_mid_frame |=
+                self.native && unclaimed.iter().any(|b| !matches!(b, b'\r' | b'\n'));
             self.forward(&unclaimed, out);
         }
         if !self.ended {
             self.decoder.finish(&mut self.decoded);
-            self.emit(out);
+            self.emit(out, false);
         }
-        if self.passthrough() {
+        if self.passthrough() && !self.native {
             let held = std::mem::take(&mut self.held);
             out.extend_from_slice(&held);
         }
@@ -187,9 +227,9 @@ impl StreamTranslator {
         let mark = out.len();
         if !self.ended {
             self.decoded.push(StreamEvent::Error(error));
-            self.emit(out);
+            self.emit(out, false);
         }
-        if self.passthrough() {
+        if self.passthrough() && !self.native {
             let held = std::mem::take(&mut self.held);
             out.extend_from_slice(&held);
         }
@@ -268,8 +308,9 @@ impl StreamTranslator {
     }
 
     /// Decodes the frames read so far, one at a time (in passthrough, each frame's bytes are
-    /// forwarded once its events have been seen).
-    fn handle_frames(&mut self, out: &mut Vec<u8>) {
+    /// forwarded once its events have been seen). `complete`: the frames were ended by the
+    /// upstream (not cut by the end of its body).
+    fn handle_frames(&mut self, out: &mut Vec<u8>, complete: bool) {
         let frames = std::mem::take(&mut self.frames);
         self.frames_seen = self.frames_seen.saturating_add(frames.len() as u64);
         for frame in &frames {
@@ -289,7 +330,7 @@ impl StreamTranslator {
                 self.forward(line_break, out);
             }
             self.decoder.push(frame, &mut self.decoded);
-            let failed = self.emit(out);
+            let failed = self.emit(out, complete);
             if let Some(rest) = raw.as_ref().and_then(|raw| raw.get(leading..))
                 && !failed
             {
@@ -304,7 +345,7 @@ impl StreamTranslator {
     /// Passthrough: forwards one frame's bytes. Frames before `Start` are held (the answer is
     /// not yet committed, so this delays nothing) until the upstream's model id is known.
     fn forward(&mut self, raw: &[u8], out: &mut Vec<u8>) {
-        if raw.is_empty() {
+        if raw.is_empty() || self.native {
             return;
         }
         if !self.started && !self.ended {
@@ -323,7 +364,9 @@ impl StreamTranslator {
     /// Meters, restores and encodes the decoded events. In passthrough, an error event
     /// (the upstream's, or one the decoder made up at the end) is written as the gateway's own
     /// error event; returns whether there was one, so the upstream's frame is not forwarded.
-    fn emit(&mut self, out: &mut Vec<u8>) -> bool {
+    /// `from_upstream`: the events are an upstream frame's (which, forwarded natively, has
+    /// already reached the client).
+    fn emit(&mut self, out: &mut Vec<u8>, from_upstream: bool) -> bool {
         let passthrough = self.encoder.is_none();
         let mut failed = false;
         for event in self.decoded.drain(..) {
@@ -352,9 +395,13 @@ impl StreamTranslator {
                     if !self.committed {
                         self.early_error = Some(error.clone());
                     }
-                    if passthrough {
+                    if passthrough && !(self.native && from_upstream) {
                         failed = true;
                         self.replaced_last_frame = true;
+                        if self.cut_mid_frame {
+                            // Ends the partial frame the client has, so ours stands alone.
+                            out.extend_from_slice(b"\n\n");
+                        }
                         out.append(&mut self.held);
                         out.extend(self.client.stream_error_frame(
                             error,
@@ -486,5 +533,112 @@ mod tests {
             assert!(sent < 2 * MAX_PENDING_BYTES);
         }
         assert!(out.len() > MAX_PENDING_BYTES);
+    }
+
+    /// An Anthropic answer forwarded natively after its first content, as the edge does.
+    fn forwarded(model: &str) -> (StreamTranslator, Vec<u8>) {
+        let mut translator = StreamTranslator::new(
+            WireFormat::AnthropicMessages,
+            WireFormat::AnthropicMessages,
+            true,
+            Restore::default(),
+            context(model),
+        );
+        let mut out = Vec::new();
+        translator.push(TEXT_AFTER_START.as_bytes(), &mut out);
+        (translator, out)
+    }
+
+    const REST: &str = concat!(
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":7}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+
+    #[test]
+    fn only_an_answer_with_no_model_id_left_to_rewrite_is_forwarded_natively() {
+        let (same, _) = forwarded("claude-x");
+        assert!(same.can_forward_natively());
+        let (renamed, _) = forwarded("public");
+        assert!(
+            renamed.can_forward_natively(),
+            "only message_start names the model"
+        );
+        let chat_chunk = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n";
+        for (asked, native) in [("gpt-x", true), ("public", false)] {
+            let mut chat = StreamTranslator::new(
+                WireFormat::OpenAiChat,
+                WireFormat::OpenAiChat,
+                true,
+                Restore::default(),
+                context(asked),
+            );
+            chat.push(chat_chunk.as_bytes(), &mut Vec::new());
+            assert!(chat.committed());
+            assert_eq!(
+                chat.can_forward_natively(),
+                native,
+                "every chunk names the model"
+            );
+        }
+        let mut uncommitted = StreamTranslator::new(
+            WireFormat::AnthropicMessages,
+            WireFormat::AnthropicMessages,
+            true,
+            Restore::default(),
+            context("claude-x"),
+        );
+        uncommitted.push(OVERLOADED_AFTER_START.as_bytes(), &mut Vec::new());
+        assert!(!uncommitted.can_forward_natively(), "nothing committed yet");
+        let (_, client) = translators().remove(0);
+        assert!(!client.can_forward_natively(), "translated");
+    }
+
+    #[test]
+    fn forwarded_natively_the_upstreams_bytes_are_metered_not_written() {
+        let (mut translator, committed) = forwarded("claude-x");
+        assert_eq!(committed, TEXT_AFTER_START.as_bytes());
+        translator.forward_natively();
+        let mut out = Vec::new();
+        for piece in REST.as_bytes().chunks(17) {
+            translator.push(piece, &mut out);
+        }
+        translator.finish(&mut out);
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+        assert!(translator.meter().finished);
+        assert_eq!(translator.meter().usage.input_tokens, Some(12));
+        assert_eq!(translator.meter().usage.output_tokens, Some(7));
+    }
+
+    #[test]
+    fn forwarded_natively_a_cut_answer_still_gets_the_gateways_error_event() {
+        let (mut translator, _) = forwarded("claude-x");
+        translator.forward_natively();
+        let mut out = Vec::new();
+        translator.push(
+            b"event: content_block_delta\ndata: {\"type\":\"conte",
+            &mut out,
+        );
+        assert!(out.is_empty());
+        translator.finish(&mut out);
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("\n\nevent: error\n"), "{text}");
+        assert!(
+            !text.contains("conte"),
+            "the partial frame went out natively: {text}"
+        );
+        assert!(!translator.meter().finished);
+    }
+
+    #[test]
+    fn forwarded_natively_an_upstream_error_event_is_not_written_twice() {
+        let (mut translator, _) = forwarded("claude-x");
+        translator.forward_natively();
+        let mut out = Vec::new();
+        let error = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+        translator.push(error.as_bytes(), &mut out);
+        translator.finish(&mut out);
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+        assert!(translator.ended());
     }
 }

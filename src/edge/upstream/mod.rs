@@ -107,6 +107,8 @@ pub struct Answer {
     pub deadline_ms: u64,
     /// Aborts this attempt (its request and its body).
     pub abort: web_sys::AbortController,
+    /// The provider's `native_forwarding`.
+    pub native_forwarding: bool,
 }
 
 /// Why no upstream answered.
@@ -603,6 +605,7 @@ impl Attempts {
             warnings,
             deadline_ms: started_ms.saturating_add(timeouts.answer_ms),
             abort: attempt_abort,
+            native_forwarding: provider.native_forwarding,
         })
     }
 

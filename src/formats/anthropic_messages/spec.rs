@@ -43,6 +43,11 @@ impl FormatSpec for Spec {
         "msg_"
     }
 
+    /// Only `message_start` names the model.
+    fn names_model_after_start(&self) -> bool {
+        false
+    }
+
     /// `POST /v1/messages`, `POST /v1/messages/count_tokens`, and `GET /v1/models[/{id}]` when
     /// the request carries `anthropic-version`.
     fn endpoint(&self, request: &Incoming) -> Option<Endpoint> {
