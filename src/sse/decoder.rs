@@ -163,6 +163,8 @@ impl SseDecoder {
         match field {
             b"data" => {
                 // Valid UTF-8 (nearly always) is checked by the fast validator only.
+                // One allocation of the right size for the usual single `data:` line.
+                self.data.reserve(value.len() + 1);
                 match std::str::from_utf8(value) {
                     Ok(text) => self.data.push_str(text),
                     Err(_) => self.data.push_str(&String::from_utf8_lossy(value)),
@@ -170,7 +172,12 @@ impl SseDecoder {
                 self.data.push('\n');
                 self.has_data = true;
             }
-            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"event" => {
+                self.event = Some(match std::str::from_utf8(value) {
+                    Ok(name) => name.to_owned(),
+                    Err(_) => String::from_utf8_lossy(value).into_owned(),
+                });
+            }
             _ => {}
         }
     }

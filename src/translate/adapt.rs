@@ -214,6 +214,21 @@ impl Restore {
         }
     }
 
+    /// Whether [`Restore::event`] would give `event` back as it is, touching no state: the
+    /// events it maps are tool call starts, argument fragments and block stops.
+    pub fn passes_unchanged(event: &StreamEvent) -> bool {
+        !matches!(
+            event,
+            StreamEvent::BlockStart {
+                block: BlockStart::ToolCall { .. },
+                ..
+            } | StreamEvent::BlockDelta {
+                delta: Delta::ToolArguments(_),
+                ..
+            } | StreamEvent::BlockStop { .. }
+        )
+    }
+
     /// Maps one stream event back, appending the result(s) to `out`.
     pub fn event(&mut self, event: StreamEvent, out: &mut Vec<StreamEvent>) {
         match event {

@@ -416,6 +416,17 @@ impl StreamTranslator {
                 | StreamEvent::BlockStop { .. } => self.committed = true,
                 StreamEvent::KeepAlive => {}
             }
+            // Most events (text and reasoning deltas) come back as they are: they go straight
+            // to the encoder rather than through `restored`.
+            if Restore::passes_unchanged(&event) {
+                if let Some(collector) = &mut self.collector {
+                    collector.push(&event);
+                }
+                if let Some(encoder) = &mut self.encoder {
+                    encoder.push(&event, out);
+                }
+                continue;
+            }
             self.restore.event(event, &mut self.restored);
             for restored in self.restored.drain(..) {
                 if let Some(collector) = &mut self.collector {

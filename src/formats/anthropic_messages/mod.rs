@@ -31,6 +31,7 @@ pub mod spec;
 pub mod stop_reason;
 pub mod stream_decoder;
 pub mod stream_encoder;
+mod stream_hot;
 pub mod usage;
 pub mod wire;
 

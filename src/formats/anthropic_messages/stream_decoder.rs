@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::response::{anthropic_opaque, tool_arguments};
+use super::stream_hot;
 use super::wire::read::{self, ContentBlock, ContentBlockDelta, MessageStreamEvent};
 use super::{server_tools, stop_reason, usage};
 use crate::canonical::{BlockStart, Delta, Opaque, ServerToolKind, StreamEvent, ToolKind, Usage};
@@ -404,7 +405,11 @@ impl StreamDecode for StreamDecoder {
         if self.phase == Phase::Done {
             return;
         }
-        let parsed = match MessageStreamEvent::parse(&event.data) {
+        // The hot events are read without serde when their shape allows (see `stream_hot`).
+        let parsed = match stream_hot::read(&event.data)
+            .map(|raw| Ok(MessageStreamEvent::from_raw(raw)))
+            .unwrap_or_else(|| MessageStreamEvent::parse(&event.data))
+        {
             Ok(parsed) => parsed,
             Err(e) => {
                 let error = ApiError::new(

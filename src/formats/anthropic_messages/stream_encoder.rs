@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::response::client_signature;
+use super::stream_hot::{self, HotDelta};
 use super::wire::write::{
     ContentBlock, ContentBlockDelta, ErrorObject, Message, MessageDelta, MessageStreamEvent,
 };
@@ -291,7 +292,19 @@ impl StreamEncoder {
         ) {
             return;
         }
-        Self::write(out, &MessageStreamEvent::ContentBlockDelta { index, delta });
+        // The hot deltas skip serde (same bytes, see `stream_hot`).
+        match delta {
+            ContentBlockDelta::TextDelta { text } => {
+                stream_hot::write_delta(out, index, HotDelta::Text, text);
+            }
+            ContentBlockDelta::ThinkingDelta { thinking } => {
+                stream_hot::write_delta(out, index, HotDelta::Thinking, thinking);
+            }
+            ContentBlockDelta::InputJsonDelta { partial_json } => {
+                stream_hot::write_delta(out, index, HotDelta::InputJson, partial_json);
+            }
+            delta => Self::write(out, &MessageStreamEvent::ContentBlockDelta { index, delta }),
+        }
     }
 
     /// Closes the open block; a thinking block gets its `signature_delta` first.

@@ -407,48 +407,53 @@ pub mod read {
 
     /// Every stream event's fields at once. Read in one pass: an internally tagged enum would
     /// buffer each event (and copy its text) before reading it, and this runs per event.
-    #[derive(Deserialize)]
-    struct RawEvent<'a> {
+    #[derive(Debug, Default, Deserialize)]
+    pub struct RawEvent<'a> {
         #[serde(rename = "type", borrow, default)]
-        kind: Cow<'a, str>,
+        pub kind: Cow<'a, str>,
         #[serde(default)]
-        index: Option<u64>,
+        pub index: Option<u64>,
         #[serde(default)]
-        message: Option<Message>,
+        pub message: Option<Message>,
         #[serde(default)]
-        content_block: Option<ContentBlock>,
+        pub content_block: Option<ContentBlock>,
         #[serde(borrow, default)]
-        delta: Option<RawDelta<'a>>,
+        pub delta: Option<RawDelta<'a>>,
         #[serde(default)]
-        usage: Option<Usage>,
+        pub usage: Option<Usage>,
     }
 
     /// `content_block_delta.delta` and `message_delta.delta`, flat.
-    #[derive(Deserialize)]
-    struct RawDelta<'a> {
+    #[derive(Debug, Default, Deserialize)]
+    pub struct RawDelta<'a> {
         #[serde(rename = "type", borrow, default)]
-        kind: Cow<'a, str>,
+        pub kind: Cow<'a, str>,
         #[serde(default)]
-        text: Option<String>,
+        pub text: Option<String>,
         #[serde(default)]
-        partial_json: Option<String>,
+        pub partial_json: Option<String>,
         #[serde(default)]
-        thinking: Option<String>,
+        pub thinking: Option<String>,
         #[serde(default)]
-        signature: Option<String>,
+        pub signature: Option<String>,
         #[serde(default)]
-        stop_reason: Option<String>,
+        pub stop_reason: Option<String>,
         #[serde(default)]
-        stop_sequence: Option<String>,
+        pub stop_sequence: Option<String>,
         #[serde(default)]
-        citation: Option<TextCitation>,
+        pub citation: Option<TextCitation>,
     }
 
     impl MessageStreamEvent {
         /// Parses one event's `data`. Only malformed JSON is an error.
         pub fn parse(data: &str) -> Result<MessageStreamEvent, serde_json::Error> {
             let raw: RawEvent<'_> = serde_json::from_str(data)?;
-            Ok(match (raw.kind.as_ref(), raw.index) {
+            Ok(MessageStreamEvent::from_raw(raw))
+        }
+
+        /// The event `raw` holds (however it was read).
+        pub fn from_raw(raw: RawEvent<'_>) -> MessageStreamEvent {
+            match (raw.kind.as_ref(), raw.index) {
                 ("message_start", _) => match raw.message {
                     Some(message) => MessageStreamEvent::MessageStart { message },
                     None => MessageStreamEvent::Unknown,
@@ -486,7 +491,7 @@ pub mod read {
                 ("ping", _) => MessageStreamEvent::Ping,
                 ("error", _) => MessageStreamEvent::Error,
                 _ => MessageStreamEvent::Unknown,
-            })
+            }
         }
     }
 

@@ -39,6 +39,7 @@ pub mod signature;
 pub mod spec;
 pub mod stream_decoder;
 pub mod stream_encoder;
+mod stream_hot;
 pub mod usage;
 pub mod wire;
 

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use super::output::PartsReader;
 use super::wire::read::{self, GenerateContentResponse};
-use super::{finish_reason, usage};
+use super::{finish_reason, stream_hot, usage};
 use crate::canonical::{StreamEvent, Usage};
 use crate::error::{ApiError, ErrorKind, from_upstream};
 use crate::format::WireFormat;
@@ -174,7 +174,11 @@ impl StreamDecode for StreamDecoder {
             return;
         }
         // One typed parse: an `error` member (not null) makes the event an error.
-        match serde_json::from_str::<GenerateContentResponse>(&event.data) {
+        // The hot chunks are read without serde when their shape allows (see `stream_hot`).
+        let parsed = stream_hot::read(&event.data)
+            .map(Ok)
+            .unwrap_or_else(|| serde_json::from_str::<GenerateContentResponse>(&event.data));
+        match parsed {
             Ok(chunk) if chunk.error.is_some() => {
                 let error = from_upstream(WireFormat::Gemini, 200, event.data.as_bytes());
                 self.fail(error, out);

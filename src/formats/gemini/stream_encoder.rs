@@ -21,6 +21,7 @@
 use serde::Serialize;
 
 use super::client_parts::ClientParts;
+use super::stream_hot;
 use super::wire::write::{self, Part};
 use super::{errors, finish_reason, usage};
 use crate::canonical::{Finish, StreamEvent, Usage};
@@ -66,6 +67,13 @@ impl StreamEncoder {
         usage_metadata: Option<write::UsageMetadata>,
         out: &mut Vec<u8>,
     ) {
+        // The hot chunk (one text part, nothing else) skips serde: same bytes.
+        if let ([part], None, None) = (parts.as_slice(), finish, &usage_metadata)
+            && let Some((text, thought)) = stream_hot::plain_text(part)
+        {
+            stream_hot::write_text_chunk(out, text, thought, &self.context.model, &self.id);
+            return;
+        }
         let chunk = write::GenerateContentResponse {
             candidates: vec![write::Candidate {
                 content: write::CandidateContent {

@@ -27,6 +27,7 @@ pub mod spec;
 mod stop_reason;
 mod stream_decoder;
 mod stream_encoder;
+mod stream_hot;
 mod usage;
 pub mod wire;
 

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::wire::{ChatCompletionChunk, ChoiceDelta, List, Str};
-use super::{stop_reason, usage};
+use super::{stop_reason, stream_hot, usage};
 use crate::canonical::{BlockStart, Delta, Finish, FinishReason, StreamEvent, ToolKind, Usage};
 use crate::error::{ApiError, ErrorKind, from_upstream};
 use crate::format::WireFormat;
@@ -483,7 +483,11 @@ impl StreamDecode for StreamDecoder {
             self.fail(stream_error(data, error), out);
             return;
         }
-        match serde_json::from_str::<ChatCompletionChunk<'_>>(data) {
+        // The hot chunks are read without serde when their shape allows (see `stream_hot`).
+        let parsed = stream_hot::read(data)
+            .map(Ok)
+            .unwrap_or_else(|| serde_json::from_str::<ChatCompletionChunk<'_>>(data));
+        match parsed {
             Ok(chunk) => match &chunk.error {
                 Some(error) => {
                     let error = stream_error(data, error);

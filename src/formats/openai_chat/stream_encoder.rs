@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 
 use super::response::BLOCK_SEPARATOR;
+use super::stream_hot::ChunkHead;
 use super::wire::{
     ChatCompletionChunk, ChoiceDelta, ChoiceDeltaCustom, ChoiceDeltaFunction, ChoiceDeltaToolCall,
     ChunkChoice, ErrorChunk, List,
@@ -36,6 +37,8 @@ pub struct StreamEncoder {
     tool_calls: usize,
     /// Per content kind, whether an earlier block of that kind wrote text.
     wrote: Wrote,
+    /// The bytes every chunk starts with, once the id is known (see `stream_hot`).
+    head: Option<ChunkHead>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +107,7 @@ impl StreamEncoder {
             open: None,
             tool_calls: 0,
             wrote: Wrote::default(),
+            head: None,
         }
     }
 
@@ -114,6 +118,12 @@ impl StreamEncoder {
             return;
         }
         self.id = client_id("chatcmpl-", upstream_id, &self.context);
+        self.head = Some(ChunkHead::new(
+            &self.id,
+            self.context.created_s,
+            &self.context.model,
+            self.context.include_usage,
+        ));
         self.phase = Phase::Streaming;
         self.write_delta(
             ChoiceDelta {
@@ -231,10 +241,23 @@ impl StreamEncoder {
             && *separate
         {
             *separate = false;
-            self.write_delta(content_delta(kind, BLOCK_SEPARATOR), None, out);
+            self.write_text(kind, BLOCK_SEPARATOR, out);
         }
         self.wrote.set(kind);
-        self.write_delta(content_delta(kind, text), None, out);
+        self.write_text(kind, text, out);
+    }
+
+    /// A chunk of one content string: the hot path, written without serde.
+    fn write_text(&self, kind: ContentKind, text: &str, out: &mut Vec<u8>) {
+        let member = match kind {
+            ContentKind::Text => "content",
+            ContentKind::Reasoning => "reasoning_content",
+            ContentKind::Refusal => "refusal",
+        };
+        match &self.head {
+            Some(head) => head.write_content(out, member, text),
+            None => self.write_delta(content_delta(kind, text), None, out),
+        }
     }
 
     fn write_arguments(&self, fragment: &str, out: &mut Vec<u8>) {
@@ -242,6 +265,10 @@ impl StreamEncoder {
             return;
         };
         if fragment.is_empty() {
+            return;
+        }
+        if let (ToolKind::Function, Some(head)) = (kind, &self.head) {
+            head.write_arguments(out, tool_index, fragment);
             return;
         }
         let fragment = Some(Cow::Borrowed(fragment));

@@ -41,6 +41,7 @@ mod state;
 mod stop_reason;
 mod stream_decoder;
 mod stream_encoder;
+mod stream_hot;
 mod usage;
 mod wire;
 

@@ -40,6 +40,7 @@ use super::namespace;
 use super::response_decode::{reasoning_part, reasoning_text, usage_or_empty};
 use super::server_tools;
 use super::stop_reason::{self, Terminal};
+use super::stream_hot;
 use super::wire::{
     Annotation, OutputContent, OutputItem, ResponseError, ResponseHeader, StreamEventWire,
 };
@@ -652,7 +653,11 @@ impl StreamDecode for StreamDecoder {
         if self.done {
             return;
         }
-        let Ok(event) = serde_json::from_str::<StreamEventWire>(&event.data) else {
+        // The hot deltas are read without serde when their shape allows (see `stream_hot`).
+        let parsed = stream_hot::read(&event.data)
+            .map(Ok)
+            .unwrap_or_else(|| serde_json::from_str::<StreamEventWire>(&event.data));
+        let Ok(event) = parsed else {
             return;
         };
         self.event(event, out);

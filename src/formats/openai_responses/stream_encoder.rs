@@ -42,6 +42,7 @@ use super::response_encode::{
 };
 use super::server_tools;
 use super::stop_reason;
+use super::stream_hot::{self, DeltaTarget};
 use super::usage;
 use super::wire::{
     AnnotationOut, IncompleteDetailsOut, ItemEventOut, OutputContentOut, OutputItemEventOut,
@@ -398,20 +399,14 @@ impl StreamEncoder {
         };
         let sequence_number = self.sequence;
         self.sequence += 1;
-        write_json_event(
-            out,
-            Some(kind),
-            &ItemEventOut {
-                kind,
-                sequence_number,
-                item_id: id,
-                output_index,
-                content_index: Some(content.len()),
-                delta: Some(fragment),
-                logprobs: (!refusal).then_some([]),
-                ..ItemEventOut::default()
-            },
-        );
+        let target = DeltaTarget {
+            sequence_number,
+            item_id: id,
+            output_index,
+            content_index: Some(content.len()),
+            summary_index: None,
+        };
+        stream_hot::write_delta(out, kind, target, fragment, !refusal);
     }
 
     fn reasoning_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
@@ -449,19 +444,15 @@ impl StreamEncoder {
         text.push_str(fragment);
         let sequence_number = self.sequence;
         self.sequence += 1;
-        write_json_event(
-            out,
-            Some("response.reasoning_summary_text.delta"),
-            &ItemEventOut {
-                kind: "response.reasoning_summary_text.delta",
-                sequence_number,
-                item_id: id,
-                output_index,
-                summary_index: Some(0),
-                delta: Some(fragment),
-                ..ItemEventOut::default()
-            },
-        );
+        let target = DeltaTarget {
+            sequence_number,
+            item_id: id,
+            output_index,
+            content_index: None,
+            summary_index: Some(0),
+        };
+        let kind = "response.reasoning_summary_text.delta";
+        stream_hot::write_delta(out, kind, target, fragment, false);
     }
 
     fn arguments_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
@@ -485,18 +476,14 @@ impl StreamEncoder {
         };
         let sequence_number = self.sequence;
         self.sequence += 1;
-        write_json_event(
-            out,
-            Some(event),
-            &ItemEventOut {
-                kind: event,
-                sequence_number,
-                item_id: id,
-                output_index,
-                delta: Some(fragment),
-                ..ItemEventOut::default()
-            },
-        );
+        let target = DeltaTarget {
+            sequence_number,
+            item_id: id,
+            output_index,
+            content_index: None,
+            summary_index: None,
+        };
+        stream_hot::write_delta(out, event, target, fragment, false);
     }
 
     fn block_stop(&mut self, out: &mut Vec<u8>) {

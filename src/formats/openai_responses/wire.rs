@@ -485,7 +485,7 @@ pub enum Annotation {
 
 /// One upstream stream event, with the union of the fields the decoder reads. Dispatch is on
 /// `type` (the `event:` line is not needed).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct StreamEventWire {
     #[serde(rename = "type")]
     pub kind: String,

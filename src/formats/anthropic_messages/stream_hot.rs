@@ -1,0 +1,180 @@
+//! The hot Anthropic stream events (`content_block_delta` and `content_block_stop`), read and
+//! written without serde's typed machinery (see [`crate::sse::json`]).
+//!
+//! [`read`] fills the same [`RawEvent`] serde would, for events in the exact compact shape
+//! Anthropic writes; for anything else it gives up and the decoder parses the event in full. [`write_delta`] writes the frame serde would write for a
+//! `content_block_delta` event of text, thinking or JSON input.
+
+use std::borrow::Cow;
+
+use super::wire::read::{RawDelta, RawEvent};
+use crate::sse::json::{Reader, write_str, write_u64};
+
+/// One event's `data`, if it is a hot event in the compact shape Anthropic writes (members
+/// in its order, no whitespace); `None` for anything else.
+pub fn read(data: &str) -> Option<RawEvent<'_>> {
+    let mut reader = Reader::new(data);
+    if reader.literal(r#"{"type":"content_block_stop","index":"#) {
+        let index = reader.u64()?;
+        reader.literal("}").then_some(())?;
+        reader.end()?;
+        return Some(RawEvent {
+            kind: Cow::Borrowed("content_block_stop"),
+            index: Some(index),
+            ..RawEvent::default()
+        });
+    }
+    if !reader.literal(r#"{"type":"content_block_delta","index":"#) {
+        return None;
+    }
+    let index = reader.u64()?;
+    let mut delta = RawDelta::default();
+    let (kind, slot) = if reader.literal(r#","delta":{"type":"text_delta","text":"#) {
+        ("text_delta", &mut delta.text)
+    } else if reader.literal(r#","delta":{"type":"thinking_delta","thinking":"#) {
+        ("thinking_delta", &mut delta.thinking)
+    } else if reader.literal(r#","delta":{"type":"input_json_delta","partial_json":"#) {
+        ("input_json_delta", &mut delta.partial_json)
+    } else {
+        return None;
+    };
+    *slot = Some(reader.string()?.into_owned());
+    delta.kind = Cow::Borrowed(kind);
+    reader.literal("}}").then_some(())?;
+    reader.end()?;
+    Some(RawEvent {
+        kind: Cow::Borrowed("content_block_delta"),
+        index: Some(index),
+        delta: Some(delta),
+        ..RawEvent::default()
+    })
+}
+
+/// The kinds of `content_block_delta` [`write_delta`] writes: the delta's `type` and the
+/// member that holds its string.
+#[derive(Debug, Clone, Copy)]
+pub enum HotDelta {
+    Text,
+    Thinking,
+    InputJson,
+}
+
+/// Writes a `content_block_delta` frame, byte for byte as serde writes it.
+pub fn write_delta(out: &mut Vec<u8>, index: usize, kind: HotDelta, value: &str) {
+    let (kind, member) = match kind {
+        HotDelta::Text => ("text_delta", "text"),
+        HotDelta::Thinking => ("thinking_delta", "thinking"),
+        HotDelta::InputJson => ("input_json_delta", "partial_json"),
+    };
+    out.extend_from_slice(
+        b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
+    );
+    write_u64(out, index as u64);
+    out.extend_from_slice(b",\"delta\":{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"");
+    out.extend_from_slice(member.as_bytes());
+    out.extend_from_slice(b"\":");
+    write_str(out, value);
+    out.extend_from_slice(b"}}\n\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::wire::read::MessageStreamEvent;
+    use super::super::wire::write;
+    use super::*;
+    use crate::sse::write_json_event;
+
+    const TRICKY: &[&str] = &[
+        "",
+        "plain",
+        "quote \" backslash \\ slash /",
+        "\n\r\t\u{1}\u{7f}",
+        "h\u{e9}llo \u{1f600}",
+    ];
+
+    fn full(data: &str) -> String {
+        format!("{:?}", MessageStreamEvent::parse(data).map_err(|_| ()))
+    }
+
+    fn fast(data: &str) -> Option<String> {
+        read(data).map(|raw| format!("{:?}", Ok::<_, ()>(MessageStreamEvent::from_raw(raw))))
+    }
+
+    #[test]
+    fn reads_what_the_full_parse_reads_or_gives_up() {
+        let mut inputs = vec![
+            r#"{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"hi"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"a\"b\\c\u00e9\ud83d\ude00"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}"#.to_owned(),
+            r#"{"type":"content_block_stop","index":2}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"hi"}}  "#.to_owned(),
+            // Given up on: other orders, whitespace, extra members, duplicates, nulls, floats,
+            // other events.
+            r#"{"index":3,"delta":{"text":"hi","type":"text_delta"},"type":"content_block_delta"}"#.to_owned(),
+            r#" { "type" : "content_block_delta" , "index" : 0 , "delta" : { "type" : "thinking_delta" , "thinking" : "x" } } "#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{"},"extra":null}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"signature_delta","signature":"EqQB"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","thinking":"x"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"no index"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"},"index":2}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"index":2,"delta":{"type":"text_delta","text":"x"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x","text":"y"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":null}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1.0,"delta":{"type":"text_delta","text":"x"}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"},"x":{"y":1}}"#.to_owned(),
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"}} trailing"#.to_owned(),
+            r#"{"type":"ping"}"#.to_owned(),
+            r#"{"type":"message_stop"}"#.to_owned(),
+        ];
+        for text in TRICKY {
+            let mut out = Vec::new();
+            write_delta(&mut out, 5, HotDelta::Text, text);
+            let frame = String::from_utf8(out).unwrap();
+            let data = frame
+                .lines()
+                .nth(1)
+                .unwrap()
+                .strip_prefix("data: ")
+                .unwrap();
+            inputs.push(data.to_owned());
+        }
+        let mut read_fast = 0;
+        for data in &inputs {
+            if let Some(fast) = fast(data) {
+                read_fast += 1;
+                assert_eq!(fast, full(data), "{data}");
+            }
+        }
+        assert_eq!(read_fast, 5 + TRICKY.len());
+    }
+
+    #[test]
+    fn writes_what_serde_writes() {
+        for text in TRICKY {
+            for (kind, delta) in [
+                (HotDelta::Text, write::ContentBlockDelta::TextDelta { text }),
+                (
+                    HotDelta::Thinking,
+                    write::ContentBlockDelta::ThinkingDelta { thinking: text },
+                ),
+                (
+                    HotDelta::InputJson,
+                    write::ContentBlockDelta::InputJsonDelta { partial_json: text },
+                ),
+            ] {
+                let event = write::MessageStreamEvent::ContentBlockDelta { index: 12, delta };
+                let mut expected = Vec::new();
+                write_json_event(&mut expected, Some(event.name()), &event);
+                let mut out = Vec::new();
+                write_delta(&mut out, 12, kind, text);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The hot Gemini stream chunks (one text or thought part), read and written without serde's
+//! typed machinery (see [`crate::sse::json`]).
+//!
+//! [`read`] builds the same [`GenerateContentResponse`] serde would, for chunks in the compact
+//! shape the gateway's own encoder writes; for anything else (Google's own spacing included)
+//! it gives up and the decoder parses the chunk in full. [`write_text_chunk`] writes the chunk
+//! serde writes for one text part with no finish reason and no usage.
+
+use std::borrow::Cow;
+
+use super::wire::read::{Candidate, Content, GenerateContentResponse, Part};
+use super::wire::write;
+use crate::sse::json::{Reader, write_str};
+
+/// One chunk's `data`, if it is a hot chunk in the compact shape.
+pub fn read(data: &str) -> Option<GenerateContentResponse> {
+    let mut reader = Reader::new(data);
+    reader
+        .literal(r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"#)
+        .then_some(())?;
+    let text = reader.string()?;
+    let thought = if reader.literal(r#","thought":"#) {
+        Some(reader.bool()?)
+    } else {
+        None
+    };
+    reader
+        .literal(r#"}]},"index":0}],"modelVersion":"#)
+        .then_some(())?;
+    let model_version = reader.string()?;
+    reader.literal(r#","responseId":"#).then_some(())?;
+    let response_id = reader.string()?;
+    reader.literal("}").then_some(())?;
+    reader.end()?;
+    let part = Part {
+        text: Some(text.into_owned()),
+        thought,
+        ..Part::default()
+    };
+    Some(GenerateContentResponse {
+        candidates: Some(vec![Candidate {
+            content: Some(Content {
+                role: Some("model".to_owned()),
+                parts: Some(vec![part]),
+            }),
+            ..Candidate::default()
+        }]),
+        model_version: Some(model_version.into_owned()),
+        response_id: Some(response_id.into_owned()),
+        ..GenerateContentResponse::default()
+    })
+}
+
+/// The text of `part` if it is a text (or thought) part and nothing else.
+pub fn plain_text<'p>(part: &'p write::Part<'_>) -> Option<(&'p Cow<'p, str>, Option<bool>)> {
+    let write::Part {
+        text: Some(text),
+        thought,
+        inline_data: None,
+        file_data: None,
+        function_call: None,
+        function_response: None,
+        thought_signature: None,
+    } = part
+    else {
+        return None;
+    };
+    Some((text, *thought))
+}
+
+/// Writes the chunk of one text part (no finish reason, no usage), byte for byte as serde
+/// writes it.
+pub fn write_text_chunk(
+    out: &mut Vec<u8>,
+    text: &str,
+    thought: Option<bool>,
+    model_version: &str,
+    response_id: &str,
+) {
+    out.extend_from_slice(
+        b"data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":",
+    );
+    write_str(out, text);
+    match thought {
+        Some(true) => out.extend_from_slice(b",\"thought\":true"),
+        Some(false) => out.extend_from_slice(b",\"thought\":false"),
+        None => {}
+    }
+    out.extend_from_slice(b"}]},\"index\":0}],\"modelVersion\":");
+    write_str(out, model_version);
+    out.extend_from_slice(b",\"responseId\":");
+    write_str(out, response_id);
+    out.extend_from_slice(b"}\r\n\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRICKY: &[&str] = &[
+        "",
+        "plain",
+        "quote \" backslash \\ slash /",
+        "\n\r\t\u{1}\u{7f}",
+        "h\u{e9}llo \u{1f600}",
+    ];
+
+    fn full(data: &str) -> String {
+        format!(
+            "{:?}",
+            serde_json::from_str::<GenerateContentResponse>(data).ok()
+        )
+    }
+
+    fn fast(data: &str) -> Option<String> {
+        read(data).map(|chunk| format!("{:?}", Some(chunk)))
+    }
+
+    fn serde_chunk(text: &str, thought: Option<bool>) -> String {
+        let chunk = write::GenerateContentResponse {
+            candidates: vec![write::Candidate {
+                content: write::CandidateContent {
+                    role: "model",
+                    parts: vec![write::Part {
+                        text: Some(Cow::Borrowed(text)),
+                        thought,
+                        ..write::Part::default()
+                    }],
+                },
+                finish_reason: None,
+                index: 0,
+            }],
+            usage_metadata: None,
+            model_version: "m\"odel",
+            response_id: "r\\1",
+        };
+        format!("data: {}\r\n\r\n", serde_json::to_string(&chunk).unwrap())
+    }
+
+    #[test]
+    fn writes_what_serde_writes() {
+        for text in TRICKY {
+            for thought in [None, Some(true), Some(false)] {
+                let mut out = Vec::new();
+                write_text_chunk(&mut out, text, thought, "m\"odel", "r\\1");
+                assert_eq!(String::from_utf8(out).unwrap(), serde_chunk(text, thought));
+            }
+        }
+    }
+
+    #[test]
+    fn reads_what_the_full_parse_reads_or_gives_up() {
+        let mut inputs: Vec<String> = [
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"a\"b\\c\u00e9\ud83d\ude00","thought":true}]},"index":0}],"modelVersion":"m","responseId":"r"}"#,
+            // Given up on: other shapes.
+            r#"{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0}],"modelVersion": "m","responseId": "r"}"#,
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"x","thoughtSignature":"s"}]},"index":0}],"modelVersion":"m","responseId":"r"}"#,
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"x"}]},"finishReason":"STOP","index":0}],"modelVersion":"m","responseId":"r"}"#,
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"x","thought":null}]},"index":0}],"modelVersion":"m","responseId":"r"}"#,
+        ]
+        .map(str::to_owned)
+        .into();
+        for text in TRICKY {
+            for thought in [None, Some(true), Some(false)] {
+                let frame = serde_chunk(text, thought);
+                let data = frame.strip_prefix("data: ").unwrap().trim_end();
+                inputs.push(data.to_owned());
+            }
+        }
+        let mut read_fast = 0;
+        for data in &inputs {
+            if let Some(fast) = fast(data) {
+                read_fast += 1;
+                assert_eq!(fast, full(data), "{data}");
+            }
+        }
+        assert_eq!(read_fast, 1 + 3 * TRICKY.len());
+    }
+}
