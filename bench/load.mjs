@@ -8,8 +8,10 @@
 // STREAM_EVENT_GAP_MS adds a pause between events.
 //
 // Prints one table: added latency of a non-streamed call (concurrency 1), throughput at
-// concurrency 32, added time of a 200-event stream (same format, and Anthropic client ← Chat
-// upstream), workerd CPU per stream, streams per second at concurrency 8. Ratios are gateway /
+// concurrency 32, added time and workerd CPU of a 200-event stream (a Chat client that asks for
+// no usage, so the gateway re-encodes; one that asks for usage, so its bytes are forwarded
+// through the translator; the same on a provider with `native_forwarding`; and an Anthropic
+// client on the Chat upstream), streams per second at concurrency 8. Ratios are gateway /
 // floor; absolute numbers on a shared 2-core machine are noise, ratios in one run are not.
 //
 // Run: `npm run build && npm run bench:load`. Env: REQUESTS (default 600), STREAMS (200),
@@ -29,13 +31,15 @@ const DO_DELAY_MS = Number(process.env.DO_DELAY_MS ?? 0);
 
 // ------------------------------------------------------------------------------ mock upstream
 
-const answer = JSON.stringify({
-  id: "chatcmpl-bench", object: "chat.completion", created: 1730000000, model: "bench",
+// The mock names the model it was asked for, as providers do (so a model served under its own
+// id needs no rewrite, which native forwarding requires of Chat streams).
+const answer = (model) => JSON.stringify({
+  id: "chatcmpl-bench", object: "chat.completion", created: 1730000000, model,
   choices: [{ index: 0, message: { role: "assistant", content: "ok", refusal: null }, logprobs: null, finish_reason: "stop" }],
   usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
 });
 const chunk = (delta, finish = null, usage = null) =>
-  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1730000000, model: "bench", choices: usage ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage })}\n\n`;
+  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1730000000, model: "MODEL", choices: usage ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage })}\n\n`;
 const EVENTS = [
   chunk({ role: "assistant", content: "" }),
   ...Array.from({ length: STREAM_EVENTS - 3 }, (_, i) => chunk({ content: `word${i} ` })),
@@ -48,15 +52,17 @@ const tick = () => new Promise((r) => (EVENT_GAP_MS ? setTimeout(r, EVENT_GAP_MS
 const upstream = http.createServer(async (req, res) => {
   let body = "";
   for await (const c of req) body += c;
-  if (!JSON.parse(body).stream) {
+  const request = JSON.parse(body);
+  const model = JSON.stringify(String(request.model)).slice(1, -1);
+  if (!request.stream) {
     res.writeHead(200, { "content-type": "application/json" });
-    return res.end(answer);
+    return res.end(answer(request.model));
   }
   res.writeHead(200, { "content-type": "text/event-stream" });
   res.flushHeaders();
   for (const event of EVENTS) {
     if (res.destroyed) return;
-    res.write(event);
+    res.write(event.replace("MODEL", model));
     await tick();
   }
   res.end();
@@ -103,8 +109,14 @@ async function floor() {
 
 async function gateway() {
   const config = {
-    providers: [{ id: "mock", format: "openai-chat", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"] }],
-    models: [{ id: "bench", provider: "mock", upstream: "bench" }],
+    providers: [
+      { id: "mock", format: "openai-chat", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"] },
+      { id: "mock-native", format: "openai-chat", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"], native_forwarding: true },
+    ],
+    models: [
+      { id: "bench", provider: "mock", upstream: "bench" },
+      { id: "bench-native", provider: "mock-native", upstream: "bench-native" },
+    ],
     plans: [{ id: "bench", rpm: 1e9, tpm: 1e15, concurrency: 100000, window: "5h", window_tokens: 1e15 }],
   };
   const w = await start({
@@ -123,7 +135,8 @@ async function gateway() {
 
 // ------------------------------------------------------------------------------ measuring
 
-const chatBody = (stream) => JSON.stringify({ model: "bench", stream, messages: [{ role: "user", content: "hi" }] });
+const chatBody = (stream, { model = "bench", usage = false } = {}) =>
+  JSON.stringify({ model, stream, ...(usage ? { stream_options: { include_usage: true } } : {}), messages: [{ role: "user", content: "hi" }] });
 const anthropicBody = (stream) => JSON.stringify({ model: "bench", max_tokens: 50, stream, messages: [{ role: "user", content: "hi" }] });
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -153,17 +166,27 @@ async function measure(target, label) {
   const post = (path, body) => [`${target.base}${path}`, () => ({ method: "POST", headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", ...target.headers }, body })];
   const chatWhole = post("/v1/chat/completions", chatBody(false));
   const chatStream = post("/v1/chat/completions", chatBody(true));
+  const usageStream = post("/v1/chat/completions", chatBody(true, { usage: true }));
+  const nativeStream = post("/v1/chat/completions", chatBody(true, { model: "bench-native", usage: true }));
   const anthropicStream = post("/v1/messages", anthropicBody(true));
   await run(...chatWhole, 50, 1);
   await run(...chatStream, 10, 1);
   const whole1 = await run(...chatWhole, REQUESTS / 2, 1);
   const whole32 = await run(...chatWhole, REQUESTS, 32);
-  const cpu0 = cpuSeconds(target.pid);
-  const stream1 = await run(...chatStream, STREAMS / 2, 1);
-  const cpuPerStream = ((cpuSeconds(target.pid) - cpu0) / (STREAMS / 2)) * 1000;
+  /** p50 of `STREAMS / 2` streams one at a time, and workerd CPU per stream. */
+  const streams = async (request) => {
+    const cpu0 = cpuSeconds(target.pid);
+    const timed = await run(...request, STREAMS / 2, 1);
+    return { p50: timed.p50, cpu: ((cpuSeconds(target.pid) - cpu0) / (STREAMS / 2)) * 1000 };
+  };
+  const stream1 = await streams(chatStream);
   const stream8 = await run(...chatStream, STREAMS, 8);
-  const translated = label === "floor" ? null : await run(...anthropicStream, STREAMS / 2, 1);
-  return { whole1, whole32, stream1, cpuPerStream, stream8, translated };
+  if (label === "floor") return { whole1, whole32, stream1, stream8 };
+  await run(...nativeStream, 10, 1);
+  const forwarded = await streams(usageStream);
+  const native = await streams(nativeStream);
+  const translated = await streams(anthropicStream);
+  return { whole1, whole32, stream1, stream8, forwarded, native, translated };
 }
 
 const direct = {
@@ -185,13 +208,19 @@ upstream.close();
 
 const ms = (v) => `${v.toFixed(2)} ms`;
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+const added = (figures) => figures.p50 - direct.stream1.p50;
+const n = STREAM_EVENTS;
 const rows = [
   ["non-stream Chat call, added latency at concurrency 1 (p50)", floorFigures.whole1.p50 - direct.whole1.p50, gatewayFigures.whole1.p50 - direct.whole1.p50, ms],
   ["non-stream throughput at concurrency 32", floorFigures.whole32.perSecond, gatewayFigures.whole32.perSecond, (v) => `${v.toFixed(0)} req/s`],
-  [`${STREAM_EVENTS}-event Chat stream (same format), added full time (p50)`, floorFigures.stream1.p50 - direct.stream1.p50, gatewayFigures.stream1.p50 - direct.stream1.p50, ms],
-  [`workerd CPU per ${STREAM_EVENTS}-event stream`, floorFigures.cpuPerStream, gatewayFigures.cpuPerStream, ms],
-  ["streams/s at concurrency 8", floorFigures.stream8.perSecond, gatewayFigures.stream8.perSecond, (v) => v.toFixed(0)],
-  [`Anthropic client ← Chat upstream, ${STREAM_EVENTS}-event stream, added (p50)`, floorFigures.stream1.p50 - direct.stream1.p50, gatewayFigures.translated.p50 - direct.stream1.p50, ms],
+  [`${n}-event Chat stream, no usage asked (re-encoded), added full time (p50)`, added(floorFigures.stream1), added(gatewayFigures.stream1), ms],
+  [`workerd CPU per ${n}-event stream, re-encoded`, floorFigures.stream1.cpu, gatewayFigures.stream1.cpu, ms],
+  [`workerd CPU per ${n}-event stream, usage asked (bytes forwarded)`, floorFigures.stream1.cpu, gatewayFigures.forwarded.cpu, ms],
+  [`${n}-event stream forwarded natively (\`native_forwarding\`), added (p50)`, added(floorFigures.stream1), added(gatewayFigures.native), ms],
+  [`workerd CPU per ${n}-event stream forwarded natively`, floorFigures.stream1.cpu, gatewayFigures.native.cpu, ms],
+  ["streams/s at concurrency 8 (re-encoded)", floorFigures.stream8.perSecond, gatewayFigures.stream8.perSecond, (v) => v.toFixed(0)],
+  [`Anthropic client ← Chat upstream, ${n}-event stream, added (p50)`, added(floorFigures.stream1), added(gatewayFigures.translated), ms],
+  [`workerd CPU per ${n}-event stream, Anthropic client ← Chat upstream`, floorFigures.stream1.cpu, gatewayFigures.translated.cpu, ms],
 ];
 console.log(`\nmock upstream: one write per event${EVENT_GAP_MS ? `, ${EVENT_GAP_MS} ms apart` : ""}; metering ${METERING ? "on" : "off"}${DO_DELAY_MS ? `; Durable Object calls delayed ${DO_DELAY_MS} ms` : ""}; Node ${process.version}`);
 console.log(`direct to the mock: non-stream p50 ${ms(direct.whole1.p50)}, ${STREAM_EVENTS}-event stream p50 ${ms(direct.stream1.p50)}\n`);

@@ -30,6 +30,10 @@ export function toc_output_stream(highWaterMark) {
 // returned an array: its bytes (if any) are the last written here, the rest of the body is to
 // be forwarded natively (`toc_forward`).
 export async function toc_pump(reader, writer, push) {
+  // Bytes without a line break end no SSE event, so they wait here for the next chunk rather
+  // than cost a call into wasm (an upstream's HTTP chunk often arrives as two reads, the first
+  // a few dozen bytes of its event).
+  let partial = null;
   for (;;) {
     // An errored client side (the client went away, seen at the last write) has no size.
     if (writer.desiredSize === null) return 2;
@@ -39,8 +43,23 @@ export async function toc_pump(reader, writer, push) {
     } catch (e) {
       return 1;
     }
-    if (chunk.done) return 0;
-    const out = push(chunk.value);
+    if (chunk.done) {
+      if (partial !== null) write(writer, push(partial));
+      return 0;
+    }
+    let bytes = chunk.value;
+    if (partial !== null) {
+      const joined = new Uint8Array(partial.length + bytes.length);
+      joined.set(partial);
+      joined.set(bytes, partial.length);
+      bytes = joined;
+      partial = null;
+    }
+    if (bytes.length < PARTIAL_MAX && bytes.indexOf(10) === -1 && bytes.indexOf(13) === -1) {
+      partial = bytes;
+      continue;
+    }
+    const out = push(bytes);
     if (Array.isArray(out)) {
       try {
         // Written before the writer is released, so nothing overtakes it.
@@ -51,7 +70,7 @@ export async function toc_pump(reader, writer, push) {
       return 3;
     }
     if (out !== undefined) {
-      writer.write(out).catch(() => {});
+      write(writer, out);
       if (!(writer.desiredSize > 0)) {
         try {
           await writer.ready;
@@ -61,6 +80,12 @@ export async function toc_pump(reader, writer, push) {
       }
     }
   }
+}
+
+const PARTIAL_MAX = 16384;
+
+function write(writer, bytes) {
+  if (bytes !== undefined && !Array.isArray(bytes)) writer.write(bytes).catch(() => {});
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
