@@ -96,23 +96,28 @@ impl Meter {
             }
             self.charge(&id, charged, day, changes);
         }
-        let (keep, forget): (Vec<Reservation>, Vec<Reservation>) =
-            std::mem::take(&mut self.reservations)
-                .into_iter()
-                .partition(|r| r.needed(now_ms));
-        self.reservations = keep;
+        // In place: a busy key keeps a minute of calls, and this runs on every call.
+        let mut forget = Vec::new();
+        self.reservations.retain(|r| {
+            let needed = r.needed(now_ms);
+            if !needed {
+                forget.push(r.id.clone());
+            }
+            needed
+        });
         if !forget.is_empty() {
-            changes.push(Change::Forget(forget.into_iter().map(|r| r.id).collect()));
+            changes.push(Change::Forget(forget));
         }
-        let (live, expired): (Vec<Allowance>, Vec<Allowance>) =
-            std::mem::take(&mut self.allowances)
-                .into_iter()
-                .partition(|a| a.live(now_ms));
-        self.allowances = live;
+        let mut expired = Vec::new();
+        self.allowances.retain(|a| {
+            let live = a.live(now_ms);
+            if !live {
+                expired.push(a.id.clone());
+            }
+            live
+        });
         if !expired.is_empty() {
-            changes.push(Change::ForgetAllowances(
-                expired.into_iter().map(|a| a.id).collect(),
-            ));
+            changes.push(Change::ForgetAllowances(expired));
         }
     }
 
