@@ -40,6 +40,7 @@ function config(ledgerUrl) {
       { id: "l-anthropic-pool", format: "anthropic", base_url: baseUrl(mock, "anthropic"), keys: ["BAD_KEY", "UP_KEY"] },
       // Same-format streams are forwarded by the runtime once started; the gateway meters a copy.
       { id: "l-anthropic-native", format: "anthropic", base_url: baseUrl(mock, "anthropic"), keys: ["UP_KEY"], native_forwarding: true, breaker: { enabled: false } },
+      { id: "l-responses-native", format: "openai-responses", base_url: baseUrl(mock, "responses"), keys: ["UP_KEY"], native_forwarding: true, breaker: { enabled: false } },
     ],
     models: [
       ...Object.keys(FORMATS).flatMap((f) => BEHAVIOURS.map((b) => ({ id: `${f}-${b}`, provider: `l-${f}`, upstream: b }))),
@@ -47,6 +48,8 @@ function config(ledgerUrl) {
       { id: "chat-hold-short-answer", provider: "l-chat-short-answer", upstream: "hold" },
       { id: "anthropic-pool", provider: "l-anthropic-pool", upstream: "answer" },
       ...BEHAVIOURS.map((b) => ({ id: `anthropic-native-${b}`, provider: "l-anthropic-native", upstream: b })),
+      // Served under its upstream id: Responses events name the model to the end.
+      { id: "answer", provider: "l-responses-native", upstream: "answer" },
     ],
     plans: [
       { id: "roomy", ...roomy },
@@ -246,6 +249,26 @@ describe("the charge is the upstream's own figure, or a conservative one", () =>
       assert.equal(charged(usage), ledger.billed(entry));
     });
   }
+
+  test("responses, forwarded natively: charged exactly, and the turn is stored as the client got it", async () => {
+    const { key } = await gateway.createKey("roomy");
+    const before = ledger.ledger.length;
+    const res = await send(key, "responses", body("responses", "answer", { stream: true }));
+    const text = await res.text();
+    assert.equal(res.status, 200);
+    const events = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)));
+    const streamed = events.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta).join("");
+    const completed = events.find((e) => e.type === "response.completed");
+    assert.ok(completed && streamed.length > 0, text.slice(-300));
+    const entry = await ledger.ended((e) => ledger.ledger.indexOf(e) >= before && e.model === "answer" && e.format === "responses");
+    const usage = await settled(gateway, key);
+    assert.equal(charged(usage), ledger.billed(entry));
+    const stored = await gateway.fetch(`/v1/responses/${completed.response.id}`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(stored.status, 200);
+    const turn = await stored.json();
+    const storedText = turn.output.flatMap((item) => item.content ?? []).map((part) => part.text ?? "").join("");
+    assert.equal(storedText, streamed);
+  });
 
   test("anthropic, forwarded natively: the client gets the upstream's bytes, charged exactly", async () => {
     const { key } = await gateway.createKey("roomy");
