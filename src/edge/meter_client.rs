@@ -4,7 +4,9 @@
 //! |---|---|---|
 //! | admit | `POST /admit` | [`AdmitBody`] → [`Decision`] |
 //! | settle | `POST /settle` | [`SettleBody`] (the final charge) → `{}` |
+//! | register | `POST /register` | [`RegisterBody`] (a call admitted from an allowance) → [`Registered`] |
 //! | checkpoint | `POST /checkpoint` | [`CheckpointBody`] (progress, renewing the lease) → `{}` |
+//! | batch | `POST /batch` | `[{"register": RegisterBody} \| {"settle": SettleBody}, ...]` → each one's answer, or `{"error": why}` (see `meter_batch`) |
 //! | identity | `POST /identity` | [`IdentityBody`] → [`Identity`] |
 //! | credits | `POST /credits` | [`CreditsBody`] (balance top-up, spend limits) → `Credits` |
 //! | usage | `GET /usage` | → [`UsageBody`] |
@@ -49,7 +51,7 @@ pub enum Registered {
 }
 
 /// A call's final charge. Settling twice is harmless: the second changes nothing.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SettleBody {
     pub id: String,
     pub input_tokens: u64,
@@ -184,20 +186,15 @@ impl MeterClient {
         self.call(Method::Post, "admit", Some(body)).await
     }
 
-    pub async fn settle(&self, body: &SettleBody) -> Result<()> {
-        let _: serde_json::Value = self.call(Method::Post, "settle", Some(body)).await?;
-        Ok(())
-    }
-
     /// Reports the usage so far of a request in flight, renewing its lease.
     pub async fn checkpoint(&self, body: &CheckpointBody) -> Result<()> {
         let _: serde_json::Value = self.call(Method::Post, "checkpoint", Some(body)).await?;
         Ok(())
     }
 
-    /// Registers a call admitted from an allowance.
-    pub async fn register(&self, body: &RegisterBody) -> Result<Registered> {
-        self.call(Method::Post, "register", Some(body)).await
+    /// Registrations and settlements in one request: an answer per message, in order.
+    pub async fn batch<M: Serialize>(&self, messages: &[M]) -> Result<Vec<serde_json::Value>> {
+        self.call(Method::Post, "batch", Some(&messages)).await
     }
 
     /// Adds an abandoned attempt's tokens to a call in flight; `Ok(false)` when the window or

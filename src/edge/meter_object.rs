@@ -128,6 +128,7 @@ impl DurableObject for KeyMeter {
             "/checkpoint" => self.checkpoint(&body, now_ms),
             "/extend" => self.extend(&body, now_ms),
             "/register" => self.register(&body, now_ms),
+            "/batch" => self.batch(&body, now_ms),
             "/identity" => self.identity(&body),
             "/credits" => self.credits(&body, now_ms),
             "/usage" => self.usage(&body, now_ms),
@@ -136,7 +137,7 @@ impl DurableObject for KeyMeter {
         };
         if matches!(
             path.as_str(),
-            "/admit" | "/checkpoint" | "/extend" | "/register"
+            "/admit" | "/checkpoint" | "/extend" | "/register" | "/batch"
         ) {
             self.wake_at_next_lease_end(now_ms).await;
         }
@@ -599,6 +600,33 @@ impl KeyMeter {
             }
         })??;
         to_json(&decision)
+    }
+
+    /// Registrations and settlements in one request (`meter_batch`), each decided as if it
+    /// came alone, in order: an answer per message, `{"error": why}` for one that failed.
+    fn batch(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+        let messages: Vec<serde_json::Map<String, serde_json::Value>> = parse(body)?;
+        let answers = messages
+            .iter()
+            .map(|message| {
+                let answered = match message.iter().next() {
+                    Some((kind, inner)) if message.len() == 1 => serde_json::to_vec(inner)
+                        .map_err(|e| worker::Error::RustError(e.to_string()))
+                        .and_then(|inner| match kind.as_str() {
+                            "register" => self.register(&inner, now_ms),
+                            "settle" => self.settle(&inner, now_ms),
+                            other => Err(worker::Error::RustError(format!(
+                                "unknown batch message {other:?}"
+                            ))),
+                        }),
+                    _ => Err(worker::Error::RustError(
+                        "a batch message has one kind".into(),
+                    )),
+                };
+                answered.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+            })
+            .collect();
+        Ok(serde_json::Value::Array(answers))
     }
 
     /// A call an isolate admitted from its allowance: `{"ok": snapshot}` or `{"refused": why}`.

@@ -22,6 +22,7 @@ mod inference;
 mod js_pump;
 mod keystore;
 mod log_reports;
+mod meter_batch;
 mod meter_client;
 mod meter_object;
 mod models;

@@ -11,7 +11,8 @@
 //!
 //! When the call reports how it ended, the task settles it with the upstream's figures (or the
 //! conservative estimate, see `translate::meter`), retrying until the object confirms:
-//! settling is idempotent. For Responses clients it then stores the turn.
+//! settling is idempotent. Registrations and settlements of one key travel in batches when
+//! several are due at once (`meter_batch`). For Responses clients it then stores the turn.
 //!
 //! If the worker dies first (evicted, crashed, `waitUntil` cut short), no report comes and the
 //! lease runs out: the object charges the reported input (or the estimate) plus the credit.
@@ -30,6 +31,7 @@ use worker::{Delay, Env};
 
 use super::allowance;
 use super::inference::admission::AllowanceUse;
+use super::meter_batch::{self, Message};
 use super::meter_client::{CheckpointBody, MeterClient, RegisterBody, Registered, SettleBody};
 use super::request_log::{self, SharedFacts};
 use super::responses_state::{self, Conversation};
@@ -255,8 +257,8 @@ impl Settlement {
         let env = self.env.clone();
         let key_id = self.key_id.clone();
         Some(Box::pin(async move {
-            let meter = MeterClient::for_key(&env, &key_id)?;
-            meter.register(&body).await
+            let answer = meter_batch::send(&env, &key_id, Message::Register(body)).await?;
+            serde_json::from_value(answer).map_err(|e| worker::Error::RustError(e.to_string()))
         }))
     }
 
@@ -483,12 +485,10 @@ impl Settlement {
             if wait_ms > 0 {
                 Delay::from(Duration::from_millis(wait_ms)).await;
             }
-            let result = match MeterClient::for_key(&self.env, &self.key_id) {
-                Ok(meter) => meter.settle(&body).await,
-                Err(e) => Err(e),
-            };
+            let result =
+                meter_batch::send(&self.env, &self.key_id, Message::Settle(body.clone())).await;
             match result {
-                Ok(()) => return,
+                Ok(_) => return,
                 Err(e) => worker::console_warn!("{}: settlement failed: {e}", self.request_id),
             }
         }

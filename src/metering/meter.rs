@@ -327,7 +327,9 @@ impl Meter {
             retry_after_s: retry,
             output_tokens: left,
             clamped: false,
-            snapshot: meter.snapshot(limits, now_ms),
+            // A refusal's figures count what allowances hold as used: it is why the call was
+            // refused (their calls may not have registered yet).
+            snapshot: meter.snapshot(limits, now_ms).counting_set_aside(),
             from_allowance: None,
             allowance: None,
         };

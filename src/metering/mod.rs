@@ -279,6 +279,17 @@ impl Snapshot {
     pub fn requests_counted(&self) -> u64 {
         self.minute_requests.saturating_add(self.set_aside.requests)
     }
+
+    /// The figures with what allowances hold counted as used (and nothing set aside).
+    pub fn counting_set_aside(mut self) -> Snapshot {
+        self.minute_requests = self.requests_counted();
+        self.minute_tokens = self.minute_tokens.saturating_add(self.set_aside.tokens);
+        self.window_committed_tokens = self
+            .window_committed_tokens
+            .saturating_add(self.set_aside.window_tokens);
+        self.set_aside = SetAside::default();
+        self
+    }
 }
 
 /// The answer to an admission request.
