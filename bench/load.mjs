@@ -10,8 +10,9 @@
 // Prints one table: added latency of a non-streamed call (concurrency 1), throughput at
 // concurrency 32, added time and workerd CPU of a 200-event stream (a Chat client that asks for
 // no usage, so the gateway re-encodes; one that asks for usage, so its bytes are forwarded
-// through the translator; the same on a provider with `native_forwarding`; and an Anthropic
-// client on the Chat upstream), streams per second at concurrency 8. Ratios are gateway /
+// through the translator; an Anthropic stream forwarded frame by frame, and on a provider with
+// `native_forwarding`; an Anthropic client on the Chat upstream), streams per second at
+// concurrency 8. Ratios are gateway /
 // floor; absolute numbers on a shared 2-core machine are noise, ratios in one run are not.
 //
 // Run: `npm run build && npm run bench:load`. Env: REQUESTS (default 600), STREAMS (200),
@@ -47,6 +48,16 @@ const EVENTS = [
   chunk(null, null, { prompt_tokens: 12, completion_tokens: STREAM_EVENTS - 3, total_tokens: STREAM_EVENTS + 9 }),
   "data: [DONE]\n\n",
 ];
+// The same answer as an Anthropic stream (for `/v1/messages`), as many events.
+const anthropicEvent = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+const ANTHROPIC_EVENTS = [
+  anthropicEvent("message_start", { message: { id: "msg_bench", type: "message", role: "assistant", model: "MODEL", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 1 } } }),
+  anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+  ...Array.from({ length: STREAM_EVENTS - 5 }, (_, i) => anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: `word${i} ` } })),
+  anthropicEvent("content_block_stop", { index: 0 }),
+  anthropicEvent("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: STREAM_EVENTS - 5 } }),
+  anthropicEvent("message_stop", {}),
+];
 const tick = () => new Promise((r) => (EVENT_GAP_MS ? setTimeout(r, EVENT_GAP_MS) : setImmediate(r)));
 
 const upstream = http.createServer(async (req, res) => {
@@ -60,7 +71,7 @@ const upstream = http.createServer(async (req, res) => {
   }
   res.writeHead(200, { "content-type": "text/event-stream" });
   res.flushHeaders();
-  for (const event of EVENTS) {
+  for (const event of req.url.endsWith("/messages") ? ANTHROPIC_EVENTS : EVENTS) {
     if (res.destroyed) return;
     res.write(event.replace("MODEL", model));
     await tick();
@@ -111,11 +122,13 @@ async function gateway() {
   const config = {
     providers: [
       { id: "mock", format: "openai-chat", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"] },
-      { id: "mock-native", format: "openai-chat", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"], native_forwarding: true },
+      { id: "mock-anthropic", format: "anthropic", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"] },
+      { id: "mock-anthropic-native", format: "anthropic", base_url: `${mockUrl}/v1`, keys: ["MOCK_KEY"], native_forwarding: true },
     ],
     models: [
       { id: "bench", provider: "mock", upstream: "bench" },
-      { id: "bench-native", provider: "mock-native", upstream: "bench-native" },
+      { id: "bench-anthropic", provider: "mock-anthropic", upstream: "bench-anthropic" },
+      { id: "bench-native", provider: "mock-anthropic-native", upstream: "bench-native" },
     ],
     plans: [{ id: "bench", rpm: 1e9, tpm: 1e15, concurrency: 100000, window: "5h", window_tokens: 1e15 }],
   };
@@ -137,7 +150,7 @@ async function gateway() {
 
 const chatBody = (stream, { model = "bench", usage = false } = {}) =>
   JSON.stringify({ model, stream, ...(usage ? { stream_options: { include_usage: true } } : {}), messages: [{ role: "user", content: "hi" }] });
-const anthropicBody = (stream) => JSON.stringify({ model: "bench", max_tokens: 50, stream, messages: [{ role: "user", content: "hi" }] });
+const anthropicBody = (stream, model = "bench") => JSON.stringify({ model, max_tokens: 50, stream, messages: [{ role: "user", content: "hi" }] });
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -167,8 +180,9 @@ async function measure(target, label) {
   const chatWhole = post("/v1/chat/completions", chatBody(false));
   const chatStream = post("/v1/chat/completions", chatBody(true));
   const usageStream = post("/v1/chat/completions", chatBody(true, { usage: true }));
-  const nativeStream = post("/v1/chat/completions", chatBody(true, { model: "bench-native", usage: true }));
   const anthropicStream = post("/v1/messages", anthropicBody(true));
+  const anthropicSame = post("/v1/messages", anthropicBody(true, "bench-anthropic"));
+  const anthropicNative = post("/v1/messages", anthropicBody(true, "bench-native"));
   await run(...chatWhole, 50, 1);
   await run(...chatStream, 10, 1);
   const whole1 = await run(...chatWhole, REQUESTS / 2, 1);
@@ -181,12 +195,15 @@ async function measure(target, label) {
   };
   const stream1 = await streams(chatStream);
   const stream8 = await run(...chatStream, STREAMS, 8);
-  if (label === "floor") return { whole1, whole32, stream1, stream8 };
-  await run(...nativeStream, 10, 1);
+  // The floor passes `/v1/messages` to the mock too: an Anthropic stream of as many events.
+  await run(...anthropicSame, 10, 1);
+  const anthropic1 = await streams(anthropicSame);
+  if (label === "floor") return { whole1, whole32, stream1, stream8, anthropic1 };
+  await run(...anthropicNative, 10, 1);
   const forwarded = await streams(usageStream);
-  const native = await streams(nativeStream);
+  const native = await streams(anthropicNative);
   const translated = await streams(anthropicStream);
-  return { whole1, whole32, stream1, stream8, forwarded, native, translated };
+  return { whole1, whole32, stream1, stream8, anthropic1, forwarded, native, translated };
 }
 
 const direct = {
@@ -196,6 +213,7 @@ const direct = {
     return run(`${mockUrl}/v1/chat/completions`, init, REQUESTS / 2, 1);
   })(),
   stream1: await run(`${mockUrl}/v1/chat/completions`, () => ({ method: "POST", headers: { "content-type": "application/json" }, body: chatBody(true) }), STREAMS / 2, 1),
+  anthropic1: await run(`${mockUrl}/v1/messages`, () => ({ method: "POST", headers: { "content-type": "application/json" }, body: anthropicBody(true, "bench-anthropic") }), STREAMS / 2, 1),
 };
 
 const floorWorker = await floor();
@@ -209,6 +227,7 @@ upstream.close();
 const ms = (v) => `${v.toFixed(2)} ms`;
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 const added = (figures) => figures.p50 - direct.stream1.p50;
+const addedAnthropic = (figures) => figures.p50 - direct.anthropic1.p50;
 const n = STREAM_EVENTS;
 const rows = [
   ["non-stream Chat call, added latency at concurrency 1 (p50)", floorFigures.whole1.p50 - direct.whole1.p50, gatewayFigures.whole1.p50 - direct.whole1.p50, ms],
@@ -216,8 +235,10 @@ const rows = [
   [`${n}-event Chat stream, no usage asked (re-encoded), added full time (p50)`, added(floorFigures.stream1), added(gatewayFigures.stream1), ms],
   [`workerd CPU per ${n}-event stream, re-encoded`, floorFigures.stream1.cpu, gatewayFigures.stream1.cpu, ms],
   [`workerd CPU per ${n}-event stream, usage asked (bytes forwarded)`, floorFigures.stream1.cpu, gatewayFigures.forwarded.cpu, ms],
-  [`${n}-event stream forwarded natively (\`native_forwarding\`), added (p50)`, added(floorFigures.stream1), added(gatewayFigures.native), ms],
-  [`workerd CPU per ${n}-event stream forwarded natively`, floorFigures.stream1.cpu, gatewayFigures.native.cpu, ms],
+  [`${n}-event Anthropic stream, same format, frame by frame, added (p50)`, addedAnthropic(floorFigures.anthropic1), addedAnthropic(gatewayFigures.anthropic1), ms],
+  [`workerd CPU per ${n}-event Anthropic stream, frame by frame`, floorFigures.anthropic1.cpu, gatewayFigures.anthropic1.cpu, ms],
+  [`${n}-event Anthropic stream forwarded natively (\`native_forwarding\`), added (p50)`, addedAnthropic(floorFigures.anthropic1), addedAnthropic(gatewayFigures.native), ms],
+  [`workerd CPU per ${n}-event Anthropic stream forwarded natively`, floorFigures.anthropic1.cpu, gatewayFigures.native.cpu, ms],
   ["streams/s at concurrency 8 (re-encoded)", floorFigures.stream8.perSecond, gatewayFigures.stream8.perSecond, (v) => v.toFixed(0)],
   [`Anthropic client ← Chat upstream, ${n}-event stream, added (p50)`, added(floorFigures.stream1), added(gatewayFigures.translated), ms],
   [`workerd CPU per ${n}-event stream, Anthropic client ← Chat upstream`, floorFigures.stream1.cpu, gatewayFigures.translated.cpu, ms],

@@ -116,6 +116,11 @@ pub trait FormatSpec: Sync {
     fn names_model_after_start(&self) -> bool {
         true
     }
+    /// Whether the format's clients treat a stream that ends without its terminal event as
+    /// failed (so one the runtime cuts short cannot pass for a complete answer).
+    fn stream_needs_terminal_event(&self) -> bool {
+        false
+    }
 
     // ---- serving clients
 

@@ -149,14 +149,18 @@ impl StreamTranslator {
     }
 
     /// Whether the rest of the upstream body could go to the client byte for byte: a forwarded
-    /// answer, committed, nothing held back, and no model id left to rewrite (none differs, or
-    /// the format names it only in the event that started the answer).
+    /// answer, committed, nothing held back, no model id left to rewrite (none differs, or the
+    /// format names it only in the event that started the answer), in a format whose clients
+    /// take a stream without its terminal event as failed (cut natively, it gets no error
+    /// event of the gateway's, so it must not pass for complete).
     pub fn can_forward_natively(&self) -> bool {
+        let spec = self.client.spec();
         self.passthrough()
+            && spec.stream_needs_terminal_event()
             && self.committed
             && !self.ended
             && !self.aborted
-            && (self.rewrite.is_none() || !self.client.spec().names_model_after_start())
+            && (self.rewrite.is_none() || !spec.names_model_after_start())
             && self.pending.is_empty()
             && self.held.is_empty()
     }
@@ -576,7 +580,7 @@ mod tests {
             "only message_start names the model"
         );
         let chat_chunk = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n";
-        for (asked, native) in [("gpt-x", true), ("public", false)] {
+        for asked in ["gpt-x", "public"] {
             let mut chat = StreamTranslator::new(
                 WireFormat::OpenAiChat,
                 WireFormat::OpenAiChat,
@@ -586,11 +590,8 @@ mod tests {
             );
             chat.push(chat_chunk.as_bytes(), &mut Vec::new());
             assert!(chat.committed());
-            assert_eq!(
-                chat.can_forward_natively(),
-                native,
-                "every chunk names the model"
-            );
+            // Every chunk names the model, and a Chat stream cut short reads as complete.
+            assert!(!chat.can_forward_natively(), "{asked}");
         }
         let mut uncommitted = StreamTranslator::new(
             WireFormat::AnthropicMessages,

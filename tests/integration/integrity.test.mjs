@@ -40,6 +40,8 @@ function config(ledgerUrl) {
       { id: "l-anthropic-pool", format: "anthropic", base_url: baseUrl(mock, "anthropic"), keys: ["BAD_KEY", "UP_KEY"] },
       // Same-format streams are forwarded by the runtime once started; the gateway meters a copy.
       { id: "l-anthropic-native", format: "anthropic", base_url: baseUrl(mock, "anthropic"), keys: ["UP_KEY"], native_forwarding: true, breaker: { enabled: false } },
+      // The same, with a provider silence of 400 ms taken as a stall.
+      { id: "l-anthropic-native-idle", format: "anthropic", base_url: baseUrl(mock, "anthropic"), keys: ["UP_KEY"], native_forwarding: true, idle_timeout_ms: 400, breaker: { enabled: false } },
       { id: "l-responses-native", format: "openai-responses", base_url: baseUrl(mock, "responses"), keys: ["UP_KEY"], native_forwarding: true, breaker: { enabled: false } },
     ],
     models: [
@@ -48,6 +50,7 @@ function config(ledgerUrl) {
       { id: "chat-hold-short-answer", provider: "l-chat-short-answer", upstream: "hold" },
       { id: "anthropic-pool", provider: "l-anthropic-pool", upstream: "answer" },
       ...BEHAVIOURS.map((b) => ({ id: `anthropic-native-${b}`, provider: "l-anthropic-native", upstream: b })),
+      { id: "anthropic-native-idle-pause", provider: "l-anthropic-native-idle", upstream: "pause" },
       // Served under its upstream id: Responses events name the model to the end.
       { id: "answer", provider: "l-responses-native", upstream: "answer" },
     ],
@@ -268,6 +271,22 @@ describe("the charge is the upstream's own figure, or a conservative one", () =>
     const turn = await stored.json();
     const storedText = turn.output.flatMap((item) => item.content ?? []).map((part) => part.text ?? "").join("");
     assert.equal(storedText, streamed);
+  });
+
+  test("anthropic, forwarded natively: a provider that stalls mid-answer is stopped, the answer never reads as complete, charged at least what it billed", async () => {
+    const { key } = await gateway.createKey("roomy");
+    const before = ledger.ledger.length;
+    const res = await send(key, "anthropic", body("anthropic", "anthropic-native-idle-pause", { stream: true }));
+    const text = await res.text();
+    assert.equal(res.status, 200);
+    assert.match(text, /"text_delta"/);
+    // The runtime ends the client's connection (the pipe cannot be stopped without it): no
+    // error event of the gateway's, and no message_stop either.
+    assert.ok(!text.includes("message_stop"), text.slice(-300));
+    const entry = await ledger.ended((e) => ledger.ledger.indexOf(e) >= before && e.model === "pause" && e.format === "anthropic");
+    assert.ok(entry.aborted, "the provider was stopped");
+    const usage = await settled(gateway, key);
+    assert.ok(charged(usage) >= ledger.billed(entry), `charged ${charged(usage)} ≥ billed ${ledger.billed(entry)}`);
   });
 
   test("anthropic, forwarded natively: the client gets the upstream's bytes, charged exactly", async () => {

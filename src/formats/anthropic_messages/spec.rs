@@ -48,6 +48,11 @@ impl FormatSpec for Spec {
         false
     }
 
+    /// The SDKs wait for `message_stop`.
+    fn stream_needs_terminal_event(&self) -> bool {
+        true
+    }
+
     /// `POST /v1/messages`, `POST /v1/messages/count_tokens`, and `GET /v1/models[/{id}]` when
     /// the request carries `anthropic-version`.
     fn endpoint(&self, request: &Incoming) -> Option<Endpoint> {

@@ -43,6 +43,11 @@ impl FormatSpec for Spec {
         "resp_"
     }
 
+    /// Clients wait for `response.completed` (Codex reports a stream closed before it).
+    fn stream_needs_terminal_event(&self) -> bool {
+        true
+    }
+
     /// `POST /v1/responses`, and `GET`/`DELETE /v1/responses/{id}` for stored turns.
     fn endpoint(&self, request: &Incoming) -> Option<Endpoint> {
         if is(request, "POST", "/v1/responses") {
