@@ -106,10 +106,11 @@ pub struct RawProvider {
     /// (default: the betas that change no price and reach no stored object). Others are
     /// dropped with a warning.
     pub anthropic_betas: Option<Vec<String>>,
-    /// Once a same-format streamed answer has started, the runtime forwards the provider's
-    /// bytes itself and the gateway only meters a copy (default false): a fraction of the CPU,
-    /// but the provider's own error events and any bytes after its terminal event reach the
-    /// client as the provider wrote them.
+    /// Once a same-format Anthropic or Responses streamed answer has started, the runtime
+    /// forwards the provider's bytes itself and the gateway only meters a copy (default false):
+    /// about half the CPU, but the provider's own error events and any bytes after its terminal
+    /// event reach the client as the provider wrote them, and a provider failing mid-answer
+    /// cuts the client's stream without the gateway's error event.
     pub native_forwarding: Option<bool>,
 }
 
