@@ -70,6 +70,7 @@ pub fn plain_text<'p>(part: &'p write::Part<'_>) -> Option<(&'p Cow<'p, str>, Op
 
 /// Writes the chunk of one text part (no finish reason, no usage), byte for byte as serde
 /// writes it.
+#[cfg(test)]
 pub fn write_text_chunk(
     out: &mut Vec<u8>,
     text: &str,
@@ -77,6 +78,27 @@ pub fn write_text_chunk(
     model_version: &str,
     response_id: &str,
 ) {
+    write_text_chunk_ending(
+        out,
+        text,
+        thought,
+        &text_chunk_end(model_version, response_id),
+    );
+}
+
+/// What follows the part in every text chunk of a stream: its model and id. A stream writes
+/// it once and copies it into each chunk.
+pub fn text_chunk_end(model_version: &str, response_id: &str) -> Vec<u8> {
+    let mut end = b"}]},\"index\":0}],\"modelVersion\":".to_vec();
+    write_str(&mut end, model_version);
+    end.extend_from_slice(b",\"responseId\":");
+    write_str(&mut end, response_id);
+    end.extend_from_slice(b"}\r\n\r\n");
+    end
+}
+
+/// [`write_text_chunk`] with its [`text_chunk_end`] written before.
+pub fn write_text_chunk_ending(out: &mut Vec<u8>, text: &str, thought: Option<bool>, end: &[u8]) {
     out.extend_from_slice(
         b"data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":",
     );
@@ -86,11 +108,7 @@ pub fn write_text_chunk(
         Some(false) => out.extend_from_slice(b",\"thought\":false"),
         None => {}
     }
-    out.extend_from_slice(b"}]},\"index\":0}],\"modelVersion\":");
-    write_str(out, model_version);
-    out.extend_from_slice(b",\"responseId\":");
-    write_str(out, response_id);
-    out.extend_from_slice(b"}\r\n\r\n");
+    out.extend_from_slice(end);
 }
 
 #[cfg(test)]
