@@ -14,6 +14,37 @@ use crate::sse::json::{Reader, write_str};
 
 /// One chunk's `data`, if it is a hot chunk in the compact shape.
 pub fn read(data: &str) -> Option<GenerateContentResponse> {
+    let chunk = read_fields(data)?;
+    let part = Part {
+        text: Some(chunk.text.into_owned()),
+        thought: chunk.thought,
+        ..Part::default()
+    };
+    Some(GenerateContentResponse {
+        candidates: Some(vec![Candidate {
+            content: Some(Content {
+                role: Some("model".to_owned()),
+                parts: Some(vec![part]),
+            }),
+            ..Candidate::default()
+        }]),
+        model_version: Some(chunk.model_version.into_owned()),
+        response_id: Some(chunk.response_id.into_owned()),
+        ..GenerateContentResponse::default()
+    })
+}
+
+/// What a hot chunk holds, borrowed from its `data` where it has no escapes.
+pub struct TextChunk<'a> {
+    pub text: Cow<'a, str>,
+    pub thought: Option<bool>,
+    pub model_version: Cow<'a, str>,
+    pub response_id: Cow<'a, str>,
+}
+
+/// One chunk's `data`, if it is a hot chunk in the compact shape, without building the
+/// response (a stream past its first chunk needs only the part).
+pub fn read_fields(data: &str) -> Option<TextChunk<'_>> {
     let mut reader = Reader::new(data);
     reader
         .literal(r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"#)
@@ -32,22 +63,11 @@ pub fn read(data: &str) -> Option<GenerateContentResponse> {
     let response_id = reader.string()?;
     reader.literal("}").then_some(())?;
     reader.end()?;
-    let part = Part {
-        text: Some(text.into_owned()),
+    Some(TextChunk {
+        text,
         thought,
-        ..Part::default()
-    };
-    Some(GenerateContentResponse {
-        candidates: Some(vec![Candidate {
-            content: Some(Content {
-                role: Some("model".to_owned()),
-                parts: Some(vec![part]),
-            }),
-            ..Candidate::default()
-        }]),
-        model_version: Some(model_version.into_owned()),
-        response_id: Some(response_id.into_owned()),
-        ..GenerateContentResponse::default()
+        model_version,
+        response_id,
     })
 }
 
