@@ -61,20 +61,17 @@ pub enum HotDelta {
 
 /// Writes a `content_block_delta` frame, byte for byte as serde writes it.
 pub fn write_delta(out: &mut Vec<u8>, index: usize, kind: HotDelta, value: &str) {
-    let (kind, member) = match kind {
-        HotDelta::Text => ("text_delta", "text"),
-        HotDelta::Thinking => ("thinking_delta", "thinking"),
-        HotDelta::InputJson => ("input_json_delta", "partial_json"),
+    // The delta's `type` and the member that holds its string, in one piece.
+    let delta_head: &[u8] = match kind {
+        HotDelta::Text => b",\"delta\":{\"type\":\"text_delta\",\"text\":",
+        HotDelta::Thinking => b",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":",
+        HotDelta::InputJson => b",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":",
     };
     out.extend_from_slice(
         b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
     );
     write_u64(out, index as u64);
-    out.extend_from_slice(b",\"delta\":{\"type\":\"");
-    out.extend_from_slice(kind.as_bytes());
-    out.extend_from_slice(b"\",\"");
-    out.extend_from_slice(member.as_bytes());
-    out.extend_from_slice(b"\":");
+    out.extend_from_slice(delta_head);
     write_str(out, value);
     out.extend_from_slice(b"}}\n\n");
 }
