@@ -1,11 +1,15 @@
 //! The hot Responses stream events (text, refusal, reasoning summary and argument deltas),
 //! read and written without serde's typed machinery (see [`crate::sse::json`]).
 //!
-//! [`read`] builds the same [`StreamEventWire`] serde would, for delta events in the compact
-//! shape OpenAI writes (its members in its order, no whitespace, its optional `logprobs` and
-//! `obfuscation`); for anything else it gives up and the decoder parses the event in full.
+//! [`read_delta`] reads delta events in the compact shape OpenAI writes (its members in its
+//! order, no whitespace, its optional `logprobs` and `obfuscation`) for the decoder, which
+//! handles them as it handles the `StreamEventWire` serde builds (the tests compare the two);
+//! for anything else it gives up and the decoder parses the event in full.
 //! [`write_delta`] writes the frame serde writes for the encoder's delta events.
 
+use std::borrow::Cow;
+
+#[cfg(test)]
 use super::wire::StreamEventWire;
 use crate::sse::json::{Reader, write_str, write_u64};
 
@@ -27,14 +31,37 @@ fn optional_u64(reader: &mut Reader<'_>, member: &str) -> Option<Option<u64>> {
     }
 }
 
-/// One event's `data`, if it is a hot delta event in OpenAI's compact shape.
+/// One event's `data`, if it is a hot delta event in OpenAI's compact shape: the event
+/// [`read_delta`] reads, as serde would build it (the tests hold the two to each other).
+#[cfg(test)]
 pub fn read(data: &str) -> Option<StreamEventWire> {
+    let hot = read_delta(data)?;
+    Some(StreamEventWire {
+        kind: hot.kind.to_owned(),
+        output_index: Some(hot.output_index),
+        content_index: hot.content_index,
+        summary_index: hot.summary_index,
+        delta: Some(hot.delta.into_owned()),
+        ..StreamEventWire::default()
+    })
+}
+
+/// What a hot delta event holds, for a decoder that needs nothing else: its type (one of
+/// the hot kinds), its indexes and its delta.
+pub struct HotDelta<'a> {
+    pub kind: &'static str,
+    pub output_index: u64,
+    pub content_index: Option<u64>,
+    pub summary_index: Option<u64>,
+    pub delta: Cow<'a, str>,
+}
+
+/// [`read`] without building the event.
+pub fn read_delta(data: &str) -> Option<HotDelta<'_>> {
     let mut reader = Reader::new(data);
     reader.literal(r#"{"type":"#).then_some(())?;
     let kind = reader.string()?;
-    if !HOT_KINDS.contains(&kind.as_ref()) {
-        return None;
-    }
+    let kind = HOT_KINDS.into_iter().find(|hot| *hot == kind)?;
     reader.literal(r#","sequence_number":"#).then_some(())?;
     reader.u64()?;
     reader.literal(r#","item_id":"#).then_some(())?;
@@ -51,13 +78,12 @@ pub fn read(data: &str) -> Option<StreamEventWire> {
     }
     reader.literal("}").then_some(())?;
     reader.end()?;
-    Some(StreamEventWire {
-        kind: kind.into_owned(),
-        output_index: Some(output_index),
+    Some(HotDelta {
+        kind,
+        output_index,
         content_index,
         summary_index,
-        delta: Some(delta.into_owned()),
-        ..StreamEventWire::default()
+        delta,
     })
 }
 
