@@ -314,6 +314,11 @@ fn write_escape(out: &mut Vec<u8>, byte: u8) {
 
 /// Writes `value` in decimal, as `serde_json` writes integers.
 pub fn write_u64(out: &mut Vec<u8>, value: u64) {
+    // Indexes are nearly always one digit: no buffer, no copy.
+    if value < 10 {
+        out.push(b'0' + value as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = value;
@@ -361,7 +366,7 @@ mod tests {
 
     #[test]
     fn writes_integers_as_serde_json_does() {
-        for value in [0, 7, 10, 99, 1_730_000_000, u64::MAX] {
+        for value in (0..=1000).chain([1_730_000_000, u64::MAX - 1, u64::MAX]) {
             let mut out = Vec::new();
             write_u64(&mut out, value);
             assert_eq!(out, serde_json::to_vec(&value).unwrap());
