@@ -85,7 +85,11 @@
 //! are not recorded and not bounded. The tokenizer of current Claude models is not published:
 //! the legacy one stands in for it.
 
+#[cfg(test)]
+mod reference;
 mod tables;
+
+use std::cell::Cell;
 
 use tables::{
     BLOOM_BYTES, BLOOM_PROBES, CHAR_RANGES, CHAR_TABLE_BYTES, EXPANSIONS, MAX_KNOWN_WORD_LEN,
@@ -143,10 +147,8 @@ const PUNCT_EARLY_RUN: u32 = 4;
 /// Upper bound of the tokens of `text` for every tokenizer recorded in
 /// tests/fixtures/tokenizer/samples.json. One pass over the characters, no allocation.
 pub fn text_tokens(text: &str) -> u64 {
-    let mut scanner = Scanner::default();
-    for ch in text.chars() {
-        scanner.push(ch);
-    }
+    let mut scanner = Scanner::new(text);
+    scanner.run();
     scanner.finish()
 }
 
@@ -165,65 +167,125 @@ enum Prev {
     Other,
 }
 
-/// The letter run being read: a word, or one camelCase part of an identifier.
-#[derive(Debug, Clone, Copy, Default)]
-struct Piece {
-    len: u32,
-    /// FNV-1a of its ASCII bytes, for the known-word lookup.
-    hash: u64,
-    /// Its cost if it is not a known word, in sixteenths.
-    unknown_cost: u64,
-    /// It has a non-ASCII letter, so it is not a known word.
-    non_ascii: bool,
-    last: char,
-    last_lower: bool,
-}
-
-#[derive(Debug, Default)]
-struct Scanner {
+/// One pass over `text`, a byte at a time where it is ASCII.
+///
+/// A letter run (a word, or one camelCase part of an identifier) is a contiguous slice of the
+/// text, so it is priced once it ends, from its bytes: the common case, a known word, then
+/// costs a hash and a filter lookup, and the per-letter costs of unknown runs are only added
+/// up for runs that turn out unknown. The loop over a run's letters does nothing but find
+/// where it ends.
+#[derive(Debug)]
+struct Scanner<'t> {
+    text: &'t str,
     sixteenths: u64,
-    /// What no byte-level tokenizer can exceed: the UTF-8 bytes of the text, plus what NFKC or
-    /// NFC adds to them.
-    ceiling_tokens: u64,
+    /// Bytes that NFKC or NFC adds to the text (see [`expansion_bytes`]).
+    extra_bytes: u64,
     prev: Prev,
     /// Length of the run of one punctuation character that ends here.
     punct_run: u32,
     pending_spaces: u64,
-    piece: Piece,
+    /// The letter run being read, if `prev` is a letter: where it starts, whether it has a
+    /// non-ASCII letter (then it is no known word), whether its last letter is lowercase.
+    piece_open: bool,
+    piece_start: usize,
+    /// FNV-1a of its ASCII letters, for the known-word lookup.
+    piece_hash: u64,
+    piece_non_ascii: bool,
+    piece_last_lower: bool,
 }
 
 const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
 const FNV_PRIME: u64 = 0x0100_0000_01B3;
 
-impl Scanner {
+impl<'t> Scanner<'t> {
+    fn new(text: &'t str) -> Scanner<'t> {
+        Scanner {
+            text,
+            sixteenths: 0,
+            extra_bytes: 0,
+            prev: Prev::Start,
+            punct_run: 0,
+            pending_spaces: 0,
+            piece_open: false,
+            piece_start: 0,
+            piece_hash: FNV_OFFSET,
+            piece_non_ascii: false,
+            piece_last_lower: false,
+        }
+    }
+
+    #[inline(always)]
     fn add(&mut self, sixteenths: u64) {
         self.sixteenths = self.sixteenths.saturating_add(sixteenths);
     }
 
-    fn push(&mut self, ch: char) {
-        self.ceiling_tokens = self.ceiling_tokens.saturating_add(ch.len_utf8() as u64);
-        if ch.is_ascii() {
-            self.push_ascii(ch as u8);
-        } else {
-            self.push_non_ascii(ch);
+    fn run(&mut self) {
+        let bytes = self.text.as_bytes();
+        let mut at = 0;
+        while let Some(&byte) = bytes.get(at) {
+            if byte.is_ascii_alphabetic() {
+                at = self.letters(bytes, at);
+            } else if byte.is_ascii() {
+                self.end_piece(at);
+                self.push_ascii(byte);
+                at += 1;
+            } else {
+                // A character boundary: every other branch moves by whole characters.
+                let Some(ch) = self.text.get(at..).and_then(|rest| rest.chars().next()) else {
+                    break;
+                };
+                self.push_non_ascii(ch, at);
+                at += ch.len_utf8();
+            }
         }
     }
 
-    fn push_ascii(&mut self, byte: u8) {
-        if byte.is_ascii_alphabetic() {
-            let lower = byte.is_ascii_lowercase();
-            self.flush_spaces(true);
-            // A new run, or a camelCase hump: tokenizers split `getUserName` at the capitals.
-            if self.prev != Prev::Letter || (!lower && self.piece.last_lower) {
-                self.end_piece();
-            }
-            self.push_letter(char::from(byte));
-            self.piece.hash = (self.piece.hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
-            self.piece.last_lower = lower;
-            self.prev = Prev::Letter;
-            return;
+    /// Reads the run of ASCII letters that starts at `at` (an ASCII letter) and returns where
+    /// it ends. A new piece starts at the run unless the run continues one (after an accented
+    /// letter), and at every camelCase hump: tokenizers split `getUserName` at the capitals.
+    /// The piece's hash is kept up as the letters go by (it is needed at its end).
+    #[inline(always)]
+    fn letters(&mut self, bytes: &[u8], mut at: usize) -> usize {
+        self.flush_spaces(true);
+        let mut last_lower = self.piece_open && self.piece_last_lower;
+        if !self.piece_open {
+            self.start_piece(at);
         }
-        self.end_piece();
+        let mut hash = self.piece_hash;
+        while let Some(&byte) = bytes.get(at) {
+            // Lowercase letters, most of a text, are one comparison.
+            if byte.wrapping_sub(b'a') >= 26 {
+                if byte.wrapping_sub(b'A') >= 26 {
+                    break;
+                }
+                if last_lower {
+                    self.piece_hash = hash;
+                    self.end_piece(at);
+                    self.start_piece(at);
+                    hash = FNV_OFFSET;
+                }
+                last_lower = false;
+            } else {
+                last_lower = true;
+            }
+            hash = (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+            at += 1;
+        }
+        self.piece_hash = hash;
+        self.piece_last_lower = last_lower;
+        self.prev = Prev::Letter;
+        at
+    }
+
+    #[inline(always)]
+    fn start_piece(&mut self, at: usize) {
+        self.piece_open = true;
+        self.piece_start = at;
+        self.piece_hash = FNV_OFFSET;
+        self.piece_non_ascii = false;
+    }
+
+    fn push_ascii(&mut self, byte: u8) {
         match byte {
             b'0'..=b'9' => {
                 self.flush_spaces(false);
@@ -288,68 +350,53 @@ impl Scanner {
         }
     }
 
-    fn push_non_ascii(&mut self, ch: char) {
+    /// `ch` starts at byte `at`.
+    fn push_non_ascii(&mut self, ch: char, at: usize) {
         let code = u32::from(ch);
         let extra_bytes = u64::from(expansion_bytes(code));
-        self.ceiling_tokens = self.ceiling_tokens.saturating_add(extra_bytes);
+        self.extra_bytes = self.extra_bytes.saturating_add(extra_bytes);
         self.add(non_ascii_sixteenths(code).saturating_add(extra_bytes.saturating_mul(UNIT)));
         // Accented Latin letters continue the word they are in (`café`, `Straße`).
-        if self.prev == Prev::Letter && is_latin_letter(code) {
-            self.push_letter(ch);
-            self.piece.non_ascii = true;
-            self.piece.last_lower = true;
+        if self.piece_open && is_latin_letter(code) {
+            self.piece_non_ascii = true;
+            self.piece_last_lower = true;
             return;
         }
-        self.end_piece();
+        self.end_piece(at);
         self.flush_spaces(false);
         self.prev = Prev::Other;
     }
 
-    /// Adds a letter to the current run and its share of the run's unknown-word cost.
-    fn push_letter(&mut self, ch: char) {
-        let piece = &mut self.piece;
-        piece.len = piece.len.saturating_add(1);
-        let cost = if piece.len == 1 {
-            piece.hash = FNV_OFFSET;
-            UNKNOWN_FIRST
-        } else {
-            let letter = if piece.len <= UNKNOWN_TIER {
-                UNKNOWN_NEXT
-            } else if ch == piece.last || ch.is_ascii_uppercase() {
-                UNKNOWN_REPEAT
-            } else {
-                UNKNOWN_LATE
-            };
-            letter.saturating_add(if is_rare_pair(piece.last, ch) {
-                RARE_PAIR
-            } else {
-                0
-            })
-        };
-        piece.unknown_cost = piece.unknown_cost.saturating_add(cost);
-        piece.last = ch;
+    /// Prices the open letter run, which ends at byte `end`.
+    #[inline(always)]
+    fn end_piece(&mut self, end: usize) {
+        if self.piece_open {
+            self.piece_open = false;
+            self.price_piece(end);
+        }
     }
 
-    fn end_piece(&mut self) {
-        if self.piece.len == 0 {
-            return;
-        }
-        let piece = std::mem::take(&mut self.piece);
-        let known = !piece.non_ascii
-            && (2..=MAX_KNOWN_WORD_LEN).contains(&piece.len)
-            && is_known_word(piece.hash);
+    fn price_piece(&mut self, end: usize) {
+        let piece = self.text.get(self.piece_start..end).unwrap_or_default();
+        let known = !self.piece_non_ascii
+            && (2..=MAX_KNOWN_WORD_LEN as usize).contains(&piece.len())
+            && is_known_word_cached(self.piece_hash);
         self.add(if known {
             KNOWN_WORD
         } else {
-            piece.unknown_cost
+            unknown_cost(piece)
         });
     }
 
     /// Settles a run of spaces once the next character is known.
+    #[inline(always)]
     fn flush_spaces(&mut self, next_takes_a_space: bool) {
-        if self.pending_spaces == 0 {
-            return;
+        if self.pending_spaces != 0 {
+            self.settle_spaces(next_takes_a_space);
         }
+    }
+
+    fn settle_spaces(&mut self, next_takes_a_space: bool) {
         let spaces = std::mem::take(&mut self.pending_spaces);
         // The last space goes with a following word or punctuation, or is a token of its own;
         // the spaces before it are one more token (Qwen and Gemma split longer runs).
@@ -364,10 +411,71 @@ impl Scanner {
     }
 
     fn finish(mut self) -> u64 {
-        self.end_piece();
+        self.end_piece(self.text.len());
         self.flush_spaces(false);
-        self.sixteenths.div_ceil(UNIT).min(self.ceiling_tokens)
+        // What no byte-level tokenizer can exceed: the UTF-8 bytes of the text, plus what NFKC
+        // or NFC adds to them.
+        let ceiling_tokens = (self.text.len() as u64).saturating_add(self.extra_bytes);
+        self.sixteenths.div_ceil(UNIT).min(ceiling_tokens)
     }
+}
+
+/// The cost of a letter run that is not a known word, in sixteenths: its first letter, each
+/// next letter by its place in the run, and the rare pairs. The run's characters are ASCII
+/// letters and accented Latin letters only.
+fn unknown_cost(piece: &str) -> u64 {
+    let mut chars = piece.chars();
+    let Some(mut last) = chars.next() else {
+        return 0;
+    };
+    let mut cost = UNKNOWN_FIRST;
+    let mut len: u32 = 1;
+    for ch in chars {
+        len = len.saturating_add(1);
+        let letter = if len <= UNKNOWN_TIER {
+            UNKNOWN_NEXT
+        } else if ch == last || ch.is_ascii_uppercase() {
+            UNKNOWN_REPEAT
+        } else {
+            UNKNOWN_LATE
+        };
+        cost = cost
+            .saturating_add(letter)
+            .saturating_add(if is_rare_pair(last, ch) { RARE_PAIR } else { 0 });
+        last = ch;
+    }
+    cost
+}
+
+/// Slots of [`KNOWN_CACHE`].
+const KNOWN_CACHE_SLOTS: usize = 256;
+
+thread_local! {
+    /// The latest answers of [`is_known_word`] by hash, one per slot: (hash, 1 + answer), 0
+    /// for an empty slot. The answer is a function of the hash alone, so a hit gives exactly
+    /// what the filter would; text repeats its words, and a hit costs a few instructions where
+    /// the filter's five probes cost about eighty.
+    static KNOWN_CACHE: [Cell<(u64, u8)>; KNOWN_CACHE_SLOTS] =
+        const { [const { Cell::new((0, 0)) }; KNOWN_CACHE_SLOTS] };
+}
+
+/// [`is_known_word`] through [`KNOWN_CACHE`].
+fn is_known_word_cached(fnv: u64) -> bool {
+    // FNV-1a mixes its high bits best.
+    let slot = (fnv >> 56) as usize % KNOWN_CACHE_SLOTS;
+    KNOWN_CACHE.with(|cache| {
+        let Some(entry) = cache.get(slot) else {
+            return is_known_word(fnv);
+        };
+        match entry.get() {
+            (hash, answer) if hash == fnv && answer != 0 => answer == 2,
+            _ => {
+                let known = is_known_word(fnv);
+                entry.set((fnv, 1 + u8::from(known)));
+                known
+            }
+        }
+    })
 }
 
 fn is_known_word(fnv: u64) -> bool {
@@ -585,6 +693,106 @@ mod tests {
         assert_eq!(text_tokens("½"), 4);
         // Unknown and random letter runs cost more than words of the same length.
         assert!(text_tokens("xqzjvkwpfh") > text_tokens("everything"));
+    }
+
+    /// The byte-at-a-time scanner against the per-character reference, on the fixtures and on
+    /// many generated strings: ASCII soup weighted towards letters (camelCase, long runs,
+    /// repeats), accented letters inside words, every script the tables know, and slices of
+    /// the fixtures cut at random character boundaries and glued together.
+    #[test]
+    fn matches_the_reference_scanner() {
+        let check = |text: &str| {
+            assert_eq!(text_tokens(text), reference::text_tokens(text), "{text:?}");
+        };
+        let samples: Vec<String> = samples().into_iter().map(|s| s.text).collect();
+        for text in &samples {
+            check(text);
+        }
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        const ASCII_POOL: &[u8] =
+            b"aaaeeeiioouttnnssrrhhlldcmwfgypbvkjxqzTAEISHXQZ    \n\n\t\r0123456789.,;:!?-_=#*/'\"()[]{}<>@&|~`^%$+\x01\x7f";
+        const OTHER_POOL: &[char] = &[
+            'é',
+            'ß',
+            'ñ',
+            'Ø',
+            'ə',
+            '\u{301}',
+            'ệ',
+            'Ω',
+            'я',
+            'Ж',
+            'ש',
+            'ع',
+            'क',
+            'ক',
+            'த',
+            'ไ',
+            'ำ',
+            'ა',
+            '好',
+            'の',
+            'カ',
+            '한',
+            '，',
+            '—',
+            '…',
+            '½',
+            '™',
+            '\u{a0}',
+            '😀',
+            '🚀',
+            '\u{fe0f}',
+            'ﷺ',
+            'Ａ',
+            '\u{10ffff}',
+        ];
+        for round in 0..3000 {
+            let len = (next() % 200) as usize;
+            let accents = round % 3 != 0;
+            let text: String = (0..len)
+                .map(|_| {
+                    let roll = next();
+                    if accents && roll % 8 == 0 {
+                        OTHER_POOL[(roll >> 8) as usize % OTHER_POOL.len()]
+                    } else {
+                        char::from(ASCII_POOL[(roll >> 8) as usize % ASCII_POOL.len()])
+                    }
+                })
+                .collect();
+            check(&text);
+        }
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..(next() % 4 + 1) {
+                let sample = &samples[next() as usize % samples.len()];
+                let bounds: Vec<usize> = sample
+                    .char_indices()
+                    .map(|(at, _)| at)
+                    .chain([sample.len()])
+                    .collect();
+                let a = bounds[next() as usize % bounds.len()];
+                let b = bounds[next() as usize % bounds.len()];
+                text.push_str(&sample[a.min(b)..a.max(b)]);
+            }
+            check(&text);
+        }
+        for text in [
+            "getUserNameFromTheDatabaseQuicklyAndReliably",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "caféÉtéNaïveStraße ÀB aÀb xÉ",
+            "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+            "\u{301}abc\u{301}Def",
+            "a\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}b",
+        ] {
+            check(text);
+        }
     }
 
     #[test]

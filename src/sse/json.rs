@@ -152,22 +152,26 @@ impl<'a> Reader<'a> {
     /// A non-negative integer without fraction or exponent.
     pub fn u64(&mut self) -> Option<u64> {
         self.skip_whitespace();
-        let digits = self
-            .bytes()
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        let text = self.text.get(self.pos..self.pos + digits)?;
-        if digits == 0 || (digits > 1 && text.starts_with('0')) {
+        let bytes = self.bytes();
+        // One pass: digits are added up as they are counted (`None` past `u64::MAX`).
+        let mut value: Option<u64> = Some(0);
+        let mut digits = 0;
+        for &byte in bytes {
+            if !byte.is_ascii_digit() {
+                break;
+            }
+            value = value
+                .and_then(|v| v.checked_mul(10))
+                .and_then(|v| v.checked_add(u64::from(byte - b'0')));
+            digits += 1;
+        }
+        if digits == 0 || (digits > 1 && bytes.first() == Some(&b'0')) {
             return None;
         }
-        if matches!(
-            self.bytes().get(digits),
-            Some(b'.' | b'e' | b'E' | b'-' | b'+')
-        ) {
+        if matches!(bytes.get(digits), Some(b'.' | b'e' | b'E' | b'-' | b'+')) {
             return None;
         }
-        let value = text.parse().ok()?;
+        let value = value?;
         self.pos += digits;
         Some(value)
     }
@@ -310,6 +314,11 @@ fn write_escape(out: &mut Vec<u8>, byte: u8) {
 
 /// Writes `value` in decimal, as `serde_json` writes integers.
 pub fn write_u64(out: &mut Vec<u8>, value: u64) {
+    // Indexes are nearly always one digit: no buffer, no copy.
+    if value < 10 {
+        out.push(b'0' + value as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = value;
@@ -357,7 +366,7 @@ mod tests {
 
     #[test]
     fn writes_integers_as_serde_json_does() {
-        for value in [0, 7, 10, 99, 1_730_000_000, u64::MAX] {
+        for value in (0..=1000).chain([1_730_000_000, u64::MAX - 1, u64::MAX]) {
             let mut out = Vec::new();
             write_u64(&mut out, value);
             assert_eq!(out, serde_json::to_vec(&value).unwrap());
@@ -410,6 +419,11 @@ mod tests {
             (" 7 ", Some(7)),
             ("18446744073709551615", Some(u64::MAX)),
             ("18446744073709551616", None),
+            ("99999999999999999999", None),
+            ("184467440737095516150", None),
+            ("12,", Some(12)),
+            ("3}", Some(3)),
+            ("00", None),
             ("01", None),
             ("1.0", None),
             ("1e3", None),

@@ -343,7 +343,7 @@ impl StreamTranslator {
             }
         }
         self.frames = frames;
-        self.frames.clear();
+        self.sse.recycle(&mut self.frames);
     }
 
     /// Passthrough: forwards one frame's bytes. Frames before `Start` are held (the answer is

@@ -407,7 +407,7 @@ impl StreamDecode for StreamDecoder {
         }
         // The hot events are read without serde when their shape allows (see `stream_hot`).
         let parsed = match stream_hot::read(&event.data)
-            .map(|raw| Ok(MessageStreamEvent::from_raw(raw)))
+            .map(Ok)
             .unwrap_or_else(|| MessageStreamEvent::parse(&event.data))
         {
             Ok(parsed) => parsed,

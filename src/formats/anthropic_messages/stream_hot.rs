@@ -1,53 +1,49 @@
 //! The hot Anthropic stream events (`content_block_delta` and `content_block_stop`), read and
 //! written without serde's typed machinery (see [`crate::sse::json`]).
 //!
-//! [`read`] fills the same [`RawEvent`] serde would, for events in the exact compact shape
+//! [`read`] gives the event the decoder would make of the `RawEvent` serde fills, for events in the exact compact shape
 //! Anthropic writes; for anything else it gives up and the decoder parses the event in full. [`write_delta`] writes the frame serde would write for a
 //! `content_block_delta` event of text, thinking or JSON input.
 
-use std::borrow::Cow;
-
-use super::wire::read::{RawDelta, RawEvent};
+use super::wire::read::{ContentBlockDelta, MessageStreamEvent};
 use crate::sse::json::{Reader, write_str, write_u64};
 
 /// One event's `data`, if it is a hot event in the compact shape Anthropic writes (members
-/// in its order, no whitespace); `None` for anything else.
-pub fn read(data: &str) -> Option<RawEvent<'_>> {
+/// in its order, no whitespace); `None` for anything else. The event is the one
+/// [`MessageStreamEvent::from_raw`] makes of the [`RawEvent`] serde would fill, built
+/// directly.
+pub fn read(data: &str) -> Option<MessageStreamEvent> {
     let mut reader = Reader::new(data);
     if reader.literal(r#"{"type":"content_block_stop","index":"#) {
         let index = reader.u64()?;
         reader.literal("}").then_some(())?;
         reader.end()?;
-        return Some(RawEvent {
-            kind: Cow::Borrowed("content_block_stop"),
-            index: Some(index),
-            ..RawEvent::default()
-        });
+        return Some(MessageStreamEvent::ContentBlockStop { index });
     }
     if !reader.literal(r#"{"type":"content_block_delta","index":"#) {
         return None;
     }
     let index = reader.u64()?;
-    let mut delta = RawDelta::default();
-    let (kind, slot) = if reader.literal(r#","delta":{"type":"text_delta","text":"#) {
-        ("text_delta", &mut delta.text)
+    let kind = if reader.literal(r#","delta":{"type":"text_delta","text":"#) {
+        HotDelta::Text
     } else if reader.literal(r#","delta":{"type":"thinking_delta","thinking":"#) {
-        ("thinking_delta", &mut delta.thinking)
+        HotDelta::Thinking
     } else if reader.literal(r#","delta":{"type":"input_json_delta","partial_json":"#) {
-        ("input_json_delta", &mut delta.partial_json)
+        HotDelta::InputJson
     } else {
         return None;
     };
-    *slot = Some(reader.string()?.into_owned());
-    delta.kind = Cow::Borrowed(kind);
+    let value = reader.string()?.into_owned();
     reader.literal("}}").then_some(())?;
     reader.end()?;
-    Some(RawEvent {
-        kind: Cow::Borrowed("content_block_delta"),
-        index: Some(index),
-        delta: Some(delta),
-        ..RawEvent::default()
-    })
+    let delta = match kind {
+        HotDelta::Text => ContentBlockDelta::TextDelta { text: value },
+        HotDelta::Thinking => ContentBlockDelta::ThinkingDelta { thinking: value },
+        HotDelta::InputJson => ContentBlockDelta::InputJsonDelta {
+            partial_json: value,
+        },
+    };
+    Some(MessageStreamEvent::ContentBlockDelta { index, delta })
 }
 
 /// The kinds of `content_block_delta` [`write_delta`] writes: the delta's `type` and the
@@ -61,20 +57,17 @@ pub enum HotDelta {
 
 /// Writes a `content_block_delta` frame, byte for byte as serde writes it.
 pub fn write_delta(out: &mut Vec<u8>, index: usize, kind: HotDelta, value: &str) {
-    let (kind, member) = match kind {
-        HotDelta::Text => ("text_delta", "text"),
-        HotDelta::Thinking => ("thinking_delta", "thinking"),
-        HotDelta::InputJson => ("input_json_delta", "partial_json"),
+    // The delta's `type` and the member that holds its string, in one piece.
+    let delta_head: &[u8] = match kind {
+        HotDelta::Text => b",\"delta\":{\"type\":\"text_delta\",\"text\":",
+        HotDelta::Thinking => b",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":",
+        HotDelta::InputJson => b",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":",
     };
     out.extend_from_slice(
         b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
     );
     write_u64(out, index as u64);
-    out.extend_from_slice(b",\"delta\":{\"type\":\"");
-    out.extend_from_slice(kind.as_bytes());
-    out.extend_from_slice(b"\",\"");
-    out.extend_from_slice(member.as_bytes());
-    out.extend_from_slice(b"\":");
+    out.extend_from_slice(delta_head);
     write_str(out, value);
     out.extend_from_slice(b"}}\n\n");
 }
@@ -99,7 +92,7 @@ mod tests {
     }
 
     fn fast(data: &str) -> Option<String> {
-        read(data).map(|raw| format!("{:?}", Ok::<_, ()>(MessageStreamEvent::from_raw(raw))))
+        read(data).map(|event| format!("{:?}", Ok::<_, ()>(event)))
     }
 
     #[test]

@@ -125,6 +125,34 @@ impl ClientParts {
         }
     }
 
+    /// For a text or reasoning delta of the open block when no signature waits for a part
+    /// (nearly every event of a stream): the text and `thought` flag of the one plain part
+    /// [`ClientParts::push`] would add, after the bookkeeping it would do. The caller writes
+    /// the part without building it; any other event gives `None` and goes through `push`.
+    pub fn plain_delta<'e>(&mut self, event: &'e StreamEvent) -> Option<(&'e str, Option<bool>)> {
+        let StreamEvent::BlockDelta { index, delta } = event else {
+            return None;
+        };
+        let Some((open_index, open)) = &mut self.open else {
+            return None;
+        };
+        if open_index != index {
+            return None;
+        }
+        match (open, delta) {
+            (Open::Text, Delta::Text(text) | Delta::Refusal(text))
+                if !text.is_empty() && self.pending.is_empty() =>
+            {
+                Some((text, None))
+            }
+            (Open::Reasoning { text, .. }, Delta::Reasoning(more)) if !more.is_empty() => {
+                text.push_str(more);
+                Some((more, Some(true)))
+            }
+            _ => None,
+        }
+    }
+
     /// Ends the answer: the open block is closed and state still waiting gets a part.
     pub fn finish(&mut self, out: &mut Vec<Part<'static>>) {
         self.close(out);

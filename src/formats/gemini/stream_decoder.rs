@@ -173,6 +173,20 @@ impl StreamDecode for StreamDecoder {
         if self.phase == Phase::Done {
             return;
         }
+        // Past the first chunk, a hot chunk is one part and nothing else that `chunk` reads
+        // (no usage, no finish reason, no grounding; the model and id count only at the
+        // start): the part goes straight to the parts reader.
+        if self.phase == Phase::Streaming
+            && let Some(hot) = stream_hot::read_fields(&event.data)
+        {
+            let part = read::Part {
+                text: Some(hot.text.into_owned()),
+                thought: hot.thought,
+                ..read::Part::default()
+            };
+            self.parts.read(part, out);
+            return;
+        }
         // One typed parse: an `error` member (not null) makes the event an error.
         // The hot chunks are read without serde when their shape allows (see `stream_hot`).
         let parsed = stream_hot::read(&event.data)
@@ -202,5 +216,46 @@ impl StreamDecode for StreamDecoder {
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) {
         self.end(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hot chunks past the first go straight to the parts reader: the events are those of the
+    /// full parse read by `chunk`.
+    #[test]
+    fn hot_chunks_decode_as_the_full_parse() {
+        let hot = |text: &str, thought: &str| {
+            format!(
+                r#"{{"candidates":[{{"content":{{"role":"model","parts":[{{"text":{text}{thought}}}]}},"index":0}}],"modelVersion":"m","responseId":"r"}}"#
+            )
+        };
+        let data = [
+            hot(r#""first""#, ""),
+            hot(r#""think""#, r#","thought":true"#),
+            hot(r#""more \"thought\"\n""#, r#","thought":true"#),
+            hot(r#""not a thought""#, r#","thought":false"#),
+            hot(r#""answer \u00e9 \ud83d\ude00""#, ""),
+            hot(r#""""#, ""),
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"x","thoughtSignature":"c2ln"}]},"index":0}],"modelVersion":"m","responseId":"r"}"#.to_owned(),
+            hot(r#""after""#, ""),
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":5,"totalTokenCount":8},"modelVersion":"m","responseId":"r"}"#.to_owned(),
+        ];
+        let (mut fast, mut full) = (StreamDecoder::new(), StreamDecoder::new());
+        let (mut fast_events, mut full_events) = (Vec::new(), Vec::new());
+        for data in &data {
+            let event = SseEvent {
+                event: None,
+                data: data.clone(),
+            };
+            fast.push(&event, &mut fast_events);
+            full.chunk(serde_json::from_str(data).unwrap(), &mut full_events);
+        }
+        fast.finish(&mut fast_events);
+        full.finish(&mut full_events);
+        assert_eq!(fast_events, full_events);
+        assert!(fast_events.len() > 10, "{fast_events:?}");
     }
 }

@@ -18,6 +18,8 @@
 //! events that are not `data:`), but the Python SDK reads every non-blank line as JSON and
 //! fails on a comment; both skip blank lines, and so does every SSE parser.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::client_parts::ClientParts;
@@ -42,6 +44,8 @@ pub struct StreamEncoder {
     parts: ClientParts,
     /// Parts not yet written: all but the last go out as soon as a newer one exists.
     held: Vec<Part<'static>>,
+    /// The end of every text chunk, for `id` (see [`stream_hot::text_chunk_end`]).
+    text_chunk_end: Vec<u8>,
     /// Usage known at `Start`, merged under the final usage.
     start_usage: Usage,
     done: bool,
@@ -50,11 +54,13 @@ pub struct StreamEncoder {
 impl StreamEncoder {
     pub fn new(context: ResponseContext) -> StreamEncoder {
         let id = client_id("", "", &context);
+        let text_chunk_end = stream_hot::text_chunk_end(&context.model, &id);
         StreamEncoder {
             context,
             id,
             parts: ClientParts::new(),
             held: Vec::new(),
+            text_chunk_end,
             start_usage: Usage::default(),
             done: false,
         }
@@ -71,7 +77,7 @@ impl StreamEncoder {
         if let ([part], None, None) = (parts.as_slice(), finish, &usage_metadata)
             && let Some((text, thought)) = stream_hot::plain_text(part)
         {
-            stream_hot::write_text_chunk(out, text, thought, &self.context.model, &self.id);
+            stream_hot::write_text_chunk_ending(out, text, thought, &self.text_chunk_end);
             return;
         }
         let chunk = write::GenerateContentResponse {
@@ -107,6 +113,41 @@ impl StreamEncoder {
         self.held.push(last);
     }
 
+    /// What `push` and [`StreamEncoder::flush_ready`] do with a plain text (or thought) part,
+    /// without building it: the held parts go out whole, the new text but its last character,
+    /// which is held in the buffer of a part just written.
+    fn push_plain(&mut self, text: &str, thought: Option<bool>, out: &mut Vec<u8>) {
+        let mut held = std::mem::take(&mut self.held);
+        let mut spare = None;
+        for part in held.drain(..) {
+            if let Some((text, thought)) = stream_hot::plain_text(&part) {
+                stream_hot::write_text_chunk_ending(out, text, thought, &self.text_chunk_end);
+                if let Some(Cow::Owned(buffer)) = part.text {
+                    spare = Some(buffer);
+                }
+            } else {
+                self.chunk(vec![part], None, None, out);
+            }
+        }
+        let tail = match last_char_start(text) {
+            0 => text,
+            at => {
+                let (sent, tail) = text.split_at(at);
+                stream_hot::write_text_chunk_ending(out, sent, thought, &self.text_chunk_end);
+                tail
+            }
+        };
+        let mut buffer = spare.unwrap_or_default();
+        buffer.clear();
+        buffer.push_str(tail);
+        held.push(Part {
+            text: Some(Cow::Owned(buffer)),
+            thought,
+            ..Part::default()
+        });
+        self.held = held;
+    }
+
     fn finish(&mut self, finish: &Finish, final_usage: &Usage, out: &mut Vec<u8>) {
         self.parts.finish(&mut self.held);
         let mut usage = self.start_usage;
@@ -126,7 +167,13 @@ impl StreamEncode for StreamEncoder {
         match event {
             StreamEvent::Start { id, usage, .. } => {
                 self.id = client_id("", id, &self.context);
+                self.text_chunk_end = stream_hot::text_chunk_end(&self.context.model, &self.id);
                 self.start_usage = *usage;
+            }
+            StreamEvent::BlockDelta { .. }
+                if let Some((text, thought)) = self.parts.plain_delta(event) =>
+            {
+                self.push_plain(text, thought, out);
             }
             StreamEvent::BlockStart { .. }
             | StreamEvent::BlockDelta { .. }
@@ -154,11 +201,7 @@ fn split_tail(part: &mut Part<'static>) -> Option<Part<'static>> {
         return None;
     }
     let text = part.text.as_deref()?;
-    let at = text
-        .char_indices()
-        .last()
-        .map(|(at, _)| at)
-        .filter(|at| *at > 0)?;
+    let at = Some(last_char_start(text)).filter(|at| *at > 0)?;
     let (sent, tail) = text.split_at(at);
     let sent = Part {
         text: Some(sent.to_owned().into()),
@@ -168,6 +211,11 @@ fn split_tail(part: &mut Part<'static>) -> Option<Part<'static>> {
     };
     part.text = Some(tail.to_owned().into());
     Some(sent)
+}
+
+/// Where the last character of `text` starts (0 for empty text).
+fn last_char_start(text: &str) -> usize {
+    text.char_indices().next_back().map_or(0, |(at, _)| at)
 }
 
 fn write_event<T: Serialize>(out: &mut Vec<u8>, value: &T) {
@@ -181,4 +229,140 @@ fn write_event<T: Serialize>(out: &mut Vec<u8>, value: &T) {
 /// The in-band error event.
 pub fn write_error(error: &ApiError, request_id: &str, out: &mut Vec<u8>) {
     write_event(out, &errors::error_body(error, request_id));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::{BlockStart, Delta, FinishReason, Opaque, ToolKind, Vendor};
+    use crate::error::ErrorKind;
+
+    fn context() -> ResponseContext {
+        ResponseContext {
+            model: "m\"odel".into(),
+            created_s: 1,
+            request_id: "req".into(),
+            include_usage: true,
+            echo: serde_json::Map::new(),
+            compaction: None,
+        }
+    }
+
+    /// What `push` wrote before plain deltas had their own path: every block event through
+    /// `ClientParts::push` and `flush_ready`.
+    fn general(events: &[StreamEvent]) -> Vec<u8> {
+        let mut encoder = StreamEncoder::new(context());
+        let mut out = Vec::new();
+        for event in events {
+            match event {
+                StreamEvent::BlockStart { .. }
+                | StreamEvent::BlockDelta { .. }
+                | StreamEvent::BlockStop { .. }
+                    if !encoder.done =>
+                {
+                    encoder.parts.push(event, &mut encoder.held);
+                    encoder.flush_ready(&mut out);
+                }
+                _ => encoder.push(event, &mut out),
+            }
+        }
+        out
+    }
+
+    fn hot(events: &[StreamEvent]) -> Vec<u8> {
+        let mut encoder = StreamEncoder::new(context());
+        let mut out = Vec::new();
+        for event in events {
+            encoder.push(event, &mut out);
+        }
+        out
+    }
+
+    fn delta(index: usize, delta: Delta) -> StreamEvent {
+        StreamEvent::BlockDelta { index, delta }
+    }
+
+    #[test]
+    fn plain_deltas_write_what_the_general_path_writes() {
+        let texts = ["a", "Hello", " wörld 👋", "é", "", "\"quoted\"\n", "x"];
+        let signature = |vendor| Opaque {
+            vendor,
+            data: "c2lnbmF0dXJl".into(),
+        };
+        let mut events = vec![StreamEvent::Start {
+            id: "resp\\1".into(),
+            model: "up".into(),
+            usage: Usage::default(),
+        }];
+        for (index, vendor) in [Vendor::Anthropic, Vendor::Google].into_iter().enumerate() {
+            events.push(StreamEvent::BlockStart {
+                index: 3 * index,
+                block: BlockStart::Reasoning,
+            });
+            events.extend(
+                texts
+                    .iter()
+                    .map(|t| delta(3 * index, Delta::Reasoning((*t).into()))),
+            );
+            events.push(delta(3 * index, Delta::Signature(signature(vendor))));
+            events.push(StreamEvent::BlockStop { index: 3 * index });
+            events.push(StreamEvent::BlockStart {
+                index: 3 * index + 1,
+                block: BlockStart::Text,
+            });
+            events.extend(
+                texts
+                    .iter()
+                    .map(|t| delta(3 * index + 1, Delta::Text((*t).into()))),
+            );
+            // A delta of another block changes nothing.
+            events.push(delta(9, Delta::Text("stray".into())));
+            events.push(StreamEvent::BlockStop {
+                index: 3 * index + 1,
+            });
+            events.push(StreamEvent::BlockStart {
+                index: 3 * index + 2,
+                block: BlockStart::ToolCall {
+                    id: "call".into(),
+                    name: "f".into(),
+                    kind: ToolKind::Function,
+                },
+            });
+            events.push(delta(3 * index + 2, Delta::ToolArguments("{}".into())));
+            events.push(StreamEvent::BlockStop {
+                index: 3 * index + 2,
+            });
+        }
+        events.push(StreamEvent::BlockStart {
+            index: 7,
+            block: BlockStart::Text,
+        });
+        events.extend(texts.iter().map(|t| delta(7, Delta::Refusal((*t).into()))));
+        let finished: Vec<StreamEvent> = events
+            .iter()
+            .cloned()
+            .chain([StreamEvent::Finish {
+                finish: Finish::new(FinishReason::EndTurn),
+                usage: Usage::default(),
+            }])
+            .collect();
+        let failed: Vec<StreamEvent> = events
+            .iter()
+            .cloned()
+            .chain([StreamEvent::Error(ApiError::new(
+                ErrorKind::Overloaded,
+                "busy",
+            ))])
+            .collect();
+        for events in [finished, failed] {
+            for end in 0..=events.len() {
+                let events = &events[..end];
+                assert_eq!(
+                    String::from_utf8(hot(events)).unwrap(),
+                    String::from_utf8(general(events)).unwrap(),
+                    "{end}"
+                );
+            }
+        }
+    }
 }

@@ -14,6 +14,37 @@ use crate::sse::json::{Reader, write_str};
 
 /// One chunk's `data`, if it is a hot chunk in the compact shape.
 pub fn read(data: &str) -> Option<GenerateContentResponse> {
+    let chunk = read_fields(data)?;
+    let part = Part {
+        text: Some(chunk.text.into_owned()),
+        thought: chunk.thought,
+        ..Part::default()
+    };
+    Some(GenerateContentResponse {
+        candidates: Some(vec![Candidate {
+            content: Some(Content {
+                role: Some("model".to_owned()),
+                parts: Some(vec![part]),
+            }),
+            ..Candidate::default()
+        }]),
+        model_version: Some(chunk.model_version.into_owned()),
+        response_id: Some(chunk.response_id.into_owned()),
+        ..GenerateContentResponse::default()
+    })
+}
+
+/// What a hot chunk holds, borrowed from its `data` where it has no escapes.
+pub struct TextChunk<'a> {
+    pub text: Cow<'a, str>,
+    pub thought: Option<bool>,
+    pub model_version: Cow<'a, str>,
+    pub response_id: Cow<'a, str>,
+}
+
+/// One chunk's `data`, if it is a hot chunk in the compact shape, without building the
+/// response (a stream past its first chunk needs only the part).
+pub fn read_fields(data: &str) -> Option<TextChunk<'_>> {
     let mut reader = Reader::new(data);
     reader
         .literal(r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"#)
@@ -32,22 +63,11 @@ pub fn read(data: &str) -> Option<GenerateContentResponse> {
     let response_id = reader.string()?;
     reader.literal("}").then_some(())?;
     reader.end()?;
-    let part = Part {
-        text: Some(text.into_owned()),
+    Some(TextChunk {
+        text,
         thought,
-        ..Part::default()
-    };
-    Some(GenerateContentResponse {
-        candidates: Some(vec![Candidate {
-            content: Some(Content {
-                role: Some("model".to_owned()),
-                parts: Some(vec![part]),
-            }),
-            ..Candidate::default()
-        }]),
-        model_version: Some(model_version.into_owned()),
-        response_id: Some(response_id.into_owned()),
-        ..GenerateContentResponse::default()
+        model_version,
+        response_id,
     })
 }
 
@@ -70,6 +90,7 @@ pub fn plain_text<'p>(part: &'p write::Part<'_>) -> Option<(&'p Cow<'p, str>, Op
 
 /// Writes the chunk of one text part (no finish reason, no usage), byte for byte as serde
 /// writes it.
+#[cfg(test)]
 pub fn write_text_chunk(
     out: &mut Vec<u8>,
     text: &str,
@@ -77,6 +98,27 @@ pub fn write_text_chunk(
     model_version: &str,
     response_id: &str,
 ) {
+    write_text_chunk_ending(
+        out,
+        text,
+        thought,
+        &text_chunk_end(model_version, response_id),
+    );
+}
+
+/// What follows the part in every text chunk of a stream: its model and id. A stream writes
+/// it once and copies it into each chunk.
+pub fn text_chunk_end(model_version: &str, response_id: &str) -> Vec<u8> {
+    let mut end = b"}]},\"index\":0}],\"modelVersion\":".to_vec();
+    write_str(&mut end, model_version);
+    end.extend_from_slice(b",\"responseId\":");
+    write_str(&mut end, response_id);
+    end.extend_from_slice(b"}\r\n\r\n");
+    end
+}
+
+/// [`write_text_chunk`] with its [`text_chunk_end`] written before.
+pub fn write_text_chunk_ending(out: &mut Vec<u8>, text: &str, thought: Option<bool>, end: &[u8]) {
     out.extend_from_slice(
         b"data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":",
     );
@@ -86,11 +128,7 @@ pub fn write_text_chunk(
         Some(false) => out.extend_from_slice(b",\"thought\":false"),
         None => {}
     }
-    out.extend_from_slice(b"}]},\"index\":0}],\"modelVersion\":");
-    write_str(out, model_version);
-    out.extend_from_slice(b",\"responseId\":");
-    write_str(out, response_id);
-    out.extend_from_slice(b"}\r\n\r\n");
+    out.extend_from_slice(end);
 }
 
 #[cfg(test)]

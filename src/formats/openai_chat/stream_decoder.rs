@@ -483,6 +483,14 @@ impl StreamDecode for StreamDecoder {
             self.fail(stream_error(data, error), out);
             return;
         }
+        // Once the answer started, a hot chunk is one delta of choice 0 and nothing else
+        // that `on_chunk` reads (no usage, no finish reason): it goes straight to `on_delta`.
+        if self.phase == Phase::Streaming
+            && let Some(hot) = stream_hot::read_parts(data)
+        {
+            self.on_delta(hot.delta, out);
+            return;
+        }
         // The hot chunks are read without serde when their shape allows (see `stream_hot`).
         let parsed = stream_hot::read(data)
             .map(Ok)
@@ -548,4 +556,49 @@ fn error_status(error: &Value) -> u16 {
         return status;
     }
     500
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hot chunks past the first go straight to `on_delta`: the events are those of the full
+    /// parse read by `on_chunk`.
+    #[test]
+    fn hot_chunks_decode_as_the_full_parse() {
+        let chunk = |delta: &str| {
+            format!(
+                r#"{{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{{{delta}}},"logprobs":null,"finish_reason":null}}],"usage":null}}"#
+            )
+        };
+        let data = [
+            chunk(r#""role":"assistant","content":"""#),
+            chunk(r#""reasoning_content":"think ""#),
+            chunk(r#""reasoning":"more \"x\"\n""#),
+            chunk(r#""content":"Hello \u00e9 \ud83d\ude00""#),
+            chunk(r#""content":"""#),
+            chunk(r#""refusal":"no""#),
+            r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]},"logprobs":null,"finish_reason":null}],"usage":null}"#.to_owned(),
+            chunk(r#""tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}}]"#),
+            chunk(r#""tool_calls":[{"index":0,"function":{"arguments":"1}"}}]"#),
+            r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"tool_calls"}],"usage":null}"#.to_owned(),
+            chunk(r#""content":"late""#),
+            r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}"#.to_owned(),
+        ];
+        let (mut fast, mut full) = (StreamDecoder::new(), StreamDecoder::new());
+        let (mut fast_events, mut full_events) = (Vec::new(), Vec::new());
+        for data in &data {
+            let event = SseEvent {
+                event: None,
+                data: data.clone(),
+            };
+            fast.push(&event, &mut fast_events);
+            let chunk: ChatCompletionChunk<'_> = serde_json::from_str(data).unwrap();
+            full.on_chunk(chunk, &mut full_events);
+        }
+        fast.finish(&mut fast_events);
+        full.finish(&mut full_events);
+        assert_eq!(fast_events, full_events);
+        assert!(fast_events.len() > 10, "{fast_events:?}");
+    }
 }

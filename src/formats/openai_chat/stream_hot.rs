@@ -8,6 +8,8 @@
 //! full. The writers write the bytes serde writes for the encoder's chunks: [`ChunkHead`] is
 //! what every chunk of a stream starts with, written once.
 
+use std::borrow::Cow;
+
 use super::wire::{ChatCompletionChunk, ChoiceDelta, ChoiceDeltaFunction, ChoiceDeltaToolCall};
 use super::wire::{ChunkChoice, List};
 use crate::sse::json::{Reader, write_str, write_u64};
@@ -54,6 +56,29 @@ fn read_delta<'a>(reader: &mut Reader<'a>) -> Option<ChoiceDelta<'a>> {
 
 /// One chunk's `data`, if it is a hot chunk in OpenAI's compact shape.
 pub fn read(data: &str) -> Option<ChatCompletionChunk<'_>> {
+    let chunk = read_parts(data)?;
+    Some(ChatCompletionChunk {
+        id: chunk.id,
+        model: chunk.model,
+        choices: List::Owned(vec![ChunkChoice {
+            index: 0,
+            delta: chunk.delta,
+            ..ChunkChoice::default()
+        }]),
+        ..ChatCompletionChunk::default()
+    })
+}
+
+/// What a hot chunk holds: its id, its model and the delta of its one choice (index 0, no
+/// finish reason); no usage.
+pub struct HotChunk<'a> {
+    pub id: Cow<'a, str>,
+    pub model: Cow<'a, str>,
+    pub delta: ChoiceDelta<'a>,
+}
+
+/// [`read`] without building the chunk, for a decoder that needs only the delta.
+pub fn read_parts(data: &str) -> Option<HotChunk<'_>> {
     let mut reader = Reader::new(data);
     reader.literal(r#"{"id":"#).then_some(())?;
     let id = reader.string()?;
@@ -77,16 +102,7 @@ pub fn read(data: &str) -> Option<ChatCompletionChunk<'_>> {
     optional_string(&mut reader, r#","obfuscation":"#)?;
     reader.literal("}").then_some(())?;
     reader.end()?;
-    Some(ChatCompletionChunk {
-        id,
-        model,
-        choices: List::Owned(vec![ChunkChoice {
-            index: 0,
-            delta,
-            ..ChunkChoice::default()
-        }]),
-        ..ChatCompletionChunk::default()
-    })
+    Some(HotChunk { id, model, delta })
 }
 
 /// The bytes every chunk of one stream starts with (through `"delta":{`), and those that end

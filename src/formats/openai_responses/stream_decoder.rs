@@ -513,6 +513,68 @@ impl StreamDecoder {
         self.done = true;
     }
 
+    /// The delta events (and `reasoning_summary_part.added`), from a full parse or read hot.
+    fn delta_event(
+        &mut self,
+        kind: &str,
+        output_index: u64,
+        content_index: Option<u64>,
+        summary_index: Option<u64>,
+        delta: Option<String>,
+        out: &mut Vec<StreamEvent>,
+    ) {
+        match kind {
+            "response.output_text.delta" | "response.refusal.delta" => {
+                let refusal = kind == "response.refusal.delta";
+                self.text_part(output_index, content_index.unwrap_or(0), refusal, out);
+                match delta {
+                    Some(delta) if !delta.is_empty() => {
+                        if self.searches > 0 && !refusal {
+                            self.part_text.push_str(&delta);
+                        }
+                        self.delta(
+                            if refusal {
+                                Delta::Refusal(delta)
+                            } else {
+                                Delta::Text(delta)
+                            },
+                            out,
+                        )
+                    }
+                    _ => {}
+                }
+            }
+            "response.reasoning_summary_part.added" | "response.reasoning_summary_text.delta" => {
+                self.items.entry(output_index).or_default().summary_seen = true;
+                self.reasoning_part(output_index, summary_index.unwrap_or(0), out);
+                match delta {
+                    Some(delta) if !delta.is_empty() => self.delta(Delta::Reasoning(delta), out),
+                    _ => {}
+                }
+            }
+            "response.reasoning_text.delta" => {
+                if self
+                    .items
+                    .get(&output_index)
+                    .is_some_and(|item| item.summary_seen)
+                {
+                    return;
+                }
+                self.reasoning_part(output_index, content_index.unwrap_or(0), out);
+                match delta {
+                    Some(delta) if !delta.is_empty() => self.delta(Delta::Reasoning(delta), out),
+                    _ => {}
+                }
+            }
+            "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
+                if let Some(delta) = delta {
+                    self.arguments(output_index, delta, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn event(&mut self, event: StreamEventWire, out: &mut Vec<StreamEvent>) {
         let output_index = event.output_index.unwrap_or(0);
         match event.kind.as_str() {
@@ -567,53 +629,20 @@ impl StreamDecoder {
                     );
                 }
             }
-            "response.output_text.delta" | "response.refusal.delta" => {
-                let refusal = event.kind == "response.refusal.delta";
-                self.text_part(output_index, event.content_index.unwrap_or(0), refusal, out);
-                match event.delta {
-                    Some(delta) if !delta.is_empty() => {
-                        if self.searches > 0 && !refusal {
-                            self.part_text.push_str(&delta);
-                        }
-                        self.delta(
-                            if refusal {
-                                Delta::Refusal(delta)
-                            } else {
-                                Delta::Text(delta)
-                            },
-                            out,
-                        )
-                    }
-                    _ => {}
-                }
-            }
-            "response.reasoning_summary_part.added" | "response.reasoning_summary_text.delta" => {
-                self.items.entry(output_index).or_default().summary_seen = true;
-                self.reasoning_part(output_index, event.summary_index.unwrap_or(0), out);
-                match event.delta {
-                    Some(delta) if !delta.is_empty() => self.delta(Delta::Reasoning(delta), out),
-                    _ => {}
-                }
-            }
-            "response.reasoning_text.delta" => {
-                if self
-                    .items
-                    .get(&output_index)
-                    .is_some_and(|item| item.summary_seen)
-                {
-                    return;
-                }
-                self.reasoning_part(output_index, event.content_index.unwrap_or(0), out);
-                match event.delta {
-                    Some(delta) if !delta.is_empty() => self.delta(Delta::Reasoning(delta), out),
-                    _ => {}
-                }
-            }
-            "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
-                if let Some(delta) = event.delta {
-                    self.arguments(output_index, delta, out);
-                }
-            }
+            "response.output_text.delta"
+            | "response.refusal.delta"
+            | "response.reasoning_summary_part.added"
+            | "response.reasoning_summary_text.delta"
+            | "response.reasoning_text.delta"
+            | "response.function_call_arguments.delta"
+            | "response.custom_tool_call_input.delta" => self.delta_event(
+                &event.kind,
+                output_index,
+                event.content_index,
+                event.summary_index,
+                event.delta,
+                out,
+            ),
             "response.completed" => {
                 self.terminal(Terminal::Completed, event.response.as_ref(), out)
             }
@@ -653,10 +682,20 @@ impl StreamDecode for StreamDecoder {
         if self.done {
             return;
         }
-        // The hot deltas are read without serde when their shape allows (see `stream_hot`).
-        let parsed = stream_hot::read(&event.data)
-            .map(Ok)
-            .unwrap_or_else(|| serde_json::from_str::<StreamEventWire>(&event.data));
+        // The hot deltas are read without serde when their shape allows (see `stream_hot`),
+        // straight into what `event` does with them.
+        if let Some(hot) = stream_hot::read_delta(&event.data) {
+            self.delta_event(
+                hot.kind,
+                hot.output_index,
+                hot.content_index,
+                hot.summary_index,
+                Some(hot.delta.into_owned()),
+                out,
+            );
+            return;
+        }
+        let parsed = serde_json::from_str::<StreamEventWire>(&event.data);
         let Ok(event) = parsed else {
             return;
         };

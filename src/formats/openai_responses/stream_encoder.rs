@@ -68,6 +68,8 @@ pub struct StreamEncoder {
     open: Option<OpenItem>,
     /// A tool call item was emitted (for [`Finish::resolved`]).
     saw_tool_calls: bool,
+    /// Writes the delta events.
+    deltas: stream_hot::DeltaWriter,
 }
 
 /// The output item being streamed.
@@ -128,6 +130,7 @@ impl StreamEncoder {
             output: Vec::new(),
             open: None,
             saw_tool_calls: false,
+            deltas: stream_hot::DeltaWriter::default(),
         }
     }
 
@@ -406,7 +409,7 @@ impl StreamEncoder {
             content_index: Some(content.len()),
             summary_index: None,
         };
-        stream_hot::write_delta(out, kind, target, fragment, !refusal);
+        self.deltas.write(out, kind, target, fragment, !refusal);
     }
 
     fn reasoning_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
@@ -452,7 +455,7 @@ impl StreamEncoder {
             summary_index: Some(0),
         };
         let kind = "response.reasoning_summary_text.delta";
-        stream_hot::write_delta(out, kind, target, fragment, false);
+        self.deltas.write(out, kind, target, fragment, false);
     }
 
     fn arguments_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
@@ -483,7 +486,7 @@ impl StreamEncoder {
             content_index: None,
             summary_index: None,
         };
-        stream_hot::write_delta(out, event, target, fragment, false);
+        self.deltas.write(out, event, target, fragment, false);
     }
 
     fn block_stop(&mut self, out: &mut Vec<u8>) {

@@ -1,11 +1,15 @@
 //! The hot Responses stream events (text, refusal, reasoning summary and argument deltas),
 //! read and written without serde's typed machinery (see [`crate::sse::json`]).
 //!
-//! [`read`] builds the same [`StreamEventWire`] serde would, for delta events in the compact
-//! shape OpenAI writes (its members in its order, no whitespace, its optional `logprobs` and
-//! `obfuscation`); for anything else it gives up and the decoder parses the event in full.
+//! [`read_delta`] reads delta events in the compact shape OpenAI writes (its members in its
+//! order, no whitespace, its optional `logprobs` and `obfuscation`) for the decoder, which
+//! handles them as it handles the `StreamEventWire` serde builds (the tests compare the two);
+//! for anything else it gives up and the decoder parses the event in full.
 //! [`write_delta`] writes the frame serde writes for the encoder's delta events.
 
+use std::borrow::Cow;
+
+#[cfg(test)]
 use super::wire::StreamEventWire;
 use crate::sse::json::{Reader, write_str, write_u64};
 
@@ -27,14 +31,37 @@ fn optional_u64(reader: &mut Reader<'_>, member: &str) -> Option<Option<u64>> {
     }
 }
 
-/// One event's `data`, if it is a hot delta event in OpenAI's compact shape.
+/// One event's `data`, if it is a hot delta event in OpenAI's compact shape: the event
+/// [`read_delta`] reads, as serde would build it (the tests hold the two to each other).
+#[cfg(test)]
 pub fn read(data: &str) -> Option<StreamEventWire> {
+    let hot = read_delta(data)?;
+    Some(StreamEventWire {
+        kind: hot.kind.to_owned(),
+        output_index: Some(hot.output_index),
+        content_index: hot.content_index,
+        summary_index: hot.summary_index,
+        delta: Some(hot.delta.into_owned()),
+        ..StreamEventWire::default()
+    })
+}
+
+/// What a hot delta event holds, for a decoder that needs nothing else: its type (one of
+/// the hot kinds), its indexes and its delta.
+pub struct HotDelta<'a> {
+    pub kind: &'static str,
+    pub output_index: u64,
+    pub content_index: Option<u64>,
+    pub summary_index: Option<u64>,
+    pub delta: Cow<'a, str>,
+}
+
+/// [`read`] without building the event.
+pub fn read_delta(data: &str) -> Option<HotDelta<'_>> {
     let mut reader = Reader::new(data);
     reader.literal(r#"{"type":"#).then_some(())?;
     let kind = reader.string()?;
-    if !HOT_KINDS.contains(&kind.as_ref()) {
-        return None;
-    }
+    let kind = HOT_KINDS.into_iter().find(|hot| *hot == kind)?;
     reader.literal(r#","sequence_number":"#).then_some(())?;
     reader.u64()?;
     reader.literal(r#","item_id":"#).then_some(())?;
@@ -51,13 +78,12 @@ pub fn read(data: &str) -> Option<StreamEventWire> {
     }
     reader.literal("}").then_some(())?;
     reader.end()?;
-    Some(StreamEventWire {
-        kind: kind.into_owned(),
-        output_index: Some(output_index),
+    Some(HotDelta {
+        kind,
+        output_index,
         content_index,
         summary_index,
-        delta: Some(delta.into_owned()),
-        ..StreamEventWire::default()
+        delta,
     })
 }
 
@@ -74,6 +100,8 @@ pub struct DeltaTarget<'a> {
 
 /// Writes a delta event (`kind` is one of the constant event types, which need no escaping),
 /// byte for byte as serde writes it; `logprobs` adds the empty `logprobs` of text deltas.
+/// The reference for [`DeltaWriter`], which the encoder uses.
+#[cfg(test)]
 pub fn write_delta(
     out: &mut Vec<u8>,
     kind: &'static str,
@@ -105,6 +133,87 @@ pub fn write_delta(
         out.extend_from_slice(b",\"logprobs\":[]");
     }
     out.extend_from_slice(b"}\n\n");
+}
+
+/// A delta's event type, item id, `output_index`, `content_index` and `summary_index`.
+type WrittenFor = (&'static str, String, usize, Option<usize>, Option<usize>);
+
+/// [`write_delta`] for a stream: the bytes before the sequence number and those between it
+/// and the delta stay the same from one delta of a part to the next, so they are written once
+/// per part and copied into each event.
+#[derive(Debug, Default)]
+pub struct DeltaWriter {
+    /// What `head` and `middle` were written for (`None` before the first delta).
+    written_for: Option<WrittenFor>,
+    /// `event: <kind>\ndata: {"type":"<kind>","sequence_number":`
+    head: Vec<u8>,
+    /// `,"item_id":…,"output_index":…[,"content_index":…][,"summary_index":…],"delta":`
+    middle: Vec<u8>,
+}
+
+impl DeltaWriter {
+    /// Writes what [`write_delta`] writes.
+    pub fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        kind: &'static str,
+        target: DeltaTarget<'_>,
+        delta: &str,
+        logprobs: bool,
+    ) {
+        let same = self.written_for.as_ref().is_some_and(
+            |(written_kind, item_id, output_index, content_index, summary_index)| {
+                *written_kind == kind
+                    && item_id == target.item_id
+                    && *output_index == target.output_index
+                    && *content_index == target.content_index
+                    && *summary_index == target.summary_index
+            },
+        );
+        if !same {
+            self.prepare(kind, target);
+        }
+        out.extend_from_slice(&self.head);
+        write_u64(out, target.sequence_number);
+        out.extend_from_slice(&self.middle);
+        write_str(out, delta);
+        out.extend_from_slice(if logprobs {
+            b",\"logprobs\":[]}\n\n"
+        } else {
+            b"}\n\n"
+        });
+    }
+
+    fn prepare(&mut self, kind: &'static str, target: DeltaTarget<'_>) {
+        let (head, middle) = (&mut self.head, &mut self.middle);
+        head.clear();
+        head.extend_from_slice(b"event: ");
+        head.extend_from_slice(kind.as_bytes());
+        head.extend_from_slice(b"\ndata: {\"type\":\"");
+        head.extend_from_slice(kind.as_bytes());
+        head.extend_from_slice(b"\",\"sequence_number\":");
+        middle.clear();
+        middle.extend_from_slice(b",\"item_id\":");
+        write_str(middle, target.item_id);
+        middle.extend_from_slice(b",\"output_index\":");
+        write_u64(middle, target.output_index as u64);
+        if let Some(index) = target.content_index {
+            middle.extend_from_slice(b",\"content_index\":");
+            write_u64(middle, index as u64);
+        }
+        if let Some(index) = target.summary_index {
+            middle.extend_from_slice(b",\"summary_index\":");
+            write_u64(middle, index as u64);
+        }
+        middle.extend_from_slice(b",\"delta\":");
+        self.written_for = Some((
+            kind,
+            target.item_id.to_owned(),
+            target.output_index,
+            target.content_index,
+            target.summary_index,
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +282,35 @@ mod tests {
             }
         }
         assert_eq!(read_fast, 4 + TRICKY.len());
+    }
+
+    /// One writer through a stream of deltas to changing targets writes what `write_delta`
+    /// writes for each.
+    #[test]
+    fn delta_writer_writes_what_write_delta_writes() {
+        let mut writer = DeltaWriter::default();
+        let kinds = [
+            "response.output_text.delta",
+            "response.reasoning_summary_text.delta",
+            "response.function_call_arguments.delta",
+        ];
+        for step in 0..200_u64 {
+            let kind = kinds[(step / 7 % 3) as usize];
+            let item_id = if step % 11 < 6 { "msg_\"1" } else { "rs_2" };
+            let target = DeltaTarget {
+                sequence_number: step * 37,
+                item_id,
+                output_index: (step / 13 % 3) as usize,
+                content_index: (step % 5 != 0).then_some((step / 17 % 2) as usize),
+                summary_index: (step % 3 == 0).then_some(0),
+            };
+            let text = TRICKY[step as usize % TRICKY.len()];
+            let logprobs = step % 2 == 0;
+            let (mut fast, mut plain) = (Vec::new(), Vec::new());
+            writer.write(&mut fast, kind, target, text, logprobs);
+            write_delta(&mut plain, kind, target, text, logprobs);
+            assert_eq!(fast, plain, "step {step}");
+        }
     }
 
     #[test]
