@@ -335,21 +335,26 @@ pub fn write_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
+/// Strings that test a JSON string reader or writer: escapes, control characters, multi-byte
+/// and astral characters, runs at the edges of an eight-byte word.
+#[cfg(test)]
+pub(crate) const TRICKY_STRINGS: &[&str] = &[
+    "",
+    "plain words",
+    "quote \" and backslash \\ and slash /",
+    "line\nbreak\rreturn\ttab\u{8}\u{c}",
+    "\u{0}\u{1}\u{1f}\u{7f}",
+    "h\u{e9}llo \u{1f600} \u{4e16}\u{754c}",
+    "exactly8",
+    "0123456789abcdef\"",
+    "\\\\\\\\\\\\\\\\\\",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TRICKY: &[&str] = &[
-        "",
-        "plain words",
-        "quote \" and backslash \\ and slash /",
-        "line\nbreak\rreturn\ttab\u{8}\u{c}",
-        "\u{0}\u{1}\u{1f}\u{7f}",
-        "h\u{e9}llo \u{1f600} \u{4e16}\u{754c}",
-        "exactly8",
-        "0123456789abcdef\"",
-        "\\\\\\\\\\\\\\\\\\",
-    ];
+    const TRICKY: &[&str] = TRICKY_STRINGS;
 
     #[test]
     fn writes_strings_as_serde_json_does() {

@@ -135,13 +135,7 @@ pub fn write_text_chunk_ending(out: &mut Vec<u8>, text: &str, thought: Option<bo
 mod tests {
     use super::*;
 
-    const TRICKY: &[&str] = &[
-        "",
-        "plain",
-        "quote \" backslash \\ slash /",
-        "\n\r\t\u{1}\u{7f}",
-        "h\u{e9}llo \u{1f600}",
-    ];
+    const TRICKY: &[&str] = crate::sse::json::TRICKY_STRINGS;
 
     fn full(data: &str) -> String {
         format!(
