@@ -44,7 +44,10 @@ export async function toc_pump(reader, writer, push) {
       return 1;
     }
     if (chunk.done) {
-      if (partial !== null) write(writer, push(partial));
+      if (partial !== null) {
+        // No line break: it ends no event, so the translator returns no bytes to write.
+        push(partial);
+      }
       return 0;
     }
     let bytes = chunk.value;
@@ -70,7 +73,7 @@ export async function toc_pump(reader, writer, push) {
       return 3;
     }
     if (out !== undefined) {
-      write(writer, out);
+      toc_write(writer, out);
       if (!(writer.desiredSize > 0)) {
         try {
           await writer.ready;
@@ -83,10 +86,6 @@ export async function toc_pump(reader, writer, push) {
 }
 
 const PARTIAL_MAX = 16384;
-
-function write(writer, bytes) {
-  if (bytes !== undefined && !Array.isArray(bytes)) writer.write(bytes).catch(() => {});
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -101,6 +100,8 @@ export async function toc_forward(reader, body, writer, writable, observe, paceM
   writer.releaseLock();
   const [client, meter] = body.tee();
   let piping = true;
+  // (workerd errors `writable` when the pipe fails whatever `preventAbort` says; the end
+  // below finds out with a fresh writer.)
   const piped = client
     .pipeTo(writable, { preventClose: true, preventAbort: true })
     .then(() => 0, () => 1)
@@ -115,8 +116,9 @@ export async function toc_forward(reader, body, writer, writable, observe, paceM
     if (piping) await Promise.race([sleep(paceMs), piped]);
     const read = observer.read(buffer);
     if (!piping && !stopped && (await piped) !== 0) {
-      const drained = await Promise.race([read.then(() => false, () => false), sleep(5).then(() => true)]);
-      if (drained) {
+      // Nothing more within 5 ms: what the tee held is read, the upstream can stop.
+      const idle = await Promise.race([read.then(() => false, () => false), sleep(5).then(() => true)]);
+      if (idle) {
         stopped = true;
         abort.abort();
       }

@@ -13,7 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::{Delay, Env};
 
@@ -36,7 +36,7 @@ const MAX_ROUNDS: u32 = 4;
 const MAX_KEYS: usize = 10_000;
 
 /// One message to a key's object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Message {
     /// A call admitted from an allowance (answer: `{"ok": snapshot}` or `{"refused": why}`).
@@ -67,7 +67,14 @@ fn with_outbox<T>(key_id: &str, f: impl FnOnce(&mut Outbox) -> T) -> T {
                 o.sending_since.is_some() || !o.queued.is_empty() || !o.answers.is_empty()
             });
         }
-        f(outboxes.entry(key_id.to_owned()).or_default())
+        // Looked up before inserting: the key is only copied for a new outbox.
+        if !outboxes.contains_key(key_id) {
+            outboxes.insert(key_id.to_owned(), Outbox::default());
+        }
+        match outboxes.get_mut(key_id) {
+            Some(outbox) => f(outbox),
+            None => f(&mut Outbox::default()),
+        }
     })
 }
 

@@ -14,6 +14,7 @@ use worker::{
     State, Storage, durable_object,
 };
 
+use super::meter_batch::Message;
 use super::meter_client::{
     AdmitBody, CheckpointBody, CreditsBody, DayUsage, ExtendBody, History, Identity, IdentityBody,
     ModelUsage, RegisterBody, SettleBody, UsageBody, WindowUsage,
@@ -605,23 +606,13 @@ impl KeyMeter {
     /// Registrations and settlements in one request (`meter_batch`), each decided as if it
     /// came alone, in order: an answer per message, `{"error": why}` for one that failed.
     fn batch(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
-        let messages: Vec<serde_json::Map<String, serde_json::Value>> = parse(body)?;
+        let messages: Vec<Message> = parse(body)?;
         let answers = messages
-            .iter()
+            .into_iter()
             .map(|message| {
-                let answered = match message.iter().next() {
-                    Some((kind, inner)) if message.len() == 1 => serde_json::to_vec(inner)
-                        .map_err(|e| worker::Error::RustError(e.to_string()))
-                        .and_then(|inner| match kind.as_str() {
-                            "register" => self.register(&inner, now_ms),
-                            "settle" => self.settle(&inner, now_ms),
-                            other => Err(worker::Error::RustError(format!(
-                                "unknown batch message {other:?}"
-                            ))),
-                        }),
-                    _ => Err(worker::Error::RustError(
-                        "a batch message has one kind".into(),
-                    )),
+                let answered = match message {
+                    Message::Register(call) => self.register_call(call, now_ms),
+                    Message::Settle(call) => self.settle_call(call, now_ms),
                 };
                 answered.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
             })
@@ -631,7 +622,10 @@ impl KeyMeter {
 
     /// A call an isolate admitted from its allowance: `{"ok": snapshot}` or `{"refused": why}`.
     fn register(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
-        let call: RegisterBody = parse(body)?;
+        self.register_call(parse(body)?, now_ms)
+    }
+
+    fn register_call(&self, call: RegisterBody, now_ms: u64) -> Result<serde_json::Value> {
         let config = self.config()?;
         let lease_ms = config.gateway.request_lease_ms;
         let day = utc_date(now_ms);
@@ -657,7 +651,10 @@ impl KeyMeter {
     }
 
     fn settle(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
-        let call: SettleBody = parse(body)?;
+        self.settle_call(parse(body)?, now_ms)
+    }
+
+    fn settle_call(&self, call: SettleBody, now_ms: u64) -> Result<serde_json::Value> {
         let config = self.config()?;
         let day = utc_date(now_ms);
         let charged = Charged {
