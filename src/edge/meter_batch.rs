@@ -1,8 +1,11 @@
 //! Registrations and settlements go to a key's object in batches: one request carries every
 //! message this isolate queued for the key while its previous batch was on its way (a group
 //! commit), so a key under concurrent load costs its object a request per round trip instead
-//! of two per call. Nothing waits to be batched: a message to a key with no batch on its way
-//! goes out at once, alone.
+//! of two per call. A message to a key with no batch on its way goes out at once, alone, unless
+//! its sender lets it linger: a settlement that nothing waits on (see `settlement`) may wait a
+//! few milliseconds for the next message that must go now (the next call's registration), and
+//! rides with it, so a key's calls one after another cost the object one request each rather
+//! than two.
 //!
 //! A request's code never awaits another request's future (workerd ties every promise to the
 //! request that made it, and would cancel, or refuse, work resumed from another's): the caller
@@ -45,9 +48,17 @@ pub enum Message {
     Settle(SettleBody),
 }
 
+/// A message waiting for a batch.
+struct Queued {
+    id: u64,
+    message: Message,
+    /// When it must be sent, whether or not another message comes to carry it.
+    due_ms: u64,
+}
+
 #[derive(Default)]
 struct Outbox {
-    queued: Vec<(u64, Message)>,
+    queued: Vec<Queued>,
     /// When the batch of this key now on its way was sent.
     sending_since: Option<u64>,
     /// Answers filed for their callers, with when they were filed.
@@ -83,15 +94,28 @@ fn now_ms() -> u64 {
 }
 
 /// Sends `message` to the key's object (in a batch with whatever else is queued for it) and
-/// returns the object's answer to it.
-pub async fn send(env: &Env, key_id: &str, message: Message) -> worker::Result<Value> {
+/// returns the object's answer to it. With `linger_ms` above zero the message waits that long
+/// for a message that must go at once, unless a batch leaves before.
+pub async fn send(
+    env: &Env,
+    key_id: &str,
+    message: Message,
+    linger_ms: u64,
+) -> worker::Result<Value> {
     let id = NEXT_ID.with(|next| {
         let id = next.get();
         next.set(id.wrapping_add(1));
         id
     });
     let enqueued_ms = now_ms();
-    with_outbox(key_id, |outbox| outbox.queued.push((id, message)));
+    let due_ms = enqueued_ms.saturating_add(linger_ms);
+    with_outbox(key_id, |outbox| {
+        outbox.queued.push(Queued {
+            id,
+            message,
+            due_ms,
+        })
+    });
     let mut own: Option<Result<Value, String>> = None;
     let mut rounds = 0;
     loop {
@@ -107,7 +131,7 @@ pub async fn send(env: &Env, key_id: &str, message: Message) -> worker::Result<V
         }
         if own.is_none() && now.saturating_sub(enqueued_ms) >= GIVE_UP_MS {
             with_outbox(key_id, |outbox| {
-                outbox.queued.retain(|(queued, _)| *queued != id)
+                outbox.queued.retain(|queued| queued.id != id)
             });
             return Err(worker::Error::RustError(
                 "no answer from the meter in time".into(),
@@ -117,7 +141,8 @@ pub async fn send(env: &Env, key_id: &str, message: Message) -> worker::Result<V
             let busy = outbox
                 .sending_since
                 .is_some_and(|since| now.saturating_sub(since) < GIVE_UP_MS);
-            if busy || outbox.queued.is_empty() {
+            // Lingering messages go with the first one due (their own time included).
+            if busy || !outbox.queued.iter().any(|queued| queued.due_ms <= now) {
                 return None;
             }
             outbox.sending_since = Some(now);
@@ -134,8 +159,8 @@ pub async fn send(env: &Env, key_id: &str, message: Message) -> worker::Result<V
                     outbox
                         .answers
                         .retain(|_, (_, at)| filed_ms.saturating_sub(*at) < ANSWER_KEEP_MS);
-                    for ((id, _), answer) in batch.iter().zip(answers) {
-                        outbox.answers.insert(*id, (answer, filed_ms));
+                    for (queued, answer) in batch.iter().zip(answers) {
+                        outbox.answers.insert(queued.id, (answer, filed_ms));
                     }
                 });
             }
@@ -145,19 +170,23 @@ pub async fn send(env: &Env, key_id: &str, message: Message) -> worker::Result<V
                     return answer.map_err(worker::Error::RustError);
                 }
             }
-            None => Delay::from(Duration::from_millis(POLL_MS)).await,
+            None => {
+                // Still lingering: wake when it is due (a batch that carries it meanwhile
+                // leaves its answer here). Otherwise another caller's batch is on its way.
+                let wait_ms = match due_ms.saturating_sub(now) {
+                    0 => POLL_MS,
+                    left => left,
+                };
+                Delay::from(Duration::from_millis(wait_ms)).await
+            }
         }
     }
 }
 
 /// One request for `batch`; an answer per message, in order (the request's failure is every
 /// message's).
-async fn send_batch(
-    env: &Env,
-    key_id: &str,
-    batch: &[(u64, Message)],
-) -> Vec<Result<Value, String>> {
-    let messages: Vec<&Message> = batch.iter().map(|(_, message)| message).collect();
+async fn send_batch(env: &Env, key_id: &str, batch: &[Queued]) -> Vec<Result<Value, String>> {
+    let messages: Vec<&Message> = batch.iter().map(|queued| &queued.message).collect();
     let answered = match MeterClient::for_key(env, key_id) {
         Ok(meter) => meter.batch(&messages).await,
         Err(e) => Err(e),
