@@ -21,6 +21,7 @@ mod http;
 mod inference;
 mod js_pump;
 mod keystore;
+mod lean_request;
 mod log_reports;
 mod meter_batch;
 mod meter_client;
@@ -38,6 +39,7 @@ mod usage;
 
 use worker::{Context, Env, Request, Response, Result, event};
 
+use self::lean_request::LeanRequest;
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::formats::spec::{Endpoint, EndpointKind, Incoming};
@@ -51,7 +53,8 @@ fn start() {
 const UNREAD_BODY_LIMIT: u64 = 10 * 1024 * 1024;
 
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+pub async fn fetch(req: LeanRequest, env: Env, ctx: Context) -> Result<Response> {
+    let LeanRequest(req) = req;
     let request_id = random::request_id();
     let format = http::with_incoming(&req, error_format);
     // The body's stream, to drain it if no handler read it (see `drain_unread`).
