@@ -14,8 +14,9 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Result, Stub};
+use worker::{Env, Method, Result};
+
+use super::object_call::Namespace;
 
 use crate::keys::KeyStatus;
 use crate::metering::allowance::Isolate;
@@ -167,7 +168,8 @@ pub struct History {
 
 /// A handle on one key's object.
 pub struct MeterClient {
-    stub: Stub,
+    namespace: Namespace,
+    key_id: String,
     /// A delay before every call (`TOC_DO_DELAY_MS`): benchmarks and tests simulate a meter
     /// on another continent with it.
     delay_ms: u64,
@@ -175,9 +177,9 @@ pub struct MeterClient {
 
 impl MeterClient {
     pub fn for_key(env: &Env, key_id: &str) -> Result<MeterClient> {
-        let stub = env.durable_object(DO_BINDING)?.get_by_name(key_id)?;
         Ok(MeterClient {
-            stub,
+            namespace: Namespace::of(env, DO_BINDING)?,
+            key_id: key_id.to_owned(),
             delay_ms: super::state::meter_delay_ms(env),
         })
     }
@@ -193,7 +195,11 @@ impl MeterClient {
     }
 
     /// Registrations and settlements in one request: an answer per message, in order.
-    pub async fn batch<M: Serialize>(&self, messages: &[M]) -> Result<Vec<serde_json::Value>> {
+    /// Each answer stays raw JSON, parsed by its sender into what it expects.
+    pub async fn batch<M: Serialize>(
+        &self,
+        messages: &[M],
+    ) -> Result<Vec<Box<serde_json::value::RawValue>>> {
         self.call(Method::Post, "batch", Some(&messages)).await
     }
 
@@ -235,26 +241,29 @@ impl MeterClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T> {
-        let mut init = RequestInit::new();
-        init.with_method(method);
-        if let Some(body) = body {
-            let json =
-                serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
-            init.with_body(Some(JsValue::from_str(&json)));
-        }
-        let request = Request::new_with_init(&format!("https://meter/{path}"), &init)?;
+        let json = body
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
         if self.delay_ms > 0 {
             worker::Delay::from(std::time::Duration::from_millis(self.delay_ms)).await;
         }
-        let response = self.stub.fetch_with_request(request).await?;
-        let bytes = super::js_pump::read_all(response.body()).await?;
-        if response.status_code() != 200 {
+        let answer = self
+            .namespace
+            .call(
+                &self.key_id,
+                method.as_ref(),
+                &format!("https://meter/{path}"),
+                json.as_deref(),
+            )
+            .await?;
+        if answer.status != 200 {
             return Err(worker::Error::RustError(format!(
                 "meter {path} answered {}: {}",
-                response.status_code(),
-                String::from_utf8_lossy(&bytes)
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
             )));
         }
-        serde_json::from_slice(&bytes).map_err(|e| worker::Error::RustError(e.to_string()))
+        serde_json::from_slice(&answer.body).map_err(|e| worker::Error::RustError(e.to_string()))
     }
 }

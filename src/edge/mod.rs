@@ -27,6 +27,7 @@ mod meter_batch;
 mod meter_client;
 mod meter_object;
 mod models;
+mod object_call;
 mod random;
 mod request_body;
 mod request_log;
