@@ -26,6 +26,7 @@ pub type LoadedConfig = Result<Rc<Config>, Rc<ConfigErrors>>;
 thread_local! {
     static CONFIG: RefCell<Option<LoadedConfig>> = const { RefCell::new(None) };
     static KEY_CACHE: RefCell<HashMap<String, (KeyRecord, u64)>> = RefCell::new(HashMap::new());
+    static BINDINGS: RefCell<HashMap<String, Option<String>>> = RefCell::new(HashMap::new());
 }
 
 /// The config, or the error a caller gets when it is invalid (the details go to the log and
@@ -63,11 +64,22 @@ pub fn meter_delay_ms(env: &Env) -> u64 {
 }
 
 /// A Worker variable or secret as text, if set.
+///
+/// Read from `env` once per isolate: an isolate's bindings never change (a new secret or
+/// variable takes a new deployment, which starts new isolates), and each read crosses into
+/// JavaScript (a few are read on every call). The names are the config's and the code's, so
+/// the cache stays small.
 pub fn binding_text(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
+    if let Some(known) = BINDINGS.with(|cache| cache.borrow().get(name).cloned()) {
+        return known;
+    }
+    let value = env
+        .secret(name)
         .map(|s| s.to_string())
         .or_else(|_| env.var(name).map(|v| v.to_string()))
-        .ok()
+        .ok();
+    BINDINGS.with(|cache| cache.borrow_mut().insert(name.to_owned(), value.clone()));
+    value
 }
 
 /// The config for this isolate, parsed on first use.
