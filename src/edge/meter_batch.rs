@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use worker::{Delay, Env};
 
 use super::meter_client::{MeterClient, RegisterBody, SettleBody};
@@ -62,7 +62,7 @@ struct Outbox {
     /// When the batch of this key now on its way was sent.
     sending_since: Option<u64>,
     /// Answers filed for their callers, with when they were filed.
-    answers: HashMap<u64, (Result<Value, String>, u64)>,
+    answers: HashMap<u64, (Result<Box<RawValue>, String>, u64)>,
 }
 
 thread_local! {
@@ -101,7 +101,7 @@ pub async fn send(
     key_id: &str,
     message: Message,
     linger_ms: u64,
-) -> worker::Result<Value> {
+) -> worker::Result<Box<RawValue>> {
     let id = NEXT_ID.with(|next| {
         let id = next.get();
         next.set(id.wrapping_add(1));
@@ -116,7 +116,7 @@ pub async fn send(
             due_ms,
         })
     });
-    let mut own: Option<Result<Value, String>> = None;
+    let mut own: Option<Result<Box<RawValue>, String>> = None;
     let mut rounds = 0;
     loop {
         let now = now_ms();
@@ -185,7 +185,11 @@ pub async fn send(
 
 /// One request for `batch`; an answer per message, in order (the request's failure is every
 /// message's).
-async fn send_batch(env: &Env, key_id: &str, batch: &[Queued]) -> Vec<Result<Value, String>> {
+async fn send_batch(
+    env: &Env,
+    key_id: &str,
+    batch: &[Queued],
+) -> Vec<Result<Box<RawValue>, String>> {
     let messages: Vec<&Message> = batch.iter().map(|queued| &queued.message).collect();
     let answered = match MeterClient::for_key(env, key_id) {
         Ok(meter) => meter.batch(&messages).await,
@@ -194,8 +198,8 @@ async fn send_batch(env: &Env, key_id: &str, batch: &[Queued]) -> Vec<Result<Val
     match answered {
         Ok(answers) if answers.len() == batch.len() => answers
             .into_iter()
-            .map(|answer| match answer.get("error").and_then(Value::as_str) {
-                Some(error) => Err(error.to_owned()),
+            .map(|answer| match failure(&answer) {
+                Some(error) => Err(error),
                 None => Ok(answer),
             })
             .collect(),
@@ -212,4 +216,16 @@ async fn send_batch(env: &Env, key_id: &str, batch: &[Queued]) -> Vec<Result<Val
             batch.iter().map(|_| Err(error.clone())).collect()
         }
     }
+}
+
+/// The object's `{"error": why}` for a message it could not decide.
+fn failure(answer: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Failed {
+        #[serde(default)]
+        error: Option<String>,
+    }
+    serde_json::from_str::<Failed>(answer.get())
+        .ok()
+        .and_then(|failed| failed.error)
 }

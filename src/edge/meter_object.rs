@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use worker::{
     DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, SqlStorageValue,
     State, Storage, durable_object,
@@ -25,7 +26,9 @@ use crate::keys::KeyStatus;
 use crate::metering::allowance::Allowance;
 use crate::metering::cost::Tariff;
 use crate::metering::credits::Balance;
-use crate::metering::{Change, Charged, Limits, Meter, Progress, Reservation, Window};
+use crate::metering::{
+    Change, Charged, Limits, Meter, Progress, Refusal, Reservation, Snapshot, Window,
+};
 use crate::time::utc_date;
 
 /// Usage history older than this is deleted (the product promises at least 90 days).
@@ -243,8 +246,19 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
         .map_err(|e| worker::Error::RustError(format!("bad meter call: {e}")))
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| worker::Error::RustError(e.to_string()))
+/// An answer's JSON, written once (a batch carries its messages' answers as they are).
+type Answer = Box<RawValue>;
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Answer> {
+    serde_json::value::to_raw_value(value).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// What a registration is answered (`Registered` on the Worker's side).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+enum RegisterAnswer<'a> {
+    Ok(&'a Snapshot),
+    Refused(&'a Refusal),
 }
 
 /// An integer for a SQL binding (JavaScript numbers are exact up to 2^53).
@@ -569,7 +583,7 @@ impl KeyMeter {
             .ok_or_else(|| worker::Error::RustError(format!("plan {plan:?} is not in the config")))
     }
 
-    fn admit(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+    fn admit(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         let call: AdmitBody = parse(body)?;
         let config = self.config()?;
         let lease_ms = config.gateway.request_lease_ms;
@@ -605,7 +619,7 @@ impl KeyMeter {
 
     /// Registrations and settlements in one request (`meter_batch`), each decided as if it
     /// came alone, in order: an answer per message, `{"error": why}` for one that failed.
-    fn batch(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+    fn batch(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         let messages: Vec<Message> = parse(body)?;
         let answers = messages
             .into_iter()
@@ -614,18 +628,18 @@ impl KeyMeter {
                     Message::Register(call) => self.register_call(call, now_ms),
                     Message::Settle(call) => self.settle_call(call, now_ms),
                 };
-                answered.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+                answered.or_else(|e| to_json(&serde_json::json!({ "error": e.to_string() })))
             })
-            .collect();
-        Ok(serde_json::Value::Array(answers))
+            .collect::<Result<Vec<Answer>>>()?;
+        to_json(&answers)
     }
 
     /// A call an isolate admitted from its allowance: `{"ok": snapshot}` or `{"refused": why}`.
-    fn register(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+    fn register(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         self.register_call(parse(body)?, now_ms)
     }
 
-    fn register_call(&self, call: RegisterBody, now_ms: u64) -> Result<serde_json::Value> {
+    fn register_call(&self, call: RegisterBody, now_ms: u64) -> Result<Answer> {
         let config = self.config()?;
         let lease_ms = config.gateway.request_lease_ms;
         let day = utc_date(now_ms);
@@ -645,16 +659,16 @@ impl KeyMeter {
             )
         })?;
         match registered {
-            Ok(snapshot) => Ok(serde_json::json!({ "ok": snapshot })),
-            Err(refusal) => Ok(serde_json::json!({ "refused": refusal })),
+            Ok(snapshot) => to_json(&RegisterAnswer::Ok(&snapshot)),
+            Err(refusal) => to_json(&RegisterAnswer::Refused(&refusal)),
         }
     }
 
-    fn settle(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+    fn settle(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         self.settle_call(parse(body)?, now_ms)
     }
 
-    fn settle_call(&self, call: SettleBody, now_ms: u64) -> Result<serde_json::Value> {
+    fn settle_call(&self, call: SettleBody, now_ms: u64) -> Result<Answer> {
         let config = self.config()?;
         let day = utc_date(now_ms);
         let charged = Charged {
@@ -672,7 +686,7 @@ impl KeyMeter {
             self.pruned_ms.set(now_ms);
             self.prune_history(now_ms)?;
         }
-        Ok(serde_json::json!({}))
+        to_json(&serde_json::json!({}))
     }
 
     fn prune_history(&self, now_ms: u64) -> Result<()> {
@@ -690,7 +704,7 @@ impl KeyMeter {
         Ok(())
     }
 
-    fn checkpoint(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+    fn checkpoint(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         let call: CheckpointBody = parse(body)?;
         let config = self.config()?;
         let lease_ms = config.gateway.request_lease_ms;
@@ -701,10 +715,10 @@ impl KeyMeter {
                 meter.checkpoint(&call.id, call.progress, &limits, now_ms, lease_ms, &day);
             ((), changes)
         })?;
-        Ok(serde_json::json!({}))
+        to_json(&serde_json::json!({}))
     }
 
-    fn extend(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+    fn extend(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         let call: ExtendBody = parse(body)?;
         let config = self.config()?;
         let lease_ms = config.gateway.request_lease_ms;
@@ -713,10 +727,10 @@ impl KeyMeter {
             let limits = settling_limits(&config, meter);
             meter.extend(&call.id, call.tokens, &limits, now_ms, lease_ms, &day)
         })?;
-        Ok(serde_json::json!({ "extended": extended.is_ok() }))
+        to_json(&serde_json::json!({ "extended": extended.is_ok() }))
     }
 
-    fn identity(&self, body: &[u8]) -> Result<serde_json::Value> {
+    fn identity(&self, body: &[u8]) -> Result<Answer> {
         let call: IdentityBody = parse(body)?;
         let identity = self.with_meter(call.plan.as_deref(), |meter| {
             // Revocation is final.
@@ -740,7 +754,7 @@ impl KeyMeter {
     }
 
     /// An admin change to the key's balance or spend limits; answers the key's credits.
-    fn credits(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+    fn credits(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         let call: CreditsBody = parse(body)?;
         let config = self.config()?;
         let day = utc_date(now_ms);
@@ -772,7 +786,7 @@ impl KeyMeter {
         to_json(&credits)
     }
 
-    fn usage(&self, body: &[u8], now_ms: u64) -> Result<serde_json::Value> {
+    fn usage(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         let call: IdentityBody = parse(body)?;
         let config = self.config()?;
         let day = utc_date(now_ms);
@@ -794,7 +808,7 @@ impl KeyMeter {
         to_json(&answer)
     }
 
-    fn history(&self, now_ms: u64) -> Result<serde_json::Value> {
+    fn history(&self, now_ms: u64) -> Result<Answer> {
         #[derive(Deserialize)]
         struct WindowRow {
             start_ms: f64,

@@ -263,7 +263,7 @@ impl Settlement {
         let key_id = self.key_id.clone();
         Some(Box::pin(async move {
             let answer = meter_batch::send(&env, &key_id, Message::Register(body), 0).await?;
-            serde_json::from_value(answer).map_err(|e| worker::Error::RustError(e.to_string()))
+            serde_json::from_str(answer.get()).map_err(|e| worker::Error::RustError(e.to_string()))
         }))
     }
 
