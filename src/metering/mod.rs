@@ -46,6 +46,7 @@ pub mod credits;
 pub mod headers;
 mod meter;
 mod reservation;
+mod reservations;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,7 @@ use credits::Credits;
 
 pub use meter::Meter;
 pub use reservation::{Charged, Reservation};
+pub use reservations::Reservations;
 
 pub(crate) const MINUTE_MS: u64 = 60_000;
 
@@ -358,5 +360,7 @@ pub struct Progress {
     pub credit_output_tokens: u64,
 }
 
+#[cfg(test)]
+mod scaling_tests;
 #[cfg(test)]
 mod tests;
