@@ -662,7 +662,8 @@ impl Meter {
             return (Err(Refusal::Concurrency), changes);
         }
         changes.push(Change::Allowance(allowance.clone()));
-        let admitted_ms = admitted_ms.clamp(allowance.granted_ms, now_ms);
+        // Not `clamp`: it panics when the clock reads before the grant (it went back).
+        let admitted_ms = admitted_ms.max(allowance.granted_ms).min(now_ms);
         let Some(reservation) = self.allowance_reservation(request, id, admitted_ms, lease_ms)
         else {
             return (Err(Refusal::Concurrency), changes);
