@@ -45,6 +45,8 @@ pub mod cost;
 pub mod credits;
 pub mod headers;
 mod meter;
+#[cfg(test)]
+mod reference;
 mod reservation;
 mod reservations;
 
@@ -360,6 +362,8 @@ pub struct Progress {
     pub credit_output_tokens: u64,
 }
 
+#[cfg(test)]
+mod differential_tests;
 #[cfg(test)]
 mod scaling_tests;
 #[cfg(test)]

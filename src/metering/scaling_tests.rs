@@ -124,3 +124,46 @@ fn a_message_costs_the_same_with_a_thousand_or_fifty_thousand_calls_in_the_minut
     let snapshot = large.observe(&roomy(), now + 200, DAY).0;
     assert_eq!(snapshot.minute_requests, 50_000 + 200 - 167);
 }
+
+/// The same messages timed on the indexed meter and on the scanning one it replaced (not a
+/// check: run with `--ignored --nocapture`, preferably `--release`, to see the times).
+#[test]
+#[ignore]
+fn time_against_the_scanning_meter() {
+    use super::reference;
+    use std::time::Instant;
+    let now = 1_767_225_600_000;
+    let limits = roomy();
+    for calls in [1_000, 10_000, 50_000] {
+        let mut meter = busy_meter(calls, now);
+        let started = Instant::now();
+        messages(&mut meter, 200, now);
+        let indexed = started.elapsed();
+        let mut old = reference::Meter::new("p");
+        old.reservations = settled_calls(calls, now);
+        old.observe(&limits, now, DAY);
+        let started = Instant::now();
+        let mut at = now;
+        for n in 0..200 {
+            at += 1;
+            let id = format!("new{n}");
+            old.admit(&ask(&id), &limits, true, at, LEASE, DAY);
+            for output in [10, 20] {
+                let progress = Progress {
+                    input_tokens: Some(80),
+                    output_tokens: output,
+                    credit_output_tokens: output + 100,
+                };
+                old.checkpoint(&id, progress, &limits, at, LEASE, DAY);
+            }
+            let _ = old.extend(&id, 5, &limits, at, LEASE, DAY);
+            old.settle(&id, usage(), &limits, at, DAY);
+            old.observe(&limits, at, DAY);
+        }
+        let scanning = started.elapsed();
+        eprintln!(
+            "{calls} calls in the minute, 200 calls' messages (6 each): indexed {indexed:?}, \
+             scanning {scanning:?}"
+        );
+    }
+}
