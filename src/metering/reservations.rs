@@ -18,10 +18,11 @@
 //!
 //! An index by id finds any row. [`Reservations::advance`] moves the clock: calls leave the
 //! minute from its front and are forgotten unless still needed, provisional charges expire from
-//! the front of the earlier part. A row moves a bounded number of times in its life, so the
-//! cost of a message is amortized O(log n) in the minute's calls (the ordered maps), plus the
-//! calls in flight. Figures asked for at another time than the clock (a snapshot taken without
-//! pruning) walk only the rows admitted between the two times.
+//! the front of the earlier part. While the clock moves forward a row changes parts a bounded
+//! number of times in its life, so the cost of a message is amortized O(log n) in the minute's
+//! calls (the ordered maps), plus the calls in flight. A clock that goes back brings rows back
+//! into the minute one by one, and figures asked for at another time than the clock (a
+//! snapshot taken without pruning) walk only the rows admitted between the two times.
 //!
 //! Every row carries the number of its insertion, so whatever the collection lists (all rows,
 //! the rows it forgets, the calls in flight) comes out in the order the meter's rows always
