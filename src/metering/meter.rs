@@ -5,6 +5,7 @@ use super::allowance::{self, ALLOWANCE_TTL_MS, Allowance, Isolate};
 use super::cost::Unit;
 use super::credits::{Budget, Credits};
 use super::reservation::{Charged, Reservation};
+use super::reservations::Reservations;
 use super::{
     AdmitRequest, Change, Decision, INITIAL_OUTPUT_CREDIT_TOKENS, Limits, MINUTE_MS, Progress,
     Refusal, SetAside, Snapshot, UsageRecord, Window,
@@ -18,8 +19,8 @@ pub struct Meter {
     pub plan: String,
     pub window: Option<Window>,
     /// Admissions of the last minute, calls still in flight, and provisional charges still
-    /// open to correction, oldest first.
-    pub reservations: Vec<Reservation>,
+    /// open to correction, indexed (see [`Reservations`]).
+    pub reservations: Reservations,
     /// Capacity set aside for isolates (see [`allowance`]); expired ones are forgotten.
     pub allowances: Vec<Allowance>,
     /// The key's balance, spend limits and spend (see [`super::credits`]).
@@ -51,7 +52,7 @@ impl Meter {
             status: KeyStatus::Active,
             plan: plan.to_owned(),
             window: None,
-            reservations: Vec::new(),
+            reservations: Reservations::default(),
             allowances: Vec::new(),
             credits: Credits::default(),
         }
@@ -59,11 +60,7 @@ impl Meter {
 
     /// The most the calls in flight may still cost, in picodollars.
     fn in_flight_cost(&self) -> u64 {
-        sum(self
-            .reservations
-            .iter()
-            .filter(|r| r.in_flight())
-            .map(Reservation::cost))
+        sum(self.reservations.in_flight().map(Reservation::cost))
     }
 
     /// The first money budget (balance, daily or monthly spend) that cannot cover `cost` more
@@ -84,27 +81,22 @@ impl Meter {
             changes.push(Change::Credits);
         }
         self.carry_into_new_window(limits, now_ms, changes);
-        let lapsed: Vec<(String, Charged)> = self
+        let lapsed: Vec<String> = self
             .reservations
-            .iter()
-            .filter(|r| r.in_flight() && r.lease_until_ms <= now_ms)
-            .map(|r| (r.id.clone(), r.lapse_charge()))
+            .in_flight()
+            .filter(|r| r.lease_until_ms <= now_ms)
+            .map(|r| r.id.clone())
             .collect();
-        for (id, charged) in lapsed {
-            if let Some(r) = self.reservations.iter_mut().find(|r| r.id == id) {
+        for id in lapsed {
+            let charged = self.reservations.update(&id, |r| {
                 r.provisional = true;
+                r.lapse_charge()
+            });
+            if let Some(charged) = charged {
+                self.charge(&id, charged, day, changes);
             }
-            self.charge(&id, charged, day, changes);
         }
-        // In place: a busy key keeps a minute of calls, and this runs on every call.
-        let mut forget = Vec::new();
-        self.reservations.retain(|r| {
-            let needed = r.needed(now_ms);
-            if !needed {
-                forget.push(r.id.clone());
-            }
-            needed
-        });
+        let forget = self.reservations.advance(now_ms);
         if !forget.is_empty() {
             changes.push(Change::Forget(forget));
         }
@@ -128,7 +120,7 @@ impl Meter {
         let Some(window) = self.window else {
             return;
         };
-        let carried = self.reservations.iter().any(Reservation::in_flight)
+        let carried = self.reservations.in_flight_count() > 0
             || self.allowances.iter().any(|a| a.live(now_ms));
         if now_ms < window.end_ms || !carried {
             return;
@@ -142,9 +134,17 @@ impl Meter {
         };
         self.window = Some(next);
         changes.push(Change::Window(next));
-        for reservation in self.reservations.iter_mut().filter(|r| r.in_flight()) {
-            reservation.window_start_ms = next.start_ms;
-            changes.push(Change::Reservation(reservation.clone()));
+        let running: Vec<String> = self
+            .reservations
+            .in_flight()
+            .map(|r| r.id.clone())
+            .collect();
+        for id in running {
+            let carried = self.reservations.update(&id, |r| {
+                r.window_start_ms = next.start_ms;
+                r.clone()
+            });
+            changes.extend(carried.map(Change::Reservation));
         }
         for allowance in self.allowances.iter_mut().filter(|a| a.live(now_ms)) {
             allowance.window_start_ms = next.start_ms;
@@ -155,12 +155,13 @@ impl Meter {
     /// Sets a call's charge, adding the difference from what it was charged before (positive
     /// or negative) to its window and to the usage history.
     fn charge(&mut self, id: &str, charged: Charged, day: &str, changes: &mut Vec<Change>) {
-        let Some(reservation) = self.reservations.iter_mut().find(|r| r.id == id) else {
+        let Some((before, settled)) = self.reservations.update(id, |reservation| {
+            let before = reservation.charged;
+            reservation.charged = Some(charged);
+            (before, reservation.clone())
+        }) else {
             return;
         };
-        let before = reservation.charged;
-        reservation.charged = Some(charged);
-        let settled = reservation.clone();
         let before_total = before.map_or(0, |b| b.total());
         if let Some(window) = self.window.as_mut()
             && window.start_ms == settled.window_start_ms
@@ -241,14 +242,14 @@ impl Meter {
         let live = || self.allowances.iter().filter(|a| a.live(now_ms));
         let reserved_in_window = sum(self
             .reservations
-            .iter()
-            .filter(|r| r.in_flight() && r.window_start_ms == window_start_ms)
+            .in_flight()
+            .filter(|r| r.window_start_ms == window_start_ms)
             .map(|r| r.units(unit)));
         let set_aside_in_window = sum(live()
             .filter(|a| a.window_start_ms == window_start_ms)
             .map(Allowance::tokens_left));
-        let recent = || self.reservations.iter().filter(|r| r.in_minute(now_ms));
-        let oldest_recent = recent().map(|r| r.admitted_ms).min();
+        let minute = self.reservations.minute_figures(now_ms);
+        let oldest_recent = minute.oldest_ms;
         let mut reset = oldest_recent.map_or(now_ms, |t| t.saturating_add(MINUTE_MS));
         if let Some(expiry) = live()
             .filter(|a| a.requests_left() > 0)
@@ -261,7 +262,7 @@ impl Meter {
                 expiry
             };
         }
-        let running = || self.reservations.iter().filter(|r| r.in_flight());
+        let running = || self.reservations.in_flight();
         let under_live_allowance = |r: &&Reservation| {
             r.allowance
                 .as_ref()
@@ -276,11 +277,11 @@ impl Meter {
             window_used_tokens,
             window_committed_tokens: window_used_tokens.saturating_add(reserved_in_window),
             window_used_cost,
-            minute_requests: recent().count() as u64,
-            minute_tokens: sum(recent().map(|r| r.units(unit))),
+            minute_requests: minute.requests,
+            minute_tokens: minute.units(unit),
             requests_reset_ms: reset,
             tokens_reset_ms: reset,
-            in_flight: running().count() as u64,
+            in_flight: self.reservations.in_flight_count() as u64,
             slots_held: (running().filter(|r| !under_live_allowance(r)).count() as u64)
                 .saturating_add(sum(live().map(|a| a.slots))),
             set_aside: SetAside {
@@ -448,8 +449,7 @@ impl Meter {
             tariff,
         };
         let reserved = reservation.units(limits.unit);
-        self.reservations.retain(|r| r.id != request.id);
-        self.reservations.push(reservation.clone());
+        self.reservations.insert(reservation.clone());
         changes.push(Change::Reservation(reservation));
         let allowance = isolate
             .filter(|i| i.wants_allowance && !request.instant)
@@ -494,8 +494,8 @@ impl Meter {
     /// Calls in flight that were admitted from allowance `id`.
     fn running_under(&self, id: &str) -> u64 {
         self.reservations
-            .iter()
-            .filter(|r| r.in_flight() && r.allowance.as_deref() == Some(id))
+            .in_flight()
+            .filter(|r| r.allowance.as_deref() == Some(id))
             .count() as u64
     }
 
@@ -523,8 +523,7 @@ impl Meter {
         }
         changes.push(Change::Allowance(allowance.clone()));
         let reservation = self.allowance_reservation(request, &id, now_ms, lease_ms)?;
-        self.reservations.retain(|r| r.id != request.id);
-        self.reservations.push(reservation.clone());
+        self.reservations.insert(reservation.clone());
         changes.push(Change::Reservation(reservation));
         Some(Decision {
             refusal: None,
@@ -635,7 +634,7 @@ impl Meter {
             return (Err(Refusal::ModelNotAllowed), changes);
         }
         // Registered already (a retried registration): nothing more to take.
-        if self.reservations.iter().any(|r| r.id == request.id) {
+        if self.reservations.contains(&request.id) {
             return (Ok(self.snapshot(limits, now_ms)), changes);
         }
         let Some(tokens) = request.units(limits.unit) else {
@@ -663,26 +662,22 @@ impl Meter {
             return (Err(Refusal::Concurrency), changes);
         }
         changes.push(Change::Allowance(allowance.clone()));
-        let admitted_ms = admitted_ms.clamp(allowance.granted_ms, now_ms);
+        // Not `clamp`: it panics when the clock reads before the grant (it went back).
+        let admitted_ms = admitted_ms.max(allowance.granted_ms).min(now_ms);
         let Some(reservation) = self.allowance_reservation(request, id, admitted_ms, lease_ms)
         else {
             return (Err(Refusal::Concurrency), changes);
         };
-        self.reservations.push(reservation.clone());
+        self.reservations.insert(reservation.clone());
         changes.push(Change::Reservation(reservation));
         (Ok(self.snapshot(limits, now_ms)), changes)
     }
 
-    /// When enough tokens leave the minute for `needed` more to fit under `tpm`.
+    /// When enough tokens leave the minute for `needed` more to fit under `tpm`. Walks the
+    /// minute's calls from the oldest, only as far as it must (only a refusal for `tpm` asks).
     fn tokens_free_at(&self, limits: &Limits, now_ms: u64, needed: u64) -> u64 {
-        let mut recent: Vec<&Reservation> = self
-            .reservations
-            .iter()
-            .filter(|r| r.in_minute(now_ms))
-            .collect();
-        let mut total = sum(recent.iter().map(|r| r.units(limits.unit)));
-        recent.sort_by_key(|r| r.admitted_ms);
-        for reservation in recent {
+        let mut total = self.reservations.minute_figures(now_ms).units(limits.unit);
+        for reservation in self.reservations.in_minute_by_admission(now_ms) {
             total = total.saturating_sub(reservation.units(limits.unit));
             if limits.tpm.saturating_sub(total) >= needed {
                 return reservation.admitted_ms.saturating_add(MINUTE_MS);
@@ -704,22 +699,25 @@ impl Meter {
     ) -> Vec<Change> {
         let mut changes = Vec::new();
         self.prune(limits, now_ms, day, &mut changes);
-        let Some(reservation) = self
+        if !self
             .reservations
-            .iter_mut()
-            .find(|r| r.id == id && r.in_flight())
-        else {
+            .get(id)
+            .is_some_and(Reservation::in_flight)
+        {
             return changes;
-        };
-        let known = &mut reservation.progress;
-        known.input_tokens = progress.input_tokens.or(known.input_tokens);
-        known.output_tokens = known.output_tokens.max(progress.output_tokens);
-        known.credit_output_tokens = known
-            .credit_output_tokens
-            .max(progress.credit_output_tokens)
-            .max(known.output_tokens);
-        reservation.lease_until_ms = now_ms.saturating_add(lease_ms);
-        changes.push(Change::Reservation(reservation.clone()));
+        }
+        let renewed = self.reservations.update(id, |reservation| {
+            let known = &mut reservation.progress;
+            known.input_tokens = progress.input_tokens.or(known.input_tokens);
+            known.output_tokens = known.output_tokens.max(progress.output_tokens);
+            known.credit_output_tokens = known
+                .credit_output_tokens
+                .max(progress.credit_output_tokens)
+                .max(known.output_tokens);
+            reservation.lease_until_ms = now_ms.saturating_add(lease_ms);
+            reservation.clone()
+        });
+        changes.extend(renewed.map(Change::Reservation));
         changes
     }
 
@@ -752,21 +750,21 @@ impl Meter {
         self.prune(limits, now_ms, day, &mut changes);
         let open = self
             .reservations
-            .iter_mut()
-            .find(|r| r.id == id && (r.in_flight() || r.provisional));
-        let Some(reservation) = open else {
+            .get(id)
+            .is_some_and(|r| r.in_flight() || r.provisional);
+        if !open {
+            return changes;
+        }
+        let Some(charged) = self.reservations.update(id, |reservation| {
+            reservation.provisional = false;
+            reservation.final_charge(charged, cost)
+        }) else {
             return changes;
         };
-        reservation.provisional = false;
-        let charged = reservation.final_charge(charged, cost);
         self.charge(id, charged, day, &mut changes);
-        let expired = self
-            .reservations
-            .iter()
-            .find(|r| r.id == id)
-            .is_some_and(|r| !r.needed(now_ms));
+        let expired = self.reservations.get(id).is_some_and(|r| !r.needed(now_ms));
         if expired {
-            self.reservations.retain(|r| r.id != id);
+            self.reservations.remove(id);
             changes.push(Change::Forget(vec![id.to_owned()]));
         }
         changes
@@ -789,11 +787,7 @@ impl Meter {
         let mut changes = Vec::new();
         self.prune(limits, now_ms, day, &mut changes);
         let before = self.snapshot(limits, now_ms);
-        let Some(reservation) = self
-            .reservations
-            .iter_mut()
-            .find(|r| r.id == id && r.in_flight())
-        else {
+        let Some(reservation) = self.reservations.get(id).filter(|r| r.in_flight()) else {
             return (Err(None), changes);
         };
         let cost = reservation.tariff.map_or(0, |t| t.cost(tokens, 0));
@@ -816,17 +810,16 @@ impl Meter {
         if let Some((budget, _, _)) = short {
             return (Err(Some(budget_refusal(budget))), changes);
         }
-        let Some(reservation) = self
-            .reservations
-            .iter_mut()
-            .find(|r| r.id == id && r.in_flight())
-        else {
+        let extended = self.reservations.update(id, |reservation| {
+            reservation.abandoned_input_tokens =
+                reservation.abandoned_input_tokens.saturating_add(tokens);
+            reservation.lease_until_ms = now_ms.saturating_add(lease_ms);
+            reservation.clone()
+        });
+        let Some(extended) = extended else {
             return (Err(None), changes);
         };
-        reservation.abandoned_input_tokens =
-            reservation.abandoned_input_tokens.saturating_add(tokens);
-        reservation.lease_until_ms = now_ms.saturating_add(lease_ms);
-        changes.push(Change::Reservation(reservation.clone()));
+        changes.push(Change::Reservation(extended));
         (Ok(()), changes)
     }
 
@@ -839,8 +832,7 @@ impl Meter {
     /// worker died is charged without waiting for the key's next request).
     pub fn next_lease_end_ms(&self) -> Option<u64> {
         self.reservations
-            .iter()
-            .filter(|r| r.in_flight())
+            .in_flight()
             .map(|r| r.lease_until_ms)
             .min()
     }

@@ -45,7 +45,10 @@ pub mod cost;
 pub mod credits;
 pub mod headers;
 mod meter;
+#[cfg(test)]
+mod reference;
 mod reservation;
+mod reservations;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +59,7 @@ use credits::Credits;
 
 pub use meter::Meter;
 pub use reservation::{Charged, Reservation};
+pub use reservations::Reservations;
 
 pub(crate) const MINUTE_MS: u64 = 60_000;
 
@@ -358,5 +362,9 @@ pub struct Progress {
     pub credit_output_tokens: u64,
 }
 
+#[cfg(test)]
+mod differential_tests;
+#[cfg(test)]
+mod scaling_tests;
 #[cfg(test)]
 mod tests;

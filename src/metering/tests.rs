@@ -629,6 +629,20 @@ mod allowances {
     }
 
     #[test]
+    fn a_registration_when_the_clock_reads_before_the_grant_counts_it_admitted_now() {
+        // The host's clock went back between the grant and the registration: the call
+        // counts as admitted at the clock's time (no later than now), and nothing panics.
+        let limits = roomy();
+        let mut meter = Meter::new("p");
+        let grant = admit_from(&mut meter, "a", &limits, 5_000, &isolate("i1", None))
+            .allowance
+            .unwrap();
+        assert!(register(&mut meter, &grant.id, "l", &limits, 4_000).is_ok());
+        let admitted = meter.reservations.get("l").map(|r| r.admitted_ms);
+        assert_eq!(admitted, Some(4_000));
+    }
+
+    #[test]
     fn a_disabled_key_registers_nothing() {
         let limits = roomy();
         let mut meter = Meter::new("p");
