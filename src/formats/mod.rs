@@ -20,6 +20,7 @@ pub mod gemini;
 pub mod openai_chat;
 pub mod openai_common;
 pub mod openai_responses;
+pub mod spare;
 pub mod spec;
 
 use spec::FormatSpec;
@@ -283,6 +284,11 @@ pub trait StreamDecode {
     fn push(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>);
     /// The upstream body ended. Emits `Error` if the upstream never sent its terminal event.
     fn finish(&mut self, out: &mut Vec<StreamEvent>);
+    /// Takes back an event this decoder emitted, once it has been written, so its buffers
+    /// can serve the next events (see [`spare`]). Decoders that keep none drop it.
+    fn recycle(&mut self, event: StreamEvent) {
+        drop(event);
+    }
 }
 
 /// Canonical events in, client SSE bytes out (including the format's terminator and its

@@ -429,6 +429,8 @@ impl StreamTranslator {
                 if let Some(encoder) = &mut self.encoder {
                     encoder.push(&event, out);
                 }
+                // Written: its buffers can serve the decoder's next events.
+                self.decoder.recycle(event);
                 continue;
             }
             self.restore.event(event, &mut self.restored);
