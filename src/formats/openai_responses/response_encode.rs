@@ -28,6 +28,7 @@ use super::wire::{
 };
 use crate::canonical::{Block, ChatResponse, Opaque, ToolKind};
 use crate::formats::{ResponseContext, client_id};
+use crate::sse::json_text::JsonText;
 
 pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Value {
     let id = client_id("resp_", &response.id, context);
@@ -122,7 +123,7 @@ fn output_items(
                 message
                     .get_or_insert_with(Vec::new)
                     .push(OutputContentOut::OutputText {
-                        text: text.clone(),
+                        text: JsonText::new(text),
                         annotations: response
                             .citations_of(index)
                             .map(|citation| server_tools::annotation(citation, chars))
@@ -163,7 +164,7 @@ fn output_items(
                 message
                     .get_or_insert_with(Vec::new)
                     .push(OutputContentOut::Refusal {
-                        refusal: refusal.clone(),
+                        refusal: JsonText::new(refusal),
                     })
             }
             Block::Reasoning(part) => {
