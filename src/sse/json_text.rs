@@ -20,12 +20,16 @@ pub struct JsonTextBuilder {
 }
 
 impl JsonTextBuilder {
-    pub fn push_str(&mut self, fragment: &str) {
+    /// Appends `fragment`; returns it escaped (as [`write_str_body`] writes it), for a
+    /// writer that sends it on its own too.
+    pub fn push_str(&mut self, fragment: &str) -> &[u8] {
         if self.json.is_empty() {
             self.json.push(b'"');
         }
         self.text.push_str(fragment);
+        let start = self.json.len();
         write_str_body(&mut self.json, fragment);
+        self.json.get(start..).unwrap_or_default()
     }
 
     pub fn as_str(&self) -> &str {
@@ -103,6 +107,10 @@ mod tests {
         serde_json::to_string(&Holder { a: value, b: 1 }).unwrap()
     }
 
+    fn expected_text(text: &str) -> String {
+        serde_json::to_string(text).unwrap()
+    }
+
     #[test]
     fn serializes_as_serde_serializes_the_text_at_any_split() {
         for text in TRICKY_STRINGS.iter().copied().chain(["", "plain"]) {
@@ -111,8 +119,12 @@ mod tests {
             for (at, _) in text.char_indices().skip(1) {
                 let (a, b) = text.split_at(at);
                 let mut builder = JsonTextBuilder::default();
-                builder.push_str(a);
-                builder.push_str(b);
+                let mut escaped = builder.push_str(a).to_vec();
+                escaped.extend_from_slice(builder.push_str(b));
+                assert_eq!(
+                    format!("\"{}\"", String::from_utf8(escaped).unwrap()),
+                    expected_text(text)
+                );
                 assert_eq!(builder.as_str(), text);
                 let finished = builder.finish();
                 assert!(finished.raw.is_some(), "{text:?}");

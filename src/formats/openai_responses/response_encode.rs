@@ -24,7 +24,7 @@ use super::stop_reason;
 use super::usage;
 use super::wire::{
     CustomToolCallOut, FunctionCallOut, IncompleteDetailsOut, MessageItemOut, OutputContentOut,
-    OutputItemOut, ReasoningItemOut, SummaryText,
+    OutputItemOut, ReasoningItemOut, SummaryTextOut,
 };
 use crate::canonical::{Block, ChatResponse, Opaque, ToolKind};
 use crate::formats::{ResponseContext, client_id};
@@ -172,7 +172,7 @@ fn output_items(
                 let id = item_id("rs", response_id, items.len());
                 items.push(OutputItemOut::Reasoning(reasoning_item(
                     id,
-                    &part.text,
+                    JsonText::new(&part.text),
                     part.opaque.as_ref(),
                     part.redacted,
                 )));
@@ -217,22 +217,23 @@ pub fn call_prefix(kind: ToolKind) -> &'static str {
 /// `encrypted_content` per [`state::to_client`].
 pub fn reasoning_item(
     id: String,
-    text: &str,
+    text: JsonText,
     opaque: Option<&Opaque>,
     redacted: bool,
 ) -> ReasoningItemOut {
+    let encrypted_content = state::to_client(opaque, text.as_str(), redacted);
     ReasoningItemOut {
         id,
         kind: "reasoning",
-        summary: if text.is_empty() {
+        summary: if text.as_str().is_empty() {
             Vec::new()
         } else {
-            vec![SummaryText {
-                kind: "summary_text".to_owned(),
-                text: text.to_owned(),
+            vec![SummaryTextOut {
+                kind: "summary_text",
+                text,
             }]
         },
-        encrypted_content: state::to_client(opaque, text, redacted),
+        encrypted_content,
     }
 }
 

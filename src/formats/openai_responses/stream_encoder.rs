@@ -297,7 +297,8 @@ impl StreamEncoder {
     fn open_reasoning(&mut self, opaque: Option<Opaque>, out: &mut Vec<u8>) {
         self.close_item(out);
         let id = item_id("rs", &self.response_id, self.output_index());
-        let added = OutputItemOut::Reasoning(reasoning_item(id.clone(), "", None, false));
+        let added =
+            OutputItemOut::Reasoning(reasoning_item(id.clone(), JsonText::default(), None, false));
         self.write_item("response.output_item.added", &added, out);
         self.open = Some(OpenItem::Reasoning {
             id,
@@ -397,7 +398,7 @@ impl StreamEncoder {
         if fragment.is_empty() || part.refusal != refusal {
             return;
         }
-        part.text.push_str(fragment);
+        let escaped = part.text.push_str(fragment);
         let kind = if refusal {
             "response.refusal.delta"
         } else {
@@ -412,7 +413,8 @@ impl StreamEncoder {
             content_index: Some(content.len()),
             summary_index: None,
         };
-        self.deltas.write(out, kind, target, fragment, !refusal);
+        self.deltas
+            .write_escaped(out, kind, target, escaped, !refusal);
     }
 
     fn reasoning_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
@@ -449,7 +451,7 @@ impl StreamEncoder {
                 },
             );
         }
-        text.push_str(fragment);
+        let escaped = text.push_str(fragment);
         let sequence_number = self.sequence;
         self.sequence += 1;
         let target = DeltaTarget {
@@ -460,7 +462,7 @@ impl StreamEncoder {
             summary_index: Some(0),
         };
         let kind = "response.reasoning_summary_text.delta";
-        self.deltas.write(out, kind, target, fragment, false);
+        self.deltas.write_escaped(out, kind, target, escaped, false);
     }
 
     fn arguments_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
@@ -644,8 +646,7 @@ impl StreamEncoder {
                         },
                     );
                 }
-                let item: ReasoningItemOut =
-                    reasoning_item(id, text.as_str(), opaque.as_ref(), redacted);
+                let item: ReasoningItemOut = reasoning_item(id, text, opaque.as_ref(), redacted);
                 OutputItemOut::Reasoning(item)
             }
             OpenItem::Message { id, content, .. } => {

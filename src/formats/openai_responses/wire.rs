@@ -547,9 +547,17 @@ pub struct ReasoningItemOut {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub summary: Vec<SummaryText>,
+    pub summary: Vec<SummaryTextOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypted_content: Option<String>,
+}
+
+/// `{"type": "summary_text", "text"}` as written to clients.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SummaryTextOut {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: JsonText,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
