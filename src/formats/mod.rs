@@ -284,10 +284,10 @@ pub trait StreamDecode {
     fn push(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>);
     /// The upstream body ended. Emits `Error` if the upstream never sent its terminal event.
     fn finish(&mut self, out: &mut Vec<StreamEvent>);
-    /// Takes back an event this decoder emitted, once it has been written, so its buffers
-    /// can serve the next events (see [`spare`]). Decoders that keep none drop it.
-    fn recycle(&mut self, event: StreamEvent) {
-        drop(event);
+    /// Takes the buffers out of an event this decoder emitted, once it has been written, for
+    /// the next events (see [`spare`]). Decoders that reuse none leave it as it is.
+    fn recycle(&mut self, event: &mut StreamEvent) {
+        let _ = event;
     }
 }
 

@@ -19,9 +19,9 @@ pub struct SpareStrings {
 }
 
 impl SpareStrings {
-    /// Keeps the string of a text, refusal, reasoning or arguments delta for reuse; drops
-    /// anything else.
-    pub fn keep(&mut self, event: StreamEvent) {
+    /// Takes the string of a text, refusal, reasoning or arguments delta for reuse (leaving
+    /// it empty); leaves anything else.
+    pub fn keep(&mut self, event: &mut StreamEvent) {
         if let StreamEvent::BlockDelta {
             delta:
                 Delta::Text(buffer)
@@ -32,7 +32,7 @@ impl SpareStrings {
         } = event
             && self.spare.len() < MAX_SPARE
         {
-            self.spare.push(buffer);
+            self.spare.push(std::mem::take(buffer));
         }
     }
 
@@ -65,7 +65,7 @@ mod tests {
     #[test]
     fn a_kept_buffer_is_reused_and_holds_only_the_new_text() {
         let mut spare = SpareStrings::default();
-        let event = text("a longer fragment than the next");
+        let mut event = text("a longer fragment than the next");
         let StreamEvent::BlockDelta {
             delta: Delta::Text(original),
             ..
@@ -74,7 +74,7 @@ mod tests {
             unreachable!()
         };
         let address = original.as_ptr();
-        spare.keep(event);
+        spare.keep(&mut event);
         let reused = spare.own(Cow::Borrowed("next"));
         assert_eq!(reused, "next");
         assert_eq!(reused.as_ptr(), address, "the kept buffer");
@@ -86,9 +86,9 @@ mod tests {
     fn keeps_no_more_than_its_limit_and_nothing_but_delta_strings() {
         let mut spare = SpareStrings::default();
         for _ in 0..10 {
-            spare.keep(text("x"));
+            spare.keep(&mut text("x"));
         }
-        spare.keep(StreamEvent::BlockStop { index: 0 });
+        spare.keep(&mut StreamEvent::BlockStop { index: 0 });
         assert_eq!(spare.spare.len(), MAX_SPARE);
     }
 }

@@ -497,7 +497,7 @@ impl StreamDecode for StreamDecoder {
         }
     }
 
-    fn recycle(&mut self, event: StreamEvent) {
+    fn recycle(&mut self, event: &mut StreamEvent) {
         self.spare.keep(event);
     }
 }

@@ -52,14 +52,15 @@ impl HotEvent<'_> {
 /// in its order, no whitespace); `None` for anything else.
 pub fn read(data: &str) -> Option<HotEvent<'_>> {
     let mut reader = Reader::new(data);
-    if reader.literal(r#"{"type":"content_block_stop","index":"#) {
+    // Deltas first: nearly every event is one.
+    if !reader.literal(r#"{"type":"content_block_delta","index":"#) {
+        if !reader.literal(r#"{"type":"content_block_stop","index":"#) {
+            return None;
+        }
         let index = reader.u64()?;
         reader.literal("}").then_some(())?;
         reader.end()?;
         return Some(HotEvent::Stop { index });
-    }
-    if !reader.literal(r#"{"type":"content_block_delta","index":"#) {
-        return None;
     }
     let index = reader.u64()?;
     let kind = if reader.literal(r#","delta":{"type":"text_delta","text":"#) {
