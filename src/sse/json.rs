@@ -314,9 +314,24 @@ fn write_escape(out: &mut Vec<u8>, byte: u8) {
 
 /// Writes `value` in decimal, as `serde_json` writes integers.
 pub fn write_u64(out: &mut Vec<u8>, value: u64) {
-    // Indexes are nearly always one digit: no buffer, no copy.
+    // Indexes are nearly always one digit, sequence numbers a few: no buffer, no copy.
+    let digit = |value: u64| b'0' + (value % 10) as u8;
     if value < 10 {
-        out.push(b'0' + value as u8);
+        out.push(digit(value));
+        return;
+    }
+    if value < 100 {
+        out.push(digit(value / 10));
+        out.push(digit(value));
+        return;
+    }
+    if value < 10_000 {
+        if value >= 1_000 {
+            out.push(digit(value / 1_000));
+        }
+        out.push(digit(value / 100));
+        out.push(digit(value / 10));
+        out.push(digit(value));
         return;
     }
     let mut digits = [0u8; 20];
@@ -371,7 +386,7 @@ mod tests {
 
     #[test]
     fn writes_integers_as_serde_json_does() {
-        for value in (0..=1000).chain([1_730_000_000, u64::MAX - 1, u64::MAX]) {
+        for value in (0..=20_000).chain([1_730_000_000, u64::MAX - 1, u64::MAX]) {
             let mut out = Vec::new();
             write_u64(&mut out, value);
             assert_eq!(out, serde_json::to_vec(&value).unwrap());
