@@ -1,8 +1,9 @@
 //! Text kept in its JSON form, for text a stream writes several times.
 //!
 //! An answer's text goes out as many small deltas and then, whole, in each of the closing
-//! events that repeat it (a Responses client gets it four times). Escaping the whole text
-//! through `serde_json` for each of those was a large share of translating a stream.
+//! events that repeat it (some formats repeat it four times: the part's end, the item's, the
+//! answer's). Escaping the whole text through `serde_json` for each of those was a large share
+//! of translating a stream.
 //! [`JsonTextBuilder`] escapes each fragment once, as it comes (with [`write_str_body`], byte
 //! for byte as `serde_json` escapes), and [`JsonText`] serializes as that JSON, copied.
 
