@@ -262,12 +262,28 @@ fn find_special(bytes: &[u8]) -> Option<usize> {
     for chunk in words.by_ref() {
         let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
         if word_is_special(word) {
-            break;
+            return chunk
+                .iter()
+                .position(|&b| is_special(b))
+                .map(|i| offset + i);
         }
         offset += 8;
     }
-    let rest = bytes.get(offset..)?;
-    rest.iter().position(|&b| is_special(b)).map(|i| offset + i)
+    let tail = words.remainder();
+    // Fewer than eight bytes left: after a whole word, the last eight bytes are looked at in
+    // one go (those before the tail are known to be plain), so the usual plain text needs no
+    // byte-wise look at all.
+    if !tail.is_empty()
+        && let Some(last) = bytes
+            .len()
+            .checked_sub(8)
+            .and_then(|start| bytes.get(start..))
+        && let Ok(last) = <[u8; 8]>::try_from(last)
+        && !word_is_special(u64::from_le_bytes(last))
+    {
+        return None;
+    }
+    tail.iter().position(|&b| is_special(b)).map(|i| offset + i)
 }
 
 /// Writes `text` as a JSON string, quotes included, exactly as `serde_json` writes it.
@@ -382,6 +398,27 @@ mod tests {
         let mut out = Vec::new();
         write_str(&mut out, &every_byte);
         assert_eq!(out, serde_json::to_vec(&every_byte).unwrap());
+    }
+
+    /// Every length up to five words, with each special byte at each place (and none).
+    #[test]
+    fn finds_the_first_special_byte_as_a_byte_wise_look_does() {
+        for len in 0..40 {
+            for special in [None, Some(b'"'), Some(b'\\'), Some(0x1F), Some(b'\n')] {
+                for at in 0..len.max(1) {
+                    let mut bytes = vec![b'a'; len];
+                    if let (Some(byte), Some(slot)) = (special, bytes.get_mut(at)) {
+                        *slot = byte;
+                    }
+                    // A second one later changes nothing.
+                    if let (Some(byte), Some(slot)) = (special, bytes.get_mut(at + 9)) {
+                        *slot = byte;
+                    }
+                    let expected = bytes.iter().position(|&b| is_special(b));
+                    assert_eq!(find_special(&bytes), expected, "{bytes:?}");
+                }
+            }
+        }
     }
 
     #[test]
