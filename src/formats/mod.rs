@@ -20,6 +20,7 @@ pub mod gemini;
 pub mod openai_chat;
 pub mod openai_common;
 pub mod openai_responses;
+pub mod spare;
 pub mod spec;
 
 use spec::FormatSpec;
@@ -283,6 +284,11 @@ pub trait StreamDecode {
     fn push(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>);
     /// The upstream body ended. Emits `Error` if the upstream never sent its terminal event.
     fn finish(&mut self, out: &mut Vec<StreamEvent>);
+    /// Takes the buffers out of an event this decoder emitted, once it has been written, for
+    /// the next events (see [`spare`]). Decoders that reuse none leave it as it is.
+    fn recycle(&mut self, event: &mut StreamEvent) {
+        let _ = event;
+    }
 }
 
 /// Canonical events in, client SSE bytes out (including the format's terminator and its

@@ -12,9 +12,10 @@ pub struct SseEvent {
 
 /// Turns byte chunks into [`SseEvent`]s.
 ///
-/// Lines end at `\n`, `\r\n` or `\r`. A line is decoded as UTF-8 only once it is complete, so a
-/// multi-byte character split across chunks is reassembled (line terminators are ASCII and can
-/// never fall inside a multi-byte character).
+/// Lines end at `\n`, `\r\n` or `\r`. Text is decoded as UTF-8 only once it is complete (an
+/// event's `data` once the event is, in one pass), so a multi-byte character split across
+/// chunks is reassembled (line terminators are ASCII and can never fall inside a multi-byte
+/// character).
 #[derive(Debug, Default)]
 pub struct SseDecoder {
     /// Bytes of the current, not yet terminated line.
@@ -25,8 +26,10 @@ pub struct SseDecoder {
     at_start: bool,
     /// `event:` of the frame being read.
     event: Option<String>,
-    /// `data:` lines of the frame being read, each followed by `\n`.
-    data: String,
+    /// `data:` lines of the frame being read, each followed by `\n`; checked as UTF-8 when
+    /// the frame is dispatched, in one pass (a line break never falls inside a character, so
+    /// that is the same as checking each line).
+    data: Vec<u8>,
     /// At least one `data:` line was seen in the frame being read.
     has_data: bool,
     /// Raw capture (see [`SseDecoder::capturing_raw`]).
@@ -91,7 +94,7 @@ impl SseDecoder {
                 chunk = rest;
             }
         }
-        while let Some(end) = memchr::memchr2(b'\n', b'\r', chunk) {
+        while let Some(end) = line_end(chunk) {
             let (line, rest) = chunk.split_at(end);
             let Some((&terminator, mut rest)) = rest.split_first() else {
                 break;
@@ -185,18 +188,14 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
-                // Valid UTF-8 (nearly always) is checked by the fast validator only.
                 // One allocation of the right size for the usual single `data:` line, or
                 // none with a recycled buffer.
                 if self.data.capacity() == 0 {
-                    self.data = self.buffer();
+                    self.data = self.buffer().into_bytes();
                 }
                 self.data.reserve(value.len() + 1);
-                match std::str::from_utf8(value) {
-                    Ok(text) => self.data.push_str(text),
-                    Err(_) => self.data.push_str(&String::from_utf8_lossy(value)),
-                }
-                self.data.push('\n');
+                self.data.extend_from_slice(value);
+                self.data.push(b'\n');
                 self.has_data = true;
             }
             b"event" => {
@@ -220,11 +219,24 @@ impl SseDecoder {
         let mut data = std::mem::take(&mut self.data);
         data.pop();
         self.has_data = false;
+        // Valid UTF-8 (nearly always) is checked by the fast validator only.
+        let data = String::from_utf8(data)
+            .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned());
         out.push(SseEvent {
             event: self.event.take(),
             data,
         });
     }
+}
+
+/// Where the first line of `bytes` ends (its `\n` or `\r`), if it does.
+#[inline]
+fn line_end(bytes: &[u8]) -> Option<usize> {
+    // The blank line that ends each event is found without a search.
+    if matches!(bytes.first(), Some(b'\n' | b'\r')) {
+        return Some(0);
+    }
+    memchr::memchr2(b'\n', b'\r', bytes)
 }
 
 #[cfg(test)]
@@ -337,6 +349,17 @@ mod tests {
         assert_eq!(
             assert_split_invariant(input),
             vec![ev(None, "1"), ev(None, "2"), ev(Some("e"), "[DONE]")]
+        );
+    }
+
+    /// Invalid UTF-8 becomes U+FFFD line by line: a character cut by a line break is two
+    /// invalid pieces, not one character.
+    #[test]
+    fn invalid_utf8_is_replaced_in_each_line() {
+        let input = b"event: e\xff\ndata: a\xE2\x82\ndata: \xAC b\ndata: \xE2\x82\xAC\n\n";
+        assert_eq!(
+            assert_split_invariant(input),
+            vec![ev(Some("e\u{fffd}"), "a\u{fffd}\n\u{fffd} b\n\u{20ac}")]
         );
     }
 

@@ -262,12 +262,28 @@ fn find_special(bytes: &[u8]) -> Option<usize> {
     for chunk in words.by_ref() {
         let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
         if word_is_special(word) {
-            break;
+            return chunk
+                .iter()
+                .position(|&b| is_special(b))
+                .map(|i| offset + i);
         }
         offset += 8;
     }
-    let rest = bytes.get(offset..)?;
-    rest.iter().position(|&b| is_special(b)).map(|i| offset + i)
+    let tail = words.remainder();
+    // Fewer than eight bytes left: after a whole word, the last eight bytes are looked at in
+    // one go (those before the tail are known to be plain), so the usual plain text needs no
+    // byte-wise look at all.
+    if !tail.is_empty()
+        && let Some(last) = bytes
+            .len()
+            .checked_sub(8)
+            .and_then(|start| bytes.get(start..))
+        && let Ok(last) = <[u8; 8]>::try_from(last)
+        && !word_is_special(u64::from_le_bytes(last))
+    {
+        return None;
+    }
+    tail.iter().position(|&b| is_special(b)).map(|i| offset + i)
 }
 
 /// Writes `text` as a JSON string, quotes included, exactly as `serde_json` writes it.
@@ -314,9 +330,24 @@ fn write_escape(out: &mut Vec<u8>, byte: u8) {
 
 /// Writes `value` in decimal, as `serde_json` writes integers.
 pub fn write_u64(out: &mut Vec<u8>, value: u64) {
-    // Indexes are nearly always one digit: no buffer, no copy.
+    // Indexes are nearly always one digit, sequence numbers a few: no buffer, no copy.
+    let digit = |value: u64| b'0' + (value % 10) as u8;
     if value < 10 {
-        out.push(b'0' + value as u8);
+        out.push(digit(value));
+        return;
+    }
+    if value < 100 {
+        out.push(digit(value / 10));
+        out.push(digit(value));
+        return;
+    }
+    if value < 10_000 {
+        if value >= 1_000 {
+            out.push(digit(value / 1_000));
+        }
+        out.push(digit(value / 100));
+        out.push(digit(value / 10));
+        out.push(digit(value));
         return;
     }
     let mut digits = [0u8; 20];
@@ -369,9 +400,30 @@ mod tests {
         assert_eq!(out, serde_json::to_vec(&every_byte).unwrap());
     }
 
+    /// Every length up to five words, with each special byte at each place (and none).
+    #[test]
+    fn finds_the_first_special_byte_as_a_byte_wise_look_does() {
+        for len in 0..40 {
+            for special in [None, Some(b'"'), Some(b'\\'), Some(0x1F), Some(b'\n')] {
+                for at in 0..len.max(1) {
+                    let mut bytes = vec![b'a'; len];
+                    if let (Some(byte), Some(slot)) = (special, bytes.get_mut(at)) {
+                        *slot = byte;
+                    }
+                    // A second one later changes nothing.
+                    if let (Some(byte), Some(slot)) = (special, bytes.get_mut(at + 9)) {
+                        *slot = byte;
+                    }
+                    let expected = bytes.iter().position(|&b| is_special(b));
+                    assert_eq!(find_special(&bytes), expected, "{bytes:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn writes_integers_as_serde_json_does() {
-        for value in (0..=1000).chain([1_730_000_000, u64::MAX - 1, u64::MAX]) {
+        for value in (0..=20_000).chain([1_730_000_000, u64::MAX - 1, u64::MAX]) {
             let mut out = Vec::new();
             write_u64(&mut out, value);
             assert_eq!(out, serde_json::to_vec(&value).unwrap());

@@ -14,6 +14,7 @@
 mod decoder;
 mod encoder;
 pub mod json;
+pub mod json_text;
 
 pub use decoder::{SseDecoder, SseEvent};
 pub use encoder::{write_comment, write_event, write_json_event};

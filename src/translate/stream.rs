@@ -373,7 +373,7 @@ impl StreamTranslator {
     fn emit(&mut self, out: &mut Vec<u8>, from_upstream: bool) -> bool {
         let passthrough = self.encoder.is_none();
         let mut failed = false;
-        for event in self.decoded.drain(..) {
+        for mut event in self.decoded.drain(..) {
             if self.ended {
                 break;
             }
@@ -429,6 +429,8 @@ impl StreamTranslator {
                 if let Some(encoder) = &mut self.encoder {
                     encoder.push(&event, out);
                 }
+                // Written: its buffers can serve the decoder's next events.
+                self.decoder.recycle(&mut event);
                 continue;
             }
             self.restore.event(event, &mut self.restored);

@@ -8,16 +8,19 @@
 //! `message_stop` is the only way to a `Finish`; an `error` event or an unreadable one ends the
 //! stream with `Error`, and so does the body ending first.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::response::{anthropic_opaque, tool_arguments};
-use super::stream_hot;
+use super::stream_hot::{self, HotDelta, HotEvent};
 use super::wire::read::{self, ContentBlock, ContentBlockDelta, MessageStreamEvent};
 use super::{server_tools, stop_reason, usage};
 use crate::canonical::{BlockStart, Delta, Opaque, ServerToolKind, StreamEvent, ToolKind, Usage};
 use crate::error::{ApiError, ErrorKind, from_upstream};
 use crate::format::WireFormat;
 use crate::formats::StreamDecode;
+use crate::formats::spare::SpareStrings;
 use crate::sse::SseEvent;
 
 /// Where the upstream stream is in its grammar.
@@ -83,6 +86,8 @@ pub struct StreamDecoder {
     /// From the latest `message_delta`.
     stop_reason: Option<String>,
     stop_sequence: Option<String>,
+    /// Buffers of written deltas, for the text of the next ones.
+    spare: SpareStrings,
 }
 
 impl Default for StreamDecoder {
@@ -100,6 +105,7 @@ impl StreamDecoder {
             usage: read::Usage::default(),
             stop_reason: None,
             stop_sequence: None,
+            spare: SpareStrings::default(),
         }
     }
 
@@ -283,61 +289,86 @@ impl StreamDecoder {
     }
 
     fn delta(&mut self, upstream_index: u64, delta: ContentBlockDelta, out: &mut Vec<StreamEvent>) {
-        let Some(open) = self
-            .open
-            .as_mut()
-            .filter(|open| open.upstream_index == upstream_index)
-        else {
-            return;
-        };
-        match (&mut open.state, delta) {
-            (BlockState::Text { index }, ContentBlockDelta::TextDelta { text })
-                if !text.is_empty() =>
-            {
-                out.push(StreamEvent::BlockDelta {
-                    index: *index,
-                    delta: Delta::Text(text),
-                });
+        let (kind, value) = match delta {
+            ContentBlockDelta::TextDelta { text } => (HotDelta::Text, text),
+            ContentBlockDelta::ThinkingDelta { thinking } => (HotDelta::Thinking, thinking),
+            ContentBlockDelta::InputJsonDelta { partial_json } => {
+                (HotDelta::InputJson, partial_json)
             }
-            (BlockState::Thinking { index, .. }, ContentBlockDelta::ThinkingDelta { thinking })
-                if !thinking.is_empty() =>
-            {
-                out.push(StreamEvent::BlockDelta {
-                    index: *index,
-                    delta: Delta::Reasoning(thinking),
-                });
-            }
-            (
-                BlockState::Thinking { signature, .. },
-                ContentBlockDelta::SignatureDelta { signature: data },
-            ) => {
-                if let Some(opaque) = anthropic_opaque(data) {
+            ContentBlockDelta::SignatureDelta { signature: data } => {
+                if let Some(OpenBlock {
+                    state: BlockState::Thinking { signature, .. },
+                    ..
+                }) = self.open_block(upstream_index)
+                    && let Some(opaque) = anthropic_opaque(data)
+                {
                     *signature = Some(opaque);
                 }
+                return;
             }
-            (
-                BlockState::ToolUse {
-                    index, streamed, ..
-                },
-                ContentBlockDelta::InputJsonDelta { partial_json },
-            ) if !partial_json.is_empty() => {
-                *streamed = true;
-                out.push(StreamEvent::BlockDelta {
-                    index: *index,
-                    delta: Delta::ToolArguments(partial_json),
-                });
-            }
-            (BlockState::Text { index }, ContentBlockDelta::CitationsDelta { citation }) => {
-                if let Some(citation) = server_tools::citation(citation) {
+            ContentBlockDelta::CitationsDelta { citation } => {
+                if let Some(OpenBlock {
+                    state: BlockState::Text { index },
+                    ..
+                }) = self.open_block(upstream_index)
+                    && let Some(citation) = server_tools::citation(citation)
+                {
                     out.push(StreamEvent::BlockDelta {
                         index: *index,
                         delta: Delta::Citation(Box::new(citation)),
                     });
                 }
+                return;
             }
-            // Empty fragments, unknown deltas, and deltas that do not fit the block.
-            _ => {}
+            // Unknown deltas.
+            ContentBlockDelta::Other => return,
+        };
+        self.fragment(upstream_index, kind, Cow::Owned(value), out);
+    }
+
+    /// The open block, if `upstream_index` addresses it.
+    fn open_block(&mut self, upstream_index: u64) -> Option<&mut OpenBlock> {
+        self.open
+            .as_mut()
+            .filter(|open| open.upstream_index == upstream_index)
+    }
+
+    /// A text, thinking or input JSON fragment. Empty fragments, and fragments that do not fit
+    /// the block, are dropped.
+    fn fragment(
+        &mut self,
+        upstream_index: u64,
+        kind: HotDelta,
+        value: Cow<'_, str>,
+        out: &mut Vec<StreamEvent>,
+    ) {
+        if value.is_empty() {
+            return;
         }
+        let Some(open) = self.open_block(upstream_index) else {
+            return;
+        };
+        let index = match (&mut open.state, kind) {
+            (BlockState::Text { index }, HotDelta::Text)
+            | (BlockState::Thinking { index, .. }, HotDelta::Thinking) => *index,
+            (
+                BlockState::ToolUse {
+                    index, streamed, ..
+                },
+                HotDelta::InputJson,
+            ) => {
+                *streamed = true;
+                *index
+            }
+            _ => return,
+        };
+        let value = self.spare.own(value);
+        let delta = match kind {
+            HotDelta::Text => Delta::Text(value),
+            HotDelta::Thinking => Delta::Reasoning(value),
+            HotDelta::InputJson => Delta::ToolArguments(value),
+        };
+        out.push(StreamEvent::BlockDelta { index, delta });
     }
 
     /// Closes the open block: a thinking block's signature and a tool call's arguments if none
@@ -405,11 +436,16 @@ impl StreamDecode for StreamDecoder {
         if self.phase == Phase::Done {
             return;
         }
-        // The hot events are read without serde when their shape allows (see `stream_hot`).
-        let parsed = match stream_hot::read(&event.data)
-            .map(Ok)
-            .unwrap_or_else(|| MessageStreamEvent::parse(&event.data))
-        {
+        // The hot events are read without serde when their shape allows (see `stream_hot`),
+        // a delta's text borrowed from the event.
+        match stream_hot::read(&event.data) {
+            Some(HotEvent::Delta { index, kind, value }) => {
+                return self.fragment(index, kind, value, out);
+            }
+            Some(HotEvent::Stop { index }) => return self.stop_block(index, out),
+            None => {}
+        }
+        let parsed = match MessageStreamEvent::parse(&event.data) {
             Ok(parsed) => parsed,
             Err(e) => {
                 let error = ApiError::new(
@@ -459,5 +495,9 @@ impl StreamDecode for StreamDecoder {
             );
             self.fail(error, out);
         }
+    }
+
+    fn recycle(&mut self, event: &mut StreamEvent) {
+        self.spare.keep(event);
     }
 }

@@ -1,27 +1,66 @@
 //! The hot Anthropic stream events (`content_block_delta` and `content_block_stop`), read and
 //! written without serde's typed machinery (see [`crate::sse::json`]).
 //!
-//! [`read`] gives the event the decoder would make of the `RawEvent` serde fills, for events in the exact compact shape
-//! Anthropic writes; for anything else it gives up and the decoder parses the event in full. [`write_delta`] writes the frame serde would write for a
-//! `content_block_delta` event of text, thinking or JSON input.
+//! [`read`] reads events in the exact compact shape Anthropic writes, borrowing a delta's text
+//! from the event when it has no escapes; for anything else it gives up and the decoder parses
+//! the event in full. What it reads is what [`MessageStreamEvent::from_raw`] makes of the
+//! [`RawEvent`] serde would fill (the tests hold the two to each other). [`write_delta`] writes
+//! the frame serde would write for a `content_block_delta` event of text, thinking or JSON
+//! input.
 
+use std::borrow::Cow;
+
+#[cfg(test)]
 use super::wire::read::{ContentBlockDelta, MessageStreamEvent};
 use crate::sse::json::{Reader, write_str, write_u64};
 
+/// A hot event, as [`read`] reads it.
+#[derive(Debug)]
+pub enum HotEvent<'a> {
+    /// A `content_block_delta` of text, thinking or JSON input.
+    Delta {
+        index: u64,
+        kind: HotDelta,
+        value: Cow<'a, str>,
+    },
+    /// A `content_block_stop`.
+    Stop { index: u64 },
+}
+
+#[cfg(test)]
+impl HotEvent<'_> {
+    /// The event the full parse builds.
+    fn into_event(self) -> MessageStreamEvent {
+        match self {
+            HotEvent::Stop { index } => MessageStreamEvent::ContentBlockStop { index },
+            HotEvent::Delta { index, kind, value } => {
+                let value = value.into_owned();
+                let delta = match kind {
+                    HotDelta::Text => ContentBlockDelta::TextDelta { text: value },
+                    HotDelta::Thinking => ContentBlockDelta::ThinkingDelta { thinking: value },
+                    HotDelta::InputJson => ContentBlockDelta::InputJsonDelta {
+                        partial_json: value,
+                    },
+                };
+                MessageStreamEvent::ContentBlockDelta { index, delta }
+            }
+        }
+    }
+}
+
 /// One event's `data`, if it is a hot event in the compact shape Anthropic writes (members
-/// in its order, no whitespace); `None` for anything else. The event is the one
-/// [`MessageStreamEvent::from_raw`] makes of the [`RawEvent`] serde would fill, built
-/// directly.
-pub fn read(data: &str) -> Option<MessageStreamEvent> {
+/// in its order, no whitespace); `None` for anything else.
+pub fn read(data: &str) -> Option<HotEvent<'_>> {
     let mut reader = Reader::new(data);
-    if reader.literal(r#"{"type":"content_block_stop","index":"#) {
+    // Deltas first: nearly every event is one.
+    if !reader.literal(r#"{"type":"content_block_delta","index":"#) {
+        if !reader.literal(r#"{"type":"content_block_stop","index":"#) {
+            return None;
+        }
         let index = reader.u64()?;
         reader.literal("}").then_some(())?;
         reader.end()?;
-        return Some(MessageStreamEvent::ContentBlockStop { index });
-    }
-    if !reader.literal(r#"{"type":"content_block_delta","index":"#) {
-        return None;
+        return Some(HotEvent::Stop { index });
     }
     let index = reader.u64()?;
     let kind = if reader.literal(r#","delta":{"type":"text_delta","text":"#) {
@@ -33,22 +72,15 @@ pub fn read(data: &str) -> Option<MessageStreamEvent> {
     } else {
         return None;
     };
-    let value = reader.string()?.into_owned();
+    let value = reader.string()?;
     reader.literal("}}").then_some(())?;
     reader.end()?;
-    let delta = match kind {
-        HotDelta::Text => ContentBlockDelta::TextDelta { text: value },
-        HotDelta::Thinking => ContentBlockDelta::ThinkingDelta { thinking: value },
-        HotDelta::InputJson => ContentBlockDelta::InputJsonDelta {
-            partial_json: value,
-        },
-    };
-    Some(MessageStreamEvent::ContentBlockDelta { index, delta })
+    Some(HotEvent::Delta { index, kind, value })
 }
 
 /// The kinds of `content_block_delta` [`write_delta`] writes: the delta's `type` and the
 /// member that holds its string.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HotDelta {
     Text,
     Thinking,
@@ -86,7 +118,7 @@ mod tests {
     }
 
     fn fast(data: &str) -> Option<String> {
-        read(data).map(|event| format!("{:?}", Ok::<_, ()>(event)))
+        read(data).map(|event| format!("{:?}", Ok::<_, ()>(event.into_event())))
     }
 
     #[test]

@@ -117,6 +117,25 @@ impl StreamEncoder {
     /// without building it: the held parts go out whole, the new text but its last character,
     /// which is held in the buffer of a part just written.
     fn push_plain(&mut self, text: &str, thought: Option<bool>, out: &mut Vec<u8>) {
+        // The usual case, one plain part held (the previous delta's last character): it goes
+        // out, and the part, left where it is, takes this delta's last character.
+        if let [part] = self.held.as_mut_slice()
+            && let Some((held, held_thought)) = stream_hot::plain_text(part)
+        {
+            stream_hot::write_text_chunk_ending(out, held, held_thought, &self.text_chunk_end);
+            let tail = write_all_but_last_char(text, thought, &self.text_chunk_end, out);
+            let buffer = match part.text.take() {
+                Some(Cow::Owned(mut buffer)) => {
+                    buffer.clear();
+                    buffer.push_str(tail);
+                    buffer
+                }
+                _ => tail.to_owned(),
+            };
+            part.text = Some(Cow::Owned(buffer));
+            part.thought = thought;
+            return;
+        }
         let mut held = std::mem::take(&mut self.held);
         let mut spare = None;
         for part in held.drain(..) {
@@ -129,14 +148,7 @@ impl StreamEncoder {
                 self.chunk(vec![part], None, None, out);
             }
         }
-        let tail = match last_char_start(text) {
-            0 => text,
-            at => {
-                let (sent, tail) = text.split_at(at);
-                stream_hot::write_text_chunk_ending(out, sent, thought, &self.text_chunk_end);
-                tail
-            }
-        };
+        let tail = write_all_but_last_char(text, thought, &self.text_chunk_end, out);
         let mut buffer = spare.unwrap_or_default();
         buffer.clear();
         buffer.push_str(tail);
@@ -211,6 +223,24 @@ fn split_tail(part: &mut Part<'static>) -> Option<Part<'static>> {
     };
     part.text = Some(tail.to_owned().into());
     Some(sent)
+}
+
+/// Writes the chunk of `text` but its last character (none for one character), `end` ending
+/// it (see [`stream_hot::text_chunk_end`]); returns that last character, which is held.
+fn write_all_but_last_char<'t>(
+    text: &'t str,
+    thought: Option<bool>,
+    end: &[u8],
+    out: &mut Vec<u8>,
+) -> &'t str {
+    match last_char_start(text) {
+        0 => text,
+        at => {
+            let (sent, tail) = text.split_at(at);
+            stream_hot::write_text_chunk_ending(out, sent, thought, end);
+            tail
+        }
+    }
 }
 
 /// Where the last character of `text` starts (0 for empty text).

@@ -24,10 +24,11 @@ use super::stop_reason;
 use super::usage;
 use super::wire::{
     CustomToolCallOut, FunctionCallOut, IncompleteDetailsOut, MessageItemOut, OutputContentOut,
-    OutputItemOut, ReasoningItemOut, SummaryText,
+    OutputItemOut, ReasoningItemOut, SummaryTextOut,
 };
 use crate::canonical::{Block, ChatResponse, Opaque, ToolKind};
 use crate::formats::{ResponseContext, client_id};
+use crate::sse::json_text::JsonText;
 
 pub fn encode_response(response: &ChatResponse, context: &ResponseContext) -> Value {
     let id = client_id("resp_", &response.id, context);
@@ -122,7 +123,7 @@ fn output_items(
                 message
                     .get_or_insert_with(Vec::new)
                     .push(OutputContentOut::OutputText {
-                        text: text.clone(),
+                        text: JsonText::new(text),
                         annotations: response
                             .citations_of(index)
                             .map(|citation| server_tools::annotation(citation, chars))
@@ -163,7 +164,7 @@ fn output_items(
                 message
                     .get_or_insert_with(Vec::new)
                     .push(OutputContentOut::Refusal {
-                        refusal: refusal.clone(),
+                        refusal: JsonText::new(refusal),
                     })
             }
             Block::Reasoning(part) => {
@@ -171,7 +172,7 @@ fn output_items(
                 let id = item_id("rs", response_id, items.len());
                 items.push(OutputItemOut::Reasoning(reasoning_item(
                     id,
-                    &part.text,
+                    JsonText::new(&part.text),
                     part.opaque.as_ref(),
                     part.redacted,
                 )));
@@ -216,22 +217,23 @@ pub fn call_prefix(kind: ToolKind) -> &'static str {
 /// `encrypted_content` per [`state::to_client`].
 pub fn reasoning_item(
     id: String,
-    text: &str,
+    text: JsonText,
     opaque: Option<&Opaque>,
     redacted: bool,
 ) -> ReasoningItemOut {
+    let encrypted_content = state::to_client(opaque, text.as_str(), redacted);
     ReasoningItemOut {
         id,
         kind: "reasoning",
-        summary: if text.is_empty() {
+        summary: if text.as_str().is_empty() {
             Vec::new()
         } else {
-            vec![SummaryText {
-                kind: "summary_text".to_owned(),
-                text: text.to_owned(),
+            vec![SummaryTextOut {
+                kind: "summary_text",
+                text,
             }]
         },
-        encrypted_content: state::to_client(opaque, text, redacted),
+        encrypted_content,
     }
 }
 

@@ -32,6 +32,7 @@ use crate::canonical::{
 };
 use crate::error::ApiError;
 use crate::formats::{ResponseContext, StreamEncode, client_id};
+use crate::sse::json_text::{JsonText, JsonTextBuilder};
 use crate::sse::{write_comment, write_json_event};
 
 use super::echo::{Echo, State};
@@ -76,8 +77,8 @@ pub struct StreamEncoder {
 enum OpenItem {
     Reasoning {
         id: String,
-        /// The summary text so far.
-        text: String,
+        /// The summary text so far (escaped as it grows: it is written whole three times).
+        text: JsonTextBuilder,
         /// `reasoning_summary_part.added` (summary 0) was written.
         part_open: bool,
         /// Vendor state, from the `Signature` delta or a redacted block's start.
@@ -113,7 +114,8 @@ enum OpenItem {
 
 struct OpenPart {
     refusal: bool,
-    text: String,
+    /// The text so far (escaped as it grows: it is written whole four times).
+    text: JsonTextBuilder,
     /// The sources the part cites, written as annotations when it ends.
     citations: Vec<Citation>,
 }
@@ -295,11 +297,12 @@ impl StreamEncoder {
     fn open_reasoning(&mut self, opaque: Option<Opaque>, out: &mut Vec<u8>) {
         self.close_item(out);
         let id = item_id("rs", &self.response_id, self.output_index());
-        let added = OutputItemOut::Reasoning(reasoning_item(id.clone(), "", None, false));
+        let added =
+            OutputItemOut::Reasoning(reasoning_item(id.clone(), JsonText::default(), None, false));
         self.write_item("response.output_item.added", &added, out);
         self.open = Some(OpenItem::Reasoning {
             id,
-            text: String::new(),
+            text: JsonTextBuilder::default(),
             part_open: false,
             redacted: opaque.is_some(),
             opaque,
@@ -324,6 +327,7 @@ impl StreamEncoder {
         let Some(OpenItem::Message { id, content, part }) = &mut self.open else {
             return;
         };
+        let empty = JsonText::default();
         write_json_event(
             out,
             Some("response.content_part.added"),
@@ -334,10 +338,10 @@ impl StreamEncoder {
                 output_index,
                 content_index: Some(content.len()),
                 part: Some(if refusal {
-                    PartOut::Refusal { refusal: "" }
+                    PartOut::Refusal { refusal: &empty }
                 } else {
                     PartOut::OutputText {
-                        text: "",
+                        text: &empty,
                         annotations: &[],
                     }
                 }),
@@ -346,7 +350,7 @@ impl StreamEncoder {
         );
         *part = Some(OpenPart {
             refusal,
-            text: String::new(),
+            text: JsonTextBuilder::default(),
             citations: Vec::new(),
         });
     }
@@ -394,7 +398,7 @@ impl StreamEncoder {
         if fragment.is_empty() || part.refusal != refusal {
             return;
         }
-        part.text.push_str(fragment);
+        let escaped = part.text.push_str(fragment);
         let kind = if refusal {
             "response.refusal.delta"
         } else {
@@ -409,7 +413,8 @@ impl StreamEncoder {
             content_index: Some(content.len()),
             summary_index: None,
         };
-        self.deltas.write(out, kind, target, fragment, !refusal);
+        self.deltas
+            .write_escaped(out, kind, target, escaped, !refusal);
     }
 
     fn reasoning_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
@@ -439,12 +444,14 @@ impl StreamEncoder {
                     item_id: id,
                     output_index,
                     summary_index: Some(0),
-                    part: Some(PartOut::SummaryText { text: "" }),
+                    part: Some(PartOut::SummaryText {
+                        text: &JsonText::default(),
+                    }),
                     ..ItemEventOut::default()
                 },
             );
         }
-        text.push_str(fragment);
+        let escaped = text.push_str(fragment);
         let sequence_number = self.sequence;
         self.sequence += 1;
         let target = DeltaTarget {
@@ -455,7 +462,7 @@ impl StreamEncoder {
             summary_index: Some(0),
         };
         let kind = "response.reasoning_summary_text.delta";
-        self.deltas.write(out, kind, target, fragment, false);
+        self.deltas.write_escaped(out, kind, target, escaped, false);
     }
 
     fn arguments_delta(&mut self, fragment: &str, out: &mut Vec<u8>) {
@@ -513,7 +520,7 @@ impl StreamEncoder {
             return;
         };
         let content_index = content.len();
-        let chars = part.text.chars().count();
+        let chars = part.text.as_str().chars().count();
         let annotations: Vec<AnnotationOut> = part
             .citations
             .iter()
@@ -539,24 +546,24 @@ impl StreamEncoder {
         let (done_kind, finished) = if part.refusal {
             (
                 "response.refusal.done",
-                OutputContentOut::Refusal { refusal: part.text },
+                OutputContentOut::Refusal {
+                    refusal: part.text.finish(),
+                },
             )
         } else {
             (
                 "response.output_text.done",
                 OutputContentOut::OutputText {
-                    text: part.text,
+                    text: part.text.finish(),
                     annotations,
                 },
             )
         };
         let (text, part_out) = match &finished {
             OutputContentOut::OutputText { text, annotations } => {
-                (text.as_str(), PartOut::OutputText { text, annotations })
+                (text, PartOut::OutputText { text, annotations })
             }
-            OutputContentOut::Refusal { refusal } => {
-                (refusal.as_str(), PartOut::Refusal { refusal })
-            }
+            OutputContentOut::Refusal { refusal } => (refusal, PartOut::Refusal { refusal }),
         };
         let refusal = matches!(finished, OutputContentOut::Refusal { .. });
         write_json_event(
@@ -608,6 +615,7 @@ impl StreamEncoder {
                 opaque,
                 redacted,
             } => {
+                let text = text.finish();
                 if part_open {
                     let sequence_number = self.next_sequence();
                     write_json_event(
@@ -638,7 +646,7 @@ impl StreamEncoder {
                         },
                     );
                 }
-                let item: ReasoningItemOut = reasoning_item(id, &text, opaque.as_ref(), redacted);
+                let item: ReasoningItemOut = reasoning_item(id, text, opaque.as_ref(), redacted);
                 OutputItemOut::Reasoning(item)
             }
             OpenItem::Message { id, content, .. } => {

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 #[cfg(test)]
 use super::wire::StreamEventWire;
-use crate::sse::json::{Reader, write_str, write_u64};
+use crate::sse::json::{Reader, write_str, write_str_body, write_u64};
 
 /// The delta events read here.
 const HOT_KINDS: [&str; 5] = [
@@ -161,6 +161,35 @@ impl DeltaWriter {
         delta: &str,
         logprobs: bool,
     ) {
+        self.write_with(out, kind, target, logprobs, |out| {
+            write_str_body(out, delta)
+        });
+    }
+
+    /// [`DeltaWriter::write`] for a delta already escaped (the body of its JSON string, as
+    /// [`write_str_body`] writes it): text the encoder keeps escaped is escaped once.
+    pub fn write_escaped(
+        &mut self,
+        out: &mut Vec<u8>,
+        kind: &'static str,
+        target: DeltaTarget<'_>,
+        escaped: &[u8],
+        logprobs: bool,
+    ) {
+        self.write_with(out, kind, target, logprobs, |out| {
+            out.extend_from_slice(escaped);
+        });
+    }
+
+    /// Writes a delta event, `body` writing the delta's escaped text.
+    fn write_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        kind: &'static str,
+        target: DeltaTarget<'_>,
+        logprobs: bool,
+        body: impl FnOnce(&mut Vec<u8>),
+    ) {
         let same = self.written_for.as_ref().is_some_and(
             |(written_kind, item_id, output_index, content_index, summary_index)| {
                 *written_kind == kind
@@ -176,11 +205,12 @@ impl DeltaWriter {
         out.extend_from_slice(&self.head);
         write_u64(out, target.sequence_number);
         out.extend_from_slice(&self.middle);
-        write_str(out, delta);
+        out.push(b'"');
+        body(out);
         out.extend_from_slice(if logprobs {
-            b",\"logprobs\":[]}\n\n"
+            b"\",\"logprobs\":[]}\n\n"
         } else {
-            b"}\n\n"
+            b"\"}\n\n"
         });
     }
 
@@ -304,6 +334,11 @@ mod tests {
             writer.write(&mut fast, kind, target, text, logprobs);
             write_delta(&mut plain, kind, target, text, logprobs);
             assert_eq!(fast, plain, "step {step}");
+            let mut escaped = Vec::new();
+            write_str_body(&mut escaped, text);
+            let mut from_escaped = Vec::new();
+            writer.write_escaped(&mut from_escaped, kind, target, &escaped, logprobs);
+            assert_eq!(from_escaped, plain, "step {step}, escaped");
         }
     }
 

@@ -15,6 +15,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::sse::json_text::JsonText;
+
 // ---------------------------------------------------------------------------------------------
 // Request, read side.
 // ---------------------------------------------------------------------------------------------
@@ -545,9 +547,17 @@ pub struct ReasoningItemOut {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub summary: Vec<SummaryText>,
+    pub summary: Vec<SummaryTextOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypted_content: Option<String>,
+}
+
+/// `{"type": "summary_text", "text"}` as written to clients.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SummaryTextOut {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: JsonText,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -591,11 +601,11 @@ pub struct CustomToolCallOut {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutputContentOut {
     OutputText {
-        text: String,
+        text: JsonText,
         annotations: Vec<AnnotationOut>,
     },
     Refusal {
-        refusal: String,
+        refusal: JsonText,
     },
 }
 
@@ -709,9 +719,9 @@ pub struct ItemEventOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<&'a str>,
+    pub text: Option<&'a JsonText>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<&'a str>,
+    pub refusal: Option<&'a JsonText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -733,13 +743,13 @@ pub struct ItemEventOut<'a> {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PartOut<'a> {
     OutputText {
-        text: &'a str,
+        text: &'a JsonText,
         annotations: &'a [AnnotationOut],
     },
     Refusal {
-        refusal: &'a str,
+        refusal: &'a JsonText,
     },
     SummaryText {
-        text: &'a str,
+        text: &'a JsonText,
     },
 }
