@@ -8,7 +8,7 @@
 // STREAM_EVENT_GAP_MS adds a pause between events.
 //
 // Prints one table: added latency of a non-streamed call (concurrency 1), throughput at
-// concurrency 32, added time and workerd CPU of a 200-event stream (a Chat client that asks for
+// concurrency 32, workerd CPU per non-streamed call at both, added time and workerd CPU of a 200-event stream (a Chat client that asks for
 // no usage, so the gateway re-encodes; one that asks for usage, so its bytes are forwarded
 // through the translator; an Anthropic stream forwarded frame by frame, and on a provider with
 // `native_forwarding`; an Anthropic client on the Chat upstream), streams per second at
@@ -185,14 +185,16 @@ async function measure(target, label) {
   const anthropicNative = post("/v1/messages", anthropicBody(true, "bench-native"));
   await run(...chatWhole, 50, 1);
   await run(...chatStream, 10, 1);
-  const whole1 = await run(...chatWhole, REQUESTS / 2, 1);
-  const whole32 = await run(...chatWhole, REQUESTS, 32);
-  /** p50 of `STREAMS / 2` streams one at a time, and workerd CPU per stream. */
-  const streams = async (request) => {
+  /** `run`, with the workerd CPU per call (the key's object included: it shares the process). */
+  const costed = async (request, requests, concurrency) => {
     const cpu0 = cpuSeconds(target.pid);
-    const timed = await run(...request, STREAMS / 2, 1);
-    return { p50: timed.p50, cpu: ((cpuSeconds(target.pid) - cpu0) / (STREAMS / 2)) * 1000 };
+    const timed = await run(...request, requests, concurrency);
+    return { ...timed, cpu: ((cpuSeconds(target.pid) - cpu0) / requests) * 1000 };
   };
+  const whole1 = await costed(chatWhole, REQUESTS / 2, 1);
+  const whole32 = await costed(chatWhole, REQUESTS, 32);
+  /** p50 of `STREAMS / 2` streams one at a time, and workerd CPU per stream. */
+  const streams = (request) => costed(request, STREAMS / 2, 1);
   const stream1 = await streams(chatStream);
   const stream8 = await run(...chatStream, STREAMS, 8);
   // The floor passes `/v1/messages` to the mock too: an Anthropic stream of as many events.
@@ -231,7 +233,9 @@ const addedAnthropic = (figures) => figures.p50 - direct.anthropic1.p50;
 const n = STREAM_EVENTS;
 const rows = [
   ["non-stream Chat call, added latency at concurrency 1 (p50)", floorFigures.whole1.p50 - direct.whole1.p50, gatewayFigures.whole1.p50 - direct.whole1.p50, ms],
+  ["workerd CPU per non-stream call, concurrency 1", floorFigures.whole1.cpu, gatewayFigures.whole1.cpu, ms],
   ["non-stream throughput at concurrency 32", floorFigures.whole32.perSecond, gatewayFigures.whole32.perSecond, (v) => `${v.toFixed(0)} req/s`],
+  ["workerd CPU per non-stream call, concurrency 32", floorFigures.whole32.cpu, gatewayFigures.whole32.cpu, ms],
   [`${n}-event Chat stream, no usage asked (re-encoded), added full time (p50)`, added(floorFigures.stream1), added(gatewayFigures.stream1), ms],
   [`workerd CPU per ${n}-event stream, re-encoded`, floorFigures.stream1.cpu, gatewayFigures.stream1.cpu, ms],
   [`workerd CPU per ${n}-event stream, usage asked (bytes forwarded)`, floorFigures.stream1.cpu, gatewayFigures.forwarded.cpu, ms],
