@@ -376,16 +376,26 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    /// Most runs are known words: that case is priced from the run's length and hash alone
+    /// (a cache hit costs a few instructions), and only the rest is sliced out of the text and
+    /// priced letter by letter in [`Scanner::price_unknown`].
     fn price_piece(&mut self, end: usize) {
-        let piece = self.text.get(self.piece_start..end).unwrap_or_default();
+        // `piece_start..end` is a run of whole characters, so its length is that of its slice.
+        let len = end.saturating_sub(self.piece_start);
         let known = !self.piece_non_ascii
-            && (2..=MAX_KNOWN_WORD_LEN as usize).contains(&piece.len())
+            && (2..=MAX_KNOWN_WORD_LEN as usize).contains(&len)
             && is_known_word_cached(self.piece_hash);
-        self.add(if known {
-            KNOWN_WORD
+        if known {
+            self.add(KNOWN_WORD);
         } else {
-            unknown_cost(piece)
-        });
+            self.price_unknown(end);
+        }
+    }
+
+    #[inline(never)]
+    fn price_unknown(&mut self, end: usize) {
+        let piece = self.text.get(self.piece_start..end).unwrap_or_default();
+        self.add(unknown_cost(piece));
     }
 
     /// Settles a run of spaces once the next character is known.
@@ -410,7 +420,8 @@ impl<'t> Scanner<'t> {
         }
     }
 
-    fn finish(mut self) -> u64 {
+    /// Takes `&mut self` rather than `self`: moving the scanner would copy it.
+    fn finish(&mut self) -> u64 {
         self.end_piece(self.text.len());
         self.flush_spaces(false);
         // What no byte-level tokenizer can exceed: the UTF-8 bytes of the text, plus what NFKC
@@ -459,23 +470,27 @@ thread_local! {
         const { [const { Cell::new((0, 0)) }; KNOWN_CACHE_SLOTS] };
 }
 
-/// [`is_known_word`] through [`KNOWN_CACHE`].
+/// [`is_known_word`] through [`KNOWN_CACHE`]: a hit is answered here, a miss (rarer, and
+/// dear anyway) out of line.
+#[inline(always)]
 fn is_known_word_cached(fnv: u64) -> bool {
     // FNV-1a mixes its high bits best.
     let slot = (fnv >> 56) as usize % KNOWN_CACHE_SLOTS;
-    KNOWN_CACHE.with(|cache| {
-        let Some(entry) = cache.get(slot) else {
-            return is_known_word(fnv);
-        };
-        match entry.get() {
+    KNOWN_CACHE.with(|cache| match cache.get(slot) {
+        Some(entry) => match entry.get() {
             (hash, answer) if hash == fnv && answer != 0 => answer == 2,
-            _ => {
-                let known = is_known_word(fnv);
-                entry.set((fnv, 1 + u8::from(known)));
-                known
-            }
-        }
+            _ => known_word_miss(entry, fnv),
+        },
+        None => is_known_word(fnv),
     })
+}
+
+/// Looks `fnv` up in the filter and keeps the answer in its cache slot.
+#[inline(never)]
+fn known_word_miss(entry: &Cell<(u64, u8)>, fnv: u64) -> bool {
+    let known = is_known_word(fnv);
+    entry.set((fnv, 1 + u8::from(known)));
+    known
 }
 
 fn is_known_word(fnv: u64) -> bool {

@@ -35,6 +35,7 @@ mod request_decode;
 pub mod request_encode;
 mod response_decode;
 mod response_encode;
+mod response_frames;
 mod server_tools;
 pub mod spec;
 mod state;

@@ -41,6 +41,7 @@ use super::namespace::Namespaces;
 use super::response_encode::{
     EMPTY_ARGUMENTS, call_item, call_prefix, item_id, message_item, reasoning_item,
 };
+use super::response_frames::ResponseFrames;
 use super::server_tools;
 use super::stop_reason;
 use super::stream_hot::{self, DeltaTarget};
@@ -71,6 +72,8 @@ pub struct StreamEncoder {
     saw_tool_calls: bool,
     /// Writes the delta events.
     deltas: stream_hot::DeltaWriter,
+    /// Writes the lifecycle events (the response object's echoed fields serialized once).
+    frames: ResponseFrames,
 }
 
 /// The output item being streamed.
@@ -122,8 +125,23 @@ struct OpenPart {
 
 impl StreamEncoder {
     pub fn new(context: ResponseContext) -> StreamEncoder {
+        let echo = Echo::default();
+        // Made now, before the answer's buffers: it lives as long as the stream.
+        let frames = ResponseFrames::new(&echo.object(
+            &context.echo,
+            State {
+                id: "",
+                created_at: context.created_s,
+                model: &context.model,
+                status: "",
+                output: &[],
+                usage: None,
+                error: None,
+                incomplete_details: None,
+            },
+        ));
         StreamEncoder {
-            echo: Echo::default(),
+            echo,
             namespaces: Namespaces::from_echo(&context.echo),
             context,
             sequence: 0,
@@ -133,6 +151,7 @@ impl StreamEncoder {
             open: None,
             saw_tool_calls: false,
             deltas: stream_hot::DeltaWriter::default(),
+            frames,
         }
     }
 
@@ -170,15 +189,7 @@ impl StreamEncoder {
                 incomplete_details,
             },
         );
-        write_json_event(
-            out,
-            Some(kind),
-            &ResponseEventOut {
-                kind,
-                sequence_number,
-                response,
-            },
-        );
+        self.frames.write(out, kind, sequence_number, response);
     }
 
     fn write_item(&mut self, kind: &'static str, item: &OutputItemOut, out: &mut Vec<u8>) {
@@ -520,7 +531,13 @@ impl StreamEncoder {
             return;
         };
         let content_index = content.len();
-        let chars = part.text.as_str().chars().count();
+        // The text's length in characters (the span of a citation without one) is counted only
+        // for a part that cites: counting is a pass over the whole text.
+        let chars = if part.citations.is_empty() {
+            0
+        } else {
+            part.text.as_str().chars().count()
+        };
         let annotations: Vec<AnnotationOut> = part
             .citations
             .iter()

@@ -147,7 +147,7 @@ pub struct DeltaWriter {
     written_for: Option<WrittenFor>,
     /// `event: <kind>\ndata: {"type":"<kind>","sequence_number":`
     head: Vec<u8>,
-    /// `,"item_id":…,"output_index":…[,"content_index":…][,"summary_index":…],"delta":`
+    /// `,"item_id":…,"output_index":…[,"content_index":…][,"summary_index":…],"delta":"`
     middle: Vec<u8>,
 }
 
@@ -192,7 +192,8 @@ impl DeltaWriter {
     ) {
         let same = self.written_for.as_ref().is_some_and(
             |(written_kind, item_id, output_index, content_index, summary_index)| {
-                *written_kind == kind
+                // The kinds are constants: the same one is nearly always the same pointer.
+                (std::ptr::eq(*written_kind, kind) || *written_kind == kind)
                     && item_id == target.item_id
                     && *output_index == target.output_index
                     && *content_index == target.content_index
@@ -205,7 +206,6 @@ impl DeltaWriter {
         out.extend_from_slice(&self.head);
         write_u64(out, target.sequence_number);
         out.extend_from_slice(&self.middle);
-        out.push(b'"');
         body(out);
         out.extend_from_slice(if logprobs {
             b"\",\"logprobs\":[]}\n\n"
@@ -235,7 +235,7 @@ impl DeltaWriter {
             middle.extend_from_slice(b",\"summary_index\":");
             write_u64(middle, index as u64);
         }
-        middle.extend_from_slice(b",\"delta\":");
+        middle.extend_from_slice(b",\"delta\":\"");
         self.written_for = Some((
             kind,
             target.item_id.to_owned(),
