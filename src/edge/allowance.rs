@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::metering::allowance::{ALLOWANCE_MARGIN_MS, Grant, Isolate, Unregistered};
+use crate::metering::allowance::{ALLOWANCE_MARGIN_MS, Demand, Grant, Isolate, Unregistered};
 use crate::metering::{Decision, Snapshot};
 
 /// Keys whose state is kept (a bound on memory; a key that falls out just asks the meter).
@@ -63,6 +63,14 @@ impl KeyState {
             .fold((0, 0), |(calls, tokens), a| {
                 (calls + 1, tokens.saturating_add(a.tokens))
             })
+    }
+
+    /// The slice this isolate's traffic needs (see [`Demand`]).
+    fn demand(&self, held: &Held) -> Demand {
+        let (calls, _) = self.unaware(held);
+        // Its calls running from the slice, and those asking the meter (this one included).
+        let running = held.running + self.asking.len() as u64 + 1;
+        Demand::after(held.grant.requests, held.used_requests + calls, running)
     }
 
     /// Whether `held` covers one more call of `tokens` at `now_ms`.
@@ -132,6 +140,11 @@ pub fn asking(key_id: &str, call: &str, tokens: u64, now_ms: u64) -> Isolate {
             .as_ref()
             .is_some_and(|held| !state.covers(held, tokens, now_ms));
         let knows = state.held.as_ref().map(|held| held.grant.id.clone());
+        let demand = state
+            .held
+            .as_ref()
+            .map(|held| state.demand(held))
+            .unwrap_or_default();
         let release = if unusable {
             // Given back: calls admitted from it still register, nothing more is taken.
             state.held.take().map(|held| held.unregistered)
@@ -148,6 +161,7 @@ pub fn asking(key_id: &str, call: &str, tokens: u64, now_ms: u64) -> Isolate {
             knows,
             wants_allowance: true,
             release,
+            demand,
         }
     })
 }

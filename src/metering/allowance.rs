@@ -26,9 +26,13 @@ use super::Limits;
 pub const ALLOWANCE_TTL_MS: u64 = 10_000;
 /// The isolate stops admitting from an allowance this long before it expires.
 pub const ALLOWANCE_MARGIN_MS: u64 = 4_000;
-/// Caps on one allowance.
-const MAX_REQUESTS: u64 = 32;
-const MAX_SLOTS: u64 = 8;
+/// What one allowance holds at least (when the key has room for it)...
+const BASE_REQUESTS: u64 = 32;
+const BASE_SLOTS: u64 = 8;
+/// ... and at most, however busy its isolate: a slice usable for six seconds covers a few
+/// hundred calls per second, and holds no more than memory and fairness between isolates allow.
+const MAX_REQUESTS: u64 = 4_096;
+const MAX_SLOTS: u64 = 256;
 
 /// Capacity set aside for one isolate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,19 +118,23 @@ pub struct Grant {
 }
 
 /// How much to set aside, given what is left after the admission that asks: a quarter of the
-/// requests and tokens left (capped), half the free slots; nothing when the key is near a
-/// limit (the slice would not cover a few calls like `call_tokens`), so near a limit every
-/// call is decided by the meter itself.
+/// requests and tokens left, half the free slots, each capped by what the isolate's traffic
+/// needs (`demand`, at least the base sizes); nothing when the key is near a limit (the slice
+/// would not cover a few calls like `call_tokens`), so near a limit every call is decided by
+/// the meter itself.
 pub fn size(
     limits: &Limits,
     requests_left: u64,
     tokens_left: u64,
     slots_free: u64,
     call_tokens: u64,
+    demand: Demand,
 ) -> Option<(u64, u64, u64)> {
-    let requests = (requests_left / 4).min(MAX_REQUESTS);
+    let requests_cap = demand.requests.clamp(BASE_REQUESTS, MAX_REQUESTS);
+    let slots_cap = demand.slots.clamp(BASE_SLOTS, MAX_SLOTS);
+    let requests = (requests_left / 4).min(requests_cap);
     let tokens = tokens_left / 4;
-    let slots = (slots_free / 2).min(MAX_SLOTS);
+    let slots = (slots_free / 2).min(slots_cap);
     let enough = requests >= 2
         && slots >= 1
         && tokens >= call_tokens.saturating_mul(2).max(1)
@@ -148,6 +156,29 @@ pub struct Isolate {
     /// only what its calls admitted locally and not registered yet still need.
     #[serde(default)]
     pub release: Option<Unregistered>,
+    /// What a new allowance should hold for the isolate's traffic.
+    #[serde(default)]
+    pub demand: Demand,
+}
+
+/// The size of slice an isolate's traffic needs: it asks for twice what it ran out of (or
+/// twice what it used of a slice that expired), so a busy isolate's slices grow until a call
+/// rarely waits on the meter, and an idle one's shrink back to the base size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Demand {
+    pub requests: u64,
+    pub slots: u64,
+}
+
+impl Demand {
+    /// What an isolate asks for after a slice of `granted` requests of which it took `taken`,
+    /// running `running` calls of the key now (the one asking included).
+    pub fn after(granted: u64, taken: u64, running: u64) -> Demand {
+        Demand {
+            requests: taken.min(granted).saturating_mul(2),
+            slots: running.saturating_mul(2),
+        }
+    }
 }
 
 /// Calls an isolate admitted from its allowance whose registrations have not been answered.
@@ -176,18 +207,79 @@ mod tests {
 
     #[test]
     fn a_quarter_of_what_is_left_and_nothing_near_a_limit() {
+        let base = Demand::default();
         assert_eq!(
-            size(&limits(), 99, 100_000, 9, 1_000),
+            size(&limits(), 99, 100_000, 9, 1_000, base),
             Some((24, 25_000, 4))
         );
         assert_eq!(
-            size(&limits(), 1_000, 1_000_000, 100, 1_000),
+            size(&limits(), 1_000, 1_000_000, 100, 1_000, base),
             Some((32, 250_000, 8))
         );
         // Too few requests, slots or tokens left for a useful slice.
-        assert_eq!(size(&limits(), 7, 100_000, 9, 1_000), None);
-        assert_eq!(size(&limits(), 99, 100_000, 1, 1_000), None);
-        assert_eq!(size(&limits(), 99, 7_000, 9, 1_000), None);
+        assert_eq!(size(&limits(), 7, 100_000, 9, 1_000, base), None);
+        assert_eq!(size(&limits(), 99, 100_000, 1, 1_000, base), None);
+        assert_eq!(size(&limits(), 99, 7_000, 9, 1_000, base), None);
+    }
+
+    #[test]
+    fn demand_doubles_what_ran_out_and_follows_what_was_used() {
+        // Ran out of its 32 requests while running 8 calls (the ninth asking).
+        assert_eq!(
+            Demand::after(32, 32, 9),
+            Demand {
+                requests: 64,
+                slots: 18
+            }
+        );
+        // Its slice expired with 5 of 400 requests used and one call running: the next one
+        // is sized to that (the base sizes still apply, see `size`).
+        assert_eq!(
+            Demand::after(400, 5, 1),
+            Demand {
+                requests: 10,
+                slots: 2
+            }
+        );
+        assert_eq!(
+            Demand::after(u64::MAX, u64::MAX, u64::MAX).requests,
+            u64::MAX
+        );
+    }
+
+    #[test]
+    fn a_busy_isolate_gets_what_it_needs_within_the_same_shares() {
+        let busy = Demand {
+            requests: 200,
+            slots: 40,
+        };
+        // Far from the limits: the slice follows the demand.
+        assert_eq!(
+            size(&limits(), 10_000, 1_000_000, 1_000, 1_000, busy),
+            Some((200, 250_000, 40))
+        );
+        // The shares of what is left still bound it.
+        assert_eq!(
+            size(&limits(), 400, 1_000_000, 30, 1_000, busy),
+            Some((100, 250_000, 15))
+        );
+        // However busy, never more than the caps; never less than the base sizes.
+        let huge = Demand {
+            requests: u64::MAX,
+            slots: u64::MAX,
+        };
+        assert_eq!(
+            size(&limits(), u64::MAX, 1_000_000, u64::MAX, 1_000, huge),
+            Some((MAX_REQUESTS, 250_000, MAX_SLOTS))
+        );
+        let idle = Demand {
+            requests: 1,
+            slots: 1,
+        };
+        assert_eq!(
+            size(&limits(), 1_000, 1_000_000, 100, 1_000, idle),
+            Some((32, 250_000, 8))
+        );
     }
 
     #[test]

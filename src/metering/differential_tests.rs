@@ -8,7 +8,7 @@
 //! same, report the same changes and hold the same state after every step; a meter rebuilt
 //! from its rows (as the Durable Object loads it) must go on the same way.
 
-use super::allowance::{Grant, Isolate, Unregistered};
+use super::allowance::{Demand, Grant, Isolate, Unregistered};
 use super::calendar::{Period, Zone};
 use super::cost::{Tariff, Unit};
 use super::credits::Balance;
@@ -315,6 +315,10 @@ impl Run {
                 knows: if self.rng.chance(30) { None } else { knows },
                 wants_allowance: self.rng.chance(70),
                 release,
+                demand: Demand {
+                    requests: self.rng.below(100),
+                    slots: self.rng.below(20),
+                },
             })
         } else {
             None

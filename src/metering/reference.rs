@@ -456,7 +456,7 @@ impl Meter {
         changes.push(Change::Reservation(reservation));
         let allowance = isolate
             .filter(|i| i.wants_allowance && !request.instant)
-            .and_then(|i| self.grant_allowance(&i.id, limits, now_ms, reserved, &mut changes));
+            .and_then(|i| self.grant_allowance(i, limits, now_ms, reserved, &mut changes));
         let decision = Decision {
             refusal: None,
             retry_after_s: None,
@@ -573,7 +573,7 @@ impl Meter {
     /// from its limits (see [`allowance::size`]).
     fn grant_allowance(
         &mut self,
-        isolate: &str,
+        asking: &Isolate,
         limits: &Limits,
         now_ms: u64,
         call_tokens: u64,
@@ -581,6 +581,7 @@ impl Meter {
     ) -> Option<allowance::Grant> {
         // A balance or a spend limit is decided call by call: a slice of it would have to be
         // set aside in dollars for every budget.
+        let isolate = asking.id.as_str();
         if self.allowance_of(isolate, now_ms).is_some() || self.credits.limited() {
             return None;
         }
@@ -591,6 +592,7 @@ impl Meter {
             after.window_room().min(after.minute_room()),
             limits.concurrency.saturating_sub(after.slots_held),
             call_tokens,
+            asking.demand,
         )?;
         let granted = Allowance {
             id: format!("alw_{isolate}_{now_ms}"),

@@ -535,6 +535,7 @@ mod allowances {
             knows: knows.map(str::to_owned),
             wants_allowance: true,
             release: None,
+            demand: Default::default(),
         }
     }
 
@@ -756,6 +757,11 @@ mod allowances {
                                 knows,
                                 wants_allowance: true,
                                 release,
+                                // However much it asks for, the shares of what is left bound it.
+                                demand: crate::metering::allowance::Demand {
+                                    requests: u64::MAX,
+                                    slots: u64::MAX,
+                                },
                             }),
                         )
                         .0;
@@ -933,6 +939,7 @@ mod credits {
             knows: None,
             wants_allowance: true,
             release: None,
+            demand: Default::default(),
         };
         let (decision, _) = meter.admit_for(
             &priced("d", 1, 1),
