@@ -22,10 +22,16 @@ use worker::{Delay, Env};
 
 use super::meter_client::{MeterClient, RegisterBody, SettleBody};
 
-/// How often a message carried by another caller's batch looks for its answer.
+/// How often a message carried by another caller's batch looks for its answer: first after
+/// this long, then twice as long each time up to 8 times as long (an object far away answers
+/// in a round trip, and each look is a timer and a wake-up of this request).
 const POLL_MS: u64 = 5;
-/// Messages one batch carries at most (a bound on the object's time per request).
-const MAX_BATCH: usize = 64;
+const POLL_DOUBLINGS: u32 = 3;
+/// Messages one batch carries at most: a bound on the object's time per request (a few ms),
+/// and on a key's messages per round trip from one isolate (a far object answers one batch
+/// per round trip: at 64, a busy isolate 100 ms away could not register and settle more than
+/// 320 calls a second).
+const MAX_BATCH: usize = 256;
 /// Answers nobody collected (their caller is gone) are dropped after this long.
 const ANSWER_KEEP_MS: u64 = 60_000;
 /// A caller that has no answer after this long gives up (its caller's retries, or the call's
@@ -118,6 +124,7 @@ pub async fn send(
     });
     let mut own: Option<Result<Box<RawValue>, String>> = None;
     let mut rounds = 0;
+    let mut polls = 0;
     loop {
         let now = now_ms();
         if own.is_none() {
@@ -174,7 +181,10 @@ pub async fn send(
                 // Still lingering: wake when it is due (a batch that carries it meanwhile
                 // leaves its answer here). Otherwise another caller's batch is on its way.
                 let wait_ms = match due_ms.saturating_sub(now) {
-                    0 => POLL_MS,
+                    0 => {
+                        polls += 1;
+                        POLL_MS << (polls - 1).min(POLL_DOUBLINGS)
+                    }
                     left => left,
                 };
                 Delay::from(Duration::from_millis(wait_ms)).await
