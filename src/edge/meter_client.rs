@@ -19,7 +19,7 @@ use worker::{Env, Method, Result};
 use super::object_call::Namespace;
 
 use crate::keys::KeyStatus;
-use crate::metering::allowance::Isolate;
+use crate::metering::allowance::{Isolate, TopUp, TopUpAsk};
 use crate::metering::credits::Credits;
 use crate::metering::{AdmitRequest, Decision, Progress, Refusal, Snapshot};
 
@@ -41,6 +41,9 @@ pub struct RegisterBody {
     pub allowance: String,
     pub request: AdmitRequest,
     pub admitted_ms: u64,
+    /// The isolate asks for the allowance to be topped up before it runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_up: Option<TopUpAsk>,
 }
 
 /// What the object answers a registration.
@@ -48,6 +51,11 @@ pub struct RegisterBody {
 #[serde(rename_all = "snake_case")]
 pub enum Registered {
     Ok(Box<Snapshot>),
+    /// Registered, and the allowance topped up as asked.
+    Renewed {
+        snapshot: Box<Snapshot>,
+        top_up: TopUp,
+    },
     Refused(Refusal),
 }
 

@@ -23,7 +23,7 @@ use super::meter_client::{
 use super::state;
 use crate::config::Config;
 use crate::keys::KeyStatus;
-use crate::metering::allowance::Allowance;
+use crate::metering::allowance::{Allowance, TopUp};
 use crate::metering::cost::Tariff;
 use crate::metering::credits::Balance;
 use crate::metering::{
@@ -258,6 +258,10 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Answer> {
 #[serde(rename_all = "snake_case")]
 enum RegisterAnswer<'a> {
     Ok(&'a Snapshot),
+    Renewed {
+        snapshot: &'a Snapshot,
+        top_up: &'a TopUp,
+    },
     Refused(&'a Refusal),
 }
 
@@ -634,7 +638,9 @@ impl KeyMeter {
         to_json(&answers)
     }
 
-    /// A call an isolate admitted from its allowance: `{"ok": snapshot}` or `{"refused": why}`.
+    /// A call an isolate admitted from its allowance: `{"ok": snapshot}`,
+    /// `{"renewed": {"snapshot", "top_up"}}` when the isolate asked for a top-up and got one, or
+    /// `{"refused": why}`.
     fn register(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         self.register_call(parse(body)?, now_ms)
     }
@@ -647,7 +653,7 @@ impl KeyMeter {
             let plan = config.plan(&meter.plan);
             let allowed = plan.is_some_and(|p| p.allows(&call.request.model));
             let limits = settling_limits(&config, meter);
-            meter.register(
+            let (registered, mut changes) = meter.register(
                 &call.allowance,
                 &call.request,
                 call.admitted_ms,
@@ -656,11 +662,33 @@ impl KeyMeter {
                 now_ms,
                 lease_ms,
                 &day,
-            )
+            );
+            let top_up = match (&registered, &call.top_up) {
+                (Ok(_), Some(ask)) => {
+                    let call_tokens = call.request.units(limits.unit).unwrap_or(u64::MAX);
+                    let (top_up, more) = meter.top_up(
+                        &call.allowance,
+                        &ask.isolate,
+                        ask.demand,
+                        call_tokens,
+                        &limits,
+                        now_ms,
+                        &day,
+                    );
+                    changes.extend(more);
+                    top_up
+                }
+                _ => None,
+            };
+            ((registered, top_up), changes)
         })?;
         match registered {
-            Ok(snapshot) => to_json(&RegisterAnswer::Ok(&snapshot)),
-            Err(refusal) => to_json(&RegisterAnswer::Refused(&refusal)),
+            (Ok(snapshot), Some(top_up)) => to_json(&RegisterAnswer::Renewed {
+                snapshot: &snapshot,
+                top_up: &top_up,
+            }),
+            (Ok(snapshot), None) => to_json(&RegisterAnswer::Ok(&snapshot)),
+            (Err(refusal), _) => to_json(&RegisterAnswer::Refused(&refusal)),
         }
     }
 

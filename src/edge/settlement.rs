@@ -258,6 +258,7 @@ impl Settlement {
             allowance: allowance.id.clone(),
             request,
             admitted_ms: allowance.admitted_ms,
+            top_up: allowance.top_up.clone(),
         };
         let env = self.env.clone();
         let key_id = self.key_id.clone();
@@ -275,13 +276,20 @@ impl Settlement {
         };
         let tokens = allowance.units;
         let outcome = registration.await;
-        let snapshot = match &outcome {
-            Ok(Registered::Ok(snapshot)) => Some(&**snapshot),
-            _ => None,
+        let (snapshot, top_up) = match &outcome {
+            Ok(Registered::Ok(snapshot)) => (Some(&**snapshot), None),
+            Ok(Registered::Renewed { snapshot, top_up }) => (Some(&**snapshot), Some(top_up)),
+            _ => (None, None),
         };
-        allowance::registered(&self.key_id, &allowance.id, tokens, snapshot);
+        let answer = allowance::Registration {
+            snapshot,
+            asked_top_up: allowance.top_up.is_some(),
+            top_up,
+        };
+        let now_ms = worker::Date::now().as_millis();
+        allowance::registered(&self.key_id, &allowance.id, tokens, &answer, now_ms);
         match outcome {
-            Ok(Registered::Ok(_)) => true,
+            Ok(Registered::Ok(_) | Registered::Renewed { .. }) => true,
             Ok(Registered::Refused(refusal)) => {
                 worker::console_warn!(
                     "{}: registration refused ({refusal:?}); the call is stopped",

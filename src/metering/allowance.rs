@@ -95,6 +95,20 @@ impl Allowance {
         self.released = true;
     }
 
+    /// Adds to what it holds and renews its life (see [`TopUp`]); returns its totals.
+    pub fn add(&mut self, requests: u64, tokens: u64, slots: u64, expires_ms: u64) -> TopUp {
+        self.requests = self.requests.saturating_add(requests);
+        self.tokens = self.tokens.saturating_add(tokens);
+        self.slots = self.slots.saturating_add(slots);
+        self.expires_ms = self.expires_ms.max(expires_ms);
+        TopUp {
+            requests: self.requests,
+            tokens: self.tokens,
+            slots: self.slots,
+            expires_ms: self.expires_ms,
+        }
+    }
+
     /// What the isolate is told.
     pub fn grant(&self) -> Grant {
         Grant {
@@ -117,6 +131,32 @@ pub struct Grant {
     pub slots: u64,
 }
 
+/// An allowance after a top-up: capacity added because its isolate asked for more before it
+/// ran out (with a call's registration, so the isolate never waits for it), and its life
+/// renewed. The figures are totals (all it was granted, as [`Grant`] gives them for a new
+/// allowance), not what is left: the isolate takes them as its own, whatever registrations are
+/// still on their way, so an answer that is lost is made up by the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUp {
+    pub requests: u64,
+    pub tokens: u64,
+    pub slots: u64,
+    pub expires_ms: u64,
+}
+
+/// An isolate's request, sent with a registration, that the allowance it registers under be
+/// topped up (see [`TopUp`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUpAsk {
+    pub isolate: String,
+    pub demand: Demand,
+}
+
+/// The slots `demand` asks an allowance to hold in all (see [`size`]).
+pub fn slots_wanted(demand: Demand) -> u64 {
+    demand.slots.clamp(BASE_SLOTS, MAX_SLOTS)
+}
+
 /// How much to set aside, given what is left after the admission that asks: a quarter of the
 /// requests and tokens left, half the free slots, each capped by what the isolate's traffic
 /// needs (`demand`, at least the base sizes); nothing when the key is near a limit (the slice
@@ -131,7 +171,7 @@ pub fn size(
     demand: Demand,
 ) -> Option<(u64, u64, u64)> {
     let requests_cap = demand.requests.clamp(BASE_REQUESTS, MAX_REQUESTS);
-    let slots_cap = demand.slots.clamp(BASE_SLOTS, MAX_SLOTS);
+    let slots_cap = slots_wanted(demand);
     let requests = (requests_left / 4).min(requests_cap);
     let tokens = tokens_left / 4;
     let slots = (slots_free / 2).min(slots_cap);
@@ -171,6 +211,17 @@ pub struct Demand {
 }
 
 impl Demand {
+    /// What an isolate asks a top-up for (see [`TopUp`]): requests for the whole of a slice's
+    /// usable life at the rate it took `taken` in the `elapsed_ms` since its slice was last
+    /// filled, slots for twice the calls it runs now.
+    pub fn for_top_up(taken: u64, elapsed_ms: u64, running: u64) -> Demand {
+        let usable_ms = ALLOWANCE_TTL_MS - ALLOWANCE_MARGIN_MS;
+        Demand {
+            requests: taken.saturating_mul(usable_ms) / elapsed_ms.max(1),
+            slots: running.saturating_mul(2),
+        }
+    }
+
     /// What an isolate asks for after a slice of `granted` requests of which it took `taken`,
     /// running `running` calls of the key now (the one asking included).
     pub fn after(granted: u64, taken: u64, running: u64) -> Demand {
@@ -245,6 +296,21 @@ mod tests {
             Demand::after(u64::MAX, u64::MAX, u64::MAX).requests,
             u64::MAX
         );
+    }
+
+    #[test]
+    fn a_top_up_asks_for_a_slice_life_at_the_rate_of_the_last_fill() {
+        // 40 requests taken in 1.5 s: 160 over the 6 s a slice is used.
+        assert_eq!(
+            Demand::for_top_up(40, 1_500, 12),
+            Demand {
+                requests: 160,
+                slots: 24
+            }
+        );
+        // An isolate that went quiet asks for little (the base sizes still apply).
+        assert_eq!(Demand::for_top_up(1, 3_000, 1).requests, 2);
+        assert_eq!(Demand::for_top_up(5, 0, 1).requests, 30_000);
     }
 
     #[test]

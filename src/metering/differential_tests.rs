@@ -386,6 +386,30 @@ impl Run {
         self.seen.registered += u64::from(result.is_ok());
     }
 
+    /// A top-up asked with a registration (of any allowance, by its isolate or another).
+    fn top_up(&mut self) {
+        let Some((isolate, grant)) = self.rng.pick(&self.grants).cloned() else {
+            return;
+        };
+        let isolate = if self.rng.chance(10) {
+            "i9".to_owned()
+        } else {
+            isolate
+        };
+        let demand = Demand {
+            requests: self.rng.below(200),
+            slots: self.rng.below(40),
+        };
+        let call_tokens = self.rng.below(3_000);
+        let (now, limits) = (self.now, self.limits);
+        let (_, changes) = both!(
+            self,
+            format!("top up {} for {isolate} with {demand:?}", grant.id),
+            top_up(&grant.id, &isolate, demand, call_tokens, &limits, now, DAY)
+        );
+        self.seen.changes(&changes);
+    }
+
     fn checkpoint(&mut self) {
         let id = self.target();
         let output_tokens = self.rng.below(6_000);
@@ -465,7 +489,8 @@ impl Run {
         self.tick();
         match self.rng.below(100) {
             0..=39 => self.admit(),
-            40..=49 => self.register(),
+            40..=46 => self.register(),
+            47..=49 => self.top_up(),
             50..=64 => self.checkpoint(),
             65..=84 => self.settle(),
             85..=89 => self.extend(),

@@ -679,6 +679,83 @@ impl Meter {
         (Ok(self.snapshot(limits, now_ms)), changes)
     }
 
+    /// Tops up allowance `id`, held by `isolate`, that its isolate expects to run out of soon
+    /// (see [`allowance::TopUp`]): its remainder is brought up to what a new grant would hold
+    /// if that remainder went back first ([`allowance::size`]), so every limit holds as with a
+    /// new allowance and a slice never hoards more than one grant's share. Nothing near a
+    /// limit, under a balance or spend limit, or for an allowance that expired or was given
+    /// back: the isolate then asks per call when its slice no longer covers a call.
+    #[allow(clippy::too_many_arguments)]
+    pub fn top_up(
+        &mut self,
+        id: &str,
+        isolate: &str,
+        demand: allowance::Demand,
+        call_tokens: u64,
+        limits: &Limits,
+        now_ms: u64,
+        day: &str,
+    ) -> (Option<allowance::TopUp>, Vec<Change>) {
+        let mut changes = Vec::new();
+        self.prune(limits, now_ms, day, &mut changes);
+        if self.status != KeyStatus::Active || self.credits.limited() {
+            return (None, changes);
+        }
+        let Some(index) = self
+            .allowances
+            .iter()
+            .position(|a| a.id == id && a.isolate == isolate && a.live(now_ms) && !a.released)
+        else {
+            return (None, changes);
+        };
+        let running = self.running_under(id);
+        let Some(own) = self.allowances.get(index) else {
+            return (None, changes);
+        };
+        // What is left if the allowance's remainder went back (its running calls keep their
+        // slots): the top-up brings the remainder to what a new grant would be.
+        let mut after = self.snapshot(limits, now_ms);
+        after.set_aside.requests = after.set_aside.requests.saturating_sub(own.requests_left());
+        after.set_aside.tokens = after.set_aside.tokens.saturating_sub(own.tokens_left());
+        if own.window_start_ms == after.window_start_ms {
+            after.set_aside.window_tokens = after
+                .set_aside
+                .window_tokens
+                .saturating_sub(own.tokens_left());
+        }
+        after.slots_held = after
+            .slots_held
+            .saturating_sub(own.slots)
+            .saturating_add(running);
+        let Some((requests, tokens, slots)) = allowance::size(
+            limits,
+            limits.rpm.saturating_sub(after.requests_counted()),
+            after.window_room().min(after.minute_room()),
+            limits.concurrency.saturating_sub(after.slots_held),
+            call_tokens,
+            demand,
+        ) else {
+            return (None, changes);
+        };
+        let more_requests = requests.saturating_sub(own.requests_left());
+        let more_tokens = tokens.saturating_sub(own.tokens_left());
+        let more_slots = running
+            .saturating_add(slots)
+            .min(allowance::slots_wanted(demand))
+            .saturating_sub(own.slots);
+        let Some(allowance) = self.allowances.get_mut(index) else {
+            return (None, changes);
+        };
+        let top_up = allowance.add(
+            more_requests,
+            more_tokens,
+            more_slots,
+            now_ms.saturating_add(ALLOWANCE_TTL_MS),
+        );
+        changes.push(Change::Allowance(allowance.clone()));
+        (Some(top_up), changes)
+    }
+
     /// When enough tokens leave the minute for `needed` more to fit under `tpm`.
     fn tokens_free_at(&self, limits: &Limits, now_ms: u64, needed: u64) -> u64 {
         let mut recent: Vec<&Reservation> = self

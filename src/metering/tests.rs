@@ -799,6 +799,166 @@ mod allowances {
             "{end:?}"
         );
     }
+    /// The isolate's side of one allowance, as `edge::allowance` keeps it: totals as the
+    /// meter last told them, and what it took.
+    struct Slice {
+        id: String,
+        requests: u64,
+        tokens: u64,
+        slots: u64,
+        expires_ms: u64,
+        used_requests: u64,
+        used_tokens: u64,
+        running: Vec<String>,
+    }
+
+    impl Slice {
+        fn requests_left(&self) -> u64 {
+            self.requests - self.used_requests
+        }
+    }
+
+    #[test]
+    fn top_ups_keep_a_busy_isolate_local_and_every_limit_exact() {
+        use crate::metering::allowance::{ALLOWANCE_MARGIN_MS, Demand};
+        // Two isolates sending a call every 10 ms between them, each call running 300 ms, far
+        // from every limit until the window (4,000 calls of 200 tokens) runs out at 40 s.
+        let limits = Limits {
+            rpm: 12_000,
+            tpm: 10_000_000,
+            concurrency: 100,
+            window_ms: 3_600_000,
+            window_tokens: 800_000,
+            unit: crate::metering::cost::Unit::Tokens,
+            calendar: None,
+            zone: crate::metering::calendar::Zone::UTC,
+        };
+        let mut meter = Meter::new("p");
+        let mut slices: [Option<Slice>; 2] = [None, None];
+        let mut running: Vec<(u64, String)> = Vec::new();
+        let (mut asked_early, mut topped_up, mut admitted) = (0u64, 0u64, 0u64);
+        for n in 0..6_000u64 {
+            let now = n * 10;
+            let who = (n % 2) as usize;
+            let id = format!("c{n}");
+            // Calls end 300 ms after they start, charged their whole reservation.
+            while running.first().is_some_and(|(end, _)| *end <= now) {
+                let (_, done) = running.remove(0);
+                settle(&mut meter, &done, 100, 100, now);
+                for slice in slices.iter_mut().flatten() {
+                    slice.running.retain(|c| *c != done);
+                }
+            }
+            let covered = slices[who].as_ref().is_some_and(|s| {
+                now + ALLOWANCE_MARGIN_MS < s.expires_ms
+                    && s.requests_left() >= 1
+                    && s.tokens - s.used_tokens >= 200
+                    && (s.running.len() as u64) < s.slots
+            });
+            let started = if covered {
+                let Some(slice) = slices[who].as_mut() else {
+                    unreachable!()
+                };
+                // What the isolate counted as covered, the meter registers: always.
+                let registered = register(&mut meter, &slice.id, &id, &limits, now);
+                assert!(registered.is_ok(), "{n}: {registered:?}");
+                slice.used_requests += 1;
+                slice.used_tokens += 200;
+                slice.running.push(id.clone());
+                // Half used (or half its usable life gone): the registration asks for more.
+                let due = slice.requests_left() * 2 < 32
+                    || slice.running.len() as u64 * 2 >= slice.slots
+                    || now + ALLOWANCE_MARGIN_MS + 3_000 >= slice.expires_ms;
+                if due {
+                    let demand = Demand::after(64, 64, slice.running.len() as u64);
+                    let (top_up, _) = meter.top_up(
+                        &slice.id,
+                        &format!("i{who}"),
+                        demand,
+                        200,
+                        &limits,
+                        now,
+                        DAY,
+                    );
+                    // An answer that never arrives (one in seven) leaves the isolate short until
+                    // the next one, never over.
+                    if let Some(top_up) = top_up.filter(|_| n % 7 != 0) {
+                        slice.requests = slice.requests.max(top_up.requests);
+                        slice.tokens = slice.tokens.max(top_up.tokens);
+                        slice.slots = slice.slots.max(top_up.slots);
+                        slice.expires_ms = slice.expires_ms.max(top_up.expires_ms);
+                        topped_up += 1;
+                    }
+                }
+                true
+            } else {
+                asked_early += u64::from(n < 3_000);
+                let knows = slices[who].take().map(|s| s.id);
+                let release = knows.as_ref().map(|_| Unregistered::default());
+                let decision = meter
+                    .admit_for(
+                        &ask(&id, 100, 100),
+                        &limits,
+                        true,
+                        now,
+                        LEASE,
+                        DAY,
+                        Some(&Isolate {
+                            id: format!("i{who}"),
+                            knows,
+                            wants_allowance: true,
+                            release,
+                            demand: Demand {
+                                requests: 64,
+                                slots: 16,
+                            },
+                        }),
+                    )
+                    .0;
+                if let Some(grant) = &decision.allowance {
+                    slices[who] = Some(Slice {
+                        id: grant.id.clone(),
+                        requests: grant.requests,
+                        tokens: grant.tokens,
+                        slots: grant.slots,
+                        expires_ms: grant.expires_ms,
+                        used_requests: 0,
+                        used_tokens: 0,
+                        running: Vec::new(),
+                    });
+                }
+                decision.refusal.is_none()
+            };
+            if started {
+                admitted += 1;
+                running.push((now + 300, id));
+            }
+            let snapshot = meter.observe(&limits, now, DAY).0;
+            assert!(snapshot.minute_requests <= limits.rpm, "rpm at {n}");
+            assert!(
+                snapshot.in_flight <= limits.concurrency,
+                "concurrency at {n}"
+            );
+            assert!(
+                snapshot.window_committed_tokens <= limits.window_tokens,
+                "window at {n}: {snapshot:?}"
+            );
+        }
+        for (_, done) in running {
+            settle(&mut meter, &done, 100, 100, 60_000);
+        }
+        let end = meter.observe(&limits, 60_001, DAY).0;
+        // The window is used up to the last call.
+        assert_eq!(admitted, 4_000);
+        assert_eq!(end.window_used_tokens, limits.window_tokens);
+        // Far from the limits, the slices were topped up while in use: after the first
+        // grants, no call waited on the meter.
+        assert!(topped_up >= 100, "{topped_up} top-ups");
+        assert_eq!(
+            asked_early, 2,
+            "the two first calls ask; then none of 3,000 does"
+        );
+    }
 }
 
 /// Credits: plans in dollars, balances, spend limits and calendar windows.

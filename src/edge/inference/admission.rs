@@ -15,7 +15,7 @@ use crate::edge::meter_client::{AdmitBody, MeterClient};
 use crate::error::{ApiError, ErrorKind};
 use crate::format::WireFormat;
 use crate::keys::{KeyRecord, KeyStatus};
-use crate::metering::allowance::Isolate;
+use crate::metering::allowance::{Isolate, TopUpAsk};
 use crate::metering::cost::{Tariff, Unit, usd_text};
 use crate::metering::{AdmitRequest, Decision, Refusal, Snapshot};
 use crate::time::rfc3339;
@@ -46,6 +46,8 @@ pub struct AllowanceUse {
     pub admitted_ms: u64,
     /// What it takes from the allowance, in the plan's unit.
     pub units: u64,
+    /// Its registration asks for the allowance to be topped up.
+    pub top_up: Option<TopUpAsk>,
 }
 
 /// A refused call: the error, and the counters for the limit headers when the object answered.
@@ -146,13 +148,21 @@ pub async fn admit(
                 register: Some(asked),
                 admitted_ms: now_ms,
                 units: tokens,
+                top_up: local.top_up,
             }),
         });
     }
     let isolate = allowances.then(|| allowance::asking(&record.id, request_id, tokens, now_ms));
     let decided = decide(env, record, asked, isolate).await;
     if allowances {
-        allowance::answered(&record.id, request_id, tokens, decided.as_ref().ok());
+        let now_ms = js_sys::Date::now() as u64;
+        allowance::answered(
+            &record.id,
+            request_id,
+            tokens,
+            decided.as_ref().ok(),
+            now_ms,
+        );
     }
     let decision = decided?;
     if let Some(refusal) = decision.refusal {
@@ -180,6 +190,7 @@ pub async fn admit(
             register: None,
             admitted_ms: now_ms,
             units: tokens,
+            top_up: None,
         }),
         snapshot: decision.snapshot,
         input_tokens: wanted.input_tokens,
