@@ -197,12 +197,15 @@ impl KeyMeter {
         let Some(next) = next else {
             return;
         };
-        let pending = self.alarm_ms.get();
-        if pending > now_ms && pending <= next {
-            return;
-        }
         // A little after the lease, so the alarm finds it run out.
         let at = next.saturating_add(50);
+        // An alarm already due by then will do: one that finds nothing run out sets the next.
+        // (Comparing with the lease end itself would set the alarm again for every call that
+        // follows another within 50 ms: a storage write per call.)
+        let pending = self.alarm_ms.get();
+        if pending > now_ms && pending <= at {
+            return;
+        }
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
         match self.storage.set_alarm(ScheduledTime::new(date)).await {
             Ok(()) => self.alarm_ms.set(at),
