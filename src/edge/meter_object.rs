@@ -24,6 +24,7 @@ use super::state;
 use crate::config::Config;
 use crate::keys::KeyStatus;
 use crate::metering::allowance::{Allowance, TopUp};
+use crate::metering::coalesce::coalesce;
 use crate::metering::cost::Tariff;
 use crate::metering::credits::Balance;
 use crate::metering::{
@@ -73,6 +74,8 @@ pub struct KeyMeter {
     meter: RefCell<Option<Meter>>,
     /// When old history was last deleted (0: not since this object started).
     pruned_ms: Cell<u64>,
+    /// While a batch is decided, the changes to persist at its end (see `coalesce`).
+    deferred: RefCell<Option<Vec<Change>>>,
 }
 
 impl DurableObject for KeyMeter {
@@ -118,6 +121,7 @@ impl DurableObject for KeyMeter {
             alarm_ms: Cell::new(0),
             meter: RefCell::new(None),
             pruned_ms: Cell::new(0),
+            deferred: RefCell::new(None),
         }
     }
 
@@ -302,6 +306,10 @@ impl KeyMeter {
             self.persist(meter, &Change::Identity)?;
         }
         let (value, changes) = f(meter);
+        if let Some(deferred) = self.deferred.borrow_mut().as_mut() {
+            deferred.extend(changes);
+            return Ok(value);
+        }
         for change in &changes {
             self.persist(meter, change)?;
         }
@@ -626,8 +634,14 @@ impl KeyMeter {
 
     /// Registrations and settlements in one request (`meter_batch`), each decided as if it
     /// came alone, in order: an answer per message, `{"error": why}` for one that failed.
+    ///
+    /// What the messages change is persisted once, at the end, with each row written once
+    /// (`coalesce`: a batch of registrations under one allowance writes it once, not once per
+    /// call). Nothing of the batch is answered before that (if it fails, the whole batch
+    /// fails, and its sender sends it again: every message is idempotent).
     fn batch(&self, body: &[u8], now_ms: u64) -> Result<Answer> {
         let messages: Vec<Message> = parse(body)?;
+        *self.deferred.borrow_mut() = Some(Vec::new());
         let answers = messages
             .into_iter()
             .map(|message| {
@@ -637,8 +651,22 @@ impl KeyMeter {
                 };
                 answered.or_else(|e| to_json(&serde_json::json!({ "error": e.to_string() })))
             })
-            .collect::<Result<Vec<Answer>>>()?;
-        to_json(&answers)
+            .collect::<Result<Vec<Answer>>>();
+        let changes = self.deferred.borrow_mut().take().unwrap_or_default();
+        self.persist_all(coalesce(changes))?;
+        to_json(&answers?)
+    }
+
+    /// Persists `changes` in order (the meter loaded: they came from it).
+    fn persist_all(&self, changes: Vec<Change>) -> Result<()> {
+        let slot = self.meter.borrow();
+        let Some(meter) = slot.as_ref() else {
+            return Ok(());
+        };
+        for change in &changes {
+            self.persist(meter, change)?;
+        }
+        Ok(())
     }
 
     /// A call an isolate admitted from its allowance: `{"ok": snapshot}`,

@@ -41,6 +41,7 @@
 
 pub mod allowance;
 pub mod calendar;
+pub mod coalesce;
 pub mod cost;
 pub mod credits;
 pub mod headers;
