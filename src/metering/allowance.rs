@@ -32,7 +32,7 @@ const BASE_SLOTS: u64 = 8;
 /// ... and at most, however busy its isolate: a slice usable for six seconds covers a few
 /// hundred calls per second, and holds no more than memory and fairness between isolates allow.
 const MAX_REQUESTS: u64 = 4_096;
-const MAX_SLOTS: u64 = 256;
+const MAX_SLOTS: u64 = 1_024;
 
 /// Capacity set aside for one isolate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
