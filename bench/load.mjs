@@ -192,8 +192,10 @@ async function measure(target, label) {
     return { ...timed, cpu: ((cpuSeconds(target.pid) - cpu0) / requests) * 1000 };
   };
   const whole1 = await costed(chatWhole, REQUESTS / 2, 1);
-  // Warmed at the concurrency it is measured at (the isolate's allowance grows to its traffic).
-  await run(...chatWhole, REQUESTS / 2, 32);
+  // Warmed at the concurrency it is measured at, as under sustained traffic: the isolate's
+  // allowance grows to its traffic (with the object 100 ms away that takes about a second of
+  // calls asking it one by one).
+  await run(...chatWhole, REQUESTS, 32);
   const whole32 = await costed(chatWhole, REQUESTS, 32);
   /** p50 of `STREAMS / 2` streams one at a time, and workerd CPU per stream. */
   const streams = (request) => costed(request, STREAMS / 2, 1);
