@@ -895,26 +895,17 @@ mod allowances {
                 asked_early += u64::from(n < 3_000);
                 let knows = slices[who].take().map(|s| s.id);
                 let release = knows.as_ref().map(|_| Unregistered::default());
-                let decision = meter
-                    .admit_for(
-                        &ask(&id, 100, 100),
-                        &limits,
-                        true,
-                        now,
-                        LEASE,
-                        DAY,
-                        Some(&Isolate {
-                            id: format!("i{who}"),
-                            knows,
-                            wants_allowance: true,
-                            release,
-                            demand: Demand {
-                                requests: 64,
-                                slots: 16,
-                            },
-                        }),
-                    )
-                    .0;
+                let asking = Isolate {
+                    id: format!("i{who}"),
+                    knows,
+                    wants_allowance: true,
+                    release,
+                    demand: Demand {
+                        requests: 64,
+                        slots: 16,
+                    },
+                };
+                let decision = admit_from(&mut meter, &id, &limits, now, &asking);
                 if let Some(grant) = &decision.allowance {
                     slices[who] = Some(Slice {
                         id: grant.id.clone(),
