@@ -697,6 +697,20 @@ mod allowances {
         assert!(knowing.refusal.is_none() && knowing.from_allowance.is_none());
     }
 
+    /// Never over rpm, concurrency or the window at `now` (step `n`).
+    fn assert_within_limits(meter: &mut Meter, limits: &Limits, now: u64, n: u64) {
+        let snapshot = meter.observe(limits, now, DAY).0;
+        assert!(snapshot.minute_requests <= limits.rpm, "rpm at {n}");
+        assert!(
+            snapshot.in_flight <= limits.concurrency,
+            "concurrency at {n}"
+        );
+        assert!(
+            snapshot.window_committed_tokens <= limits.window_tokens,
+            "window at {n}: {snapshot:?}"
+        );
+    }
+
     #[test]
     fn limits_hold_exactly_with_allowances_in_play() {
         // Two isolates, each admitting locally from its allowance and asking per call when it
@@ -775,16 +789,7 @@ mod allowances {
                 admitted += 1;
                 running.push((id, cap));
             }
-            let snapshot = meter.observe(&limits, now, DAY).0;
-            assert!(snapshot.minute_requests <= limits.rpm, "rpm at {n}");
-            assert!(
-                snapshot.in_flight <= limits.concurrency,
-                "concurrency at {n}"
-            );
-            assert!(
-                snapshot.window_committed_tokens <= limits.window_tokens,
-                "window at {n}: {snapshot:?}"
-            );
+            assert_within_limits(&mut meter, &limits, now, n);
         }
         for (done, cap) in running {
             settle(&mut meter, &done, 100, cap, 5_000);
@@ -924,16 +929,7 @@ mod allowances {
                 admitted += 1;
                 running.push((now + 300, id));
             }
-            let snapshot = meter.observe(&limits, now, DAY).0;
-            assert!(snapshot.minute_requests <= limits.rpm, "rpm at {n}");
-            assert!(
-                snapshot.in_flight <= limits.concurrency,
-                "concurrency at {n}"
-            );
-            assert!(
-                snapshot.window_committed_tokens <= limits.window_tokens,
-                "window at {n}: {snapshot:?}"
-            );
+            assert_within_limits(&mut meter, &limits, now, n);
         }
         for (_, done) in running {
             settle(&mut meter, &done, 100, 100, 60_000);
